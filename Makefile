@@ -1,0 +1,100 @@
+# promptbandit - plain Makefile.  User CFLAGS/LDFLAGS are respected; the
+# project's own flags (C11, POSIX, warnings as errors) are added apart.
+
+VERSION = 0.1.0
+PREFIX  = /usr/local
+BINDIR  = $(PREFIX)/bin
+MANDIR  = $(PREFIX)/share/man
+CC      = cc
+CFLAGS  = -O2 -g
+LDFLAGS =
+PKG_CONFIG = pkg-config
+O       = build
+
+# Lazy, so the pkg-config calls run after `deps` has installed the packages.
+PB_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow \
+             -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
+             $$($(PKG_CONFIG) --cflags libcurl libcjson)
+LIBS       = $$($(PKG_CONFIG) --libs libcurl libcjson) -lm
+MHD_CFLAGS = $$($(PKG_CONFIG) --cflags libmicrohttpd)
+MHD_LIBS   = $$($(PKG_CONFIG) --libs libmicrohttpd)
+
+TOOLS = pb-sample pb-query pb-score pb-update pb-report pb-sim
+LIBSRC = $(wildcard lib/*.c)
+LIBOBJ = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
+UNITSRC = $(wildcard tests/unit/*.c)
+UNITS = $(UNITSRC:tests/unit/%.c=$(O)/tests/%)
+MAN1 = $(TOOLS:%=man/%.1)
+MAN = $(MAN1) man/pb.7 man/pb-state.5
+
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+all: $(TOOLS:%=$(O)/%) $(UNITS)
+
+$(O)/lib/%.o: lib/%.c lib/pb.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) -c -o $@ $<
+
+$(O)/cmd/%.o: cmd/%.c lib/pb.h cmd/util.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) $(MHD_CFLAGS) -c -o $@ $<
+
+$(O)/libpb.a: $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+$(O)/pb-%: $(O)/cmd/pb-%.o $(O)/cmd/util.o $(O)/libpb.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/cmd/util.o $(O)/libpb.a $(LIBS)
+
+$(O)/pb-sim: $(O)/cmd/pb-sim.o $(O)/cmd/util.o $(O)/libpb.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/cmd/util.o $(O)/libpb.a $(MHD_LIBS) $(LIBS)
+
+$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(O)/libpb.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) -o $@ $< $(O)/libpb.a $(LIBS)
+
+# ---------------------------------------------------------------------
+# deps: install what pkg-config or command -v cannot find (Debian 12).
+deps:
+	@sh tests/deps.sh
+
+# check: the whole suite, then again built with ASan and UBSan.
+check: deps
+	@$(MAKE) --no-print-directory all
+	PB_BIN=$(O) prove -j2 tests/
+	@$(MAKE) --no-print-directory O=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	  PB_BIN=build-san PB_SAN=1 prove -j2 tests/
+	@$(MAKE) --no-print-directory lint
+
+lint:
+	@if command -v mandoc >/dev/null; then \
+	  out=$$(mandoc -Tlint -W warning $(MAN) 2>&1); \
+	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	  echo "mandoc -Tlint: $(MAN) clean"; fi
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh examples/demo.sh $(O)
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/bench.sh $(O)
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	         $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	for t in $(TOOLS); do install -m0755 $(O)/$$t $(DESTDIR)$(BINDIR)/$$t; done
+	for m in $(MAN1); do install -m0644 $$m $(DESTDIR)$(MANDIR)/man1/; done
+	install -m0644 man/pb-state.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m0644 man/pb.7 $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for m in $(MAN1); do rm -f $(DESTDIR)$(MANDIR)/man1/$${m#man/}; done
+	rm -f $(DESTDIR)$(MANDIR)/man5/pb-state.5 $(DESTDIR)$(MANDIR)/man7/pb.7
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all deps check lint demo bench install uninstall clean

@@ -1,0 +1,145 @@
+/* jsonl.c - the one record loop every tool uses, and JSON field helpers. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb.h"
+
+int
+pb_jsonl_each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
+              long *nlines, char err[PB_ERRLEN])
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	struct pb_where at = { name, 0 };
+	int rv = 0;
+
+	while ((len = getline(&line, &cap, fp)) != -1) {
+		const char *end = NULL, *p;
+		cJSON *rec;
+
+		at.line++;
+		for (p = line; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
+			;
+		if ((ssize_t)(p - line) == len)
+			continue; /* blank line */
+		if ((ssize_t)strlen(line) != len) {
+			rv = fn(NULL, &at, "line contains a NUL byte", arg);
+			if (rv)
+				break;
+			continue;
+		}
+		rec = cJSON_ParseWithLengthOpts(line, (size_t)len, &end, 0);
+		if (!rec) {
+			rv = fn(NULL, &at, "not valid JSON", arg);
+		} else {
+			for (; end < line + len && (*end == ' ' || *end == '\t' ||
+			     *end == '\r' || *end == '\n'); end++)
+				;
+			if (end != line + len) {
+				cJSON_Delete(rec);
+				rv = fn(NULL, &at, "trailing text after the JSON value", arg);
+			} else if (!cJSON_IsObject(rec)) {
+				cJSON_Delete(rec);
+				rv = fn(NULL, &at, "not a JSON object", arg);
+			} else {
+				rv = fn(rec, &at, NULL, arg);
+			}
+		}
+		if (rv)
+			break;
+	}
+	if (!rv && ferror(fp)) {
+		snprintf(err, PB_ERRLEN, "%s: read error: %s", name, strerror(errno));
+		rv = -1;
+	}
+	free(line);
+	if (nlines)
+		*nlines = at.line;
+	return rv;
+}
+
+int
+pb_jsonl_write(FILE *fp, const cJSON *rec)
+{
+	char *s = cJSON_PrintUnformatted(rec);
+	int rv = 0;
+
+	if (!s) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if (fputs(s, fp) == EOF || putc('\n', fp) == EOF)
+		rv = -1;
+	cJSON_free(s);
+	return rv;
+}
+
+cJSON *
+pb_json_path(const cJSON *obj, const char *path)
+{
+	const char *dot;
+	char key[256];
+	size_t n;
+
+	while (obj && (dot = strchr(path, '.'))) {
+		n = (size_t)(dot - path);
+		if (n >= sizeof key)
+			return NULL;
+		memcpy(key, path, n);
+		key[n] = '\0';
+		obj = cJSON_GetObjectItemCaseSensitive(obj, key);
+		path = dot + 1;
+	}
+	return obj ? cJSON_GetObjectItemCaseSensitive(obj, path) : NULL;
+}
+
+const char *
+pb_json_str(const cJSON *obj, const char *path)
+{
+	cJSON *v = pb_json_path(obj, path);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int
+pb_json_num(const cJSON *obj, const char *path, double *out)
+{
+	cJSON *v = pb_json_path(obj, path);
+
+	if (!cJSON_IsNumber(v))
+		return -1;
+	*out = v->valuedouble;
+	return 0;
+}
+
+void
+pb_json_set(cJSON *obj, const char *key, cJSON *item)
+{
+	if (cJSON_GetObjectItemCaseSensitive(obj, key))
+		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
+	else
+		cJSON_AddItemToObject(obj, key, item);
+}
+
+char *
+pb_json_text(const cJSON *v)
+{
+	char buf[64];
+
+	if (cJSON_IsString(v))
+		return strdup(v->valuestring);
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (d == floor(d) && fabs(d) < 1e15)
+			snprintf(buf, sizeof buf, "%.0f", d);
+		else
+			snprintf(buf, sizeof buf, "%.17g", d);
+		return strdup(buf);
+	}
+	if (cJSON_IsNull(v) || !v)
+		return strdup("");
+	return cJSON_PrintUnformatted(v);
+}

@@ -1,0 +1,72 @@
+# lib.sh - shared by the shell tests (tests/NNNN-*.t).  Sourced, not run.
+# Gives a temp dir cleaned up on exit, LC_ALL=C, the tools on PATH (from
+# $PB_BIN, default build/), TAP helpers and a pb-sim on a free port.
+set -u
+LC_ALL=C
+export LC_ALL
+unset PB_STATE OPENAI_API_KEY OPENAI_BASE_URL ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$TOP/${PB_BIN:-build}
+case ${PB_BIN:-} in /*) BIN=$PB_BIN ;; esac
+PATH=$BIN:$PATH
+export PATH
+DATA=$TOP/tests/data
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/pbtest.XXXXXX")
+SIM_PID=
+cleanup() {
+	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 2' HUP INT TERM
+cd "$TMP" || exit 2
+
+_n=0
+_fail=0
+plan() { echo "1..$1"; }
+ok() { # ok COND-STATUS DESCRIPTION
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $_n - $2"
+	else echo "not ok $_n - $2"; _fail=$((_fail + 1)); fi
+}
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# is GOT WANT DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then ok 0 "$3"
+	else ok 1 "$3"; diag "got:  '$1'" "want: '$2'"; fi
+}
+# like GOT ERE DESCRIPTION
+like() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"
+	else ok 1 "$3"; diag "got:  '$1'" "want match: /$2/"; fi
+}
+# run CMD...: stdout to $TMP/out, stderr to $TMP/err; sets OUT ERR RC.
+# Standard input is the caller's (redirect it on the call).
+run() {
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	RC=$?
+	OUT=$(cat "$TMP/out")
+	ERR=$(cat "$TMP/err")
+}
+# A state file's bytes, to show a failed run changed nothing.
+sum() { cksum <"$1"; }
+
+# start_sim ARGS...: start pb-sim on a free loopback port, wait for the URL
+# it prints, export OPENAI_BASE_URL.  Stopped by the exit trap.
+start_sim() {
+	rm -f "$TMP/sim.url"
+	mkfifo "$TMP/sim.fifo"
+	pb-sim "$@" >"$TMP/sim.fifo" 2>"$TMP/sim.err" &
+	SIM_PID=$!
+	if ! read -r OPENAI_BASE_URL <"$TMP/sim.fifo"; then
+		echo "Bail out! pb-sim did not start: $(cat "$TMP/sim.err")"
+		exit 2
+	fi
+	rm -f "$TMP/sim.fifo"
+	export OPENAI_BASE_URL
+}
+stop_sim() {
+	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+	SIM_PID=
+}
+done_testing() { [ "$_fail" -eq 0 ]; exit $?; }
