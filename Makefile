@@ -13,7 +13,7 @@ O       = build
 
 # Lazy, so the pkg-config calls run after `deps` has installed the packages.
 PB_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Wshadow \
-             -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
+             -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers -Wno-format-truncation \
              $$($(PKG_CONFIG) --cflags libcurl libcjson)
 LIBS       = $$($(PKG_CONFIG) --libs libcurl libcjson) -lm
 MHD_CFLAGS = $$($(PKG_CONFIG) --cflags libmicrohttpd)
@@ -23,7 +23,7 @@ TOOLS = pb-sample pb-query pb-score pb-update pb-report pb-sim
 LIBSRC = $(wildcard lib/*.c)
 LIBOBJ = $(LIBSRC:lib/%.c=$(O)/lib/%.o)
 UNITSRC = $(wildcard tests/unit/*.c)
-UNITS = $(UNITSRC:tests/unit/%.c=$(O)/tests/%)
+UNITS = $(UNITSRC:tests/unit/%.c=$(O)/tests/%.t)
 MAN1 = $(TOOLS:%=man/%.1)
 MAN = $(MAN1) man/pb.7 man/pb-state.5
 
@@ -49,7 +49,7 @@ $(O)/pb-%: $(O)/cmd/pb-%.o $(O)/cmd/util.o $(O)/libpb.a
 $(O)/pb-sim: $(O)/cmd/pb-sim.o $(O)/cmd/util.o $(O)/libpb.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/cmd/util.o $(O)/libpb.a $(MHD_LIBS) $(LIBS)
 
-$(O)/tests/%: tests/unit/%.c tests/unit/tap.h $(O)/libpb.a
+$(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h $(O)/libpb.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PB_CFLAGS) -o $@ $< $(O)/libpb.a $(LIBS)
 
@@ -61,10 +61,10 @@ deps:
 # check: the whole suite, then again built with ASan and UBSan.
 check: deps
 	@$(MAKE) --no-print-directory all
-	PB_BIN=$(O) prove -j2 tests/
+	PB_BIN=$(O) prove -j2 tests/ $(O)/tests/
 	@$(MAKE) --no-print-directory O=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-	  PB_BIN=build-san PB_SAN=1 prove -j2 tests/
+	  PB_BIN=build-san PB_SAN=1 prove -j2 tests/ build-san/tests/
 	@$(MAKE) --no-print-directory lint
 
 lint:

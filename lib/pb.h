@@ -178,6 +178,12 @@ int pb_state_new(struct pb_state *st, FILE *arms, const char *name,
                  const struct pb_policy *pol, uint64_t seed,
                  char err[PB_ERRLEN]);
 
+/* Writes st as a new file at path; fails if path already exists (the
+ * temp file is linked into place, so two concurrent inits cannot both
+ * win). */
+int pb_state_create(const struct pb_state *st, const char *path,
+                    char err[PB_ERRLEN]);
+
 /* Loads and validates path.  On failure st is left empty. */
 int pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN]);
 
@@ -186,10 +192,9 @@ int pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN]);
 int pb_state_save(const struct pb_state *st, const char *path,
                   char err[PB_ERRLEN]);
 
-/* Takes an exclusive lock that serialises every writer of path (a lock on
- * path itself, re-taken if the file was replaced while we waited).  If
- * create is set, a missing path is fine (the lock is on its folder's
- * "<path>.lock").  Returns a descriptor to pass to pb_state_unlock, or -1. */
+/* Takes an exclusive flock(2) on path itself, serialising every writer;
+ * if the file was replaced while we waited, the lock is taken again on
+ * the new file.  Returns a descriptor for pb_state_unlock, or -1. */
 int pb_state_lock(const char *path, char err[PB_ERRLEN]);
 void pb_state_unlock(int fd);
 

@@ -1,0 +1,730 @@
+/* state.c - the state file: load, validate, save atomically, lock, merge.
+ * The format is documented in man/pb-state.5; keep the two in step. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pb.h"
+
+double
+pb_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void
+pb_state_free(struct pb_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->narms; i++) {
+		free(st->arms[i].id);
+		cJSON_Delete(st->arms[i].fields);
+	}
+	free(st->arms);
+	free(st->pend);
+	cJSON_Delete(st->merged);
+	memset(st, 0, sizeof *st);
+}
+
+int
+pb_state_find_arm(const struct pb_state *st, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < st->narms; i++)
+		if (!strcmp(st->arms[i].id, id))
+			return (int)i;
+	return -1;
+}
+
+/* ---------------------------------------------------------------- new */
+
+struct armload {
+	struct pb_state *st;
+	char *err;
+	size_t cap;
+};
+
+static int
+add_arm(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
+{
+	struct armload *al = arg;
+	struct pb_state *st = al->st;
+	const char *id;
+	cJSON *idv;
+	struct pb_arm *a;
+
+	if (!rec) {
+		snprintf(al->err, PB_ERRLEN, "%s:%ld: %s", at->file, at->line, why);
+		return 1;
+	}
+	idv = cJSON_GetObjectItemCaseSensitive(rec, "id");
+	id = cJSON_IsString(idv) ? idv->valuestring : NULL;
+	if (!id || !*id) {
+		snprintf(al->err, PB_ERRLEN, "%s:%ld: arm has no \"id\" string",
+		         at->file, at->line);
+		cJSON_Delete(rec);
+		return 1;
+	}
+	if (pb_state_find_arm(st, id) >= 0) {
+		snprintf(al->err, PB_ERRLEN, "%s:%ld: duplicate arm id '%s'",
+		         at->file, at->line, id);
+		cJSON_Delete(rec);
+		return 1;
+	}
+	if (st->narms == al->cap) {
+		size_t ncap = al->cap ? 2 * al->cap : 8;
+		struct pb_arm *na = realloc(st->arms, ncap * sizeof *na);
+		if (!na) {
+			snprintf(al->err, PB_ERRLEN, "out of memory");
+			cJSON_Delete(rec);
+			return 1;
+		}
+		st->arms = na;
+		al->cap = ncap;
+	}
+	a = &st->arms[st->narms];
+	memset(a, 0, sizeof *a);
+	if (!(a->id = strdup(id))) {
+		snprintf(al->err, PB_ERRLEN, "out of memory");
+		cJSON_Delete(rec);
+		return 1;
+	}
+	a->fields = rec;
+	st->narms++;
+	return 0;
+}
+
+static void
+random_run_id(char run[33], uint64_t seed)
+{
+	struct pb_rng r;
+	uint64_t x = seed ^ (uint64_t)(pb_now() * 1e6) ^ ((uint64_t)getpid() << 32);
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		uint64_t u;
+		if (read(fd, &u, sizeof u) == (ssize_t)sizeof u)
+			x ^= u;
+		close(fd);
+	}
+	pb_rng_seed(&r, x);
+	snprintf(run, 33, "%016" PRIx64 "%016" PRIx64, pb_rng_next(&r), pb_rng_next(&r));
+}
+
+int
+pb_state_new(struct pb_state *st, FILE *arms, const char *name,
+             const struct pb_policy *pol, uint64_t seed, char err[PB_ERRLEN])
+{
+	struct armload al = { st, err, 0 };
+	int rv;
+
+	memset(st, 0, sizeof *st);
+	st->pol = *pol;
+	pb_rng_seed(&st->rng, seed);
+	st->next_pull = 1;
+	st->pending_ttl = PB_PENDING_TTL;
+	st->created = pb_now();
+	random_run_id(st->run, seed);
+	if (!(st->merged = cJSON_CreateArray())) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return -1;
+	}
+	rv = pb_jsonl_each(arms, name, add_arm, &al, NULL, err);
+	if (rv) {
+		pb_state_free(st);
+		return -1;
+	}
+	if (st->narms == 0) {
+		snprintf(err, PB_ERRLEN, "%s: no arms", name);
+		pb_state_free(st);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- serialise */
+
+static cJSON *
+policy_json(const struct pb_policy *p)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", pb_policy_name(p->kind));
+	switch (p->kind) {
+	case PB_POL_EPSILON:
+		cJSON_AddNumberToObject(o, "epsilon", p->epsilon);
+		break;
+	case PB_POL_UCB1:
+		cJSON_AddNumberToObject(o, "c", p->c);
+		break;
+	case PB_POL_THOMPSON:
+		cJSON_AddNumberToObject(o, "a", p->a0);
+		cJSON_AddNumberToObject(o, "b", p->b0);
+		break;
+	case PB_POL_UNIFORM:
+		break;
+	}
+	return o;
+}
+
+cJSON *
+pb_state_to_json(const struct pb_state *st)
+{
+	cJSON *o = cJSON_CreateObject(), *arr, *a, *p;
+	char hex[17];
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddStringToObject(o, "format", PB_STATE_FORMAT);
+	cJSON_AddNumberToObject(o, "version", PB_STATE_VERSION);
+	cJSON_AddStringToObject(o, "run", st->run);
+	cJSON_AddNumberToObject(o, "created", st->created);
+	cJSON_AddItemToObject(o, "policy", policy_json(&st->pol));
+	arr = cJSON_AddArrayToObject(o, "rng");
+	for (i = 0; i < 4; i++) {
+		snprintf(hex, sizeof hex, "%016" PRIx64, st->rng.s[i]);
+		cJSON_AddItemToArray(arr, cJSON_CreateString(hex));
+	}
+	cJSON_AddNumberToObject(o, "next_pull", (double)st->next_pull);
+	cJSON_AddNumberToObject(o, "updates", (double)st->updates);
+	cJSON_AddNumberToObject(o, "pending_ttl", st->pending_ttl);
+	arr = cJSON_AddArrayToObject(o, "arms");
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *arm = &st->arms[i];
+		a = cJSON_CreateObject();
+		cJSON_AddStringToObject(a, "id", arm->id);
+		cJSON_AddNumberToObject(a, "pulls", (double)arm->st.n);
+		cJSON_AddNumberToObject(a, "mean", pb_stats_mean(&arm->st));
+		cJSON_AddNumberToObject(a, "sum", arm->st.sum);
+		cJSON_AddNumberToObject(a, "sumsq", arm->st.sumsq);
+		cJSON_AddNumberToObject(a, "nonbinary", (double)arm->st.nonbinary);
+		cJSON_AddNumberToObject(a, "errors", (double)arm->errors);
+		cJSON_AddItemToObject(a, "fields", cJSON_Duplicate(arm->fields, 1));
+		cJSON_AddItemToArray(arr, a);
+	}
+	arr = cJSON_AddArrayToObject(o, "pending");
+	for (i = 0; i < st->npend; i++) {
+		p = cJSON_CreateArray();
+		cJSON_AddItemToArray(p, cJSON_CreateNumber((double)st->pend[i].id));
+		cJSON_AddItemToArray(p, cJSON_CreateString(st->arms[st->pend[i].arm].id));
+		cJSON_AddItemToArray(p, cJSON_CreateNumber(st->pend[i].t));
+		cJSON_AddItemToArray(arr, p);
+	}
+	cJSON_AddItemToObject(o, "merged", cJSON_Duplicate(st->merged, 1));
+	return o;
+}
+
+/* Writes the serialised state to a new temp file beside path and syncs it.
+ * Returns the open descriptor's name in tmp, or -1 with err set. */
+static int
+write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
+           char err[PB_ERRLEN])
+{
+	cJSON *o = pb_state_to_json(st);
+	char *text = o ? cJSON_Print(o) : NULL;
+	size_t len, off = 0;
+	mode_t um;
+	int fd;
+
+	cJSON_Delete(o);
+	if (!text) {
+		snprintf(err, PB_ERRLEN, "%s: out of memory", path);
+		return -1;
+	}
+	snprintf(tmp, n, "%s.tmpXXXXXX", path);
+	if ((fd = mkstemp(tmp)) < 0) {
+		snprintf(err, PB_ERRLEN, "%s: cannot create temp file: %s", path,
+		         strerror(errno));
+		cJSON_free(text);
+		return -1;
+	}
+	um = umask(0);
+	umask(um);
+	len = strlen(text);
+	text[len++] = '\n'; /* replaces the terminator; len counts it */
+	while (off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fchmod(fd, 0666 & ~um) < 0 || fsync(fd) < 0)
+		goto fail;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	cJSON_free(text);
+	return 0;
+fail:
+	snprintf(err, PB_ERRLEN, "%s: cannot write state: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	cJSON_free(text);
+	return -1;
+}
+
+static void
+sync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	int fd;
+
+	if (!copy)
+		return;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
+int
+pb_state_save(const struct pb_state *st, const char *path, char err[PB_ERRLEN])
+{
+	char tmp[4096];
+
+	if (strlen(path) + 12 > sizeof tmp) {
+		snprintf(err, PB_ERRLEN, "%s: path too long", path);
+		return -1;
+	}
+	if (write_temp(st, path, tmp, sizeof tmp, err) < 0)
+		return -1;
+	if (rename(tmp, path) < 0) {
+		snprintf(err, PB_ERRLEN, "%s: cannot replace state: %s", path,
+		         strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	sync_dir(path);
+	return 0;
+}
+
+int
+pb_state_create(const struct pb_state *st, const char *path, char err[PB_ERRLEN])
+{
+	char tmp[4096];
+	int rv = 0;
+
+	if (strlen(path) + 12 > sizeof tmp) {
+		snprintf(err, PB_ERRLEN, "%s: path too long", path);
+		return -1;
+	}
+	if (write_temp(st, path, tmp, sizeof tmp, err) < 0)
+		return -1;
+	if (link(tmp, path) < 0) {
+		snprintf(err, PB_ERRLEN, errno == EEXIST ?
+		         "%s: already exists (remove it first to start afresh)" :
+		         "%s: cannot create state: %s", path, strerror(errno));
+		rv = -1;
+	}
+	unlink(tmp);
+	if (rv == 0)
+		sync_dir(path);
+	return rv;
+}
+
+/* ---------------------------------------------------------------- lock */
+
+int
+pb_state_lock(const char *path, char err[PB_ERRLEN])
+{
+	struct stat a, b;
+	int fd;
+
+	for (;;) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+			snprintf(err, PB_ERRLEN, "%s: %s", path, strerror(errno));
+			return -1;
+		}
+		while (flock(fd, LOCK_EX) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, PB_ERRLEN, "%s: cannot lock: %s", path,
+			         strerror(errno));
+			close(fd);
+			return -1;
+		}
+		/* A writer that held the lock may have renamed a new file
+		 * over path: then our lock guards a dead inode. */
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return fd;
+		close(fd);
+	}
+}
+
+void
+pb_state_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* releases the flock */
+}
+
+/* ---------------------------------------------------------------- load */
+
+static int
+bad(char err[PB_ERRLEN], const char *path, const char *what)
+{
+	snprintf(err, PB_ERRLEN, "%s: not a valid state file: %s", path, what);
+	return -1;
+}
+
+static int
+getnum(const cJSON *o, const char *key, double *v, int nonneg)
+{
+	cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble) ||
+	    (nonneg && x->valuedouble < 0))
+		return -1;
+	*v = x->valuedouble;
+	return 0;
+}
+
+static int
+load_policy(struct pb_policy *p, const cJSON *o, const char *path,
+            char err[PB_ERRLEN])
+{
+	const char *name = pb_json_str(o, "name");
+	double v;
+
+	if (!name || pb_policy_parse(p, name, err) < 0)
+		return bad(err, path, "policy.name missing or unknown");
+	if (getnum(o, "epsilon", &v, 1) == 0)
+		p->epsilon = v;
+	if (getnum(o, "c", &v, 1) == 0)
+		p->c = v;
+	if (getnum(o, "a", &v, 1) == 0)
+		p->a0 = v;
+	if (getnum(o, "b", &v, 1) == 0)
+		p->b0 = v;
+	return 0;
+}
+
+static int
+load_arms(struct pb_state *st, const cJSON *arr, const char *path,
+          char err[PB_ERRLEN])
+{
+	const cJSON *a;
+	int n = cJSON_GetArraySize(arr), i = 0;
+	char what[256];
+
+	if (n <= 0)
+		return bad(err, path, "no arms");
+	if (!(st->arms = calloc((size_t)n, sizeof *st->arms))) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return -1;
+	}
+	cJSON_ArrayForEach(a, arr) {
+		struct pb_arm *arm = &st->arms[i];
+		const char *id = pb_json_str(a, "id");
+		double pulls, sum, sumsq, nonbin, errors;
+		cJSON *f = cJSON_GetObjectItemCaseSensitive(a, "fields");
+
+		if (!id || !*id || getnum(a, "pulls", &pulls, 1) ||
+		    getnum(a, "sum", &sum, 1) || getnum(a, "sumsq", &sumsq, 1) ||
+		    getnum(a, "nonbinary", &nonbin, 1) ||
+		    getnum(a, "errors", &errors, 1) || !cJSON_IsObject(f) ||
+		    sum > pulls + 1e-9) {
+			snprintf(what, sizeof what, "arms[%d] is malformed", i);
+			return bad(err, path, what);
+		}
+		if (pb_state_find_arm(st, id) >= 0) {
+			snprintf(what, sizeof what, "arms[%d]: duplicate id '%s'", i, id);
+			return bad(err, path, what);
+		}
+		if (!(arm->id = strdup(id)) ||
+		    !(arm->fields = cJSON_Duplicate(f, 1))) {
+			snprintf(err, PB_ERRLEN, "out of memory");
+			return -1;
+		}
+		arm->st.n = (long)pulls;
+		arm->st.sum = sum;
+		arm->st.sumsq = sumsq;
+		arm->st.nonbinary = (long)nonbin;
+		arm->errors = (long)errors;
+		st->narms = (size_t)++i;
+	}
+	return 0;
+}
+
+static int
+load_pending(struct pb_state *st, const cJSON *arr, const char *path,
+             char err[PB_ERRLEN])
+{
+	const cJSON *p;
+	int n = cJSON_GetArraySize(arr);
+	long last = 0;
+
+	st->cappend = n > 0 ? (size_t)n : 0;
+	if (n > 0 && !(st->pend = malloc((size_t)n * sizeof *st->pend))) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return -1;
+	}
+	cJSON_ArrayForEach(p, arr) {
+		cJSON *id = cJSON_GetArrayItem(p, 0), *arm = cJSON_GetArrayItem(p, 1),
+		      *t = cJSON_GetArrayItem(p, 2);
+		int ai;
+
+		if (!cJSON_IsArray(p) || !cJSON_IsNumber(id) || !cJSON_IsString(arm) ||
+		    !cJSON_IsNumber(t) || id->valuedouble <= last ||
+		    id->valuedouble >= (double)st->next_pull ||
+		    (ai = pb_state_find_arm(st, arm->valuestring)) < 0)
+			return bad(err, path, "malformed pending pull");
+		last = (long)id->valuedouble;
+		st->pend[st->npend].id = last;
+		st->pend[st->npend].arm = ai;
+		st->pend[st->npend].t = t->valuedouble;
+		st->npend++;
+	}
+	return 0;
+}
+
+static int
+parse_state(struct pb_state *st, const cJSON *o, const char *path,
+            char err[PB_ERRLEN])
+{
+	const char *fmt = pb_json_str(o, "format"), *run = pb_json_str(o, "run");
+	cJSON *rng = cJSON_GetObjectItemCaseSensitive(o, "rng"), *x, *m;
+	double v;
+	int i;
+
+	if (!fmt || strcmp(fmt, PB_STATE_FORMAT))
+		return bad(err, path, "no \"format\": \"" PB_STATE_FORMAT "\"");
+	if (getnum(o, "version", &v, 1))
+		return bad(err, path, "no version");
+	if (v != PB_STATE_VERSION) {
+		snprintf(err, PB_ERRLEN, "%s: state version %g is not %d, the "
+		         "version this promptbandit reads", path, v, PB_STATE_VERSION);
+		return -1;
+	}
+	if (!run || strlen(run) != 32 || strspn(run, "0123456789abcdef") != 32)
+		return bad(err, path, "\"run\" is not 32 hex digits");
+	memcpy(st->run, run, 33);
+	if (!cJSON_IsObject(x = cJSON_GetObjectItemCaseSensitive(o, "policy")) ||
+	    load_policy(&st->pol, x, path, err) < 0)
+		return cJSON_IsObject(x) ? -1 : bad(err, path, "no policy");
+	if (cJSON_GetArraySize(rng) != 4 || !cJSON_IsArray(rng))
+		return bad(err, path, "\"rng\" is not 4 hex words");
+	for (i = 0; i < 4; i++) {
+		const char *h = cJSON_GetArrayItem(rng, i)->valuestring;
+		char *end;
+		if (!h || strlen(h) != 16)
+			return bad(err, path, "\"rng\" is not 4 hex words");
+		st->rng.s[i] = strtoull(h, &end, 16);
+		if (*end)
+			return bad(err, path, "\"rng\" is not 4 hex words");
+	}
+	if (getnum(o, "next_pull", &v, 1) || v < 1 || v != floor(v))
+		return bad(err, path, "bad next_pull");
+	st->next_pull = (long)v;
+	if (getnum(o, "updates", &v, 1))
+		return bad(err, path, "bad updates");
+	st->updates = (long)v;
+	if (getnum(o, "pending_ttl", &st->pending_ttl, 1))
+		return bad(err, path, "bad pending_ttl");
+	if (getnum(o, "created", &st->created, 1))
+		st->created = 0;
+	if (!cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "arms")))
+		return bad(err, path, "no arms");
+	if (load_arms(st, x, path, err) < 0)
+		return -1;
+	if (!cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "pending")))
+		return bad(err, path, "no pending list");
+	if (load_pending(st, x, path, err) < 0)
+		return -1;
+	m = cJSON_GetObjectItemCaseSensitive(o, "merged");
+	st->merged = cJSON_IsArray(m) ? cJSON_Duplicate(m, 1) : cJSON_CreateArray();
+	if (!st->merged) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN])
+{
+	FILE *fp;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, r;
+	cJSON *o;
+	int rv;
+
+	memset(st, 0, sizeof *st);
+	if (!(fp = fopen(path, "r"))) {
+		snprintf(err, PB_ERRLEN, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len + 65536 > cap) {
+			char *nb = realloc(buf, cap = 2 * cap + 65536);
+			if (!nb) {
+				free(buf);
+				fclose(fp);
+				snprintf(err, PB_ERRLEN, "%s: out of memory", path);
+				return -1;
+			}
+			buf = nb;
+		}
+		r = fread(buf + len, 1, cap - len - 1, fp);
+		len += r;
+		if (r == 0)
+			break;
+	}
+	if (ferror(fp)) {
+		snprintf(err, PB_ERRLEN, "%s: read error: %s", path, strerror(errno));
+		fclose(fp);
+		free(buf);
+		return -1;
+	}
+	fclose(fp);
+	buf[len] = '\0';
+	o = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return bad(err, path, len == 0 ? "empty file" :
+		           "not a JSON object (truncated?)");
+	}
+	rv = parse_state(st, o, path, err);
+	cJSON_Delete(o);
+	if (rv < 0)
+		pb_state_free(st);
+	return rv;
+}
+
+/* ------------------------------------------------------------- pending */
+
+void
+pb_state_count_pending(struct pb_state *st, double now)
+{
+	size_t i;
+
+	for (i = 0; i < st->narms; i++)
+		st->arms[i].pending = 0;
+	for (i = 0; i < st->npend; i++)
+		if (now - st->pend[i].t < st->pending_ttl)
+			st->arms[st->pend[i].arm].pending++;
+}
+
+long
+pb_state_hand_out(struct pb_state *st, int arm, double now)
+{
+	if (st->npend == st->cappend) {
+		size_t ncap = st->cappend ? 2 * st->cappend : 64;
+		struct pb_pull *np = realloc(st->pend, ncap * sizeof *np);
+		if (!np)
+			return -1;
+		st->pend = np;
+		st->cappend = ncap;
+	}
+	st->pend[st->npend].id = st->next_pull;
+	st->pend[st->npend].arm = arm;
+	st->pend[st->npend].t = now;
+	st->npend++;
+	st->arms[arm].pending++;
+	return st->next_pull++;
+}
+
+long
+pb_state_find_pending(const struct pb_state *st, long id)
+{
+	size_t lo = 0, hi = st->npend;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (st->pend[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < st->npend && st->pend[lo].id == id ? (long)lo : -1;
+}
+
+void
+pb_state_drop_pending(struct pb_state *st, size_t i)
+{
+	memmove(&st->pend[i], &st->pend[i + 1],
+	        (st->npend - i - 1) * sizeof *st->pend);
+	st->npend--;
+}
+
+/* --------------------------------------------------------------- merge */
+
+static int
+merged_has(const cJSON *arr, const char *run)
+{
+	const cJSON *x;
+
+	cJSON_ArrayForEach(x, arr)
+		if (cJSON_IsString(x) && !strcmp(x->valuestring, run))
+			return 1;
+	return 0;
+}
+
+int
+pb_state_merge(struct pb_state *st, const struct pb_state *other,
+               char err[PB_ERRLEN])
+{
+	const cJSON *x;
+	size_t i;
+
+	if (!strcmp(st->run, other->run)) {
+		snprintf(err, PB_ERRLEN, "cannot merge a state into itself (run %s)",
+		         st->run);
+		return -1;
+	}
+	if (merged_has(st->merged, other->run)) {
+		snprintf(err, PB_ERRLEN, "run %s was merged already", other->run);
+		return -1;
+	}
+	cJSON_ArrayForEach(x, other->merged)
+		if (cJSON_IsString(x) && (merged_has(st->merged, x->valuestring) ||
+		    !strcmp(x->valuestring, st->run))) {
+			snprintf(err, PB_ERRLEN, "run %s is in both states already",
+			         x->valuestring);
+			return -1;
+		}
+	if (st->narms != other->narms)
+		goto arms;
+	for (i = 0; i < other->narms; i++)
+		if (pb_state_find_arm(st, other->arms[i].id) < 0)
+			goto arms;
+	for (i = 0; i < other->narms; i++) {
+		struct pb_arm *a = &st->arms[pb_state_find_arm(st, other->arms[i].id)];
+		const struct pb_arm *b = &other->arms[i];
+		a->st.n += b->st.n;
+		a->st.sum += b->st.sum;
+		a->st.sumsq += b->st.sumsq;
+		a->st.nonbinary += b->st.nonbinary;
+		a->errors += b->errors;
+	}
+	st->updates += other->updates;
+	cJSON_AddItemToArray(st->merged, cJSON_CreateString(other->run));
+	cJSON_ArrayForEach(x, other->merged)
+		cJSON_AddItemToArray(st->merged, cJSON_Duplicate(x, 1));
+	return 0;
+arms:
+	snprintf(err, PB_ERRLEN, "the two states do not have the same arms");
+	return -1;
+}

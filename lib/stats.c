@@ -1,0 +1,169 @@
+/* stats.c - sufficient statistics, confidence intervals and the few
+ * distribution functions the intervals need. */
+#include <math.h>
+
+#include "pb.h"
+
+void
+pb_stats_add(struct pb_stats *s, double reward)
+{
+	s->n++;
+	s->sum += reward;
+	s->sumsq += reward * reward;
+	if (reward != 0 && reward != 1)
+		s->nonbinary++;
+}
+
+double
+pb_stats_mean(const struct pb_stats *s)
+{
+	return s->n > 0 ? s->sum / (double)s->n : 0;
+}
+
+double
+pb_stats_var(const struct pb_stats *s)
+{
+	double m, v;
+
+	if (s->n < 2)
+		return 0;
+	m = s->sum / (double)s->n;
+	v = (s->sumsq - (double)s->n * m * m) / (double)(s->n - 1);
+	return v > 0 ? v : 0;
+}
+
+static double
+phi(double x)
+{
+	return 0.5 * erfc(-x / sqrt(2));
+}
+
+/* Bisection on the exact CDF: slower than a rational approximation but
+ * exact to double precision, and reports call it a handful of times. */
+double
+pb_normal_quantile(double p)
+{
+	double lo = -40, hi = 40, mid;
+	int i;
+
+	if (p <= 0)
+		return -INFINITY;
+	if (p >= 1)
+		return INFINITY;
+	for (i = 0; i < 200 && hi - lo > 1e-15; i++) {
+		mid = (lo + hi) / 2;
+		if (phi(mid) < p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+/* Continued fraction for the regularised incomplete beta (modified Lentz). */
+static double
+betacf(double a, double b, double x)
+{
+	const double tiny = 1e-300;
+	double c = 1, d = 1 - (a + b) * x / (a + 1), h, num, del;
+	int m;
+
+	if (fabs(d) < tiny)
+		d = tiny;
+	d = 1 / d;
+	h = d;
+	for (m = 1; m <= 300; m++) {
+		num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+		d = 1 + num * d;
+		d = fabs(d) < tiny ? 1 / tiny : 1 / d;
+		c = 1 + num / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		h *= d * c;
+		num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+		d = 1 + num * d;
+		d = fabs(d) < tiny ? 1 / tiny : 1 / d;
+		c = 1 + num / c;
+		if (fabs(c) < tiny)
+			c = tiny;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1) < 1e-15)
+			break;
+	}
+	return h;
+}
+
+static double
+ibeta(double a, double b, double x)
+{
+	double lbt;
+
+	if (x <= 0)
+		return 0;
+	if (x >= 1)
+		return 1;
+	lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1 - x);
+	if (x < (a + 1) / (a + b + 2))
+		return exp(lbt) * betacf(a, b, x) / a;
+	return 1 - exp(lbt) * betacf(b, a, 1 - x) / b;
+}
+
+static double
+t_cdf(double t, double df)
+{
+	double p = 0.5 * ibeta(df / 2, 0.5, df / (df + t * t));
+	return t > 0 ? 1 - p : p;
+}
+
+double
+pb_t_quantile(double p, double df)
+{
+	double lo = -1e3, hi = 1e3, mid;
+	int i;
+
+	if (p <= 0)
+		return -INFINITY;
+	if (p >= 1)
+		return INFINITY;
+	for (i = 0; i < 200 && hi - lo > 1e-13; i++) {
+		mid = (lo + hi) / 2;
+		if (t_cdf(mid, df) < p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+void
+pb_stats_ci(const struct pb_stats *s, double alpha, double *lo, double *hi,
+            const char **method)
+{
+	double n = (double)s->n, m = pb_stats_mean(s), z, h, c, d;
+
+	if (s->nonbinary == 0) {
+		*method = "wilson";
+		if (s->n == 0) {
+			*lo = 0;
+			*hi = 1;
+			return;
+		}
+		z = pb_normal_quantile(1 - alpha / 2);
+		d = 1 + z * z / n;
+		c = (m + z * z / (2 * n)) / d;
+		h = z * sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / d;
+		*lo = c - h < 0 ? 0 : c - h;
+		*hi = c + h > 1 ? 1 : c + h;
+		return;
+	}
+	*method = "t";
+	if (s->n < 2) {
+		*lo = 0;
+		*hi = 1;
+		return;
+	}
+	h = pb_t_quantile(1 - alpha / 2, n - 1) * sqrt(pb_stats_var(s) / n);
+	*lo = m - h < 0 ? 0 : m - h;
+	*hi = m + h > 1 ? 1 : m + h;
+}
