@@ -153,7 +153,7 @@ struct pb_arm {
 /* A pull handed out by pb-sample and not yet applied by pb-update. */
 struct pb_pull {
 	long id;
-	int arm;      /* index into arms */
+	int arm;      /* index into arms; -1 once applied */
 	double t;     /* when it was handed out, seconds since the epoch */
 };
 
@@ -209,10 +209,11 @@ void pb_state_count_pending(struct pb_state *st, double now);
 /* Records a new pending pull for arm; returns its id, or -1 (ENOMEM). */
 long pb_state_hand_out(struct pb_state *st, int arm, double now);
 
-/* Finds pull id among the pending ones; returns its index or -1. */
+/* Finds pull id among the pending ones; returns its index or -1.  An
+ * entry whose arm is -1 was applied earlier in this run. */
 long pb_state_find_pending(const struct pb_state *st, long id);
 
-/* Removes pending pull at index i (keeps order). */
+/* Marks pending pull i applied (arm = -1); it is left out when saved. */
 void pb_state_drop_pending(struct pb_state *st, size_t i);
 
 /* Adds other's statistics into st (same arm ids required; a run already

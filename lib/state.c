@@ -218,6 +218,8 @@ pb_state_to_json(const struct pb_state *st)
 	}
 	arr = cJSON_AddArrayToObject(o, "pending");
 	for (i = 0; i < st->npend; i++) {
+		if (st->pend[i].arm < 0)
+			continue;
 		p = cJSON_CreateArray();
 		cJSON_AddItemToArray(p, cJSON_CreateNumber((double)st->pend[i].id));
 		cJSON_AddItemToArray(p, cJSON_CreateString(st->arms[st->pend[i].arm].id));
@@ -623,7 +625,7 @@ pb_state_count_pending(struct pb_state *st, double now)
 	for (i = 0; i < st->narms; i++)
 		st->arms[i].pending = 0;
 	for (i = 0; i < st->npend; i++)
-		if (now - st->pend[i].t < st->pending_ttl)
+		if (st->pend[i].arm >= 0 && now - st->pend[i].t < st->pending_ttl)
 			st->arms[st->pend[i].arm].pending++;
 }
 
@@ -664,9 +666,7 @@ pb_state_find_pending(const struct pb_state *st, long id)
 void
 pb_state_drop_pending(struct pb_state *st, size_t i)
 {
-	memmove(&st->pend[i], &st->pend[i + 1],
-	        (st->npend - i - 1) * sizeof *st->pend);
-	st->npend--;
+	st->pend[i].arm = -1; /* a tombstone: ids stay sorted for the search */
 }
 
 /* --------------------------------------------------------------- merge */

@@ -1,0 +1,232 @@
+/* pb-report - rank the arms of a state: pulls, mean reward, a confidence
+ * interval, the policy's index and errors, as a table, CSV, Markdown or
+ * JSON. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/pb.h"
+#include "util.h"
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: pb-report [-s STATE] [--json | --csv | --markdown] [--level L]\n"
+	    "Rank the arms of a state, best mean reward first.\n"
+	    "  -s, --state FILE  the state file (default $PB_STATE)\n"
+	    "      --json        one JSON object; its \"arms\" array is best first\n"
+	    "      --csv         comma-separated values with a header line\n"
+	    "      --markdown    a Markdown table\n"
+	    "      --level L     confidence level of the intervals (default 0.95)\n"
+	    "  -h, --help        show this help\n"
+	    "      --version     show the version\n");
+	exit(status);
+}
+
+struct row {
+	int arm;
+	double mean, lo, hi, index, share;
+	const char *method;
+};
+
+static const struct pb_state *cmp_st;
+
+static int
+bymean(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	long nx = cmp_st->arms[x->arm].st.n, ny = cmp_st->arms[y->arm].st.n;
+
+	if ((nx > 0) != (ny > 0))
+		return nx > 0 ? -1 : 1;
+	if (x->mean != y->mean)
+		return x->mean > y->mean ? -1 : 1;
+	if (nx != ny)
+		return nx > ny ? -1 : 1;
+	return x->arm - y->arm;
+}
+
+static void
+num(cJSON *o, const char *k, double v)
+{
+	cJSON_AddItemToObject(o, k, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+}
+
+static void
+print_json(const struct pb_state *st, const struct row *r, double level,
+           long pending)
+{
+	cJSON *o = cJSON_CreateObject(), *arr, *a, *pol = pb_state_to_json(st);
+	size_t i;
+
+	cJSON_AddStringToObject(o, "run", st->run);
+	cJSON_AddItemToObject(o, "policy", cJSON_DetachItemFromObject(pol, "policy"));
+	cJSON_Delete(pol);
+	cJSON_AddNumberToObject(o, "updates", (double)st->updates);
+	cJSON_AddNumberToObject(o, "pending", (double)pending);
+	cJSON_AddNumberToObject(o, "level", level);
+	arr = cJSON_AddArrayToObject(o, "arms");
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *arm = &st->arms[r[i].arm];
+		a = cJSON_CreateObject();
+		cJSON_AddNumberToObject(a, "rank", (double)i + 1);
+		cJSON_AddStringToObject(a, "id", arm->id);
+		cJSON_AddNumberToObject(a, "pulls", (double)arm->st.n);
+		num(a, "share", r[i].share);
+		num(a, "mean", arm->st.n ? r[i].mean : NAN);
+		num(a, "ci_low", r[i].lo);
+		num(a, "ci_high", r[i].hi);
+		cJSON_AddStringToObject(a, "ci_method", r[i].method);
+		num(a, "index", r[i].index);
+		cJSON_AddNumberToObject(a, "errors", (double)arm->errors);
+		cJSON_AddNumberToObject(a, "pending", (double)arm->pending);
+		cJSON_AddItemToArray(arr, a);
+	}
+	if (pb_jsonl_write(stdout, o) < 0)
+		die("write error: %s", strerror(errno));
+	cJSON_Delete(o);
+}
+
+/* A CSV field: quoted when it holds a comma, quote or newline. */
+static void
+csvfield(const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static void
+fmtnum(char *buf, size_t n, double v, const char *fmt)
+{
+	if (isfinite(v))
+		snprintf(buf, n, fmt, v);
+	else
+		snprintf(buf, n, "-");
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { F_TABLE, F_JSON, F_CSV, F_MD } format = F_TABLE;
+	enum { O_JSON = 256, O_CSV, O_MD, O_LEVEL, O_VERSION };
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "csv", no_argument, NULL, O_CSV },
+		{ "markdown", no_argument, NULL, O_MD },
+		{ "level", required_argument, NULL, O_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ 0 }
+	};
+	const char *spath = NULL;
+	double level = 0.95, total = 0;
+	struct pb_state st;
+	struct row *r;
+	char err[PB_ERRLEN], m[32], lo[32], hi[32], ix[32];
+	long pending = 0;
+	size_t i, w = 3;
+	int ch;
+
+	setprog(argv[0]);
+	while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': spath = optarg; break;
+		case O_JSON: format = F_JSON; break;
+		case O_CSV: format = F_CSV; break;
+		case O_MD: format = F_MD; break;
+		case O_LEVEL: level = numarg("--level", optarg, 0.5, 0.9999); break;
+		case 'h': usage(stdout, PB_EXIT_OK); break;
+		case O_VERSION: version(); break;
+		default: usage(stderr, PB_EXIT_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, PB_EXIT_USAGE);
+	spath = statepath(spath);
+	if (pb_state_load(&st, spath, err) < 0)
+		die("%s", err);
+	pb_state_count_pending(&st, pb_now());
+
+	r = ecalloc(st.narms, sizeof *r);
+	for (i = 0; i < st.narms; i++)
+		total += (double)st.arms[i].st.n;
+	for (i = 0; i < st.narms; i++) {
+		const struct pb_arm *a = &st.arms[i];
+		r[i].arm = (int)i;
+		r[i].mean = pb_stats_mean(&a->st);
+		r[i].share = total > 0 ? (double)a->st.n / total : NAN;
+		r[i].index = pb_policy_index(&st, (int)i);
+		pb_stats_ci(&a->st, 1 - level, &r[i].lo, &r[i].hi, &r[i].method);
+		pending += a->pending;
+		if (strlen(a->id) > w)
+			w = strlen(a->id);
+	}
+	cmp_st = &st;
+	qsort(r, st.narms, sizeof *r, bymean);
+
+	switch (format) {
+	case F_JSON:
+		print_json(&st, r, level, pending);
+		break;
+	case F_CSV:
+		printf("rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors\n");
+		for (i = 0; i < st.narms; i++) {
+			const struct pb_arm *a = &st.arms[r[i].arm];
+			printf("%zu,", i + 1);
+			csvfield(a->id);
+			fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.6g");
+			fmtnum(lo, sizeof lo, r[i].lo, "%.6g");
+			fmtnum(hi, sizeof hi, r[i].hi, "%.6g");
+			fmtnum(ix, sizeof ix, r[i].index, "%.6g");
+			printf(",%ld,%.6g,%s,%s,%s,%s,%s,%ld\n", a->st.n,
+			       isfinite(r[i].share) ? r[i].share : 0, m, lo, hi,
+			       r[i].method, ix, a->errors);
+		}
+		break;
+	case F_MD:
+	case F_TABLE:
+		printf(format == F_MD ? "Policy `%s`, %ld pulls applied, %ld pending; "
+		       "%g%% intervals (%s).\n\n" : "policy %s, %ld pulls applied, "
+		       "%ld pending; %g%% intervals (%s)\n",
+		       pb_policy_name(st.pol.kind), st.updates, pending, level * 100,
+		       st.narms ? r[0].method : "");
+		if (format == F_MD)
+			printf("| rank | arm | pulls | share | mean | %g%% CI | index | errors |\n"
+			       "|---:|:---|---:|---:|---:|:---:|---:|---:|\n", level * 100);
+		else
+			printf("%4s  %-*s %7s %6s %6s  %-15s %7s %6s\n", "rank", (int)w,
+			       "arm", "pulls", "share", "mean", "CI", "index", "errors");
+		for (i = 0; i < st.narms; i++) {
+			const struct pb_arm *a = &st.arms[r[i].arm];
+			char ci[64], sh[16];
+			fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.3f");
+			fmtnum(ix, sizeof ix, r[i].index, "%.3f");
+			fmtnum(sh, sizeof sh, r[i].share * 100, "%.1f%%");
+			snprintf(ci, sizeof ci, "[%.3f, %.3f]", r[i].lo, r[i].hi);
+			if (format == F_MD)
+				printf("| %zu | %s | %ld | %s | %s | %s | %s | %ld |\n", i + 1,
+				       a->id, a->st.n, sh, m, ci, ix, a->errors);
+			else
+				printf("%4zu  %-*s %7ld %6s %6s  %-15s %7s %6ld\n", i + 1,
+				       (int)w, a->id, a->st.n, sh, m, ci, ix, a->errors);
+		}
+		break;
+	}
+	free(r);
+	pb_state_free(&st);
+	return fshut(stdout, "<stdout>") ? PB_EXIT_USAGE : PB_EXIT_OK;
+}

@@ -1,0 +1,360 @@
+/* pb-sample - pick an arm for each task and write one pull record each.
+ *
+ * Three phases, so the state's lock is never held while we read a slow
+ * input or write into a pipe that pb-update (waiting on the same lock)
+ * drains: read and check the tasks; lock, choose arms, record the pulls
+ * as pending, save, unlock; then write the records. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/pb.h"
+#include "util.h"
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: pb-sample [-s STATE] [-n N] [--seed N] [-t TEMPLATE] [--system]\n"
+	    "                 [--system-template TEMPLATE] [--input-field F] [FILE...]\n"
+	    "Choose an arm for each task with the state's policy; write pull records.\n"
+	    "  -s, --state FILE          the state file (default $PB_STATE)\n"
+	    "  -n, --count N             draw N tasks at random (default: every task, in order)\n"
+	    "      --seed N              seed for drawing tasks (default: the state's generator)\n"
+	    "  -t, --template TEMPLATE   user message, with {field} placeholders from the\n"
+	    "                            arm and the task (default: prefix, blank line, input)\n"
+	    "      --system              put the arm's prefix in a system message\n"
+	    "      --system-template T   render the system message from a template\n"
+	    "      --input-field F       the task field holding the input text\n"
+	    "                            (default: input, else question, else prompt)\n"
+	    "  -h, --help                show this help\n"
+	    "      --version             show the version\n");
+	exit(status);
+}
+
+static const char *input_field;   /* NULL: the first of the defaults present */
+static const char *tmpl, *sys_tmpl;
+static int sys_prefix;
+
+struct ctx {
+	char **v;      /* -n: the tasks' JSON text, to draw from */
+	size_t n, cap; /* tasks read */
+	long bad;
+	const struct pb_state *tmplst; /* arms the templates must fit */
+	FILE *spool;   /* every-task mode: lines go here, not into memory */
+	/* the write phase */
+	const struct pb_state *st;
+	const int *arm; /* the arm of each output slot */
+	long first;     /* the pull id of slot 0; slot i is first + i */
+	size_t i;
+};
+
+static const char *
+find_input(const cJSON *task)
+{
+	static const char *defaults[] = { "input", "question", "prompt" };
+	size_t i;
+
+	if (input_field)
+		return pb_json_str(task, input_field) ? input_field : NULL;
+	for (i = 0; i < sizeof defaults / sizeof *defaults; i++)
+		if (pb_json_str(task, defaults[i]))
+			return defaults[i];
+	return NULL;
+}
+
+/* A template must render for this task with every arm, or the error
+ * would surface only after the pulls were recorded. */
+static int
+template_fits(const struct pb_state *st, const cJSON *task,
+              const struct pb_where *at)
+{
+	const char *t[2] = { tmpl, sys_tmpl }, *opt[2] = { "--template",
+	                     "--system-template" };
+	char err[PB_ERRLEN], *s;
+	size_t a;
+	int k;
+
+	for (k = 0; k < 2; k++)
+		for (a = 0; t[k] && a < st->narms; a++) {
+			if (!(s = pb_render(t[k], st->arms[a].fields, task,
+			                    find_input(task), err))) {
+				warnx_("%s:%ld: %s with arm '%s': %s", at->file, at->line,
+				       opt[k], st->arms[a].id, err);
+				return 0;
+			}
+			free(s);
+		}
+	return 1;
+}
+
+static int
+read_task(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
+{
+	struct ctx *c = arg;
+	char *text;
+
+	if (!rec) {
+		warnx_("%s:%ld: %s", at->file, at->line, why);
+		c->bad++;
+		return 0;
+	}
+	if (!find_input(rec)) {
+		warnx_("%s:%ld: task has no \"%s\" string field%s", at->file, at->line,
+		       input_field ? input_field : "input",
+		       input_field ? "" : " (nor question, prompt; see --input-field)");
+		c->bad++;
+		cJSON_Delete(rec);
+		return 0;
+	}
+	if (!template_fits(c->tmplst, rec, at)) {
+		c->bad++;
+		cJSON_Delete(rec);
+		return 0;
+	}
+	if (!(text = cJSON_PrintUnformatted(rec)))
+		die("out of memory");
+	cJSON_Delete(rec);
+	if (c->spool) {
+		if (fputs(text, c->spool) == EOF || putc('\n', c->spool) == EOF)
+			die("spool file: %s", strerror(errno));
+		cJSON_free(text);
+	} else {
+		if (c->n == c->cap) {
+			c->cap = c->cap ? 2 * c->cap : 256;
+			c->v = erealloc(c->v, c->cap * sizeof *c->v);
+		}
+		c->v[c->n] = text;
+	}
+	c->n++;
+	return 0;
+}
+
+static void
+read_tasks(struct ctx *c, int argc, char **argv)
+{
+	char err[PB_ERRLEN];
+	int i;
+
+	if (argc == 0 && pb_jsonl_each(stdin, "<stdin>", read_task, c, NULL, err) < 0)
+		die("%s", err);
+	for (i = 0; i < argc; i++) {
+		FILE *fp = strcmp(argv[i], "-") ? fopen(argv[i], "r") : stdin;
+		if (!fp)
+			die("%s: %s", argv[i], strerror(errno));
+		if (pb_jsonl_each(fp, fp == stdin ? "<stdin>" : argv[i], read_task, c,
+		                  NULL, err) < 0)
+			die("%s", err);
+		if (fp != stdin)
+			fclose(fp);
+	}
+}
+
+static cJSON *
+message(const char *role, const char *content)
+{
+	cJSON *m = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(m, "role", role);
+	cJSON_AddStringToObject(m, "content", content);
+	return m;
+}
+
+/* Builds the chat messages for one pull. */
+static cJSON *
+render(const cJSON *arm, const cJSON *task, long pull)
+{
+	const char *field = find_input(task), *prefix = pb_json_str(arm, "prefix");
+	cJSON *msgs = cJSON_CreateArray();
+	char err[PB_ERRLEN], *s;
+
+	if (!prefix)
+		prefix = "";
+	if (sys_tmpl) {
+		if (!(s = pb_render(sys_tmpl, arm, task, field, err)))
+			die("pull %ld: --system-template: %s", pull, err);
+		cJSON_AddItemToArray(msgs, message("system", s));
+		free(s);
+	} else if (sys_prefix && *prefix) {
+		cJSON_AddItemToArray(msgs, message("system", prefix));
+	}
+	if (tmpl) {
+		if (!(s = pb_render(tmpl, arm, task, field, err)))
+			die("pull %ld: --template: %s", pull, err);
+	} else if (sys_prefix || sys_tmpl || !*prefix) {
+		s = estrdup(pb_json_str(task, field));
+	} else {
+		const char *in = pb_json_str(task, field);
+		s = emalloc(strlen(prefix) + strlen(in) + 3);
+		sprintf(s, "%s\n\n%s", prefix, in);
+	}
+	cJSON_AddItemToArray(msgs, message("user", s));
+	free(s);
+	return msgs;
+}
+
+static void
+write_pull(const struct pb_state *st, cJSON *task, int arm, long pull)
+{
+	cJSON *rec = cJSON_CreateObject(), *msgs;
+
+	if (!rec)
+		die("out of memory");
+	cJSON_AddStringToObject(rec, "run", st->run);
+	cJSON_AddNumberToObject(rec, "pull", (double)pull);
+	cJSON_AddStringToObject(rec, "arm", st->arms[arm].id);
+	msgs = render(st->arms[arm].fields, task, pull);
+	cJSON_AddItemToObject(rec, "task", task);
+	cJSON_AddItemToObject(rec, "messages", msgs);
+	if (pb_jsonl_write(stdout, rec) < 0)
+		die("write error: %s", strerror(errno));
+	cJSON_Delete(rec);
+}
+
+/* The write phase of every-task mode: the spooled tasks, read again. */
+static int
+write_spooled(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
+{
+	struct ctx *c = arg;
+
+	if (!rec)
+		die("spool file, line %ld: %s", at->line, why);
+	write_pull(c->st, rec, c->arm[c->i], c->first + (long)c->i);
+	c->i++;
+	return 0;
+}
+
+/* Fills task[0..nout) with task indexes drawn without replacement, pass
+ * after pass when nout exceeds the number of tasks. */
+static void
+draw(size_t *task, size_t nout, size_t ntasks, struct pb_rng *r)
+{
+	size_t *perm = emalloc(ntasks * sizeof *perm), i = 0, k, j, t;
+
+	while (i < nout) {
+		for (k = 0; k < ntasks; k++)
+			perm[k] = k;
+		for (k = 0; k < ntasks && i < nout; k++, i++) {
+			j = k + (size_t)pb_rng_below(r, ntasks - k);
+			t = perm[k];
+			perm[k] = perm[j];
+			perm[j] = t;
+			task[i] = perm[k];
+		}
+	}
+	free(perm);
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_SEED = 256, O_SYSTEM, O_SYSTMPL, O_INPUT, O_VERSION };
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "template", required_argument, NULL, 't' },
+		{ "system", no_argument, NULL, O_SYSTEM },
+		{ "system-template", required_argument, NULL, O_SYSTMPL },
+		{ "input-field", required_argument, NULL, O_INPUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ 0 }
+	};
+	const char *spath = NULL;
+	long count = -1, seed = -1;
+	struct ctx c = { 0 };
+	struct pb_state st;
+	struct pb_rng rng;
+	char err[PB_ERRLEN];
+	size_t *task = NULL, nout, i;
+	int *arm, ch, fd;
+	double now;
+
+	setprog(argv[0]);
+	while ((ch = getopt_long(argc, argv, "s:n:t:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's': spath = optarg; break;
+		case 'n': count = intarg("-n", optarg, 1, INT_MAX); break;
+		case O_SEED: seed = intarg("--seed", optarg, 0, LONG_MAX); break;
+		case 't': tmpl = optarg; break;
+		case O_SYSTEM: sys_prefix = 1; break;
+		case O_SYSTMPL: sys_tmpl = optarg; break;
+		case O_INPUT: input_field = optarg; break;
+		case 'h': usage(stdout, PB_EXIT_OK); break;
+		case O_VERSION: version(); break;
+		default: usage(stderr, PB_EXIT_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	spath = statepath(spath);
+	if (sys_prefix && sys_tmpl)
+		die("--system and --system-template exclude each other");
+
+	/* Check the state before reading a long input only to fail. */
+	if (pb_state_load(&st, spath, err) < 0)
+		die("%s", err);
+
+	/* 1. Read and check the tasks. */
+	if (count < 0 && !(c.spool = tmpfile()))
+		die("spool file: %s", strerror(errno));
+	c.tmplst = &st;
+	read_tasks(&c, argc, argv);
+	pb_state_free(&st);
+	if (c.n == 0)
+		die_status(c.bad ? PB_EXIT_RECORDS : PB_EXIT_USAGE,
+		           "no tasks to sample%s; state not changed",
+		           c.bad ? " (every line was bad)" : " (empty input)");
+
+	/* 2. Under the lock: choose arms, record the pulls, save. */
+	nout = count < 0 ? c.n : (size_t)count;
+	arm = emalloc(nout * sizeof *arm);
+	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
+		die("%s", err);
+	if (count >= 0) {
+		task = emalloc(nout * sizeof *task);
+		if (seed >= 0)
+			pb_rng_seed(&rng, (uint64_t)seed);
+		draw(task, nout, c.n, seed >= 0 ? &rng : &st.rng);
+	}
+	now = pb_now();
+	pb_state_count_pending(&st, now);
+	c.first = st.next_pull;
+	for (i = 0; i < nout; i++) {
+		arm[i] = pb_policy_select(&st);
+		if (pb_state_hand_out(&st, arm[i], now) < 0)
+			die("out of memory");
+	}
+	if (pb_state_save(&st, spath, err) < 0)
+		die("%s", err);
+	pb_state_unlock(fd);
+
+	/* 3. Write the pulls. */
+	c.st = &st;
+	c.arm = arm;
+	if (count < 0) {
+		rewind(c.spool);
+		if (pb_jsonl_each(c.spool, "spool", write_spooled, &c, NULL, err) < 0)
+			die("%s", err);
+		fclose(c.spool);
+	} else {
+		for (i = 0; i < nout; i++) {
+			cJSON *t = cJSON_Parse(c.v[task[i]]);
+			if (!t)
+				die("out of memory");
+			write_pull(&st, t, arm[i], c.first + (long)i);
+		}
+	}
+	if (fshut(stdout, "<stdout>") < 0)
+		return PB_EXIT_USAGE;
+	for (i = 0; i < c.n && c.v; i++)
+		cJSON_free(c.v[i]);
+	free(c.v);
+	free(task);
+	free(arm);
+	pb_state_free(&st);
+	return c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
+}
