@@ -1,0 +1,171 @@
+/* state.c - unit tests: the state file's round trip, validation, lock,
+ * pending pulls and merge. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "../../lib/pb.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/pbstateXXXXXX";
+
+static int
+mkstate(struct pb_state *st, const char *arms, const char *policy, char *err)
+{
+	struct pb_policy pol;
+	FILE *fp = fmemopen((void *)arms, strlen(arms), "r");
+	int rv;
+
+	if (pb_policy_parse(&pol, policy, err) < 0)
+		return -1;
+	rv = pb_state_new(st, fp, "arms.jsonl", &pol, 42, err);
+	fclose(fp);
+	return rv;
+}
+
+static void
+writefile(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	fputs(text, fp);
+	fclose(fp);
+}
+
+int
+main(void)
+{
+	struct pb_state a, b, c;
+	char err[PB_ERRLEN], path[256], other[256], bad[256];
+	const char *arms = "{\"id\":\"x\",\"prefix\":\"Be X.\"}\n\n{\"id\":\"y\",\"prefix\":\"\"}\n";
+	int fd, fd2, rv;
+	long p1, p2;
+
+	if (!mkdtemp(dir)) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/state.json", dir);
+	snprintf(other, sizeof other, "%s/other.json", dir);
+	snprintf(bad, sizeof bad, "%s/bad.json", dir);
+
+	ok(mkstate(&a, arms, "thompson:a=2,b=1", err) == 0, "a state from two arms");
+	ok(a.narms == 2 && !strcmp(a.arms[1].id, "y") && a.next_pull == 1,
+	   "arms in file order, pulls start at 1");
+	ok(strlen(a.run) == 32, "a 32-digit run id");
+	ok(mkstate(&b, "{\"id\":\"x\"}\n{\"id\":\"x\"}\n", "ucb1", err) < 0,
+	   "duplicate arm ids fail");
+	is_str(err, "arms.jsonl:2: duplicate arm id 'x'", "naming the line");
+	ok(mkstate(&b, "{\"id\":\"x\"}\n{\"prefix\":\"p\"}\n", "ucb1", err) < 0,
+	   "an arm without id fails");
+	is_str(err, "arms.jsonl:2: arm has no \"id\" string", "naming the line");
+	ok(mkstate(&b, "{\"id\":\"x\"}\nnot json\n", "ucb1", err) < 0, "bad JSON fails");
+	is_str(err, "arms.jsonl:2: not valid JSON", "naming the line");
+	ok(mkstate(&b, "", "ucb1", err) < 0, "no arms fails");
+	is_str(err, "arms.jsonl: no arms", "saying so");
+
+	/* round trip */
+	pb_stats_add(&a.arms[0].st, 1);
+	pb_stats_add(&a.arms[0].st, 0.25);
+	a.arms[1].errors = 3;
+	p1 = pb_state_hand_out(&a, 1, 1000.5);
+	p2 = pb_state_hand_out(&a, 0, 1001);
+	a.updates = 5;
+	pb_rng_next(&a.rng);
+	ok(p1 == 1 && p2 == 2 && a.next_pull == 3, "hand_out numbers pulls");
+	ok(pb_state_create(&a, path, err) == 0, "create writes a new file");
+	ok(pb_state_create(&a, path, err) < 0, "create refuses an existing file");
+	ok(strstr(err, "already exists") != NULL, "saying it exists");
+	ok(pb_state_load(&b, path, err) == 0, "load reads it back");
+	ok(!strcmp(a.run, b.run) && a.pol.kind == b.pol.kind && b.pol.a0 == 2 &&
+	   b.next_pull == 3 && b.updates == 5, "run, policy, counters survive");
+	ok(!memcmp(a.rng.s, b.rng.s, sizeof a.rng.s), "the generator's state survives");
+	ok(b.arms[0].st.n == 2 && b.arms[0].st.sum == 1.25 &&
+	   b.arms[0].st.sumsq == 1.0625 && b.arms[0].st.nonbinary == 1 &&
+	   b.arms[1].errors == 3, "statistics survive");
+	ok(!strcmp(pb_json_str(b.arms[0].fields, "prefix"), "Be X."), "arm fields survive");
+	ok(b.npend == 2 && b.pend[0].id == 1 && b.pend[0].arm == 1 &&
+	   b.pend[0].t == 1000.5, "pending pulls survive");
+
+	/* pending */
+	pb_state_count_pending(&b, 1000.5 + 10);
+	ok(b.arms[0].pending == 1 && b.arms[1].pending == 1, "fresh pulls are pending");
+	pb_state_count_pending(&b, 1001 + PB_PENDING_TTL);
+	ok(b.arms[0].pending == 0 && b.arms[1].pending == 0,
+	   "pulls older than the TTL stop counting");
+	ok(pb_state_find_pending(&b, 2) == 1 && pb_state_find_pending(&b, 3) == -1,
+	   "find_pending");
+	pb_state_drop_pending(&b, 0);
+	ok(pb_state_save(&b, path, err) == 0, "save replaces the file");
+	pb_state_free(&b);
+	ok(pb_state_load(&b, path, err) == 0 && b.npend == 1 && b.pend[0].id == 2,
+	   "an applied pull is gone from the saved pending list");
+	pb_state_free(&b);
+
+	/* lock */
+	fd = pb_state_lock(path, err);
+	ok(fd >= 0, "lock");
+	fd2 = open(path, O_RDONLY);
+	rv = flock(fd2, LOCK_EX | LOCK_NB);
+	ok(rv < 0 && errno == EWOULDBLOCK, "a second lock waits while it is held");
+	pb_state_unlock(fd);
+	ok(flock(fd2, LOCK_EX | LOCK_NB) == 0, "and gets it once released");
+	close(fd2);
+	ok(pb_state_lock(other, err) < 0 && strstr(err, "No such file"),
+	   "locking a missing file fails");
+
+	/* validation */
+	writefile(bad, "{\"format\":\"promptbandit-state\",\"version\":1,\"run\":");
+	ok(pb_state_load(&b, bad, err) < 0, "a truncated state fails");
+	ok(strstr(err, "not a valid state file: not a JSON object (truncated?)") != NULL,
+	   "saying so: %s", err);
+	writefile(bad, "{\"hello\":1}");
+	ok(pb_state_load(&b, bad, err) < 0 && strstr(err, "no \"format\""),
+	   "a JSON file that is not a state fails");
+	writefile(bad, "");
+	ok(pb_state_load(&b, bad, err) < 0 && strstr(err, "empty file"), "an empty file fails");
+	{
+		cJSON *o = pb_state_to_json(&a);
+		char *s;
+		cJSON_ReplaceItemInObject(o, "version", cJSON_CreateNumber(9));
+		s = cJSON_Print(o);
+		writefile(bad, s);
+		free(s);
+		cJSON_Delete(o);
+	}
+	ok(pb_state_load(&b, bad, err) < 0 && strstr(err, "state version 9"),
+	   "a newer version fails: %s", err);
+	snprintf(bad, sizeof bad, "%s/missing.json", dir);
+	ok(pb_state_load(&b, bad, err) < 0 && strstr(err, "No such file"),
+	   "a missing file fails");
+
+	/* merge */
+	ok(mkstate(&c, arms, "thompson", err) == 0, "a second run");
+	pb_stats_add(&c.arms[0].st, 1);
+	c.arms[1].errors = 1;
+	c.updates = 2;
+	ok(pb_state_create(&c, other, err) == 0, "saved");
+	ok(pb_state_load(&b, path, err) == 0, "reload the first");
+	ok(pb_state_merge(&b, &c, err) == 0, "merge");
+	ok(b.arms[0].st.n == 3 && b.arms[0].st.sum == 2.25 && b.arms[1].errors == 4 &&
+	   b.updates == 7, "statistics add up");
+	ok(pb_state_merge(&b, &c, err) < 0 && strstr(err, "merged already"),
+	   "merging the same run twice fails");
+	ok(pb_state_merge(&b, &b, err) < 0 && strstr(err, "into itself"),
+	   "merging into itself fails");
+	pb_state_free(&c);
+	ok(mkstate(&c, "{\"id\":\"x\"}\n{\"id\":\"z\"}\n", "ucb1", err) == 0 &&
+	   pb_state_merge(&b, &c, err) < 0 && strstr(err, "same arms"),
+	   "merging different arms fails");
+
+	pb_state_free(&a);
+	pb_state_free(&b);
+	pb_state_free(&c);
+	unlink(path);
+	unlink(other);
+	snprintf(bad, sizeof bad, "%s/bad.json", dir);
+	unlink(bad);
+	rmdir(dir);
+	return tap_done();
+}

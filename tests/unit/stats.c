@@ -1,0 +1,62 @@
+/* stats.c - unit tests: intervals and quantiles against known values. */
+#include "../../lib/pb.h"
+#include "tap.h"
+
+static struct pb_stats
+binary(long n, long k)
+{
+	struct pb_stats s = { 0 };
+	long i;
+
+	for (i = 0; i < n; i++)
+		pb_stats_add(&s, i < k ? 1 : 0);
+	return s;
+}
+
+int
+main(void)
+{
+	struct pb_stats s = { 0 };
+	double lo, hi;
+	const char *m;
+
+	is_num(pb_normal_quantile(0.975), 1.959963985, 1e-8, "z(0.975)");
+	is_num(pb_normal_quantile(0.5), 0, 1e-12, "z(0.5)");
+	is_num(pb_normal_quantile(0.005), -2.575829304, 1e-8, "z(0.005)");
+	is_num(pb_t_quantile(0.975, 10), 2.228138852, 1e-7, "t(0.975, 10)");
+	is_num(pb_t_quantile(0.975, 1), 12.70620474, 1e-5, "t(0.975, 1)");
+	is_num(pb_t_quantile(0.95, 30), 1.697260887, 1e-7, "t(0.95, 30)");
+	is_num(pb_t_quantile(0.025, 5), -2.570581836, 1e-7, "t(0.025, 5)");
+
+	s = binary(10, 5);
+	pb_stats_ci(&s, 0.05, &lo, &hi, &m);
+	is_str(m, "wilson", "0/1 rewards use the Wilson interval");
+	is_num(lo, 0.2365930905, 1e-7, "Wilson 5/10 low");
+	is_num(hi, 0.7634069095, 1e-7, "Wilson 5/10 high");
+	s = binary(10, 0);
+	pb_stats_ci(&s, 0.05, &lo, &hi, &m);
+	is_num(lo, 0, 1e-12, "Wilson 0/10 low");
+	is_num(hi, 0.2775327998, 1e-7, "Wilson 0/10 high");
+	s = binary(100, 81);
+	pb_stats_ci(&s, 0.05, &lo, &hi, &m);
+	is_num(lo, 0.7222, 1e-4, "Wilson 81/100 low");
+	is_num(hi, 0.8749, 1e-4, "Wilson 81/100 high");
+	s = binary(0, 0);
+	pb_stats_ci(&s, 0.05, &lo, &hi, &m);
+	ok(lo == 0 && hi == 1, "no pulls: the interval is [0,1]");
+
+	memset(&s, 0, sizeof s);
+	pb_stats_add(&s, 0.2);
+	pb_stats_add(&s, 0.4);
+	pb_stats_add(&s, 0.6);
+	pb_stats_add(&s, 0.8);
+	pb_stats_ci(&s, 0.05, &lo, &hi, &m);
+	is_str(m, "t", "fractional rewards use Student's t");
+	is_num(pb_stats_mean(&s), 0.5, 1e-12, "mean");
+	is_num(pb_stats_var(&s), 0.0666666667, 1e-9, "sample variance");
+	/* 0.5 -/+ t(0.975,3) * sqrt(0.0666667/4) = 0.5 -/+ 3.182446*0.1290994 */
+	is_num(lo, 0.0891480, 1e-6, "t interval low");
+	is_num(hi, 0.9108520, 1e-6, "t interval high");
+	ok(s.nonbinary == 4, "fractional rewards counted as non-binary");
+	return tap_done();
+}
