@@ -33,56 +33,60 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-/* One scored pull, validated against a snapshot of the state before the
- * lock is taken, so the lock is held only for the read-modify-write. */
+/* One scored pull as read.  The input is read whole before the state is
+ * loaded: in `pb-sample | ... | pb-update` the state is only complete once
+ * pb-sample has finished, which our end of file tells us.  Names (arm ids
+ * and run ids) are interned, so memory is a few words per record. */
 struct scored {
 	long pull;
-	int arm;
+	long line;
+	int file;
+	int arm, run;  /* indexes into the name table */
 	double reward; /* NAN: not scored, counted as an error */
 };
 
 struct ctx {
-	const struct pb_state *snap;
 	struct scored *v;
 	size_t n, cap;
+	char **names;
+	int nnames;
+	const char **files;
+	int file;
 	long bad;
 };
 
-static int
-bad(struct ctx *c, const struct pb_where *at, long pull, const char *fmt,
-    const char *arg)
+static void
+report(const char *file, long line, long pull, const char *fmt, const char *arg)
 {
 	char msg[PB_ERRLEN];
 
 	snprintf(msg, sizeof msg, fmt, arg);
 	if (pull > 0)
-		warnx_("%s:%ld: pull %ld: %s", at->file, at->line, pull, msg);
+		warnx_("%s:%ld: pull %ld: %s", file, line, pull, msg);
 	else
-		warnx_("%s:%ld: %s", at->file, at->line, msg);
+		warnx_("%s:%ld: %s", file, line, msg);
+}
+
+static int
+bad(struct ctx *c, const struct pb_where *at, long pull, const char *fmt,
+    const char *arg)
+{
+	report(at->file, at->line, pull, fmt, arg);
 	c->bad++;
 	return 0;
 }
 
-/* Checks pull against the snapshot's pending list: it must have been
- * handed out, and to this arm.  Returns 1 if it may be applied. */
 static int
-checked_pull(struct ctx *c, const struct pb_where *at, long pull, int ai)
+intern(struct ctx *c, const char *s)
 {
-	const struct pb_state *st = c->snap;
-	long k = pb_state_find_pending(st, pull);
+	int i;
 
-	if (pull >= st->next_pull) {
-		bad(c, at, pull, "%snever handed out by this state", "");
-		return 0;
-	}
-	if (k >= 0 && st->pend[k].arm != ai) {
-		char msg[PB_ERRLEN];
-		snprintf(msg, sizeof msg, "arm '%s' is not '%s', the arm it was "
-		         "handed out to", st->arms[ai].id, st->arms[st->pend[k].arm].id);
-		bad(c, at, pull, "%s", msg);
-		return 0;
-	}
-	return 1;
+	for (i = c->nnames - 1; i >= 0; i--)
+		if (!strcmp(c->names[i], s))
+			return i;
+	c->names = erealloc(c->names, (size_t)(c->nnames + 1) * sizeof *c->names);
+	c->names[c->nnames] = estrdup(s);
+	return c->nnames++;
 }
 
 static int
@@ -92,7 +96,6 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	const char *run, *arm;
 	double pull = 0, reward;
 	cJSON *rv;
-	int ai;
 
 	if (!rec)
 		return bad(c, at, 0, "%s", why);
@@ -101,15 +104,11 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		cJSON_Delete(rec);
 		return bad(c, at, 0, "%s", "no \"pull\" id (not a pb-sample record?)");
 	}
-	if (!(run = pb_json_str(rec, "run")) || strcmp(run, c->snap->run)) {
-		bad(c, at, (long)pull, run ? "from run %s, not this state's" :
-		    "%sno \"run\" id", run ? run : "");
-		cJSON_Delete(rec);
-		return 0;
-	}
-	if (!(arm = pb_json_str(rec, "arm")) || (ai = pb_state_find_arm(c->snap, arm)) < 0) {
-		bad(c, at, (long)pull, arm ? "unknown arm '%s'" : "%sno \"arm\"",
-		    arm ? arm : "");
+	run = pb_json_str(rec, "run");
+	arm = pb_json_str(rec, "arm");
+	if (!run || !arm) {
+		bad(c, at, (long)pull, "no \"%s\" (not a pb-sample record?)",
+		    run ? "arm" : "run");
 		cJSON_Delete(rec);
 		return 0;
 	}
@@ -131,18 +130,59 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	} else {
 		reward = rv->valuedouble;
 	}
-	cJSON_Delete(rec);
-	if (!checked_pull(c, at, (long)pull, ai))
-		return 0;
 	if (c->n == c->cap) {
 		c->cap = c->cap ? 2 * c->cap : 1024;
 		c->v = erealloc(c->v, c->cap * sizeof *c->v);
 	}
 	c->v[c->n].pull = (long)pull;
-	c->v[c->n].arm = ai;
+	c->v[c->n].line = at->line;
+	c->v[c->n].file = c->file;
+	c->v[c->n].arm = intern(c, arm);
+	c->v[c->n].run = intern(c, run);
 	c->v[c->n].reward = reward;
 	c->n++;
+	cJSON_Delete(rec);
 	return 0;
+}
+
+/* Checks every record against the state: its run, its arm, and that its
+ * pull was handed out, to that arm.  Returns the number of bad ones, and
+ * leaves in armidx[] the state's index of each interned name (-1: none). */
+static long
+check(struct ctx *c, const struct pb_state *st, int *armidx)
+{
+	long nbad = 0;
+	size_t i;
+	int k;
+
+	for (k = 0; k < c->nnames; k++)
+		armidx[k] = pb_state_find_arm(st, c->names[k]);
+	for (i = 0; i < c->n; i++) {
+		struct scored *r = &c->v[i];
+		const char *file = c->files[r->file];
+		long p;
+
+		if (strcmp(c->names[r->run], st->run)) {
+			report(file, r->line, r->pull, "from run %s, not this state's",
+			       c->names[r->run]);
+		} else if (armidx[r->arm] < 0) {
+			report(file, r->line, r->pull, "unknown arm '%s'", c->names[r->arm]);
+		} else if (r->pull >= st->next_pull) {
+			report(file, r->line, r->pull, "%snever handed out by this state", "");
+		} else if ((p = pb_state_find_pending(st, r->pull)) >= 0 &&
+		           st->pend[p].arm >= 0 && st->pend[p].arm != armidx[r->arm]) {
+			char msg[PB_ERRLEN];
+			snprintf(msg, sizeof msg, "arm '%s' is not '%s', the arm it was "
+			         "handed out to", c->names[r->arm],
+			         st->arms[st->pend[p].arm].id);
+			report(file, r->line, r->pull, "%s", msg);
+		} else {
+			continue;
+		}
+		r->arm = -1; /* skipped by -k */
+		nbad++;
+	}
+	return nbad;
 }
 
 static void
@@ -151,12 +191,17 @@ read_input(struct ctx *c, int argc, char **argv)
 	char err[PB_ERRLEN];
 	int i;
 
+	static const char *in[] = { "<stdin>" };
+
 	if (argc == 0) {
+		c->files = in;
 		if (pb_jsonl_each(stdin, "<stdin>", record, c, NULL, err) < 0)
 			die("%s", err);
 		return;
 	}
+	c->files = (const char **)argv;
 	for (i = 0; i < argc; i++) {
+		c->file = i;
 		FILE *fp = strcmp(argv[i], "-") ? fopen(argv[i], "r") : stdin;
 		if (!fp)
 			die("%s: %s", argv[i], strerror(errno));
@@ -268,7 +313,8 @@ main(int argc, char **argv)
 	long seed = 1, dups = 0, errors = 0, applied = 0;
 	double ttl = -1;
 	int ch, keep = 0, verbose = 0, merge = 0, forget = 0, fd;
-	struct pb_state snap, st;
+	struct pb_state st;
+	int *armidx;
 	struct ctx c = { 0 };
 	char err[PB_ERRLEN];
 	size_t i;
@@ -307,45 +353,43 @@ main(int argc, char **argv)
 	if (forget)
 		return do_forget(spath);
 
-	/* Read and check every record before taking the lock: pb-sample may
-	 * still hold it, and it would wait on us through the pipe. */
-	if (pb_state_load(&snap, spath, err) < 0)
+	/* Read and check every record first: the state may still be in the
+	 * hands of the pb-sample at the head of our pipeline. */
+	if (pb_state_load(&st, spath, err) < 0) /* fail early on a bad state */
 		die("%s", err);
-	c.snap = &snap;
+	pb_state_free(&st);
 	read_input(&c, argc, argv);
+	if (c.n == 0 && c.bad == 0)
+		die("no records to apply");
+	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
+		die("%s", err);
+	armidx = emalloc((size_t)(c.nnames + 1) * sizeof *armidx);
+	c.bad += check(&c, &st, armidx);
 	if (c.bad && !keep) {
 		warnx_("%ld bad record%s; %s not changed (use -k to apply the rest)",
 		       c.bad, c.bad == 1 ? "" : "s", spath);
 		return PB_EXIT_RECORDS;
 	}
-	if (c.n == 0 && c.bad == 0)
-		die("no records to apply");
-
-	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
-		die("%s", err);
-	if (strcmp(st.run, snap.run) || st.narms != snap.narms)
-		die("%s was replaced while reading; not changed", spath);
+	pb_state_count_pending(&st, pb_now());
 	for (i = 0; i < c.n; i++) {
 		const struct scored *r = &c.v[i];
-		long k = pb_state_find_pending(&st, r->pull);
+		long k;
+		int arm;
 
-		if (k >= 0 && st.pend[k].arm >= 0 && st.pend[k].arm != r->arm)
-			die("pull %ld: arm '%s' is not the arm '%s' it was handed "
-			    "out to; %s not changed", r->pull, st.arms[r->arm].id,
-			    st.arms[st.pend[k].arm].id, spath);
-		if (k < 0 && r->pull >= st.next_pull)
-			die("pull %ld: never handed out by this state; %s not changed",
-			    r->pull, spath);
+		if (r->arm < 0)
+			continue;
+		arm = armidx[r->arm];
+		k = pb_state_find_pending(&st, r->pull);
 		if (k < 0 || st.pend[k].arm < 0) {
 			dups++;
 			continue;
 		}
 		pb_state_drop_pending(&st, (size_t)k);
 		if (isnan(r->reward)) {
-			st.arms[r->arm].errors++;
+			st.arms[arm].errors++;
 			errors++;
 		} else {
-			pb_stats_add(&st.arms[r->arm].st, r->reward);
+			pb_stats_add(&st.arms[arm].st, r->reward);
 		}
 		st.updates++;
 		applied++;
@@ -362,7 +406,10 @@ main(int argc, char **argv)
 	if (c.bad)
 		warnx_("%ld bad record%s skipped", c.bad, c.bad == 1 ? "" : "s");
 	pb_state_free(&st);
-	pb_state_free(&snap);
+	for (ch = 0; ch < c.nnames; ch++)
+		free(c.names[ch]);
+	free(c.names);
+	free(armidx);
 	free(c.v);
 	return c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
 }

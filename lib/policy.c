@@ -166,7 +166,13 @@ pb_policy_select(struct pb_state *st)
 		}
 		break;
 	}
-	pick = argmax(st, score);
+	if (st->pol.kind == PB_POL_UNIFORM) { /* round robin: first in file order */
+		for (pick = 0, i = 1; i < st->narms; i++)
+			if (score[i] > score[pick])
+				pick = (int)i;
+	} else {
+		pick = argmax(st, score);
+	}
 	free(score);
 	return pick;
 }

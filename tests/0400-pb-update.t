@@ -1,0 +1,118 @@
+#!/bin/sh
+# pb-update: creating states, applying scored pulls exactly once, errors
+# never as rewards, all-or-nothing on bad input, merging shards.
+. "$(dirname "$0")/lib.sh"
+plan 44
+
+out() { printf '%s\n' "$OUT"; }
+
+# --init
+run pb-update -s st.json --init "$DATA/arms3.jsonl" --policy thompson:a=1,b=1 --seed 5
+is "$RC" 0 "--init creates a state"
+is "$(jq -r '.format + " " + (.version|tostring) + " " + .policy.name' st.json)" \
+   "promptbandit-state 1 thompson" "format, version and policy"
+is "$(jq -r '[.arms[].id] | join(",")' st.json)" "plain,turing,careful" "arms in file order"
+is "$(jq -r '.arms[2].fields.style' st.json)" "terse" "arm fields kept"
+run pb-update -s st.json --init "$DATA/arms3.jsonl"
+is "$RC" 2 "--init refuses an existing state"
+is "$ERR" "pb-update: st.json: already exists (remove it first to start afresh)" "and says so"
+printf '{"id":"a"}\n{"id":"b"}\n{"id":"a"}\n' >dup.jsonl
+run pb-update -s d.json --init dup.jsonl
+is "$ERR" "pb-update: dup.jsonl:3: duplicate arm id 'a'" "duplicate arm ids"
+is "$RC" 2 "exit 2"
+ok "$([ ! -e d.json ]; echo $?)" "no state written"
+run pb-update -s d.json --init dup.jsonl --policy ucb3
+is "$ERR" "pb-update: --policy: unknown policy 'ucb3' (uniform, epsilon-greedy, ucb1, thompson)" "unknown policy"
+run pb-update -s d.json --init /nonexistent/arms.jsonl
+is "$ERR" "pb-update: /nonexistent/arms.jsonl: No such file or directory" "missing arms file"
+
+# apply
+pb-sample -s st.json "$DATA/tasks5.jsonl" >pulls.jsonl
+jq -c '. + {reward: (if .arm == "turing" then 1 else 0 end)}' pulls.jsonl >scored.jsonl
+run pb-update -s st.json -v scored.jsonl
+is "$RC" 0 "apply scored pulls"
+is "$ERR" "pb-update: applied 5 pulls (0 unscored, counted as errors)" "-v says what was applied"
+is "$(jq -c '[.arms[] | [.id, .pulls, .sum]]' st.json)" \
+   "$(jq -sc '[group_by(.arm)[] | [.[0].arm, length, (map(.reward)|add)]] | sort_by(.[0] | {"plain":0,"turing":1,"careful":2}[.])' scored.jsonl)" \
+   "pulls and sums per arm match the records"
+is "$(jq '.pending | length' st.json)" 0 "no pull pending"
+is "$(jq .updates st.json)" 5 "updates counted"
+before=$(sum st.json)
+run pb-update -s st.json scored.jsonl
+is "$RC" 0 "the same file again: exit 0"
+is "$ERR" "pb-update: 5 pulls were applied before; skipped" "says they were applied before"
+is "$(sum st.json)" "$before" "and changes nothing"
+
+# errors are not rewards
+pb-sample -s st.json "$DATA/tasks5.jsonl" >p2.jsonl
+jq -c 'if .pull % 2 == 0 then . + {reward: null, error: {message: "HTTP 500"}} else . + {reward: 1} end' p2.jsonl >s2.jsonl
+errs_before=$(jq '[.arms[].errors] | add' st.json)
+run pb-update -s st.json s2.jsonl
+is "$RC" 0 "unscored records are accepted"
+is "$(jq '[.arms[].errors] | add' st.json)" "$((errs_before + $(jq -s 'map(select(.reward == null)) | length' s2.jsonl)))" "and counted as errors"
+is "$(jq '[.arms[].pulls] | add' st.json)" "$((5 + $(jq -s 'map(select(.reward != null)) | length' s2.jsonl)))" "not as rewards"
+
+# bad records: all or nothing
+pb-sample -s st.json "$DATA/tasks5.jsonl" >p3.jsonl
+before=$(sum st.json)
+jq -c '. + {reward: 1}' p3.jsonl | sed '2s/.*/not json/' >s3.jsonl
+run pb-update -s st.json s3.jsonl
+is "$RC" 1 "a bad line: exit 1"
+is "$(printf '%s\n' "$ERR" | head -1)" "pb-update: s3.jsonl:2: not valid JSON" "names file and line"
+like "$ERR" "1 bad record; st.json not changed \(use -k to apply the rest\)" "says the state is unchanged"
+is "$(sum st.json)" "$before" "and it is"
+jq -c '. + {reward: 1.5}' p3.jsonl | head -1 >r.jsonl
+run pb-update -s st.json r.jsonl
+like "$ERR" "^pb-update: r.jsonl:1: pull [0-9]+: reward 1.5 is not a number in \[0,1\]" "reward > 1"
+printf '%s\n' "$(head -1 p3.jsonl | jq -c '. + {reward: 0}' | sed 's/"reward":0/"reward":NaN/')" >nan.jsonl
+run pb-update -s st.json nan.jsonl
+is "$(printf '%s\n' "$ERR" | head -1)" "pb-update: nan.jsonl:1: not valid JSON" "NaN is not JSON"
+head -1 p3.jsonl | jq -c '. + {reward: "1"}' >str.jsonl
+run pb-update -s st.json str.jsonl
+like "$ERR" 'reward "1" is not a number in \[0,1\]' "a string reward"
+head -1 p3.jsonl | jq -c '. + {reward: 1, arm: "nobody"}' >arm.jsonl
+run pb-update -s st.json arm.jsonl
+like "$ERR" "^pb-update: arm.jsonl:1: pull [0-9]+: unknown arm 'nobody'" "an unknown arm"
+head -1 p3.jsonl >unscored.jsonl
+run pb-update -s st.json unscored.jsonl
+like "$ERR" 'not scored \(no "reward"; run pb-score first\)' "a record that was never scored"
+head -1 p3.jsonl | jq -c '. + {reward: 1, pull: 9999}' >far.jsonl
+run pb-update -s st.json far.jsonl
+like "$ERR" "pull 9999: never handed out by this state" "a pull never handed out"
+head -1 p3.jsonl | jq -c '. + {reward: 1, run: "0123456789abcdef0123456789abcdef"}' >run.jsonl
+run pb-update -s st.json run.jsonl
+like "$ERR" "from run 0123456789abcdef0123456789abcdef, not this state's" "a pull from another state"
+wrong=$(head -1 p3.jsonl | jq -r 'if .arm == "plain" then "turing" else "plain" end')
+head -1 p3.jsonl | jq -c --arg a "$wrong" '. + {reward: 1, arm: $a}' >mis.jsonl
+run pb-update -s st.json mis.jsonl
+like "$ERR" "arm '$wrong' is not '[a-z]+', the arm it was handed out to" "a pull given to another arm"
+is "$(sum st.json)" "$before" "none of these changed the state"
+run pb-update -s st.json </dev/null
+is "$ERR" "pb-update: no records to apply" "empty input"
+is "$RC" 2 "exit 2"
+jq -c '. + {reward: 1}' p3.jsonl | sed '2s/.*/not json/' >s3.jsonl
+run pb-update -k -s st.json s3.jsonl
+is "$RC" 1 "-k: exit 1 still"
+is "$(jq .updates st.json)" 14 "-k applies the 4 good records"
+
+# truncated, not a state, missing
+head -c 50 st.json >trunc.json
+run pb-update -s trunc.json s3.jsonl
+is "$ERR" "pb-update: trunc.json: not a valid state file: not a JSON object (truncated?)" "a truncated state"
+echo '[1,2]' >notstate.json
+run pb-update -s notstate.json s3.jsonl
+is "$ERR" "pb-update: notstate.json: not a valid state file: not a JSON object (truncated?)" "not a state"
+run pb-update -s nosuch.json s3.jsonl
+is "$ERR" "pb-update: nosuch.json: No such file or directory" "a missing state"
+
+# --merge: two shards of the same arms
+pb-update -s a.json --init "$DATA/arms3.jsonl" --policy uniform
+pb-update -s b.json --init "$DATA/arms3.jsonl" --policy uniform
+pb-sample -s a.json "$DATA/tasks5.jsonl" | jq -c '. + {reward: 1}' | pb-update -s a.json
+pb-sample -s b.json "$DATA/tasks5.jsonl" | jq -c '. + {reward: 0}' | pb-update -s b.json
+pb-update -s all.json --init "$DATA/arms3.jsonl" --policy uniform
+run pb-update -s all.json --merge a.json b.json
+is "$(jq -c '[.arms[] | [.pulls, .sum]]' all.json)" "[[4,2],[4,2],[2,1]]" "--merge adds the shards' statistics"
+run pb-update -s all.json --merge a.json
+is "$ERR" "pb-update: a.json: run $(jq -r .run a.json) was merged already; all.json not changed" "a shard merged twice is refused"
+done_testing
