@@ -1,0 +1,45 @@
+#!/bin/sh
+# pb-report: the ranking in four formats, from a state with known counts.
+. "$(dirname "$0")/lib.sh"
+plan 17
+
+pb-update -s st.json --init "$DATA/arms3.jsonl" --policy uniform
+# 30 pulls, 10 per arm: careful 8/10, turing 5/10, plain 2/10 right.
+for i in 1 2 3 4 5 6; do cat "$DATA/tasks5.jsonl"; done >tasks30.jsonl
+pb-sample -s st.json tasks30.jsonl |
+jq -c '. as $r | ({"careful": 8, "turing": 5, "plain": 2}[.arm]) as $k |
+       ((.pull - 1) / 3 | floor) as $i | $r + {reward: (if $i < $k then 1 else 0 end)}' |
+pb-update -s st.json
+
+run pb-report -s st.json --json
+is "$RC" 0 "--json"
+is "$(printf '%s' "$OUT" | jq -r '[.arms[].id] | join(" ")')" "careful turing plain" "arms best first"
+is "$(printf '%s' "$OUT" | jq -c '.arms[0] | [.rank, .pulls, .mean, .errors]')" "[1,10,0.8,0]" "rank, pulls, mean, errors"
+is "$(printf '%s' "$OUT" | jq -r '.arms[1] | [.ci_low, .ci_high] | map(. * 1e6 | round) | join(" ")')" \
+   "236593 763407" "the Wilson 95% interval of 5/10"
+is "$(printf '%s' "$OUT" | jq -r '.arms[0].ci_method')" "wilson" "names the interval"
+is "$(printf '%s' "$OUT" | jq -r '.policy.name + " " + (.updates|tostring)')" "uniform 30" "policy and updates"
+
+run pb-report -s st.json
+is "$(printf '%s\n' "$OUT" | head -1)" "policy uniform, 30 pulls applied, 0 pending; 95% intervals (wilson)" "table header line"
+is "$(printf '%s\n' "$OUT" | sed -n 3p | tr -s ' ')" " 1 careful 10 33.3% 0.800 [0.490, 0.943] 0.800 0" "table row"
+
+run pb-report -s st.json --csv
+is "$(printf '%s\n' "$OUT" | head -1)" "rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors" "CSV header"
+is "$(printf '%s\n' "$OUT" | sed -n 4p)" "3,plain,10,0.333333,0.2,0.0566822,0.509838,wilson,0.2,0" "CSV row"
+
+run pb-report -s st.json --markdown
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "| rank | arm | pulls | share | mean | 95% CI | index | errors |" "Markdown header"
+is "$(printf '%s\n' "$OUT" | sed -n 5p)" "| 1 | careful | 10 | 33.3% | 0.800 | [0.490, 0.943] | 0.800 | 0 |" "Markdown row"
+
+run pb-report -s st.json --json --level 0.9
+is "$(printf '%s' "$OUT" | jq -r '.arms[1].ci_low * 1e4 | round')" 2693 "--level 0.9 narrows the interval"
+
+run pb-report -s st.json --level 2
+is "$ERR" "pb-report: --level: '2' is not a number in [0.5, 0.9999]" "a bad --level"
+is "$RC" 2 "exit 2"
+run pb-report -s nosuch.json
+is "$ERR" "pb-report: nosuch.json: No such file or directory" "a missing state"
+run pb-report --version
+is "$OUT" "pb-report (promptbandit) 0.1.0" "--version"
+done_testing
