@@ -393,11 +393,7 @@ answer_intro(const char *text, const char *p)
 			    (n = word_at(s, "would be")) || (n = word_at(s, "will be")) ||
 			    (n = word_at(s, "should be")))
 				return s + n;
-			if (isdig((unsigned char)s[0]))
-				break;
 		}
-		if (isdig((unsigned char)*s) && !final)
-			break; /* a number before any verb: not an intro */
 	}
 	return final ? q : NULL;
 }
