@@ -1,0 +1,322 @@
+/* http.c - an HTTP client for many requests in flight: one libcurl multi
+ * handle, a pool of reused easy handles, completions through a callback. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "pb.h"
+#include "http.h"
+
+struct pb_http {
+	CURLM *multi;
+	struct curl_slist *headers;
+	char *user_agent;
+	long timeout_ms, connect_timeout_ms;
+	int parallel;
+	int in_flight;
+	CURL **all;    /* every easy handle made; at most parallel */
+	int nall;
+	CURL **idle;   /* those ready for reuse (a stack) */
+	int nidle;
+};
+
+/* ---- libcurl callbacks ---------------------------------------------- */
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct pb_http_req *r = arg;
+	size_t len = size * n;
+
+	if (r->resp_len + len + 1 > r->resp_cap) {
+		size_t cap = r->resp_cap ? r->resp_cap : 4096;
+		char *q;
+		while (cap < r->resp_len + len + 1)
+			cap *= 2;
+		if (!(q = realloc(r->resp, cap)))
+			return 0; /* libcurl fails the transfer (CURLE_WRITE_ERROR) */
+		r->resp = q;
+		r->resp_cap = cap;
+	}
+	memcpy(r->resp + r->resp_len, p, len);
+	r->resp_len += len;
+	r->resp[r->resp_len] = '\0';
+	return len;
+}
+
+/* Retry-After is either delay-seconds or an HTTP date (RFC 9110 10.2.3). */
+static double
+retry_after(const char *v, size_t n)
+{
+	char buf[64], *end;
+	double d;
+	time_t t;
+
+	while (n && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
+		n--;
+	if (n == 0 || n >= sizeof buf)
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	d = strtod(buf, &end);
+	if (end != buf && !*end)
+		return d >= 0 ? d : -1;
+	if ((t = curl_getdate(buf, NULL)) == -1)
+		return -1;
+	d = difftime(t, time(NULL));
+	return d > 0 ? d : 0;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	static const char name[] = "retry-after:";
+	struct pb_http_req *r = arg;
+	size_t len = size * n;
+
+	if (len > 5 && !strncmp(p, "HTTP/", 5))
+		r->retry_after = -1; /* a new response (after 100 or a redirect) */
+	else if (len > sizeof name - 1 && !strncasecmp(p, name, sizeof name - 1))
+		r->retry_after = retry_after(p + sizeof name - 1, len - (sizeof name - 1));
+	return len;
+}
+
+/* ---- the client ----------------------------------------------------- */
+
+struct pb_http *
+pb_http_new(const struct pb_http_opts *o, char err[PB_ERRLEN])
+{
+	struct pb_http *h;
+	const char *const *hp;
+	CURLcode cc;
+
+	if (o->parallel < 1) {
+		snprintf(err, PB_ERRLEN, "parallel requests must be at least 1");
+		return NULL;
+	}
+	if ((cc = curl_global_init(CURL_GLOBAL_DEFAULT))) {
+		snprintf(err, PB_ERRLEN, "libcurl: %s", curl_easy_strerror(cc));
+		return NULL;
+	}
+	if (!(h = calloc(1, sizeof *h)))
+		goto oom;
+	h->parallel = o->parallel;
+	h->timeout_ms = o->timeout_ms;
+	h->connect_timeout_ms = o->connect_timeout_ms;
+	if (!(h->all = calloc((size_t)o->parallel, sizeof *h->all)) ||
+	    !(h->idle = calloc((size_t)o->parallel, sizeof *h->idle)))
+		goto oom;
+	h->user_agent = strdup(o->user_agent ? o->user_agent : "promptbandit/" PB_VERSION);
+	if (!h->user_agent)
+		goto oom;
+	/* "Expect:" stops libcurl waiting for a 100 Continue before sending a
+	 * large body; chat servers answer the whole request anyway. */
+	if (!(h->headers = curl_slist_append(NULL, "Expect:")))
+		goto oom;
+	for (hp = o->headers; hp && *hp; hp++) {
+		struct curl_slist *l = curl_slist_append(h->headers, *hp);
+		if (!l)
+			goto oom;
+		h->headers = l;
+	}
+	if (!(h->multi = curl_multi_init()))
+		goto oom;
+	/* One connection per request in flight, all kept for reuse; HTTP/2
+	 * servers get the requests multiplexed over fewer. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->parallel);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)o->parallel);
+	return h;
+oom:
+	pb_http_free(h);
+	if (!h)
+		curl_global_cleanup();
+	snprintf(err, PB_ERRLEN, "out of memory");
+	return NULL;
+}
+
+void
+pb_http_free(struct pb_http *h)
+{
+	int i;
+
+	if (!h)
+		return;
+	/* Transfers still in flight are abandoned; removing an idle handle
+	 * from the multi handle is harmless. */
+	for (i = 0; i < h->nall; i++) {
+		if (h->multi)
+			curl_multi_remove_handle(h->multi, h->all[i]);
+		curl_easy_cleanup(h->all[i]);
+	}
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	free(h->all);
+	free(h->idle);
+	curl_slist_free_all(h->headers);
+	free(h->user_agent);
+	free(h);
+	curl_global_cleanup();
+}
+
+int
+pb_http_free_slots(const struct pb_http *h)
+{
+	return h->parallel - h->in_flight;
+}
+
+int
+pb_http_in_flight(const struct pb_http *h)
+{
+	return h->in_flight;
+}
+
+/* An easy handle with the options every request shares; the per-request
+ * ones are set in pb_http_submit. */
+static CURL *
+new_easy(struct pb_http *h)
+{
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return NULL;
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, h->user_agent);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	if (h->connect_timeout_ms)
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	return e;
+}
+
+int
+pb_http_submit(struct pb_http *h, struct pb_http_req *r, char err[PB_ERRLEN])
+{
+	CURLMcode mc;
+	CURL *e;
+
+	if (h->in_flight >= h->parallel) {
+		snprintf(err, PB_ERRLEN, "no free slot for another request");
+		return -1;
+	}
+	if (h->nidle)
+		e = h->idle[--h->nidle];
+	else if ((e = new_easy(h)))
+		h->all[h->nall++] = e;
+	else {
+		snprintf(err, PB_ERRLEN, "libcurl: cannot make a handle");
+		return -1;
+	}
+	r->result = PB_HTTP_DONE;
+	r->status = 0;
+	r->resp_len = 0;
+	if (r->resp)
+		r->resp[0] = '\0';
+	r->retry_after = -1;
+	r->latency_ms = 0;
+	r->error[0] = '\0';
+	r->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, r->url);
+	if (r->body) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	if ((mc = curl_multi_add_handle(h->multi, e))) {
+		h->idle[h->nidle++] = e;
+		r->easy = NULL;
+		snprintf(err, PB_ERRLEN, "libcurl: %s", curl_multi_strerror(mc));
+		return -1;
+	}
+	h->in_flight++;
+	return 0;
+}
+
+/* Fills in how req ended from libcurl's result. */
+static void
+finish(struct pb_http_req *r, CURL *e, CURLcode cc)
+{
+	curl_off_t us = 0;
+
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
+	r->latency_ms = (double)us / 1000.0;
+	if (cc == CURLE_OK) {
+		r->result = PB_HTTP_DONE;
+		r->error[0] = '\0';
+		return;
+	}
+	/* A transfer that failed half way may still have a status; without a
+	 * whole response it counts as none. */
+	r->status = 0;
+	r->result = cc == CURLE_OPERATION_TIMEDOUT ? PB_HTTP_TIMEOUT : PB_HTTP_CONNECT;
+	if (!r->error[0])
+		snprintf(r->error, PB_ERRLEN, "%s", curl_easy_strerror(cc));
+}
+
+int
+pb_http_poll(struct pb_http *h, int timeout_ms, pb_http_done_fn done,
+             void *arg, char err[PB_ERRLEN])
+{
+	int running, left, ndone = 0, pass;
+	CURLMcode mc;
+	CURLMsg *m;
+
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			if (ndone || timeout_ms == 0)
+				break;
+			if ((mc = curl_multi_poll(h->multi, NULL, 0, timeout_ms, NULL)))
+				goto fail;
+		}
+		if ((mc = curl_multi_perform(h->multi, &running)))
+			goto fail;
+		while ((m = curl_multi_info_read(h->multi, &left))) {
+			struct pb_http_req *r = NULL;
+			CURL *e = m->easy_handle;
+			CURLcode cc = m->data.result;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&r);
+			finish(r, e, cc);
+			curl_multi_remove_handle(h->multi, e);
+			h->idle[h->nidle++] = e;
+			h->in_flight--;
+			r->easy = NULL;
+			ndone++;
+			done(r, arg);
+		}
+	}
+	return ndone;
+fail:
+	snprintf(err, PB_ERRLEN, "libcurl: %s", curl_multi_strerror(mc));
+	return -1;
+}
+
+void
+pb_http_wakeup(struct pb_http *h)
+{
+	curl_multi_wakeup(h->multi);
+}
+
+void
+pb_http_req_free(struct pb_http_req *r)
+{
+	free(r->resp);
+	r->resp = NULL;
+	r->resp_len = r->resp_cap = 0;
+}

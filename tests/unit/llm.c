@@ -1,0 +1,242 @@
+/* llm.c - unit tests of lib/llm.c: request bodies, responses, error shapes. */
+#include <stdlib.h>
+
+#include "tap.h"
+#include "../../lib/pb.h"
+#include "../../lib/http.h"
+
+static cJSON *
+parse(const char *s)
+{
+	cJSON *v = cJSON_Parse(s);
+	if (!v) {
+		printf("Bail out! test JSON does not parse: %s\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+static void
+test_check(void)
+{
+	static const struct { const char *rec, *err; } bad[] = {
+		{ "{\"pull\":1}", "no messages" },
+		{ "{\"messages\":[]}", "no messages" },
+		{ "{\"messages\":\"hi\"}", "no messages" },
+		{ "{\"messages\":[\"hi\"]}", "messages[0] has no \"role\"" },
+		{ "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"content\":\"b\"}]}",
+		  "messages[1] has no \"role\"" },
+		{ "{\"messages\":[{\"role\":\"user\"}]}", "messages[0] has no \"content\"" },
+		{ "{\"messages\":[{\"role\":\"user\",\"content\":3}]}",
+		  "messages[0] has no \"content\"" },
+	};
+	char err[PB_ERRLEN];
+	cJSON *r;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+		r = parse(bad[i].rec);
+		err[0] = '\0';
+		ok(pb_llm_check(r, err) == -1, "check refuses %s", bad[i].rec);
+		is_str(err, bad[i].err, "  and says %s", bad[i].err);
+		cJSON_Delete(r);
+	}
+	r = parse("{\"messages\":[{\"role\":\"system\",\"content\":\"be brief\"},"
+	          "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"}]},"
+	          "{\"role\":\"assistant\",\"content\":null}]}");
+	ok(pb_llm_check(r, err) == 0, "check takes string, parts and null content");
+	cJSON_Delete(r);
+}
+
+static void
+test_request(void)
+{
+	struct pb_llm_params p = { "m1", 0, 0, 0, 0 };
+	cJSON *r = parse("{\"pull\":3,\"task\":{\"id\":\"t\"},\"messages\":"
+	                 "[{\"role\":\"user\",\"content\":\"2+2? \\u00e9\\n\"}]}");
+	char *before = cJSON_PrintUnformatted(r), *after, *s;
+	size_t len = 0;
+
+	s = pb_llm_request(r, &p, &len);
+	is_str(s, "{\"model\":\"m1\",\"messages\":[{\"role\":\"user\",\"content\":"
+	       "\"2+2? \xc3\xa9\\n\"}],\"temperature\":0}",
+	       "request: model, messages as they are, temperature 0 sent");
+	ok(s && len == strlen(s), "request: length returned");
+	free(s);
+
+	p.temperature = 0.7;
+	p.max_tokens = 256;
+	p.seed = 42;
+	p.has_seed = 1;
+	s = pb_llm_request(r, &p, NULL);
+	is_str(s, "{\"model\":\"m1\",\"messages\":[{\"role\":\"user\",\"content\":"
+	       "\"2+2? \xc3\xa9\\n\"}],\"temperature\":0.7,\"max_tokens\":256,\"seed\":42}",
+	       "request: temperature 0.7, max_tokens and seed when asked");
+	free(s);
+
+	after = cJSON_PrintUnformatted(r);
+	is_str(after, before, "request: the record is left as it was");
+	cJSON_free(before);
+	cJSON_free(after);
+	cJSON_Delete(r);
+}
+
+static void
+test_response(void)
+{
+	const char *body =
+	    "{\"id\":\"c1\",\"object\":\"chat.completion\",\"model\":\"sim-1\","
+	    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+	    "\"content\":\"The answer is 4.\"},\"finish_reason\":\"stop\"}],"
+	    "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,\"total_tokens\":17}}";
+	char err[PB_ERRLEN], *s;
+	cJSON *o;
+
+	o = pb_llm_response(body, strlen(body), 12.345, "fallback", err);
+	s = o ? cJSON_PrintUnformatted(o) : NULL;
+	is_str(s, "{\"text\":\"The answer is 4.\",\"model\":\"sim-1\",\"finish_reason\":"
+	       "\"stop\",\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,"
+	       "\"total_tokens\":17},\"latency_ms\":12.3}",
+	       "response: text, model, finish_reason, usage, latency to 0.1 ms");
+	cJSON_free(s);
+	cJSON_Delete(o);
+
+	body = "{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"length\"}],"
+	       "\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":3}}";
+	o = pb_llm_response(body, strlen(body), 1, "asked", err);
+	is_str(pb_json_str(o, "text"), "", "response: empty content is an answer");
+	is_str(pb_json_str(o, "model"), "asked", "response: model falls back to the one asked");
+	is_str(pb_json_str(o, "finish_reason"), "length", "response: finish_reason length");
+	{
+		double t = 0;
+		ok(pb_json_num(o, "usage.total_tokens", &t) == 0 && t == 5,
+		   "response: missing total_tokens is the sum");
+	}
+	cJSON_Delete(o);
+
+	body = "{\"choices\":[{\"message\":{\"content\":\"x\"}}]}";
+	o = pb_llm_response(body, strlen(body), 1, NULL, err);
+	ok(o && cJSON_IsNull(cJSON_GetObjectItem(o, "usage")) &&
+	   cJSON_IsNull(cJSON_GetObjectItem(o, "model")) &&
+	   cJSON_IsNull(cJSON_GetObjectItem(o, "finish_reason")),
+	   "response: absent usage, model, finish_reason are null");
+	cJSON_Delete(o);
+
+	body = "{\"id\":\"c\",\"choices\":[]}";
+	o = pb_llm_response(body, strlen(body), 1, "m", err);
+	ok(!o, "response: no choices is a failure, not an answer");
+	is_str(err, "no choices in response: {\"id\":\"c\",\"choices\":[]}",
+	       "  with a snippet of the body");
+
+	body = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
+	       "\"tool_calls\":[]}}]}";
+	o = pb_llm_response(body, strlen(body), 1, "m", err);
+	ok(!o && !strncmp(err, "no content in response: ", 24),
+	   "response: null content is a failure");
+
+	body = "<html>\n<body>oops</body>";
+	o = pb_llm_response(body, strlen(body), 1, "m", err);
+	ok(!o, "response: HTML is a failure");
+	is_str(err, "response is not JSON: <html> <body>oops</body>",
+	       "  quoted with control characters as spaces");
+
+	o = pb_llm_response("", 0, 1, "m", err);
+	ok(!o, "response: empty body is a failure");
+	is_str(err, "response is not JSON: empty body", "  and says so");
+
+	{
+		char big[400];
+		memset(big, 'a', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		memcpy(big + 119, "\xc3\xa9", 2); /* a 2-byte character across the cut */
+		o = pb_llm_response(big, strlen(big), 1, "m", err);
+		ok(!o && strlen(err) == strlen("response is not JSON: ") + 119 + 3 &&
+		   !strcmp(err + strlen(err) - 3, "..."),
+		   "response: a long body is cut at a character boundary");
+	}
+}
+
+static void
+error_is(const char *kind, long status, const char *body, const char *detail,
+         const char *want, const char *what)
+{
+	cJSON *e = pb_llm_error(kind, status, body, body ? strlen(body) : 0, detail);
+	char *s = e ? cJSON_PrintUnformatted(e) : NULL;
+
+	is_str(s, want, "error: %s", what);
+	cJSON_free(s);
+	cJSON_Delete(e);
+}
+
+static void
+test_error(void)
+{
+	char line[PB_ERRLEN];
+	cJSON *e;
+
+	error_is("http", 429, "{\"error\":{\"message\":\"Rate limit reached\","
+	         "\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}",
+	         NULL, "{\"kind\":\"http\",\"status\":429,\"type\":\"requests\","
+	         "\"message\":\"Rate limit reached\"}", "OpenAI shape");
+	error_is("http", 400, "{\"error\":{\"message\":\"bad\",\"code\":\"invalid_x\"}}",
+	         NULL, "{\"kind\":\"http\",\"status\":400,\"type\":\"invalid_x\","
+	         "\"message\":\"bad\"}", "OpenAI shape without type: code stands in");
+	error_is("http", 400, "{\"object\":\"error\",\"message\":\"max_tokens too large\","
+	         "\"type\":\"BadRequestError\",\"param\":null,\"code\":400}", NULL,
+	         "{\"kind\":\"http\",\"status\":400,\"type\":\"BadRequestError\","
+	         "\"message\":\"max_tokens too large\"}", "vLLM flat shape");
+	error_is("http", 529, "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+	         "\"message\":\"Overloaded\"}}", NULL,
+	         "{\"kind\":\"http\",\"status\":529,\"type\":\"overloaded_error\","
+	         "\"message\":\"Overloaded\"}", "Anthropic shape");
+	error_is("http", 404, "{\"error\":\"model 'x' not found\"}", NULL,
+	         "{\"kind\":\"http\",\"status\":404,\"type\":null,"
+	         "\"message\":\"model 'x' not found\"}", "Ollama string shape");
+	error_is("http", 422, "{\"detail\":\"Not Found\"}", NULL,
+	         "{\"kind\":\"http\",\"status\":422,\"type\":null,\"message\":\"Not Found\"}",
+	         "FastAPI detail shape");
+	error_is("http", 502, "<html><body>Bad Gateway</body></html>\r\n", NULL,
+	         "{\"kind\":\"http\",\"status\":502,\"type\":null,"
+	         "\"message\":\"<html><body>Bad Gateway</body></html>  \"}",
+	         "unparseable body: a snippet");
+	error_is("http", 503, "{\"status\":\"down\"}", NULL,
+	         "{\"kind\":\"http\",\"status\":503,\"type\":null,"
+	         "\"message\":\"{\\\"status\\\":\\\"down\\\"}\"}",
+	         "JSON of no known shape: a snippet");
+	error_is("http", 500, NULL, NULL,
+	         "{\"kind\":\"http\",\"status\":500,\"type\":null,"
+	         "\"message\":\"empty response body\"}", "empty body");
+	error_is("connect", 0, NULL, "Couldn't connect to server",
+	         "{\"kind\":\"connect\",\"status\":0,\"type\":null,"
+	         "\"message\":\"Couldn't connect to server\"}", "connect: the detail");
+	error_is("parse", 200, "{\"choices\":[]}", "no choices in response: {\"choices\":[]}",
+	         "{\"kind\":\"parse\",\"status\":200,\"type\":null,"
+	         "\"message\":\"no choices in response: {\\\"choices\\\":[]}\"}",
+	         "parse: the detail when the body is no error");
+	error_is("parse", 200, "{\"error\":{\"message\":\"upstream failed\",\"type\":\"x\"}}",
+	         "no choices", "{\"kind\":\"parse\",\"status\":200,\"type\":\"x\","
+	         "\"message\":\"upstream failed\"}",
+	         "parse: an error body sent with 200 speaks for itself");
+
+	{
+		const char *b = "{\"error\":{\"message\":\"a\\nb\",\"type\":\"t\"}}";
+		e = pb_llm_error("http", 500, b, strlen(b), NULL);
+	}
+	pb_llm_error_line(e, line);
+	is_str(line, "HTTP 500: a b", "error line: HTTP status, one line");
+	cJSON_Delete(e);
+	e = pb_llm_error("timeout", 0, NULL, 0, "Operation timed out");
+	pb_llm_error_line(e, line);
+	is_str(line, "timeout: Operation timed out", "error line: kind and message");
+	cJSON_Delete(e);
+}
+
+int
+main(void)
+{
+	test_check();
+	test_request();
+	test_response();
+	test_error();
+	return tap_done();
+}
