@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "../lib/pb.h"
-#include "../lib/http.h"
 #include "util.h"
 
 #define DEFAULT_URL "https://api.openai.com/v1"

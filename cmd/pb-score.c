@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "../lib/pb.h"
-#include "../lib/score.h"
 #include "util.h"
 
 static const char usage_text[] =

@@ -19,7 +19,6 @@
 #include <microhttpd.h>
 
 #include "../lib/pb.h"
-#include "../lib/sim.h"
 #include "util.h"
 
 #define MAXBODY (16L << 20) /* larger request bodies get 413 */

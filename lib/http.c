@@ -8,7 +8,6 @@
 #include <curl/curl.h>
 
 #include "pb.h"
-#include "http.h"
 
 struct pb_http {
 	CURLM *multi;

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "http.h"
 
 #define SNIPPET 120 /* bytes of an unexpected body quoted in a message */
 

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <regex.h>
 #include <stdio.h>
 
 #include <cjson/cJSON.h>
@@ -256,5 +257,384 @@ double pb_policy_index(const struct pb_state *st, int i);
  * placeholder, unclosed brace). */
 char *pb_render(const char *tmpl, const cJSON *arm, const cJSON *task,
                 const char *input_field, char err[PB_ERRLEN]);
+
+/* ===================================================================== */
+/* http.c: many HTTP requests in flight through one libcurl multi handle */
+/* ===================================================================== */
+
+/* The client keeps at most `parallel` requests in flight, reuses its easy
+ * handles and (through the multi handle) its connections, and hands each
+ * finished request back through a callback.  It decides nothing about
+ * what a status means: retries, rate limits and caches belong to the
+ * caller, which sees the attempt count, the status and Retry-After here
+ * and may submit the same request again. */
+struct pb_http;
+
+struct pb_http_opts {
+	int parallel;            /* requests in flight at most (>= 1) */
+	long timeout_ms;         /* whole request, connect to last byte; 0: none */
+	long connect_timeout_ms; /* 0: libcurl's default (300 s) */
+	const char *const *headers; /* NULL-terminated "Name: value" lines sent
+	                             * with every request (copied), or NULL */
+	const char *user_agent;  /* NULL: "promptbandit/VERSION" */
+};
+
+enum pb_http_result {
+	PB_HTTP_DONE,    /* a response arrived (any status) */
+	PB_HTTP_CONNECT, /* no response: could not connect, or the connection
+	                  * failed during the exchange */
+	PB_HTTP_TIMEOUT  /* no response in timeout_ms (or connect_timeout_ms) */
+};
+
+/* One request.  The caller owns it and everything it points to; the
+ * client uses it from pb_http_submit until the done callback returns.  A
+ * request may be submitted again (a retry) once it is done: the response
+ * fields are reset by each submit, and the buffer is reused. */
+struct pb_http_req {
+	/* set by the caller */
+	const char *url;      /* not copied */
+	const char *body;     /* POST body, not copied; NULL: GET */
+	size_t body_len;
+	int attempt;          /* 0 for the first try; counted by the caller */
+	void *data;           /* the caller's */
+
+	/* set by the client when the request is done */
+	enum pb_http_result result;
+	long status;          /* HTTP status; 0 without a response */
+	char *resp;           /* response body, NUL-terminated (NULL if none) */
+	size_t resp_len;
+	double retry_after;   /* seconds asked by Retry-After, or -1 */
+	double latency_ms;    /* from submit to the last byte */
+	char error[PB_ERRLEN]; /* what failed, when result != PB_HTTP_DONE */
+
+	/* private to http.c */
+	size_t resp_cap;
+	void *easy;
+};
+
+/* Called once for every finished request, from inside pb_http_poll.  The
+ * callback may submit new requests (including req again). */
+typedef void (*pb_http_done_fn)(struct pb_http_req *req, void *arg);
+
+/* Makes a client.  Returns NULL with err set if libcurl cannot start.
+ * Calls curl_global_init, so call it before starting other threads. */
+struct pb_http *pb_http_new(const struct pb_http_opts *o, char err[PB_ERRLEN]);
+
+/* Frees the client; requests still in flight are abandoned (their done
+ * callbacks never run).  The requests themselves are the caller's. */
+void pb_http_free(struct pb_http *h);
+
+/* Requests that pb_http_submit would accept now (parallel - in flight). */
+int pb_http_free_slots(const struct pb_http *h);
+int pb_http_in_flight(const struct pb_http *h);
+
+/* Starts req.  Fails (returns -1, err set) if no slot is free or libcurl
+ * refuses; req is then not in flight and its callback will not run. */
+int pb_http_submit(struct pb_http *h, struct pb_http_req *req,
+                   char err[PB_ERRLEN]);
+
+/* Moves the transfers along and calls done for each request that
+ * finished.  Waits up to timeout_ms (0: do not wait) for something to
+ * happen if nothing has finished yet; returns early on pb_http_wakeup.
+ * Returns the number of requests finished, or -1 (err set) if libcurl
+ * failed. */
+int pb_http_poll(struct pb_http *h, int timeout_ms, pb_http_done_fn done,
+                 void *arg, char err[PB_ERRLEN]);
+
+/* Makes a pb_http_poll that is waiting (or the next one) return at once.
+ * The only function here that may be called from another thread. */
+void pb_http_wakeup(struct pb_http *h);
+
+/* Frees req's response buffer (the rest of req is the caller's). */
+void pb_http_req_free(struct pb_http_req *req);
+
+/* ===================================================================== */
+/* llm.c: chat-completions request bodies and responses                  */
+/* ===================================================================== */
+
+/* What pb-query sends besides the messages.  The temperature is always
+ * sent, so a server's own default never decides it. */
+struct pb_llm_params {
+	const char *model;
+	double temperature;
+	long max_tokens;      /* 0: not sent */
+	long seed;            /* sent only if has_seed */
+	int has_seed;
+};
+
+/* Checks that rec has a "messages" array fit to send: not empty, every
+ * element an object with a string "role" and a "content" that is a
+ * string, an array (parts) or null.  Returns 0, or -1 with err set ("no
+ * messages", or which element is wrong). */
+int pb_llm_check(const cJSON *rec, char err[PB_ERRLEN]);
+
+/* Builds the body of POST /chat/completions for rec's messages (sent as
+ * they are; check them first with pb_llm_check).  Returns a malloc'd
+ * NUL-terminated string (free it with free()), and its length through
+ * *len if len is not NULL; NULL only when out of memory. */
+char *pb_llm_request(const cJSON *rec, const struct pb_llm_params *p,
+                     size_t *len);
+
+/* Parses a successful (2xx) chat-completions body into the object pb-query
+ * stores as "response": {"text","model","finish_reason","usage":{
+ * "prompt_tokens","completion_tokens","total_tokens"} or null,
+ * "latency_ms"}.  model falls back to fallback_model when the body has
+ * none.  A body that is not JSON, or has no choices or no content, is a
+ * failure: returns NULL with err set (with a short snippet of the body);
+ * never a made-up answer. */
+cJSON *pb_llm_response(const char *body, size_t len, double latency_ms,
+                       const char *fallback_model, char err[PB_ERRLEN]);
+
+/* Builds the object pb-query stores as "error": {"kind","status","type",
+ * "message"}.  kind is "http", "connect", "timeout", "parse" or "input";
+ * status 0 when there was no response.  When body (may be NULL) is an
+ * error in a known shape (OpenAI {"error":{"message","type","code"}},
+ * vLLM {"object":"error","message","type"}, Anthropic {"type":"error",
+ * "error":{"type","message"}}, or {"error":"text"}, {"detail":"text"}),
+ * type and message come from it; otherwise message is detail if given,
+ * else a short snippet of the body; type is null when unknown.  Returns
+ * NULL only when out of memory. */
+cJSON *pb_llm_error(const char *kind, long status, const char *body,
+                    size_t len, const char *detail);
+
+/* One line describing an error object for stderr, e.g. "HTTP 500: boom"
+ * or "connect: Could not connect to server", with control characters
+ * replaced by spaces. */
+void pb_llm_error_line(const cJSON *error, char out[PB_ERRLEN]);
+
+
+/* ===================================================================== */
+/* score.c: rewards from responses (pb-score)                            */
+/* ===================================================================== */
+
+/* A scorer is a kind plus its options, set up once and then applied to
+ * every record.  New kinds (a jq filter, an external program, an LLM
+ * judge) add an enum value, their options below, and a case in the
+ * dispatcher; a weighted blend would hold an array of pb_scorer and
+ * weights, reusing pb_score_text for each part. */
+enum pb_scorer_kind {
+	PB_SCORER_NUMBER,   /* final number of the response (GSM8K) */
+	PB_SCORER_BOOL,     /* true/false, yes/no, correct/incorrect */
+	PB_SCORER_EXACT,    /* normalised text equality */
+	PB_SCORER_CONTAINS, /* normalised reference occurs in the response */
+	PB_SCORER_REGEX,    /* text captured by a regex, compared like exact */
+	PB_SCORER_CHOICE    /* multiple-choice letter A-E */
+};
+
+/* Normalisation flags for exact, contains and regex (pb_normalize). */
+#define PB_NORM_KEEP_CASE  0x1 /* do not fold ASCII case */
+#define PB_NORM_KEEP_PUNCT 0x2 /* keep punctuation around the text */
+#define PB_NORM_NO_ARTICLES 0x4 /* drop the words a, an, the */
+
+struct pb_scorer {
+	enum pb_scorer_kind kind;
+	const char *reference; /* dotted path of the reference ("task.answer") */
+	const char *response;  /* dotted path of the text ("response.text") */
+	double tolerance;      /* number (and numeric regex captures) */
+	unsigned norm;         /* PB_NORM_* */
+	regex_t re;            /* regex: compiled once by pb_scorer_regex */
+	int has_re;
+};
+
+enum pb_score_status {
+	PB_SCORE_OK,       /* extracted answer matches: reward 1 */
+	PB_SCORE_WRONG,    /* extracted answer differs: reward 0 */
+	PB_SCORE_NOANSWER, /* nothing could be extracted: reward 0 */
+	PB_SCORE_UNSCORED  /* not scorable: reward null */
+};
+
+/* The outcome of scoring one text.  extracted and reference are malloc'd
+ * (free with pb_score_result_free); either may be NULL. */
+struct pb_score_result {
+	enum pb_score_status status;
+	char *extracted; /* the answer as the scorer read it; NULL if none */
+	char *reference; /* the reference as the scorer read it */
+};
+
+/* Sets sc to the named kind ("number", "bool", "exact", "contains",
+ * "regex", "choice") with default options.  Fails on an unknown name. */
+int pb_scorer_init(struct pb_scorer *sc, const char *name,
+                   char err[PB_ERRLEN]);
+
+/* Compiles ere (POSIX extended) for the regex scorer.  The first
+ * parenthesised group is the answer; with no group, the whole match. */
+int pb_scorer_regex(struct pb_scorer *sc, const char *ere,
+                    char err[PB_ERRLEN]);
+
+void pb_scorer_free(struct pb_scorer *sc);
+const char *pb_scorer_name(enum pb_scorer_kind k);
+const char *pb_score_status_name(enum pb_score_status s);
+
+/* Scores text (may be "") against the reference value ref (a string,
+ * number, boolean or, for exact/contains/regex, an array of those, any
+ * of which counts).  Returns 0 with res filled, or -1 with err set when
+ * ref is unusable for this scorer (res then holds only what was read).
+ * Pure apart from allocation; safe to call from several threads. */
+int pb_score_text(const struct pb_scorer *sc, const char *text,
+                  const cJSON *ref, struct pb_score_result *res,
+                  char err[PB_ERRLEN]);
+void pb_score_result_free(struct pb_score_result *res);
+
+/* Adds "reward" and "score" to rec (replacing stale ones; format in
+ * pb.7).  Returns 0 if the record was scored, 1 if it is unscored because
+ * its query failed ("error" present: normal data), or -1 if it is
+ * unscored through a fault of its own (no response text, no or unusable
+ * reference, out of memory), err saying what.  rec gets the fields in
+ * every case. */
+int pb_score_record(const struct pb_scorer *sc, cJSON *rec,
+                    char err[PB_ERRLEN]);
+
+/* Extractors, exposed for tests and for other scorers to build on.  Each
+ * returns 1 if it found an answer, 0 if not; buf (size n, may be 0)
+ * receives the answer's text, truncated to fit.
+ *
+ * pb_extract_number: the final answer of a worked solution: the number
+ * after the last "####", else after the last "answer is" / "answer:" /
+ * "final answer" (in that sentence; after its last '=' if it goes on
+ * with an equation), else in the last \boxed{}, else the last number.
+ * Understands 1,234  $5  -3  2.5  .5  3/4  1 1/2  \frac{3}{4}  and skips
+ * markdown, currency signs and units.  buf gets e.g. "-1234.5", "3/4". */
+int pb_extract_number(const char *text, double *out, char *buf, size_t n);
+
+/* pb_extract_bool: *out = 1 or 0 from the opening word (true, yes,
+ * correct, right / false, no, incorrect, wrong) or from "answer is X".
+ * Conflicting verdicts ("Yes and no") count as none. */
+int pb_extract_bool(const char *text, int *out);
+
+/* pb_extract_choice: *out = 'A'..'E' from "answer is (B)", "Answer: C",
+ * "option B", a lone letter, "B) ..." at the start, or one distinct
+ * "(B)" in the text. */
+int pb_extract_choice(const char *text, char *out);
+
+/* Normalises text for comparison per flags (PB_NORM_*): folds ASCII
+ * case, collapses white space to single spaces, strips markdown and
+ * punctuation around the whole text.  Returns a malloc'd string or NULL
+ * (ENOMEM). */
+char *pb_normalize(const char *text, unsigned flags);
+
+/* ===================================================================== */
+/* sim.c: the simulated model behind pb-sim (everything but the HTTP)    */
+/* ===================================================================== */
+
+/* How a task's answer is stated, and so how a wrong one is made up. */
+enum pb_sim_kind {
+	PB_SIM_NUMBER, /* "72", "-3.5", "1,250", "$40", "3/4" */
+	PB_SIM_BOOL,   /* true/false or yes/no, any case */
+	PB_SIM_CHOICE, /* one letter A-E, also "(B)", "B)" or "B." */
+	PB_SIM_TEXT    /* anything else */
+};
+
+struct pb_sim_task {
+	char *id;          /* the task's "id" as text; NULL if it has none */
+	char *input;       /* "input", else "question", trimmed */
+	size_t len;        /* strlen(input) */
+	char *answer;      /* the answer proper: after the last "####", trimmed */
+	enum pb_sim_kind kind;
+	double value;      /* PB_SIM_NUMBER: the answer's value */
+	double difficulty; /* "difficulty", default 0 */
+	long line;         /* where it was read */
+};
+
+/* A line of the world file: prompts containing match have this skill. */
+struct pb_sim_rule {
+	char *match;
+	double skill;
+};
+
+struct pb_sim_priv; /* lookup tables and the repeat counter (sim.c) */
+
+/* The simulation.  Set it up with pb_sim_init, the two loaders and the
+ * fields below; after that pb_sim_answer and pb_sim_handle may be called
+ * from any number of threads at once.  Fill the fields before the first
+ * request and leave them alone afterwards. */
+struct pb_sim {
+	uint64_t seed;
+	double error_rate;  /* fraction of chat requests that fail */
+	int error_status;   /* HTTP status of those failures (500) */
+	struct pb_sim_task *tasks;
+	size_t ntasks;
+	struct pb_sim_rule *world;
+	size_t nworld;
+	struct pb_sim_priv *priv;
+};
+
+/* Sets s up empty with the given seed.  Returns -1 only if out of memory. */
+int pb_sim_init(struct pb_sim *s, uint64_t seed, char err[PB_ERRLEN]);
+void pb_sim_free(struct pb_sim *s);
+
+/* Adds the tasks of a JSON-lines file (see pb-sim(1) for the fields).
+ * Fails on the first bad line, naming it "name:line: ...", on a duplicate
+ * id, and on a file without tasks.  Of tasks with the same input text
+ * the first is the one recognised. */
+int pb_sim_load_tasks(struct pb_sim *s, FILE *fp, const char *name,
+                      char err[PB_ERRLEN]);
+
+/* Adds the rules of a world file: JSON lines {"match":TEXT,"skill":X}.
+ * An empty match applies to every prompt (put it last, as a default). */
+int pb_sim_load_world(struct pb_sim *s, FILE *fp, const char *name,
+                      char err[PB_ERRLEN]);
+
+/* Which task text (the message contents joined by blank lines) asks:
+ * the longest task input that makes up whole paragraphs of text, else the
+ * longest that occurs in it anywhere.  Returns an index into s->tasks, or
+ * -1.  *at, if not NULL, receives the offset of the input in text. */
+long pb_sim_match(const struct pb_sim *s, const char *text, size_t *at);
+
+/* The skill of a prompt: the first world rule whose match occurs in
+ * text; else 0 when nothing but the task is left (rest empty), else a
+ * value in [-1.5,1.5] drawn from a hash of rest and the seed.  rest is
+ * text without the task input, trimmed. */
+double pb_sim_skill(const struct pb_sim *s, const char *text,
+                    const char *rest);
+
+/* The outcome of one simulated request. */
+struct pb_sim_answer {
+	long task;    /* index into s->tasks, or -1 if not recognised */
+	double skill; /* see pb_sim_skill */
+	double p;     /* chance of a right answer: 1/(1+exp(difficulty-skill)) */
+	double u;     /* the uniform draw: right when u < p */
+	int correct;
+	int style;    /* which of the phrasings was used */
+	char *given;  /* the answer stated ("63", "B", "False"), malloc'd;
+	               * NULL when the task was not recognised */
+	char *text;   /* the whole reply, malloc'd */
+};
+
+/* Answers the prompt text (message contents joined by blank lines).  key
+ * identifies the request (pb_sim_request_key); repeat is how many
+ * identical requests came before, which only counts when temperature > 0.
+ * Depends on nothing else, so it is reproducible.  Returns -1 only if out
+ * of memory.  Free a with pb_sim_answer_free. */
+int pb_sim_answer(const struct pb_sim *s, const char *text, uint64_t key,
+                  double temperature, unsigned long repeat,
+                  struct pb_sim_answer *a);
+void pb_sim_answer_free(struct pb_sim_answer *a);
+
+/* The identity of a chat request: a hash of each message's role and
+ * content and of the temperature (not the model, not max_tokens). */
+uint64_t pb_sim_request_key(const char *const *roles,
+                            const char *const *contents, size_t n,
+                            double temperature);
+
+/* Returns how many times key was counted before, and counts it once
+ * more.  Thread-safe. */
+unsigned long pb_sim_count(struct pb_sim *s, uint64_t key);
+
+/* An HTTP reply, for the server to send as it is. */
+struct pb_sim_response {
+	int status;        /* HTTP status */
+	char *body;        /* JSON text, malloc'd */
+	const char *allow; /* value of an Allow header (405), or NULL */
+	int retry_after;   /* seconds for a Retry-After header, or 0 */
+};
+
+/* Serves one HTTP request: POST /v1/chat/completions, GET /v1/models,
+ * errors in OpenAI's shape otherwise.  body need not be NUL-terminated.
+ * Thread-safe.  Returns 0, or -1 if out of memory (r->body NULL then). */
+int pb_sim_handle(struct pb_sim *s, const char *method, const char *path,
+                  const char *body, size_t len, struct pb_sim_response *r);
+
+/* An OpenAI error body {"error":{"message",...}} for status, malloc'd. */
+char *pb_sim_error_json(int status, const char *message, const char *param);
 
 #endif

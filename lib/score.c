@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "score.h"
 
 /* ------------------------------------------------------------ helpers */
 

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "sim.h"
 
 /* Salts keep the hashes drawn for different purposes independent. */
 #define SALT_INDEX 0x5a17c0de00000001ULL

@@ -3,7 +3,6 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
-#include "../../lib/http.h"
 
 static cJSON *
 parse(const char *s)

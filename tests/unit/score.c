@@ -5,7 +5,6 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
-#include "../../lib/score.h"
 
 static void
 number(const char *text, const char *want_txt, double want)

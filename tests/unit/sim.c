@@ -5,7 +5,6 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
-#include "../../lib/sim.h"
 
 static int
 load(struct pb_sim *s, const char *tasks, const char *world, char *err)
