@@ -17,7 +17,7 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: pb-report [-s STATE] [--json | --csv | --markdown] [--level L]\n"
 	    "Rank the arms of a state, best mean reward first.\n"
-	    "  -s, --state FILE  the state file (default $PB_STATE)\n"
+	    "  -s, --state STATE the state file (default $PB_STATE)\n"
 	    "      --json        one JSON object; its \"arms\" array is best first\n"
 	    "      --csv         comma-separated values with a header line\n"
 	    "      --markdown    a Markdown table\n"
@@ -108,6 +108,29 @@ csvfield(const char *s)
 	putchar('"');
 }
 
+/* Names the interval methods used, for the heading. */
+static const char *
+methods(const struct row *r, size_t n)
+{
+	size_t i, t = 0;
+
+	for (i = 0; i < n; i++)
+		t += !strcmp(r[i].method, "t");
+	return t == 0 ? "Wilson score" : t == n ? "Student t" :
+	       "Wilson score for 0/1 rewards, Student t otherwise";
+}
+
+/* Markdown: a | in a cell would end it. */
+static void
+mdcell(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '|')
+			putchar('\\');
+		putchar(*s);
+	}
+}
+
 static void
 fmtnum(char *buf, size_t n, double v, const char *fmt)
 {
@@ -136,7 +159,7 @@ main(int argc, char **argv)
 	double level = 0.95, total = 0;
 	struct pb_state st;
 	struct row *r;
-	char err[PB_ERRLEN], m[32], lo[32], hi[32], ix[32];
+	char err[PB_ERRLEN], m[32], lo[32], hi[32], ix[32], sh[32];
 	long pending = 0;
 	size_t i, w = 3;
 	int ch;
@@ -192,8 +215,8 @@ main(int argc, char **argv)
 			fmtnum(lo, sizeof lo, r[i].lo, "%.6g");
 			fmtnum(hi, sizeof hi, r[i].hi, "%.6g");
 			fmtnum(ix, sizeof ix, r[i].index, "%.6g");
-			printf(",%ld,%.6g,%s,%s,%s,%s,%s,%ld\n", a->st.n,
-			       isfinite(r[i].share) ? r[i].share : 0, m, lo, hi,
+			fmtnum(sh, sizeof sh, r[i].share, "%.6g");
+			printf(",%ld,%s,%s,%s,%s,%s,%s,%ld\n", a->st.n, sh, m, lo, hi,
 			       r[i].method, ix, a->errors);
 		}
 		break;
@@ -203,7 +226,7 @@ main(int argc, char **argv)
 		       "%g%% intervals (%s).\n\n" : "policy %s, %ld pulls applied, "
 		       "%ld pending; %g%% intervals (%s)\n",
 		       pb_policy_name(st.pol.kind), st.updates, pending, level * 100,
-		       st.narms ? r[0].method : "");
+		       methods(r, st.narms));
 		if (format == F_MD)
 			printf("| rank | arm | pulls | share | mean | %g%% CI | index | errors |\n"
 			       "|---:|:---|---:|---:|---:|:---:|---:|---:|\n", level * 100);
@@ -212,14 +235,17 @@ main(int argc, char **argv)
 			       "arm", "pulls", "share", "mean", "CI", "index", "errors");
 		for (i = 0; i < st.narms; i++) {
 			const struct pb_arm *a = &st.arms[r[i].arm];
-			char ci[64], sh[16];
+			char ci[64];
 			fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.3f");
 			fmtnum(ix, sizeof ix, r[i].index, "%.3f");
 			fmtnum(sh, sizeof sh, r[i].share * 100, "%.1f%%");
 			snprintf(ci, sizeof ci, "[%.3f, %.3f]", r[i].lo, r[i].hi);
-			if (format == F_MD)
-				printf("| %zu | %s | %ld | %s | %s | %s | %s | %ld |\n", i + 1,
-				       a->id, a->st.n, sh, m, ci, ix, a->errors);
+			if (format == F_MD) {
+				printf("| %zu | ", i + 1);
+				mdcell(a->id);
+				printf(" | %ld | %s | %s | %s | %s | %ld |\n",
+				       a->st.n, sh, m, ci, ix, a->errors);
+			}
 			else
 				printf("%4zu  %-*s %7ld %6s %6s  %-15s %7s %6ld\n", i + 1,
 				       (int)w, a->id, a->st.n, sh, m, ci, ix, a->errors);

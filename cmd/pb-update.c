@@ -18,7 +18,7 @@ usage(FILE *fp, int status)
 	    "       pb-update [-s STATE] --merge OTHER...\n"
 	    "       pb-update [-s STATE] --forget-pending\n"
 	    "Apply scored records (JSON lines from pb-score) to the bandit state.\n"
-	    "  -s, --state FILE      the state file (default $PB_STATE)\n"
+	    "  -s, --state STATE     the state file (default $PB_STATE)\n"
 	    "  -k, --keep-going      apply the good records even if some are bad\n"
 	    "  -v, --verbose         say what was applied on stderr\n"
 	    "      --init ARMS       create STATE from an arms file (JSON lines)\n"
@@ -312,7 +312,7 @@ main(int argc, char **argv)
 	const char *spath = NULL, *init = NULL, *policy = NULL;
 	long seed = 1, dups = 0, errors = 0, applied = 0;
 	double ttl = -1;
-	int ch, keep = 0, verbose = 0, merge = 0, forget = 0, fd;
+	int ch, keep = 0, verbose = 0, merge = 0, forget = 0, seed_given = 0, fd;
 	struct pb_state st;
 	int *armidx;
 	struct ctx c = { 0 };
@@ -327,7 +327,10 @@ main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case O_INIT: init = optarg; break;
 		case O_POLICY: policy = optarg; break;
-		case O_SEED: seed = intarg("--seed", optarg, 0, LONG_MAX); break;
+		case O_SEED:
+			seed = intarg("--seed", optarg, 0, LONG_MAX);
+			seed_given = 1;
+			break;
 		case O_TTL: ttl = numarg("--pending-ttl", optarg, 0, 1e9); break;
 		case O_MERGE: merge = 1; break;
 		case O_FORGET: forget = 1; break;
@@ -341,8 +344,10 @@ main(int argc, char **argv)
 	spath = statepath(spath);
 	if (!!init + merge + forget > 1)
 		die("--init, --merge and --forget-pending go alone");
-	if ((policy || ttl >= 0) && !init)
-		die("--policy and --pending-ttl only go with --init");
+	if ((policy || ttl >= 0 || seed_given) && !init)
+		die("--policy, --seed and --pending-ttl only go with --init");
+	if ((keep || verbose) && (init || merge || forget))
+		die("-k and -v only go with applying records");
 	if (init) {
 		if (argc)
 			usage(stderr, PB_EXIT_USAGE);

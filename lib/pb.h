@@ -237,6 +237,9 @@ int pb_policy_parse(struct pb_policy *p, const char *spec,
                     char err[PB_ERRLEN]);
 const char *pb_policy_name(enum pb_policy_kind k);
 
+/* Checks a policy's parameters are in range (also for loaded states). */
+int pb_policy_check(const struct pb_policy *p, char err[PB_ERRLEN]);
+
 /* Chooses an arm, counting each arm's live pending pulls as if they had
  * been observed at the arm's current mean, so one batch spreads over the
  * arms.  Uses and advances st->rng.  Returns an arm index. */

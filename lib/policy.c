@@ -41,21 +41,21 @@ parse_params(struct pb_policy *p, const char *s, char err[PB_ERRLEN])
 		memcpy(key, s, n);
 		key[n] = '\0';
 		v = strtod(eq + 1, &end);
-		if (end == eq + 1 || (*end && *end != ',') || !isfinite(v) || v < 0) {
-			snprintf(err, PB_ERRLEN, "policy parameter %s: not a number >= 0", key);
+		if (end == eq + 1 || (*end && *end != ',') || !isfinite(v)) {
+			snprintf(err, PB_ERRLEN, "policy parameter %s: not a number", key);
 			return -1;
 		}
-		if (p->kind == PB_POL_EPSILON && !strcmp(key, "epsilon") && v <= 1)
+		if (p->kind == PB_POL_EPSILON && !strcmp(key, "epsilon"))
 			p->epsilon = v;
 		else if (p->kind == PB_POL_UCB1 && !strcmp(key, "c"))
 			p->c = v;
-		else if (p->kind == PB_POL_THOMPSON && !strcmp(key, "a") && v > 0)
+		else if (p->kind == PB_POL_THOMPSON && !strcmp(key, "a"))
 			p->a0 = v;
-		else if (p->kind == PB_POL_THOMPSON && !strcmp(key, "b") && v > 0)
+		else if (p->kind == PB_POL_THOMPSON && !strcmp(key, "b"))
 			p->b0 = v;
 		else {
-			snprintf(err, PB_ERRLEN, "policy %s has no parameter %s=%g",
-			         names[p->kind], key, v);
+			snprintf(err, PB_ERRLEN, "policy %s has no parameter '%s'",
+			         names[p->kind], key);
 			return -1;
 		}
 		s = *end ? end + 1 : end;
@@ -83,7 +83,26 @@ pb_policy_parse(struct pb_policy *p, const char *spec, char err[PB_ERRLEN])
 		return -1;
 	}
 	p->kind = (enum pb_policy_kind)k;
-	return colon ? parse_params(p, colon + 1, err) : 0;
+	if (colon && parse_params(p, colon + 1, err) < 0)
+		return -1;
+	return pb_policy_check(p, err);
+}
+
+int
+pb_policy_check(const struct pb_policy *p, char err[PB_ERRLEN])
+{
+	if (p->kind == PB_POL_EPSILON && !(p->epsilon >= 0 && p->epsilon <= 1))
+		snprintf(err, PB_ERRLEN, "epsilon-greedy: epsilon=%g is not in [0,1]",
+		         p->epsilon);
+	else if (p->kind == PB_POL_UCB1 && !(p->c >= 0 && isfinite(p->c)))
+		snprintf(err, PB_ERRLEN, "ucb1: c=%g is not a number >= 0", p->c);
+	else if (p->kind == PB_POL_THOMPSON && !(p->a0 > 0 && p->b0 > 0 &&
+	         isfinite(p->a0) && isfinite(p->b0)))
+		snprintf(err, PB_ERRLEN, "thompson: a=%g and b=%g must be > 0",
+		         p->a0, p->b0);
+	else
+		return 0;
+	return -1;
 }
 
 /* Picks uniformly among arms whose score equals the best, so ties do not

@@ -411,14 +411,19 @@ load_policy(struct pb_policy *p, const cJSON *o, const char *path,
 
 	if (!name || pb_policy_parse(p, name, err) < 0)
 		return bad(err, path, "policy.name missing or unknown");
-	if (getnum(o, "epsilon", &v, 1) == 0)
+	if (getnum(o, "epsilon", &v, 0) == 0)
 		p->epsilon = v;
-	if (getnum(o, "c", &v, 1) == 0)
+	if (getnum(o, "c", &v, 0) == 0)
 		p->c = v;
-	if (getnum(o, "a", &v, 1) == 0)
+	if (getnum(o, "a", &v, 0) == 0)
 		p->a0 = v;
-	if (getnum(o, "b", &v, 1) == 0)
+	if (getnum(o, "b", &v, 0) == 0)
 		p->b0 = v;
+	if (pb_policy_check(p, err) < 0) {
+		char why[PB_ERRLEN];
+		snprintf(why, sizeof why, "policy %s", err);
+		return bad(err, path, why);
+	}
 	return 0;
 }
 

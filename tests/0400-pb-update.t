@@ -2,7 +2,7 @@
 # pb-update: creating states, applying scored pulls exactly once, errors
 # never as rewards, all-or-nothing on bad input, merging shards.
 . "$(dirname "$0")/lib.sh"
-plan 44
+plan 45
 
 out() { printf '%s\n' "$OUT"; }
 
@@ -23,6 +23,8 @@ is "$RC" 2 "exit 2"
 ok "$([ ! -e d.json ]; echo $?)" "no state written"
 run pb-update -s d.json --init dup.jsonl --policy ucb3
 is "$ERR" "pb-update: --policy: unknown policy 'ucb3' (uniform, epsilon-greedy, ucb1, thompson)" "unknown policy"
+run pb-update -s st.json --seed 4 </dev/null
+is "$ERR" "pb-update: --policy, --seed and --pending-ttl only go with --init" "--seed without --init"
 run pb-update -s d.json --init /nonexistent/arms.jsonl
 is "$ERR" "pb-update: /nonexistent/arms.jsonl: No such file or directory" "missing arms file"
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # pb-report: the ranking in four formats, from a state with known counts.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 19
 
 pb-update -s st.json --init "$DATA/arms3.jsonl" --policy uniform
 # 30 pulls, 10 per arm: careful 8/10, turing 5/10, plain 2/10 right.
@@ -21,7 +21,7 @@ is "$(printf '%s' "$OUT" | jq -r '.arms[0].ci_method')" "wilson" "names the inte
 is "$(printf '%s' "$OUT" | jq -r '.policy.name + " " + (.updates|tostring)')" "uniform 30" "policy and updates"
 
 run pb-report -s st.json
-is "$(printf '%s\n' "$OUT" | head -1)" "policy uniform, 30 pulls applied, 0 pending; 95% intervals (wilson)" "table header line"
+is "$(printf '%s\n' "$OUT" | head -1)" "policy uniform, 30 pulls applied, 0 pending; 95% intervals (Wilson score)" "table header line"
 is "$(printf '%s\n' "$OUT" | sed -n 3p | tr -s ' ')" " 1 careful 10 33.3% 0.800 [0.490, 0.943] 0.800 0" "table row"
 
 run pb-report -s st.json --csv
@@ -31,6 +31,14 @@ is "$(printf '%s\n' "$OUT" | sed -n 4p)" "3,plain,10,0.333333,0.2,0.0566822,0.50
 run pb-report -s st.json --markdown
 is "$(printf '%s\n' "$OUT" | sed -n 3p)" "| rank | arm | pulls | share | mean | 95% CI | index | errors |" "Markdown header"
 is "$(printf '%s\n' "$OUT" | sed -n 5p)" "| 1 | careful | 10 | 33.3% | 0.800 | [0.490, 0.943] | 0.800 | 0 |" "Markdown row"
+
+# an arm id with a | stays one Markdown cell; an arm without rewards has no share
+printf '{"id":"a|b"}\n{"id":"c"}\n' >pipe.jsonl
+pb-update -s p.json --init pipe.jsonl
+run pb-report -s p.json --markdown
+is "$(printf '%s\n' "$OUT" | grep -c 'a\\|b')" 1 "a | in an arm id is escaped in Markdown"
+run pb-report -s p.json --csv
+is "$(printf '%s\n' "$OUT" | sed -n 2p)" '1,a|b,0,-,-,0,1,wilson,-,0' "CSV: no pulls, no share or mean"
 
 run pb-report -s st.json --json --level 0.9
 is "$(printf '%s' "$OUT" | jq -r '.arms[1].ci_low * 1e4 | round')" 2693 "--level 0.9 narrows the interval"

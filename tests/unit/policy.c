@@ -64,6 +64,12 @@ main(void)
 	       "naming the choices");
 	ok(pb_policy_parse(&p, "ucb1:epsilon=0.1", err) < 0, "a foreign parameter fails");
 	ok(pb_policy_parse(&p, "epsilon-greedy:epsilon=2", err) < 0, "epsilon > 1 fails");
+	is_str(err, "epsilon-greedy: epsilon=2 is not in [0,1]", "saying what the range is");
+	ok(pb_policy_parse(&p, "thompson:a=0", err) < 0, "a Beta prior of 0 fails");
+	is_str(err, "thompson: a=0 and b=1 must be > 0", "saying so");
+	ok(pb_policy_parse(&p, "ucb1:c=-1", err) < 0, "a negative c fails");
+	ok(pb_policy_parse(&p, "ucb1:d=1", err) < 0, "an unknown parameter fails");
+	is_str(err, "policy ucb1 has no parameter 'd'", "naming it");
 	ok(pb_policy_parse(&p, "ucb1:c", err) < 0, "a parameter without value fails");
 
 	/* UCB1 */
