@@ -33,17 +33,24 @@ i=0
 while [ "$i" -lt "$rounds" ]; do
 	i=$((i + 1))
 	pb-sample -s "$state" -n "$batch" "$ex/tasks.jsonl" |
-		pb-query -j 16 --model pb-sim |
+		pb-query -j 16 --model pb-sim --temperature 0.7 |
 		pb-score --scorer number |
 		pb-update -s "$state" || { echo "demo: round $i failed" >&2; exit 1; }
-	# a progress bar on the terminal: rounds done, and the current leader
-	done_=$((i * 40 / rounds))
-	bar=$(printf '%*s' "$done_" '' | tr ' ' '#')$(printf '%*s' $((40 - done_)) '' | tr ' ' '.')
-	lead=$(pb-report -s "$state" --json | jq -r '.arms[0] | "\(.id) \(.mean * 1000 | round / 1000)"')
-	printf '\r[%s] round %d/%d  leader: %-28s' "$bar" "$i" "$rounds" "$lead" >&2
+	# progress: a bar on a terminal, a line every 10 rounds elsewhere
+	lead=$(pb-report -s "$state" --json |
+		jq -r '.arms[0] | "\(.id) (mean \(.mean * 1000 | round / 1000))"')
+	if [ -t 2 ]; then
+		n=$((i * 40 / rounds))
+		bar=$(printf '%*s' "$n" '' | tr ' ' '#')$(printf '%*s' $((40 - n)) '' | tr ' ' '.')
+		printf '\r[%s] round %d/%d  leader: %-34s' "$bar" "$i" "$rounds" "$lead" >&2
+	elif [ $((i % 10)) -eq 0 ] || [ "$i" -eq "$rounds" ]; then
+		printf 'round %d/%d  leader: %s\n' "$i" "$rounds" "$lead" >&2
+	fi
 done
-printf '\n\n' >&2
+[ -t 2 ] && printf '\n' >&2
+echo
 pb-report -s "$state"
 echo
-echo "$((rounds * batch)) pulls in $(( $(date +%s) - start )) s.  The world file gives"
-echo "$(jq -rs 'max_by(.skill) | "\"\(.match)\""' "$ex/world.jsonl") the highest skill."
+best=$(jq -rs 'max_by(.skill) | .match' "$ex/world.jsonl")
+echo "$((rounds * batch)) pulls in $(( $(date +%s) - start )) s.  In pb-sim's world the most skilled"
+echo "arm is $(jq -r --arg m "$best" 'select(.prefix | contains($m)) | .id' "$ex/arms.jsonl"): \"$(jq -r --arg m "$best" 'select(.prefix | contains($m)) | .prefix' "$ex/arms.jsonl")\""
