@@ -324,10 +324,11 @@ main(int argc, char **argv)
 	now = pb_now();
 	pb_state_count_pending(&st, now);
 	c.first = st.next_pull;
+	if (pb_state_begin_batch(&st, now) < 0)
+		die("out of memory");
 	for (i = 0; i < nout; i++) {
 		arm[i] = pb_policy_select(&st);
-		if (pb_state_hand_out(&st, arm[i], now) < 0)
-			die("out of memory");
+		pb_state_hand_out(&st, arm[i]);
 	}
 	if (pb_state_save(&st, spath, err) < 0)
 		die("%s", err);

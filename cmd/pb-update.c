@@ -145,8 +145,7 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	return 0;
 }
 
-/* Checks every record against the state: its run, its arm, and that its
- * pull was handed out, to that arm.  Returns the number of bad ones, and
+/* Checks every record against the state: its run and its arm.  Returns the number of bad ones, and
  * leaves in armidx[] the state's index of each interned name (-1: none). */
 static long
 check(struct ctx *c, const struct pb_state *st, int *armidx)
@@ -160,22 +159,12 @@ check(struct ctx *c, const struct pb_state *st, int *armidx)
 	for (i = 0; i < c->n; i++) {
 		struct scored *r = &c->v[i];
 		const char *file = c->files[r->file];
-		long p;
 
 		if (strcmp(c->names[r->run], st->run)) {
 			report(file, r->line, r->pull, "from run %s, not this state's",
 			       c->names[r->run]);
 		} else if (armidx[r->arm] < 0) {
 			report(file, r->line, r->pull, "unknown arm '%s'", c->names[r->arm]);
-		} else if (r->pull >= st->next_pull) {
-			report(file, r->line, r->pull, "%snever handed out by this state", "");
-		} else if ((p = pb_state_find_pending(st, r->pull)) >= 0 &&
-		           st->pend[p].arm >= 0 && st->pend[p].arm != armidx[r->arm]) {
-			char msg[PB_ERRLEN];
-			snprintf(msg, sizeof msg, "arm '%s' is not '%s', the arm it was "
-			         "handed out to", c->names[r->arm],
-			         st->arms[st->pend[p].arm].id);
-			report(file, r->line, r->pull, "%s", msg);
 		} else {
 			continue;
 		}
@@ -272,20 +261,15 @@ do_forget(const char *path)
 {
 	struct pb_state st;
 	char err[PB_ERRLEN];
-	double now = pb_now();
-	size_t i, n = 0;
+	long n;
 	int fd;
 
 	if ((fd = pb_state_lock(path, err)) < 0 || pb_state_load(&st, path, err) < 0)
 		die("%s", err);
-	for (i = 0; i < st.npend; i++)
-		if (now - st.pend[i].t >= st.pending_ttl) {
-			pb_state_drop_pending(&st, i);
-			n++;
-		}
+	n = pb_state_forget(&st, pb_now());
 	if (n && pb_state_save(&st, path, err) < 0)
 		die("%s", err);
-	warnx_("forgot %zu pending pull%s", n, n == 1 ? "" : "s");
+	warnx_("forgot %ld pending pull%s", n, n == 1 ? "" : "s");
 	pb_state_free(&st);
 	pb_state_unlock(fd);
 	return PB_EXIT_OK;
@@ -370,34 +354,28 @@ main(int argc, char **argv)
 		die("%s", err);
 	armidx = emalloc((size_t)(c.nnames + 1) * sizeof *armidx);
 	c.bad += check(&c, &st, armidx);
+	for (i = 0; i < c.n; i++) {
+		const struct scored *r = &c.v[i];
+
+		if (r->arm < 0)
+			continue;
+		switch (pb_state_apply(&st, r->pull, armidx[r->arm], r->reward, err)) {
+		case 0:
+			applied++;
+			errors += isnan(r->reward);
+			break;
+		case 1:
+			dups++;
+			break;
+		default:
+			report(c.files[r->file], r->line, r->pull, "%s", err);
+			c.bad++;
+		}
+	}
 	if (c.bad && !keep) {
 		warnx_("%ld bad record%s; %s not changed (use -k to apply the rest)",
 		       c.bad, c.bad == 1 ? "" : "s", spath);
 		return PB_EXIT_RECORDS;
-	}
-	pb_state_count_pending(&st, pb_now());
-	for (i = 0; i < c.n; i++) {
-		const struct scored *r = &c.v[i];
-		long k;
-		int arm;
-
-		if (r->arm < 0)
-			continue;
-		arm = armidx[r->arm];
-		k = pb_state_find_pending(&st, r->pull);
-		if (k < 0 || st.pend[k].arm < 0) {
-			dups++;
-			continue;
-		}
-		pb_state_drop_pending(&st, (size_t)k);
-		if (isnan(r->reward)) {
-			st.arms[arm].errors++;
-			errors++;
-		} else {
-			pb_stats_add(&st.arms[arm].st, r->reward);
-		}
-		st.updates++;
-		applied++;
 	}
 	if (applied && pb_state_save(&st, spath, err) < 0)
 		die("%s", err);

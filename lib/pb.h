@@ -151,11 +151,16 @@ struct pb_arm {
 	long pending;        /* live pending pulls (derived at load, not saved) */
 };
 
-/* A pull handed out by pb-sample and not yet applied by pb-update. */
-struct pb_pull {
-	long id;
-	int arm;      /* index into arms; -1 once applied */
-	double t;     /* when it was handed out, seconds since the epoch */
+/* The pulls one pb-sample run handed out: ids first .. first+n-1.  The
+ * state keeps, per batch, how many pulls of each arm are still out and
+ * which ids came back, so its size does not grow with the batch: a run
+ * over a million tasks is one batch of a few numbers. */
+struct pb_batch {
+	long first, n;
+	double t;        /* when handed out, seconds since the epoch */
+	long *left;      /* per arm (narms): pulls not yet back */
+	long (*done)[2]; /* ids that came back, as sorted disjoint [lo,hi] */
+	size_t ndone, capdone;
 };
 
 struct pb_state {
@@ -168,8 +173,8 @@ struct pb_state {
 	double created;
 	struct pb_arm *arms;
 	size_t narms;
-	struct pb_pull *pend;  /* sorted by id */
-	size_t npend, cappend;
+	struct pb_batch *batch; /* pulls still out, oldest first */
+	size_t nbatch;
 	cJSON *merged;         /* array of run ids merged in (owned) */
 };
 
@@ -203,19 +208,28 @@ void pb_state_free(struct pb_state *st);
 
 int pb_state_find_arm(const struct pb_state *st, const char *id);
 
-/* Recounts arms[].pending from pend[], counting pulls handed out less
- * than pending_ttl seconds before now. */
+/* Recounts arms[].pending from the batches, counting pulls handed out
+ * less than pending_ttl seconds before now. */
 void pb_state_count_pending(struct pb_state *st, double now);
 
-/* Records a new pending pull for arm; returns its id, or -1 (ENOMEM). */
-long pb_state_hand_out(struct pb_state *st, int arm, double now);
+/* Starts a new batch of pulls handed out at time now; pb_state_hand_out
+ * adds to it.  Returns 0, or -1 out of memory. */
+int pb_state_begin_batch(struct pb_state *st, double now);
 
-/* Finds pull id among the pending ones; returns its index or -1.  An
- * entry whose arm is -1 was applied earlier in this run. */
-long pb_state_find_pending(const struct pb_state *st, long id);
+/* Hands out the next pull id to arm in the current batch; returns the id,
+ * or -1 out of memory. */
+long pb_state_hand_out(struct pb_state *st, int arm);
 
-/* Marks pending pull i applied (arm = -1); it is left out when saved. */
-void pb_state_drop_pending(struct pb_state *st, size_t i);
+/* Applies pull id, said to be of arm, with reward (NAN: unscored, counted
+ * as an error).  Returns 0 if applied, 1 if that pull was applied before
+ * (or its batch forgotten), or -1 with err set if it cannot be right: never
+ * handed out, or its batch has no pull of that arm still out. */
+int pb_state_apply(struct pb_state *st, long id, int arm, double reward,
+                   char err[PB_ERRLEN]);
+
+/* Drops the batches handed out pending_ttl or more seconds before now;
+ * returns how many pulls were still out in them. */
+long pb_state_forget(struct pb_state *st, double now);
 
 /* Adds other's statistics into st (same arm ids required; a run already
  * merged, or st's own run, is refused). */

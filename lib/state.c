@@ -33,7 +33,11 @@ pb_state_free(struct pb_state *st)
 		cJSON_Delete(st->arms[i].fields);
 	}
 	free(st->arms);
-	free(st->pend);
+	for (i = 0; i < st->nbatch; i++) {
+		free(st->batch[i].left);
+		free(st->batch[i].done);
+	}
+	free(st->batch);
 	cJSON_Delete(st->merged);
 	memset(st, 0, sizeof *st);
 }
@@ -217,13 +221,26 @@ pb_state_to_json(const struct pb_state *st)
 		cJSON_AddItemToArray(arr, a);
 	}
 	arr = cJSON_AddArrayToObject(o, "pending");
-	for (i = 0; i < st->npend; i++) {
-		if (st->pend[i].arm < 0)
-			continue;
-		p = cJSON_CreateArray();
-		cJSON_AddItemToArray(p, cJSON_CreateNumber((double)st->pend[i].id));
-		cJSON_AddItemToArray(p, cJSON_CreateString(st->arms[st->pend[i].arm].id));
-		cJSON_AddItemToArray(p, cJSON_CreateNumber(st->pend[i].t));
+	for (i = 0; i < st->nbatch; i++) {
+		const struct pb_batch *b = &st->batch[i];
+		cJSON *left, *done;
+		size_t k;
+
+		p = cJSON_CreateObject();
+		cJSON_AddNumberToObject(p, "first", (double)b->first);
+		cJSON_AddNumberToObject(p, "n", (double)b->n);
+		cJSON_AddNumberToObject(p, "t", b->t);
+		left = cJSON_AddObjectToObject(p, "left");
+		for (k = 0; k < st->narms; k++)
+			if (b->left[k])
+				cJSON_AddNumberToObject(left, st->arms[k].id, (double)b->left[k]);
+		done = cJSON_AddArrayToObject(p, "done");
+		for (k = 0; k < b->ndone; k++) {
+			cJSON *r = cJSON_CreateArray();
+			cJSON_AddItemToArray(r, cJSON_CreateNumber((double)b->done[k][0]));
+			cJSON_AddItemToArray(r, cJSON_CreateNumber((double)b->done[k][1]));
+			cJSON_AddItemToArray(done, r);
+		}
 		cJSON_AddItemToArray(arr, p);
 	}
 	cJSON_AddItemToObject(o, "merged", cJSON_Duplicate(st->merged, 1));
@@ -475,33 +492,71 @@ load_arms(struct pb_state *st, const cJSON *arr, const char *path,
 }
 
 static int
+isint(const cJSON *v, double lo, double hi)
+{
+	return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+	       v->valuedouble >= lo && v->valuedouble <= hi;
+}
+
+static int
 load_pending(struct pb_state *st, const cJSON *arr, const char *path,
              char err[PB_ERRLEN])
 {
-	const cJSON *p;
+	const cJSON *p, *x;
 	int n = cJSON_GetArraySize(arr);
-	long last = 0;
+	long end = 1; /* batches are in order and do not overlap */
 
-	st->cappend = n > 0 ? (size_t)n : 0;
-	if (n > 0 && !(st->pend = malloc((size_t)n * sizeof *st->pend))) {
+	if (n > 0 && !(st->batch = calloc((size_t)n, sizeof *st->batch))) {
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
 	}
 	cJSON_ArrayForEach(p, arr) {
-		cJSON *id = cJSON_GetArrayItem(p, 0), *arm = cJSON_GetArrayItem(p, 1),
-		      *t = cJSON_GetArrayItem(p, 2);
-		int ai;
+		struct pb_batch *b = &st->batch[st->nbatch];
+		cJSON *first = cJSON_GetObjectItemCaseSensitive(p, "first"),
+		      *num = cJSON_GetObjectItemCaseSensitive(p, "n"),
+		      *t = cJSON_GetObjectItemCaseSensitive(p, "t"),
+		      *left = cJSON_GetObjectItemCaseSensitive(p, "left"),
+		      *done = cJSON_GetObjectItemCaseSensitive(p, "done");
+		long out = 0, back = 0, prev;
 
-		if (!cJSON_IsArray(p) || !cJSON_IsNumber(id) || !cJSON_IsString(arm) ||
-		    !cJSON_IsNumber(t) || id->valuedouble <= last ||
-		    id->valuedouble >= (double)st->next_pull ||
-		    (ai = pb_state_find_arm(st, arm->valuestring)) < 0)
-			return bad(err, path, "malformed pending pull");
-		last = (long)id->valuedouble;
-		st->pend[st->npend].id = last;
-		st->pend[st->npend].arm = ai;
-		st->pend[st->npend].t = t->valuedouble;
-		st->npend++;
+		if (!isint(first, (double)end, (double)st->next_pull - 1) ||
+		    !isint(num, 1, (double)st->next_pull - first->valuedouble) ||
+		    !cJSON_IsNumber(t) || !cJSON_IsObject(left) || !cJSON_IsArray(done))
+			return bad(err, path, "malformed pending batch");
+		b->first = (long)first->valuedouble;
+		b->n = (long)num->valuedouble;
+		b->t = t->valuedouble;
+		end = b->first + b->n;
+		if (!(b->left = calloc(st->narms, sizeof *b->left))) {
+			snprintf(err, PB_ERRLEN, "out of memory");
+			return -1;
+		}
+		st->nbatch++;
+		cJSON_ArrayForEach(x, left) {
+			int ai = pb_state_find_arm(st, x->string);
+			if (ai < 0 || !isint(x, 0, (double)b->n))
+				return bad(err, path, "pending batch names an unknown arm");
+			b->left[ai] = (long)x->valuedouble;
+			out += b->left[ai];
+		}
+		b->capdone = (size_t)cJSON_GetArraySize(done);
+		if (b->capdone && !(b->done = malloc(b->capdone * sizeof *b->done))) {
+			snprintf(err, PB_ERRLEN, "out of memory");
+			return -1;
+		}
+		prev = b->first - 2;
+		cJSON_ArrayForEach(x, done) {
+			cJSON *lo = cJSON_GetArrayItem(x, 0), *hi = cJSON_GetArrayItem(x, 1);
+			if (!isint(lo, (double)prev + 2, (double)end - 1) ||
+			    !isint(hi, lo->valuedouble, (double)end - 1))
+				return bad(err, path, "malformed pending batch");
+			b->done[b->ndone][0] = (long)lo->valuedouble;
+			b->done[b->ndone][1] = prev = (long)hi->valuedouble;
+			back += prev - b->done[b->ndone][0] + 1;
+			b->ndone++;
+		}
+		if (out + back != b->n)
+			return bad(err, path, "pending batch does not add up");
 	}
 	return 0;
 }
@@ -625,53 +680,177 @@ pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN])
 void
 pb_state_count_pending(struct pb_state *st, double now)
 {
-	size_t i;
+	size_t i, k;
 
-	for (i = 0; i < st->narms; i++)
-		st->arms[i].pending = 0;
-	for (i = 0; i < st->npend; i++)
-		if (st->pend[i].arm >= 0 && now - st->pend[i].t < st->pending_ttl)
-			st->arms[st->pend[i].arm].pending++;
+	for (k = 0; k < st->narms; k++)
+		st->arms[k].pending = 0;
+	for (i = 0; i < st->nbatch; i++)
+		if (now - st->batch[i].t < st->pending_ttl)
+			for (k = 0; k < st->narms; k++)
+				st->arms[k].pending += st->batch[i].left[k];
+}
+
+int
+pb_state_begin_batch(struct pb_state *st, double now)
+{
+	struct pb_batch *nb = realloc(st->batch, (st->nbatch + 1) * sizeof *nb);
+
+	if (!nb)
+		return -1;
+	st->batch = nb;
+	nb = &st->batch[st->nbatch];
+	memset(nb, 0, sizeof *nb);
+	if (!(nb->left = calloc(st->narms ? st->narms : 1, sizeof *nb->left)))
+		return -1;
+	nb->first = st->next_pull;
+	nb->t = now;
+	st->nbatch++;
+	return 0;
 }
 
 long
-pb_state_hand_out(struct pb_state *st, int arm, double now)
+pb_state_hand_out(struct pb_state *st, int arm)
 {
-	if (st->npend == st->cappend) {
-		size_t ncap = st->cappend ? 2 * st->cappend : 64;
-		struct pb_pull *np = realloc(st->pend, ncap * sizeof *np);
-		if (!np)
-			return -1;
-		st->pend = np;
-		st->cappend = ncap;
-	}
-	st->pend[st->npend].id = st->next_pull;
-	st->pend[st->npend].arm = arm;
-	st->pend[st->npend].t = now;
-	st->npend++;
+	struct pb_batch *b = &st->batch[st->nbatch - 1];
+
+	b->n++;
+	b->left[arm]++;
 	st->arms[arm].pending++;
 	return st->next_pull++;
 }
 
-long
-pb_state_find_pending(const struct pb_state *st, long id)
+/* The batch holding pull id, or NULL. */
+static struct pb_batch *
+find_batch(struct pb_state *st, long id)
 {
-	size_t lo = 0, hi = st->npend;
+	size_t lo = 0, hi = st->nbatch;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (st->pend[mid].id < id)
+		if (st->batch[mid].first + st->batch[mid].n <= id)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < st->npend && st->pend[lo].id == id ? (long)lo : -1;
+	return lo < st->nbatch && st->batch[lo].first <= id ? &st->batch[lo] : NULL;
 }
 
-void
-pb_state_drop_pending(struct pb_state *st, size_t i)
+/* Index of the first range whose hi >= id - 1, where id may join it. */
+static size_t
+find_range(const struct pb_batch *b, long id)
 {
-	st->pend[i].arm = -1; /* a tombstone: ids stay sorted for the search */
+	size_t lo = 0, hi = b->ndone;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->done[mid][1] < id - 1)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Adds id (known not to be in b->done) to the ranges. */
+static int
+mark_done(struct pb_batch *b, long id)
+{
+	size_t i = find_range(b, id);
+
+	if (i < b->ndone && b->done[i][1] == id - 1) {
+		b->done[i][1] = id;
+		if (i + 1 < b->ndone && b->done[i + 1][0] == id + 1) {
+			b->done[i][1] = b->done[i + 1][1];
+			memmove(&b->done[i + 1], &b->done[i + 2],
+			        (b->ndone - i - 2) * sizeof *b->done);
+			b->ndone--;
+		}
+		return 0;
+	}
+	if (i < b->ndone && b->done[i][0] == id + 1) {
+		b->done[i][0] = id;
+		return 0;
+	}
+	if (b->ndone == b->capdone) {
+		size_t ncap = b->capdone ? 2 * b->capdone : 4;
+		long (*nd)[2] = realloc(b->done, ncap * sizeof *nd);
+		if (!nd)
+			return -1;
+		b->done = nd;
+		b->capdone = ncap;
+	}
+	memmove(&b->done[i + 1], &b->done[i], (b->ndone - i) * sizeof *b->done);
+	b->done[i][0] = b->done[i][1] = id;
+	b->ndone++;
+	return 0;
+}
+
+static void
+drop_batch(struct pb_state *st, struct pb_batch *b)
+{
+	size_t i = (size_t)(b - st->batch);
+
+	free(b->left);
+	free(b->done);
+	memmove(b, b + 1, (st->nbatch - i - 1) * sizeof *b);
+	st->nbatch--;
+}
+
+int
+pb_state_apply(struct pb_state *st, long id, int arm, double reward,
+               char err[PB_ERRLEN])
+{
+	struct pb_batch *b;
+	size_t i, k;
+	long out = 0;
+
+	if (id < 1 || id >= st->next_pull) {
+		snprintf(err, PB_ERRLEN, "never handed out by this state");
+		return -1;
+	}
+	if (!(b = find_batch(st, id)))
+		return 1;
+	i = find_range(b, id);
+	if (i < b->ndone && b->done[i][0] <= id && id <= b->done[i][1])
+		return 1;
+	if (b->left[arm] == 0) {
+		snprintf(err, PB_ERRLEN, "arm '%s' has no pull out in the batch of "
+		         "pulls %ld-%ld", st->arms[arm].id, b->first, b->first + b->n - 1);
+		return -1;
+	}
+	if (mark_done(b, id) < 0) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return -1;
+	}
+	b->left[arm]--;
+	if (isnan(reward))
+		st->arms[arm].errors++;
+	else
+		pb_stats_add(&st->arms[arm].st, reward);
+	st->updates++;
+	for (k = 0; k < st->narms; k++)
+		out += b->left[k];
+	if (out == 0)
+		drop_batch(st, b);
+	return 0;
+}
+
+long
+pb_state_forget(struct pb_state *st, double now)
+{
+	long n = 0;
+	size_t i = 0, k;
+
+	while (i < st->nbatch) {
+		if (now - st->batch[i].t >= st->pending_ttl) {
+			for (k = 0; k < st->narms; k++)
+				n += st->batch[i].left[k];
+			drop_batch(st, &st->batch[i]);
+		} else {
+			i++;
+		}
+	}
+	return n;
 }
 
 /* --------------------------------------------------------------- merge */

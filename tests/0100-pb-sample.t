@@ -18,7 +18,7 @@ is "$(printf '%s\n' "$OUT" | sed -n 2p | jq -c .messages)" \
 is "$(printf '%s\n' "$OUT" | sed -n 1p | jq -c .messages)" '[{"role":"user","content":"What is 2 + 3?"}]' \
    "an empty prefix leaves the input alone"
 is "$(printf '%s\n' "$OUT" | sed -n 1p | jq -c .task)" "$(sed -n 1p "$DATA/tasks5.jsonl")" "the task is passed through untouched"
-is "$(jq '.pending | length' st.json)" 5 "the pulls are pending in the state"
+is "$(jq -c '.pending | map([.first, .n, (.left | add)])' st.json)" "[[1,5,5]]" "the pulls are pending in the state, as one batch"
 is "$(jq .next_pull st.json)" 6 "next_pull advanced"
 
 run pb-sample -s st.json --system <"$DATA/tasks5.jsonl"

@@ -56,6 +56,7 @@ is "$(jq '[.arms[].pulls] | add' st.json)" "$((5 + $(jq -s 'map(select(.reward !
 
 # bad records: all or nothing
 pb-sample -s st.json "$DATA/tasks5.jsonl" >p3.jsonl
+pb-sample -s st.json -n 1 "$DATA/tasks5.jsonl" >one.jsonl
 before=$(sum st.json)
 jq -c '. + {reward: 1}' p3.jsonl | sed '2s/.*/not json/' >s3.jsonl
 run pb-update -s st.json s3.jsonl
@@ -84,15 +85,16 @@ like "$ERR" "pull 9999: never handed out by this state" "a pull never handed out
 head -1 p3.jsonl | jq -c '. + {reward: 1, run: "0123456789abcdef0123456789abcdef"}' >run.jsonl
 run pb-update -s st.json run.jsonl
 like "$ERR" "from run 0123456789abcdef0123456789abcdef, not this state's" "a pull from another state"
-wrong=$(head -1 p3.jsonl | jq -r 'if .arm == "plain" then "turing" else "plain" end')
-head -1 p3.jsonl | jq -c --arg a "$wrong" '. + {reward: 1, arm: $a}' >mis.jsonl
+wrong=$(jq -r 'if .arm == "plain" then "turing" else "plain" end' one.jsonl)
+jq -c --arg a "$wrong" '. + {reward: 1, arm: $a}' one.jsonl >mis.jsonl
 run pb-update -s st.json mis.jsonl
-like "$ERR" "arm '$wrong' is not '[a-z]+', the arm it was handed out to" "a pull given to another arm"
+like "$ERR" "pull [0-9]+: arm '$wrong' has no pull out in the batch of pulls [0-9]+-[0-9]+" "a pull given to another arm"
 is "$(sum st.json)" "$before" "none of these changed the state"
 run pb-update -s st.json </dev/null
 is "$ERR" "pb-update: no records to apply" "empty input"
 is "$RC" 2 "exit 2"
 jq -c '. + {reward: 1}' p3.jsonl | sed '2s/.*/not json/' >s3.jsonl
+before=$(sum st.json)
 run pb-update -k -s st.json s3.jsonl
 is "$RC" 1 "-k: exit 1 still"
 is "$(jq .updates st.json)" 14 "-k applies the 4 good records"

@@ -92,11 +92,12 @@ main(void)
 
 	/* Pending pulls spread a batch over the arms. */
 	setup("ucb1", 4);
+	pb_state_begin_batch(&st, 0);
 	for (i = 0; i < 4; i++) {
 		int a = pb_policy_select(&st);
 		if (!seen[a]++)
 			distinct++;
-		pb_state_hand_out(&st, a, 0);
+		pb_state_hand_out(&st, a);
 	}
 	ok(distinct == 4, "ucb1: a batch of 4 on 4 fresh arms takes each once");
 	setup("ucb1", 3);
@@ -104,9 +105,12 @@ main(void)
 	give(1, 20, 11);
 	give(2, 20, 10);
 	memset(seen, 0, sizeof seen);
-	for (i = 0; i < 30; i++)
-		seen[pb_state_hand_out(&st, pb_policy_select(&st), 0) > 0 ?
-		     st.pend[st.npend - 1].arm : 0]++;
+	pb_state_begin_batch(&st, 0);
+	for (i = 0; i < 30; i++) {
+		int a = pb_policy_select(&st);
+		pb_state_hand_out(&st, a);
+		seen[a]++;
+	}
 	ok(seen[0] < 30 && seen[1] > 0 && seen[2] > 0,
 	   "ucb1: pending pulls keep one batch off a single arm (%d/%d/%d)",
 	   seen[0], seen[1], seen[2]);

@@ -1,6 +1,7 @@
 /* state.c - unit tests: the state file's round trip, validation, lock,
  * pending pulls and merge. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -69,38 +70,58 @@ main(void)
 	pb_stats_add(&a.arms[0].st, 1);
 	pb_stats_add(&a.arms[0].st, 0.25);
 	a.arms[1].errors = 3;
-	p1 = pb_state_hand_out(&a, 1, 1000.5);
-	p2 = pb_state_hand_out(&a, 0, 1001);
+	pb_state_begin_batch(&a, 1000.5);
+	p1 = pb_state_hand_out(&a, 1);
+	pb_state_begin_batch(&a, 1001);
+	p2 = pb_state_hand_out(&a, 0);
+	pb_state_hand_out(&a, 0);
+	pb_state_hand_out(&a, 1);
 	a.updates = 5;
 	pb_rng_next(&a.rng);
-	ok(p1 == 1 && p2 == 2 && a.next_pull == 3, "hand_out numbers pulls");
+	ok(p1 == 1 && p2 == 2 && a.next_pull == 5, "hand_out numbers pulls");
 	ok(pb_state_create(&a, path, err) == 0, "create writes a new file");
 	ok(pb_state_create(&a, path, err) < 0, "create refuses an existing file");
 	ok(strstr(err, "already exists") != NULL, "saying it exists");
 	ok(pb_state_load(&b, path, err) == 0, "load reads it back");
 	ok(!strcmp(a.run, b.run) && a.pol.kind == b.pol.kind && b.pol.a0 == 2 &&
-	   b.next_pull == 3 && b.updates == 5, "run, policy, counters survive");
+	   b.next_pull == 5 && b.updates == 5, "run, policy, counters survive");
 	ok(!memcmp(a.rng.s, b.rng.s, sizeof a.rng.s), "the generator's state survives");
 	ok(b.arms[0].st.n == 2 && b.arms[0].st.sum == 1.25 &&
 	   b.arms[0].st.sumsq == 1.0625 && b.arms[0].st.nonbinary == 1 &&
 	   b.arms[1].errors == 3, "statistics survive");
 	ok(!strcmp(pb_json_str(b.arms[0].fields, "prefix"), "Be X."), "arm fields survive");
-	ok(b.npend == 2 && b.pend[0].id == 1 && b.pend[0].arm == 1 &&
-	   b.pend[0].t == 1000.5, "pending pulls survive");
+	ok(b.nbatch == 2 && b.batch[0].first == 1 && b.batch[0].n == 1 &&
+	   b.batch[0].left[1] == 1 && b.batch[0].t == 1000.5 &&
+	   b.batch[1].first == 2 && b.batch[1].n == 3 && b.batch[1].left[0] == 2 &&
+	   b.batch[1].left[1] == 1, "pending batches survive");
 
 	/* pending */
 	pb_state_count_pending(&b, 1000.5 + 10);
-	ok(b.arms[0].pending == 1 && b.arms[1].pending == 1, "fresh pulls are pending");
-	pb_state_count_pending(&b, 1001 + PB_PENDING_TTL);
-	ok(b.arms[0].pending == 0 && b.arms[1].pending == 0,
+	ok(b.arms[0].pending == 2 && b.arms[1].pending == 2, "fresh pulls are pending");
+	pb_state_count_pending(&b, 1000.7 + PB_PENDING_TTL);
+	ok(b.arms[0].pending == 2 && b.arms[1].pending == 1,
 	   "pulls older than the TTL stop counting");
-	ok(pb_state_find_pending(&b, 2) == 1 && pb_state_find_pending(&b, 3) == -1,
-	   "find_pending");
-	pb_state_drop_pending(&b, 0);
+	ok(pb_state_apply(&b, 5, 0, 1, err) < 0, "a pull never handed out is refused");
+	is_str(err, "never handed out by this state", "saying so");
+	ok(pb_state_apply(&b, 1, 0, 1, err) < 0, "a pull of an arm with none out is refused");
+	is_str(err, "arm 'x' has no pull out in the batch of pulls 1-1", "saying so");
+	ok(pb_state_apply(&b, 3, 0, 1, err) == 0, "apply pull 3");
+	ok(pb_state_apply(&b, 3, 0, 1, err) == 1, "pull 3 again is a duplicate");
+	ok(pb_state_apply(&b, 2, 0, 0, err) == 0 && b.batch[1].ndone == 1 &&
+	   b.batch[1].done[0][0] == 2 && b.batch[1].done[0][1] == 3,
+	   "pulls 2 and 3 make one range");
+	ok(pb_state_apply(&b, 4, 0, 1, err) < 0, "a third pull of x in a batch with two is refused");
+	ok(pb_state_apply(&b, 4, 1, NAN, err) == 0 && b.nbatch == 1 &&
+	   b.batch[0].first == 1, "an unscored pull completes its batch, which goes");
+	ok(b.arms[1].errors == 4 && b.arms[0].st.n == 4 && b.updates == 8,
+	   "rewards and errors counted");
+	ok(pb_state_apply(&b, 4, 1, 1, err) == 1, "a pull of a finished batch is a duplicate");
 	ok(pb_state_save(&b, path, err) == 0, "save replaces the file");
 	pb_state_free(&b);
-	ok(pb_state_load(&b, path, err) == 0 && b.npend == 1 && b.pend[0].id == 2,
-	   "an applied pull is gone from the saved pending list");
+	ok(pb_state_load(&b, path, err) == 0 && b.nbatch == 1 && b.batch[0].first == 1,
+	   "the finished batch is gone from the saved file");
+	ok(pb_state_forget(&b, 1000.5 + PB_PENDING_TTL) == 1 && b.nbatch == 0,
+	   "forget drops batches past the TTL");
 	pb_state_free(&b);
 
 	/* lock */
@@ -148,8 +169,8 @@ main(void)
 	ok(pb_state_create(&c, other, err) == 0, "saved");
 	ok(pb_state_load(&b, path, err) == 0, "reload the first");
 	ok(pb_state_merge(&b, &c, err) == 0, "merge");
-	ok(b.arms[0].st.n == 3 && b.arms[0].st.sum == 2.25 && b.arms[1].errors == 4 &&
-	   b.updates == 7, "statistics add up");
+	ok(b.arms[0].st.n == 5 && b.arms[0].st.sum == 3.25 && b.arms[1].errors == 5 &&
+	   b.updates == 10, "statistics add up");
 	ok(pb_state_merge(&b, &c, err) < 0 && strstr(err, "merged already"),
 	   "merging the same run twice fails");
 	ok(pb_state_merge(&b, &b, err) < 0 && strstr(err, "into itself"),
