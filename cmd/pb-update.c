@@ -35,8 +35,9 @@ usage(FILE *fp, int status)
 
 /* One scored pull as read.  The input is read whole before the state is
  * loaded: in `pb-sample | ... | pb-update` the state is only complete once
- * pb-sample has finished, which our end of file tells us.  Names (arm ids
- * and run ids) are interned, so memory is a few words per record. */
+ * pb-sample has finished, which our end of file tells us.  The pulls wait
+ * in a temp file, and names (arm ids, run ids) are interned, so memory
+ * stays flat however long the input. */
 struct scored {
 	long pull;
 	long line;
@@ -46,8 +47,8 @@ struct scored {
 };
 
 struct ctx {
-	struct scored *v;
-	size_t n, cap;
+	FILE *spool;
+	size_t n;
 	char **names;
 	int nnames;
 	const char **files;
@@ -130,48 +131,40 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	} else {
 		reward = rv->valuedouble;
 	}
-	if (c->n == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 1024;
-		c->v = erealloc(c->v, c->cap * sizeof *c->v);
+	{
+		struct scored r = { (long)pull, at->line, c->file, intern(c, arm),
+		                    intern(c, run), reward };
+		if (fwrite(&r, sizeof r, 1, c->spool) != 1)
+			die("spool file: %s", strerror(errno));
 	}
-	c->v[c->n].pull = (long)pull;
-	c->v[c->n].line = at->line;
-	c->v[c->n].file = c->file;
-	c->v[c->n].arm = intern(c, arm);
-	c->v[c->n].run = intern(c, run);
-	c->v[c->n].reward = reward;
 	c->n++;
 	cJSON_Delete(rec);
 	return 0;
 }
 
-/* Checks every record against the state: its run and its arm.  Returns the number of bad ones, and
- * leaves in armidx[] the state's index of each interned name (-1: none). */
-static long
-check(struct ctx *c, const struct pb_state *st, int *armidx)
+/* Applies one spooled pull to st: its run and arm must be the state's,
+ * its pull handed out.  Returns 0 applied, 1 applied before, -1 bad
+ * (reported). */
+static int
+apply(struct ctx *c, struct pb_state *st, const struct scored *r,
+      const int *armidx)
 {
-	long nbad = 0;
-	size_t i;
-	int k;
+	const char *file = c->files[r->file];
+	char err[PB_ERRLEN];
+	int rv;
 
-	for (k = 0; k < c->nnames; k++)
-		armidx[k] = pb_state_find_arm(st, c->names[k]);
-	for (i = 0; i < c->n; i++) {
-		struct scored *r = &c->v[i];
-		const char *file = c->files[r->file];
-
-		if (strcmp(c->names[r->run], st->run)) {
-			report(file, r->line, r->pull, "from run %s, not this state's",
-			       c->names[r->run]);
-		} else if (armidx[r->arm] < 0) {
-			report(file, r->line, r->pull, "unknown arm '%s'", c->names[r->arm]);
-		} else {
-			continue;
-		}
-		r->arm = -1; /* skipped by -k */
-		nbad++;
+	if (strcmp(c->names[r->run], st->run)) {
+		report(file, r->line, r->pull, "from run %s, not this state's",
+		       c->names[r->run]);
+		return -1;
 	}
-	return nbad;
+	if (armidx[r->arm] < 0) {
+		report(file, r->line, r->pull, "unknown arm '%s'", c->names[r->arm]);
+		return -1;
+	}
+	if ((rv = pb_state_apply(st, r->pull, armidx[r->arm], r->reward, err)) < 0)
+		report(file, r->line, r->pull, "%s", err);
+	return rv;
 }
 
 static void
@@ -347,28 +340,32 @@ main(int argc, char **argv)
 	if (pb_state_load(&st, spath, err) < 0) /* fail early on a bad state */
 		die("%s", err);
 	pb_state_free(&st);
+	if (!(c.spool = tmpfile()))
+		die("spool file: %s", strerror(errno));
 	read_input(&c, argc, argv);
 	if (c.n == 0 && c.bad == 0)
 		die("no records to apply");
 	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
 		die("%s", err);
 	armidx = emalloc((size_t)(c.nnames + 1) * sizeof *armidx);
-	c.bad += check(&c, &st, armidx);
+	for (ch = 0; ch < c.nnames; ch++)
+		armidx[ch] = pb_state_find_arm(&st, c.names[ch]);
+	rewind(c.spool);
 	for (i = 0; i < c.n; i++) {
-		const struct scored *r = &c.v[i];
+		struct scored r;
 
-		if (r->arm < 0)
-			continue;
-		switch (pb_state_apply(&st, r->pull, armidx[r->arm], r->reward, err)) {
+		if (fread(&r, sizeof r, 1, c.spool) != 1)
+			die("spool file: %s", ferror(c.spool) ? strerror(errno) :
+			    "short read");
+		switch (apply(&c, &st, &r, armidx)) {
 		case 0:
 			applied++;
-			errors += isnan(r->reward);
+			errors += isnan(r.reward);
 			break;
 		case 1:
 			dups++;
 			break;
 		default:
-			report(c.files[r->file], r->line, r->pull, "%s", err);
 			c.bad++;
 		}
 	}
@@ -393,6 +390,6 @@ main(int argc, char **argv)
 		free(c.names[ch]);
 	free(c.names);
 	free(armidx);
-	free(c.v);
+	fclose(c.spool);
 	return c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
 }
