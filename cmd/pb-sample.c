@@ -133,26 +133,6 @@ read_task(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	return 0;
 }
 
-static void
-read_tasks(struct ctx *c, int argc, char **argv)
-{
-	char err[PB_ERRLEN];
-	int i;
-
-	if (argc == 0 && pb_jsonl_each(stdin, "<stdin>", read_task, c, NULL, err) < 0)
-		die("%s", err);
-	for (i = 0; i < argc; i++) {
-		FILE *fp = strcmp(argv[i], "-") ? fopen(argv[i], "r") : stdin;
-		if (!fp)
-			die("%s: %s", argv[i], strerror(errno));
-		if (pb_jsonl_each(fp, fp == stdin ? "<stdin>" : argv[i], read_task, c,
-		                  NULL, err) < 0)
-			die("%s", err);
-		if (fp != stdin)
-			fclose(fp);
-	}
-}
-
 static cJSON *
 message(const char *role, const char *content)
 {
@@ -303,7 +283,8 @@ main(int argc, char **argv)
 	if (count < 0 && !(c.spool = tmpfile()))
 		die("spool file: %s", strerror(errno));
 	c.tmplst = &st;
-	read_tasks(&c, argc, argv);
+	if (pb_jsonl_files(argc, argv, read_task, &c, err) < 0)
+		die("%s", err);
 	pb_state_free(&st);
 	if (c.n == 0)
 		die_status(c.bad ? PB_EXIT_RECORDS : PB_EXIT_USAGE,

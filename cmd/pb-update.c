@@ -41,8 +41,8 @@ usage(FILE *fp, int status)
 struct scored {
 	long pull;
 	long line;
-	int file;
-	int arm, run;  /* indexes into the name table */
+	const char *file; /* as the record loop named it: argv or a literal */
+	int arm, run;     /* indexes into the name table */
 	double reward; /* NAN: not scored, counted as an error */
 };
 
@@ -51,8 +51,6 @@ struct ctx {
 	size_t n;
 	char **names;
 	int nnames;
-	const char **files;
-	int file;
 	long bad;
 };
 
@@ -132,7 +130,7 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		reward = rv->valuedouble;
 	}
 	{
-		struct scored r = { (long)pull, at->line, c->file, intern(c, arm),
+		struct scored r = { (long)pull, at->line, at->file, intern(c, arm),
 		                    intern(c, run), reward };
 		if (fwrite(&r, sizeof r, 1, c->spool) != 1)
 			die("spool file: %s", strerror(errno));
@@ -149,7 +147,7 @@ static int
 apply(struct ctx *c, struct pb_state *st, const struct scored *r,
       const int *armidx)
 {
-	const char *file = c->files[r->file];
+	const char *file = r->file;
 	char err[PB_ERRLEN];
 	int rv;
 
@@ -165,34 +163,6 @@ apply(struct ctx *c, struct pb_state *st, const struct scored *r,
 	if ((rv = pb_state_apply(st, r->pull, armidx[r->arm], r->reward, err)) < 0)
 		report(file, r->line, r->pull, "%s", err);
 	return rv;
-}
-
-static void
-read_input(struct ctx *c, int argc, char **argv)
-{
-	char err[PB_ERRLEN];
-	int i;
-
-	static const char *in[] = { "<stdin>" };
-
-	if (argc == 0) {
-		c->files = in;
-		if (pb_jsonl_each(stdin, "<stdin>", record, c, NULL, err) < 0)
-			die("%s", err);
-		return;
-	}
-	c->files = (const char **)argv;
-	for (i = 0; i < argc; i++) {
-		c->file = i;
-		FILE *fp = strcmp(argv[i], "-") ? fopen(argv[i], "r") : stdin;
-		if (!fp)
-			die("%s: %s", argv[i], strerror(errno));
-		if (pb_jsonl_each(fp, fp == stdin ? "<stdin>" : argv[i], record, c,
-		                  NULL, err) < 0)
-			die("%s", err);
-		if (fp != stdin)
-			fclose(fp);
-	}
 }
 
 static int
@@ -342,7 +312,8 @@ main(int argc, char **argv)
 	pb_state_free(&st);
 	if (!(c.spool = tmpfile()))
 		die("spool file: %s", strerror(errno));
-	read_input(&c, argc, argv);
+	if (pb_jsonl_files(argc, argv, record, &c, err) < 0)
+		die("%s", err);
 	if (c.n == 0 && c.bad == 0)
 		die("no records to apply");
 	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)

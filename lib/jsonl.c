@@ -6,9 +6,9 @@
 
 #include "pb.h"
 
-int
-pb_jsonl_each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
-              long *nlines, char err[PB_ERRLEN])
+static int
+each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
+     long *nlines, char err[PB_ERRLEN])
 {
 	char *line = NULL;
 	size_t cap = 0;
@@ -58,6 +58,36 @@ pb_jsonl_each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
 	free(line);
 	if (nlines)
 		*nlines = at.line;
+	return rv;
+}
+
+int
+pb_jsonl_each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
+              long *nlines, char err[PB_ERRLEN])
+{
+	return each(fp, name, fn, arg, nlines, err);
+}
+
+int
+pb_jsonl_files(int n, char *const *files, pb_record_fn fn, void *arg,
+               char err[PB_ERRLEN])
+{
+	int i, rv = 0;
+
+	if (n == 0)
+		return each(stdin, "<stdin>", fn, arg, NULL, err);
+	for (i = 0; i < n && rv == 0; i++) {
+		int std = !strcmp(files[i], "-");
+		FILE *fp = std ? stdin : fopen(files[i], "r");
+
+		if (!fp) {
+			snprintf(err, PB_ERRLEN, "%s: %s", files[i], strerror(errno));
+			return -1;
+		}
+		rv = each(fp, std ? "<stdin>" : files[i], fn, arg, NULL, err);
+		if (!std)
+			fclose(fp);
+	}
 	return rv;
 }
 

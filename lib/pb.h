@@ -55,6 +55,13 @@ typedef int (*pb_record_fn)(cJSON *rec, const struct pb_where *at,
 int pb_jsonl_each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
                   long *nlines, char err[PB_ERRLEN]);
 
+/* Runs pb_jsonl_each over each of the n files in turn, or over standard
+ * input when n is 0; "-" also names standard input, shown as "<stdin>".
+ * Stops at the first file that cannot be opened or read (err names it)
+ * or when fn stops the loop, and returns as pb_jsonl_each does. */
+int pb_jsonl_files(int n, char *const *files, pb_record_fn fn, void *arg,
+                   char err[PB_ERRLEN]);
+
 /* Writes rec as one line of compact JSON.  Returns 0, or -1 if the write
  * failed (errno set). */
 int pb_jsonl_write(FILE *fp, const cJSON *rec);
