@@ -13,7 +13,7 @@ struct pb_http {
 	CURLM *multi;
 	struct curl_slist *headers;
 	char *user_agent;
-	long timeout_ms, connect_timeout_ms;
+	long timeout_ms, connect_timeout_ms, stall_s;
 	int parallel;
 	int in_flight;
 	CURL **all;    /* every easy handle made; at most parallel */
@@ -64,24 +64,71 @@ retry_after(const char *v, size_t n)
 	buf[n] = '\0';
 	d = strtod(buf, &end);
 	if (end != buf && !*end)
-		return d >= 0 ? d : -1;
+		return d >= 0 && d < 1e9 ? d : -1;
 	if ((t = curl_getdate(buf, NULL)) == -1)
 		return -1;
 	d = difftime(t, time(NULL));
 	return d > 0 ? d : 0;
 }
 
+/* Trims a header value in place: returns its start, *n its length. */
+static const char *
+hvalue(const char *v, size_t *n)
+{
+	while (*n && (*v == ' ' || *v == '\t'))
+		v++, (*n)--;
+	while (*n && (v[*n - 1] == '\r' || v[*n - 1] == '\n' || v[*n - 1] == ' ' ||
+	              v[*n - 1] == '\t'))
+		(*n)--;
+	return v;
+}
+
+/* Says whether the header line p (len bytes) is the header name (given
+ * with its colon, lower case); if so *v and *vn are its value. */
+static int
+header_is(const char *p, size_t len, const char *name, const char **v,
+          size_t *vn)
+{
+	size_t n = strlen(name);
+
+	if (len <= n || strncasecmp(p, name, n))
+		return 0;
+	*vn = len - n;
+	*v = hvalue(p + n, vn);
+	return 1;
+}
+
+/* The headers a caller's retry rules want: retry-after-ms (OpenAI's, in
+ * milliseconds), Retry-After and x-should-retry.  A status line starts a
+ * new response (after a 100 or a redirect), whose headers count alone. */
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
-	static const char name[] = "retry-after:";
 	struct pb_http_req *r = arg;
-	size_t len = size * n;
+	size_t len = size * n, vn;
+	const char *v;
+	char buf[32], *end;
+	double d;
 
-	if (len > 5 && !strncmp(p, "HTTP/", 5))
-		r->retry_after = -1; /* a new response (after 100 or a redirect) */
-	else if (len > sizeof name - 1 && !strncasecmp(p, name, sizeof name - 1))
-		r->retry_after = retry_after(p + sizeof name - 1, len - (sizeof name - 1));
+	if (len > 5 && !strncmp(p, "HTTP/", 5)) {
+		r->ra_s = r->ra_ms = -1;
+		r->should_retry = -1;
+	} else if (header_is(p, len, "retry-after:", &v, &vn)) {
+		r->ra_s = retry_after(v, vn);
+	} else if (header_is(p, len, "retry-after-ms:", &v, &vn)) {
+		if (vn && vn < sizeof buf) {
+			memcpy(buf, v, vn);
+			buf[vn] = '\0';
+			d = strtod(buf, &end);
+			if (end != buf && !*end && d >= 0 && d < 1e12)
+				r->ra_ms = d;
+		}
+	} else if (header_is(p, len, "x-should-retry:", &v, &vn)) {
+		if (vn == 4 && !strncasecmp(v, "true", 4))
+			r->should_retry = 1;
+		else if (vn == 5 && !strncasecmp(v, "false", 5))
+			r->should_retry = 0;
+	}
 	return len;
 }
 
@@ -107,6 +154,7 @@ pb_http_new(const struct pb_http_opts *o, char err[PB_ERRLEN])
 	h->parallel = o->parallel;
 	h->timeout_ms = o->timeout_ms;
 	h->connect_timeout_ms = o->connect_timeout_ms;
+	h->stall_s = o->stall_s;
 	if (!(h->all = calloc((size_t)o->parallel, sizeof *h->all)) ||
 	    !(h->idle = calloc((size_t)o->parallel, sizeof *h->idle)))
 		goto oom;
@@ -193,6 +241,11 @@ new_easy(struct pb_http *h)
 	if (h->connect_timeout_ms)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (h->stall_s > 0) {
+		/* Less than a byte a second for stall_s seconds: stalled. */
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->stall_s);
+	}
 	return e;
 }
 
@@ -219,7 +272,8 @@ pb_http_submit(struct pb_http *h, struct pb_http_req *r, char err[PB_ERRLEN])
 	r->resp_len = 0;
 	if (r->resp)
 		r->resp[0] = '\0';
-	r->retry_after = -1;
+	r->retry_after = r->ra_s = r->ra_ms = -1;
+	r->should_retry = -1;
 	r->latency_ms = 0;
 	r->error[0] = '\0';
 	r->easy = e;
@@ -246,13 +300,14 @@ pb_http_submit(struct pb_http *h, struct pb_http_req *r, char err[PB_ERRLEN])
 
 /* Fills in how req ended from libcurl's result. */
 static void
-finish(struct pb_http_req *r, CURL *e, CURLcode cc)
+finish(const struct pb_http *h, struct pb_http_req *r, CURL *e, CURLcode cc)
 {
 	curl_off_t us = 0;
 
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &us);
 	r->latency_ms = (double)us / 1000.0;
+	r->retry_after = r->ra_ms >= 0 ? r->ra_ms / 1000.0 : r->ra_s;
 	if (cc == CURLE_OK) {
 		r->result = PB_HTTP_DONE;
 		r->error[0] = '\0';
@@ -262,6 +317,9 @@ finish(struct pb_http_req *r, CURL *e, CURLcode cc)
 	 * whole response it counts as none. */
 	r->status = 0;
 	r->result = cc == CURLE_OPERATION_TIMEDOUT ? PB_HTTP_TIMEOUT : PB_HTTP_CONNECT;
+	if (cc == CURLE_OPERATION_TIMEDOUT && h->stall_s > 0 &&
+	    !strncmp(r->error, "Operation too slow", 18))
+		snprintf(r->error, PB_ERRLEN, "stalled: no data for %ld s", h->stall_s);
 	if (!r->error[0])
 		snprintf(r->error, PB_ERRLEN, "%s", curl_easy_strerror(cc));
 }
@@ -291,7 +349,7 @@ pb_http_poll(struct pb_http *h, int timeout_ms, pb_http_done_fn done,
 			if (m->msg != CURLMSG_DONE)
 				continue;
 			curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&r);
-			finish(r, e, cc);
+			finish(h, r, e, cc);
 			curl_multi_remove_handle(h->multi, e);
 			h->idle[h->nidle++] = e;
 			h->in_flight--;

@@ -298,6 +298,8 @@ struct pb_http_opts {
 	int parallel;            /* requests in flight at most (>= 1) */
 	long timeout_ms;         /* whole request, connect to last byte; 0: none */
 	long connect_timeout_ms; /* 0: libcurl's default (300 s) */
+	long stall_s;            /* fail a request that moves no byte for this
+	                          * many seconds (a timeout); 0: no limit */
 	const char *const *headers; /* NULL-terminated "Name: value" lines sent
 	                             * with every request (copied), or NULL */
 	const char *user_agent;  /* NULL: "promptbandit/VERSION" */
@@ -327,13 +329,16 @@ struct pb_http_req {
 	long status;          /* HTTP status; 0 without a response */
 	char *resp;           /* response body, NUL-terminated (NULL if none) */
 	size_t resp_len;
-	double retry_after;   /* seconds asked by Retry-After, or -1 */
+	double retry_after;   /* seconds asked by retry-after-ms, else by
+	                       * Retry-After (seconds or HTTP date), or -1 */
+	int should_retry;     /* x-should-retry: 1 true, 0 false, -1 absent */
 	double latency_ms;    /* from submit to the last byte */
 	char error[PB_ERRLEN]; /* what failed, when result != PB_HTTP_DONE */
 
 	/* private to http.c */
 	size_t resp_cap;
 	void *easy;
+	double ra_s, ra_ms;   /* the two headers as they came */
 };
 
 /* Called once for every finished request, from inside pb_http_poll.  The
@@ -373,18 +378,37 @@ void pb_http_wakeup(struct pb_http *h);
 void pb_http_req_free(struct pb_http_req *req);
 
 /* ===================================================================== */
-/* llm.c: chat-completions request bodies and responses                  */
+/* llm.c: chat request bodies and responses (OpenAI, Anthropic)          */
 /* ===================================================================== */
+
+/* The two request shapes: OpenAI's chat completions (also vLLM,
+ * llama.cpp, Ollama's /v1 and the like) and Anthropic's Messages API. */
+enum pb_llm_api { PB_API_OPENAI, PB_API_ANTHROPIC };
+
+/* max_tokens sent to Anthropic, which requires one, when none is given. */
+#define PB_LLM_ANTHROPIC_MAX_TOKENS 1024
 
 /* What pb-query sends besides the messages.  The temperature is always
  * sent, so a server's own default never decides it. */
 struct pb_llm_params {
+	enum pb_llm_api api;
 	const char *model;
 	double temperature;
-	long max_tokens;      /* 0: not sent */
+	long max_tokens;      /* 0: not sent (Anthropic: the default above) */
+	long max_completion_tokens; /* OpenAI's newer name; 0: not sent.
+	                       * Anthropic sends it as max_tokens. */
+	double top_p;         /* sent only if has_top_p */
+	int has_top_p;
 	long seed;            /* sent only if has_seed */
 	int has_seed;
+	const char *const *stop; /* NULL-terminated stop strings, or NULL:
+	                       * "stop" (OpenAI), "stop_sequences" (Anthropic) */
+	const cJSON *extra;   /* an object whose members are put into every
+	                       * body last, replacing any; or NULL */
 };
+
+/* The path after the base URL: "/chat/completions" or "/messages". */
+const char *pb_llm_path(enum pb_llm_api api);
 
 /* Checks that rec has a "messages" array fit to send: not empty, every
  * element an object with a string "role" and a "content" that is a
@@ -392,32 +416,50 @@ struct pb_llm_params {
  * messages", or which element is wrong). */
 int pb_llm_check(const cJSON *rec, char err[PB_ERRLEN]);
 
-/* Builds the body of POST /chat/completions for rec's messages (sent as
- * they are; check them first with pb_llm_check).  Returns a malloc'd
- * NUL-terminated string (free it with free()), and its length through
- * *len if len is not NULL; NULL only when out of memory. */
+/* Builds the request body for rec's messages (checked first with
+ * pb_llm_check): model, messages, temperature, then what p asks for,
+ * then p->extra.  For Anthropic the system messages are taken out of
+ * the messages into the top-level "system" field (strings joined by a
+ * blank line).  The tree refers to rec's messages rather than copying
+ * them: free it (cJSON_Delete) before rec, and cJSON_Duplicate it to
+ * keep it longer.  Returns NULL only when out of memory. */
+cJSON *pb_llm_body(const cJSON *rec, const struct pb_llm_params *p);
+
+/* pb_llm_body printed compactly: a malloc'd NUL-terminated string (free
+ * it with free()), its length through *len if len is not NULL; NULL only
+ * when out of memory. */
 char *pb_llm_request(const cJSON *rec, const struct pb_llm_params *p,
                      size_t *len);
 
-/* Parses a successful (2xx) chat-completions body into the object pb-query
- * stores as "response": {"text","model","finish_reason","usage":{
- * "prompt_tokens","completion_tokens","total_tokens"} or null,
- * "latency_ms"}.  model falls back to fallback_model when the body has
- * none.  A body that is not JSON, or has no choices or no content, is a
- * failure: returns NULL with err set (with a short snippet of the body);
- * never a made-up answer. */
-cJSON *pb_llm_response(const char *body, size_t len, double latency_ms,
-                       const char *fallback_model, char err[PB_ERRLEN]);
+/* A rough count of rec's prompt tokens, for rate limits and dry runs:
+ * the characters of the message contents (text parts too) over 4,
+ * rounded up. */
+long pb_llm_estimate(const cJSON *rec);
+
+/* Parses a successful (2xx) body of the given API into the object
+ * pb-query stores as "response": {"text","model","finish_reason",
+ * ["system_fingerprint",] "usage":{"prompt_tokens","completion_tokens",
+ * "total_tokens"} or null, "latency_ms"}.  For Anthropic, text is the
+ * text blocks joined, finish_reason its stop_reason, and prompt_tokens
+ * input_tokens plus any prompt-cache tokens.  model falls back to
+ * fallback_model when the body has none.  A body that is not a JSON
+ * object, is an error, or has no choices or no content, is a failure:
+ * returns NULL with err set (with a short snippet of the body); never a
+ * made-up answer. */
+cJSON *pb_llm_response(enum pb_llm_api api, const char *body, size_t len,
+                       double latency_ms, const char *fallback_model,
+                       char err[PB_ERRLEN]);
 
 /* Builds the object pb-query stores as "error": {"kind","status","type",
- * "message"}.  kind is "http", "connect", "timeout", "parse" or "input";
- * status 0 when there was no response.  When body (may be NULL) is an
- * error in a known shape (OpenAI {"error":{"message","type","code"}},
+ * ["code",] "message"}.  kind is "http", "connect", "timeout", "parse" or
+ * "input"; status 0 when there was no response.  When body (may be NULL)
+ * is an error in a known shape (OpenAI {"error":{"message","type","code"}},
  * vLLM {"object":"error","message","type"}, Anthropic {"type":"error",
  * "error":{"type","message"}}, or {"error":"text"}, {"detail":"text"}),
- * type and message come from it; otherwise message is detail if given,
- * else a short snippet of the body; type is null when unknown.  Returns
- * NULL only when out of memory. */
+ * type, code and message come from it (code only when a string other
+ * than the type); otherwise message is detail if given, else a short
+ * snippet of the body; type is null when unknown.  Returns NULL only
+ * when out of memory. */
 cJSON *pb_llm_error(const char *kind, long status, const char *body,
                     size_t len, const char *detail);
 

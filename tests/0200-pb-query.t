@@ -2,6 +2,8 @@
 # pb-query against pb-sim: order, pass-through, errors of every kind, the key.
 . "$(dirname "$0")/lib.sh"
 plan 46
+XDG_CACHE_HOME=$TMP/cache
+export XDG_CACHE_HOME
 
 # Ten tasks and 100 pulls in pb-sample's format, written the way cJSON
 # writes them, so a record that passed through unchanged compares equal.
@@ -34,7 +36,7 @@ is "$(wc -l <out | tr -d ' ')" 100 "-j 16: 100 records out for 100 in"
 is "$(pulls out | tr '\n' ' ')" "$(pulls pulls.jsonl | tr '\n' ' ')" \
     "-j 16: records in input order"
 is "$(grep -c ',"response":{"text":"' out)" 100 "every record has a response with text"
-is "$(grep -Ec '"usage":\{"prompt_tokens":[0-9]+,"completion_tokens":[0-9]+,"total_tokens":[0-9]+\},"latency_ms":[0-9.]+\}\}$' out)" \
+is "$(grep -Ec '"usage":\{"prompt_tokens":[0-9]+,"completion_tokens":[0-9]+,"total_tokens":[0-9]+\},"latency_ms":[0-9.]+,"attempts":(1|0,"cached":true)\}\}$' out)" \
     100 "every response has usage and latency"
 is "$(grep -c '"error"' out)" 0 "no record has an error"
 strip out >stripped
@@ -89,7 +91,7 @@ stop_sim
 # Every request failing: each record keeps its fields, gets an error, and
 # is reported once.
 start_sim --tasks tasks.jsonl --error-rate 1 --error-status 500
-OPENAI_API_KEY=sk-test-SECRET run pb-query -j 16 --key-env OPENAI_API_KEY <pulls.jsonl
+OPENAI_API_KEY=sk-test-SECRET run pb-query -j 16 --retries 0 --key-env OPENAI_API_KEY <pulls.jsonl
 is "$RC" 1 "--error-rate 1: exit 1"
 is "$(wc -l <out | tr -d ' ')" 100 "--error-rate 1: no record lost"
 is "$(grep -c ',"error":{"kind":"http","status":500,"type":' out)" 100 \
@@ -103,7 +105,7 @@ err:0" "--error-rate 1: the key is in neither output nor stderr"
 stop_sim
 
 # Nothing listening: the port pb-sim had is closed now.
-run pb-query -j 16 --base-url "$URL" <pulls.jsonl
+run pb-query -j 16 --retries 0 --no-cache --base-url "$URL" <pulls.jsonl
 is "$RC" 1 "closed port: exit 1"
 is "$(wc -l <out | tr -d ' ')" 100 "closed port: no record lost"
 is "$(grep -c ',"error":{"kind":"connect","status":0,"type":null,"message":"' out)" 100 \
@@ -112,7 +114,7 @@ like "$(head -n 1 err)" '^pb-query: pull [0-9]+: connect: .' "closed port: repor
 
 # A server slower than --timeout.
 start_sim --tasks tasks.jsonl --latency 10000
-run pb-query --timeout 0.3 <bad.jsonl
+run pb-query --timeout 0.3 --retries 1 <bad.jsonl
 is "$RC" 1 "--timeout: exit 1"
 is "$(grep -c '"error":{"kind":"timeout","status":0,' out)" 3 "--timeout: kind timeout"
 stop_sim

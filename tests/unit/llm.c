@@ -50,7 +50,7 @@ test_check(void)
 static void
 test_request(void)
 {
-	struct pb_llm_params p = { "m1", 0, 0, 0, 0 };
+	struct pb_llm_params p = { .model = "m1" };
 	cJSON *r = parse("{\"pull\":3,\"task\":{\"id\":\"t\"},\"messages\":"
 	                 "[{\"role\":\"user\",\"content\":\"2+2? \\u00e9\\n\"}]}");
 	char *before = cJSON_PrintUnformatted(r), *after, *s;
@@ -91,7 +91,7 @@ test_response(void)
 	char err[PB_ERRLEN], *s;
 	cJSON *o;
 
-	o = pb_llm_response(body, strlen(body), 12.345, "fallback", err);
+	o = pb_llm_response(PB_API_OPENAI, body, strlen(body), 12.345, "fallback", err);
 	s = o ? cJSON_PrintUnformatted(o) : NULL;
 	is_str(s, "{\"text\":\"The answer is 4.\",\"model\":\"sim-1\",\"finish_reason\":"
 	       "\"stop\",\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,"
@@ -102,7 +102,7 @@ test_response(void)
 
 	body = "{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"length\"}],"
 	       "\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":3}}";
-	o = pb_llm_response(body, strlen(body), 1, "asked", err);
+	o = pb_llm_response(PB_API_OPENAI, body, strlen(body), 1, "asked", err);
 	is_str(pb_json_str(o, "text"), "", "response: empty content is an answer");
 	is_str(pb_json_str(o, "model"), "asked", "response: model falls back to the one asked");
 	is_str(pb_json_str(o, "finish_reason"), "length", "response: finish_reason length");
@@ -114,7 +114,7 @@ test_response(void)
 	cJSON_Delete(o);
 
 	body = "{\"choices\":[{\"message\":{\"content\":\"x\"}}]}";
-	o = pb_llm_response(body, strlen(body), 1, NULL, err);
+	o = pb_llm_response(PB_API_OPENAI, body, strlen(body), 1, NULL, err);
 	ok(o && cJSON_IsNull(cJSON_GetObjectItem(o, "usage")) &&
 	   cJSON_IsNull(cJSON_GetObjectItem(o, "model")) &&
 	   cJSON_IsNull(cJSON_GetObjectItem(o, "finish_reason")),
@@ -122,24 +122,24 @@ test_response(void)
 	cJSON_Delete(o);
 
 	body = "{\"id\":\"c\",\"choices\":[]}";
-	o = pb_llm_response(body, strlen(body), 1, "m", err);
+	o = pb_llm_response(PB_API_OPENAI, body, strlen(body), 1, "m", err);
 	ok(!o, "response: no choices is a failure, not an answer");
 	is_str(err, "no choices in response: {\"id\":\"c\",\"choices\":[]}",
 	       "  with a snippet of the body");
 
 	body = "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":null,"
 	       "\"tool_calls\":[]}}]}";
-	o = pb_llm_response(body, strlen(body), 1, "m", err);
+	o = pb_llm_response(PB_API_OPENAI, body, strlen(body), 1, "m", err);
 	ok(!o && !strncmp(err, "no content in response: ", 24),
 	   "response: null content is a failure");
 
 	body = "<html>\n<body>oops</body>";
-	o = pb_llm_response(body, strlen(body), 1, "m", err);
+	o = pb_llm_response(PB_API_OPENAI, body, strlen(body), 1, "m", err);
 	ok(!o, "response: HTML is a failure");
 	is_str(err, "response is not JSON: <html> <body>oops</body>",
 	       "  quoted with control characters as spaces");
 
-	o = pb_llm_response("", 0, 1, "m", err);
+	o = pb_llm_response(PB_API_OPENAI, "", 0, 1, "m", err);
 	ok(!o, "response: empty body is a failure");
 	is_str(err, "response is not JSON: empty body", "  and says so");
 
@@ -148,7 +148,7 @@ test_response(void)
 		memset(big, 'a', sizeof big - 1);
 		big[sizeof big - 1] = '\0';
 		memcpy(big + 119, "\xc3\xa9", 2); /* a 2-byte character across the cut */
-		o = pb_llm_response(big, strlen(big), 1, "m", err);
+		o = pb_llm_response(PB_API_OPENAI, big, strlen(big), 1, "m", err);
 		ok(!o && strlen(err) == strlen("response is not JSON: ") + 119 + 3 &&
 		   !strcmp(err + strlen(err) - 3, "..."),
 		   "response: a long body is cut at a character boundary");
@@ -176,7 +176,13 @@ test_error(void)
 	error_is("http", 429, "{\"error\":{\"message\":\"Rate limit reached\","
 	         "\"type\":\"requests\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}",
 	         NULL, "{\"kind\":\"http\",\"status\":429,\"type\":\"requests\","
-	         "\"message\":\"Rate limit reached\"}", "OpenAI shape");
+	         "\"code\":\"rate_limit_exceeded\",\"message\":\"Rate limit reached\"}",
+	         "OpenAI shape, with the code when it is not the type");
+	error_is("http", 429, "{\"error\":{\"message\":\"You exceeded your current quota\","
+	         "\"type\":\"insufficient_quota\",\"param\":null,\"code\":\"insufficient_quota\"}}",
+	         NULL, "{\"kind\":\"http\",\"status\":429,\"type\":\"insufficient_quota\","
+	         "\"message\":\"You exceeded your current quota\"}",
+	         "OpenAI shape: a code equal to the type is not repeated");
 	error_is("http", 400, "{\"error\":{\"message\":\"bad\",\"code\":\"invalid_x\"}}",
 	         NULL, "{\"kind\":\"http\",\"status\":400,\"type\":\"invalid_x\","
 	         "\"message\":\"bad\"}", "OpenAI shape without type: code stands in");
@@ -230,11 +236,113 @@ test_error(void)
 	cJSON_Delete(e);
 }
 
+static void
+test_request_more(void)
+{
+	static const char *const stops[] = { "\n\n", "END", NULL };
+	struct pb_llm_params p = { .model = "m", .temperature = 0.5,
+	                           .max_completion_tokens = 100, .has_top_p = 1,
+	                           .top_p = 0.9, .stop = stops };
+	cJSON *r = parse("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+	cJSON *extra = parse("{\"temperature\":1,\"reasoning_effort\":\"low\"}");
+	char *s;
+
+	s = pb_llm_request(r, &p, NULL);
+	is_str(s, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+	       "\"temperature\":0.5,\"top_p\":0.9,\"max_completion_tokens\":100,"
+	       "\"stop\":[\"\\n\\n\",\"END\"]}",
+	       "request: top_p, max_completion_tokens, stop");
+	free(s);
+	p.extra = extra;
+	s = pb_llm_request(r, &p, NULL);
+	is_str(s, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+	       "\"temperature\":1,\"top_p\":0.9,\"max_completion_tokens\":100,"
+	       "\"stop\":[\"\\n\\n\",\"END\"],\"reasoning_effort\":\"low\"}",
+	       "request: --body replaces and adds members last");
+	free(s);
+	cJSON_Delete(r);
+	cJSON_Delete(extra);
+
+	r = parse("{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+	          "{\"role\":\"user\",\"content\":\"2+2?\"},"
+	          "{\"role\":\"system\",\"content\":\"Digits only.\"}]}");
+	p = (struct pb_llm_params){ .api = PB_API_ANTHROPIC, .model = "claude", .stop = stops };
+	s = pb_llm_request(r, &p, NULL);
+	is_str(s, "{\"model\":\"claude\",\"messages\":[{\"role\":\"user\",\"content\":\"2+2?\"}],"
+	       "\"system\":\"Be brief.\\n\\nDigits only.\",\"temperature\":0,\"max_tokens\":1024,"
+	       "\"stop_sequences\":[\"\\n\\n\",\"END\"]}",
+	       "anthropic: system messages joined into \"system\", max_tokens 1024, stop_sequences");
+	free(s);
+	p.max_completion_tokens = 50;
+	p.stop = NULL;
+	s = pb_llm_request(r, &p, NULL);
+	ok(s && strstr(s, "\"max_tokens\":50") && !strstr(s, "max_completion"),
+	   "anthropic: --max-completion-tokens is sent as max_tokens");
+	free(s);
+	cJSON_Delete(r);
+
+	r = parse("{\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"A\"}]},"
+	          "{\"role\":\"system\",\"content\":\"B\"},{\"role\":\"user\",\"content\":\"q\"}]}");
+	s = pb_llm_request(r, &p, NULL);
+	ok(s && strstr(s, "\"system\":[{\"type\":\"text\",\"text\":\"A\"},{\"type\":\"text\",\"text\":\"B\"}]"),
+	   "anthropic: system parts become a list of text blocks");
+	free(s);
+	cJSON_Delete(r);
+
+	r = parse("{\"messages\":[{\"role\":\"user\",\"content\":\"abcd\u00e9\"},"
+	          "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"xyz\"}]}]}");
+	is_num(pb_llm_estimate(r), 2, 0, "estimate: 8 characters (not bytes) are 2 tokens");
+	cJSON_Delete(r);
+	is_str(pb_llm_path(PB_API_ANTHROPIC), "/messages", "path: anthropic");
+	is_str(pb_llm_path(PB_API_OPENAI), "/chat/completions", "path: openai");
+}
+
+static void
+test_response_anthropic(void)
+{
+	const char *body =
+	    "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\","
+	    "\"model\":\"claude-x\",\"content\":[{\"type\":\"text\",\"text\":\"The answer \"},"
+	    "{\"type\":\"text\",\"text\":\"is 4.\"}],\"stop_reason\":\"end_turn\","
+	    "\"stop_sequence\":null,\"usage\":{\"input_tokens\":10,\"output_tokens\":5,"
+	    "\"cache_read_input_tokens\":2}}";
+	char err[PB_ERRLEN], *s;
+	cJSON *o;
+
+	o = pb_llm_response(PB_API_ANTHROPIC, body, strlen(body), 3, "asked", err);
+	s = o ? cJSON_PrintUnformatted(o) : NULL;
+	is_str(s, "{\"text\":\"The answer is 4.\",\"model\":\"claude-x\",\"finish_reason\":"
+	       "\"end_turn\",\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,"
+	       "\"total_tokens\":17},\"latency_ms\":3}",
+	       "anthropic response: text blocks joined, stop_reason, usage in OpenAI's names");
+	cJSON_free(s);
+	cJSON_Delete(o);
+
+	body = "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\"}],\"stop_reason\":\"tool_use\"}";
+	o = pb_llm_response(PB_API_ANTHROPIC, body, strlen(body), 1, "m", err);
+	ok(!o && !strncmp(err, "no text in response: ", 21), "anthropic: no text block is a failure");
+	body = "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}";
+	o = pb_llm_response(PB_API_ANTHROPIC, body, strlen(body), 1, "m", err);
+	ok(!o && !strncmp(err, "error in response: ", 19), "anthropic: an error sent with 200 is no answer");
+	body = "{\"choices\":[{\"message\":{\"content\":\"x\"}}]}";
+	o = pb_llm_response(PB_API_ANTHROPIC, body, strlen(body), 1, "m", err);
+	ok(!o, "anthropic: an OpenAI body is no answer");
+	body = "{\"model\":\"m\",\"system_fingerprint\":\"fp_1\",\"choices\":[{\"message\":"
+	       "{\"content\":\"x\"},\"finish_reason\":\"stop\"}]}";
+	o = pb_llm_response(PB_API_OPENAI, body, strlen(body), 1, "m", err);
+	is_str(pb_json_str(o, "system_fingerprint"), "fp_1", "openai: system_fingerprint kept");
+	cJSON_Delete(o);
+	o = pb_llm_response(PB_API_OPENAI, "[1]", 3, 1, "m", err);
+	ok(!o && !strncmp(err, "response is not JSON", 20), "a JSON array is no response object");
+}
+
 int
 main(void)
 {
 	test_check();
 	test_request();
+	test_request_more();
+	test_response_anthropic();
 	test_response();
 	test_error();
 	return tap_done();
