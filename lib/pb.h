@@ -140,14 +140,30 @@ enum pb_policy_kind {
 	PB_POL_UNIFORM,
 	PB_POL_EPSILON,
 	PB_POL_UCB1,
-	PB_POL_THOMPSON
+	PB_POL_THOMPSON,
+	/* regret */
+	PB_POL_SOFTMAX,
+	PB_POL_UCBV,
+	PB_POL_KLUCB,
+	PB_POL_EXP3,
+	/* fixed budget: stop when `budget` pulls are handed out */
+	PB_POL_HALVING,
+	PB_POL_REJECTS,
+	/* fixed confidence: stop when the best arm is known at 1-delta */
+	PB_POL_LUCB,
+	PB_POL_TOPTWO
 };
 
 struct pb_policy {
 	enum pb_policy_kind kind;
 	double epsilon; /* epsilon-greedy: exploration probability */
-	double c;       /* ucb1: exploration constant in sqrt(c ln t / n) */
-	double a0, b0;  /* thompson: Beta prior */
+	double c;       /* ucb1, ucb-v, kl-ucb: exploration constant */
+	double a0, b0;  /* thompson, top-two: Beta prior */
+	double tau;     /* softmax: temperature */
+	double gamma;   /* exp3: exploration share */
+	double budget;  /* successive-halving, -rejects: pulls in all */
+	double delta;   /* lucb, top-two: error probability */
+	double beta;    /* top-two: probability of pulling the leader */
 };
 
 struct pb_arm {
@@ -156,6 +172,9 @@ struct pb_arm {
 	struct pb_stats st;  /* rewards */
 	long errors;         /* pulls that came back unscored */
 	long pending;        /* live pending pulls (derived at load, not saved) */
+	double *pstate;      /* the policy's own numbers for this arm, saved as
+	                      * "policy_state" (pb_policy_nstate of them), or
+	                      * NULL: the policy's starting values */
 };
 
 /* The pulls one pb-sample run handed out: ids first .. first+n-1.  The
@@ -253,7 +272,8 @@ double pb_now(void); /* wall clock, seconds since the epoch */
 /* ===================================================================== */
 
 /* Parses "ucb1", "ucb1:c=2", "epsilon-greedy:epsilon=0.1",
- * "thompson:a=1,b=1", "uniform".  Sets defaults first. */
+ * "thompson:a=1,b=1", "uniform", "lucb:delta=0.05" and the others named
+ * in pb-update(1).  Sets defaults first. */
 int pb_policy_parse(struct pb_policy *p, const char *spec,
                     char err[PB_ERRLEN]);
 const char *pb_policy_name(enum pb_policy_kind k);
@@ -269,6 +289,26 @@ int pb_policy_select(struct pb_state *st);
 /* The policy's index for arm i (UCB bound, posterior mean, or mean), for
  * reports; NAN where the policy has none. */
 double pb_policy_index(const struct pb_state *st, int i);
+
+/* The probability that the next pull goes to arm i, for reports:
+ * analytic where the policy allows, else a Monte Carlo estimate with a
+ * fixed seed of its own; never advances st->rng. */
+double pb_policy_prob(const struct pb_state *st, int i);
+
+/* Tells the policy that a reward (NAN: an error) of arm i was applied;
+ * called by pb_state_apply.  Returns -1 only if out of memory. */
+int pb_policy_update(struct pb_state *st, int i, double reward);
+
+/* How many numbers of per-arm state (pb_arm.pstate) the policy keeps. */
+int pb_policy_nstate(enum pb_policy_kind k);
+
+/* Whether the policy says stop.  Fixed confidence (lucb, top-two): the
+ * stopping rule has fired on the applied rewards (lucb: pb_box_stop,
+ * top-two: pb_glr_stop, both in bai.h).  Fixed
+ * budget: `budget` pulls were handed out.  Others never stop.  When it
+ * returns 1, why says so in words and *best (if not NULL) receives the
+ * recommended arm; otherwise *best is the current leader or -1. */
+int pb_policy_done(const struct pb_state *st, char why[PB_ERRLEN], int *best);
 
 /* ===================================================================== */
 /* template.c: prompt rendering                                           */

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -31,6 +32,7 @@ pb_state_free(struct pb_state *st)
 	for (i = 0; i < st->narms; i++) {
 		free(st->arms[i].id);
 		cJSON_Delete(st->arms[i].fields);
+		free(st->arms[i].pstate);
 	}
 	free(st->arms);
 	for (i = 0; i < st->nbatch; i++) {
@@ -161,26 +163,43 @@ pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 
 /* ---------------------------------------------------------- serialise */
 
+/* The parameters saved with each policy (a policy's others keep their
+ * defaults).  load_policy reads whichever are present. */
+static const struct {
+	const char *key;
+	size_t off;
+	unsigned kinds; /* bit per enum pb_policy_kind */
+} pol_params[] = {
+#define K(x) (1u << PB_POL_##x)
+	{ "epsilon", offsetof(struct pb_policy, epsilon), K(EPSILON) },
+	{ "c", offsetof(struct pb_policy, c), K(UCB1) | K(UCBV) | K(KLUCB) },
+	{ "a", offsetof(struct pb_policy, a0), K(THOMPSON) | K(TOPTWO) },
+	{ "b", offsetof(struct pb_policy, b0), K(THOMPSON) | K(TOPTWO) },
+	{ "tau", offsetof(struct pb_policy, tau), K(SOFTMAX) },
+	{ "gamma", offsetof(struct pb_policy, gamma), K(EXP3) },
+	{ "budget", offsetof(struct pb_policy, budget), K(HALVING) | K(REJECTS) },
+	{ "delta", offsetof(struct pb_policy, delta), K(LUCB) | K(TOPTWO) },
+	{ "beta", offsetof(struct pb_policy, beta), K(TOPTWO) },
+#undef K
+};
+
+static double *
+pol_field(struct pb_policy *p, size_t i)
+{
+	return (double *)(void *)((char *)p + pol_params[i].off);
+}
+
 static cJSON *
 policy_json(const struct pb_policy *p)
 {
 	cJSON *o = cJSON_CreateObject();
+	struct pb_policy copy = *p;
+	size_t i;
 
 	cJSON_AddStringToObject(o, "name", pb_policy_name(p->kind));
-	switch (p->kind) {
-	case PB_POL_EPSILON:
-		cJSON_AddNumberToObject(o, "epsilon", p->epsilon);
-		break;
-	case PB_POL_UCB1:
-		cJSON_AddNumberToObject(o, "c", p->c);
-		break;
-	case PB_POL_THOMPSON:
-		cJSON_AddNumberToObject(o, "a", p->a0);
-		cJSON_AddNumberToObject(o, "b", p->b0);
-		break;
-	case PB_POL_UNIFORM:
-		break;
-	}
+	for (i = 0; i < sizeof pol_params / sizeof *pol_params; i++)
+		if (pol_params[i].kinds & (1u << p->kind))
+			cJSON_AddNumberToObject(o, pol_params[i].key, *pol_field(&copy, i));
 	return o;
 }
 
@@ -218,6 +237,9 @@ pb_state_to_json(const struct pb_state *st)
 		cJSON_AddNumberToObject(a, "nonbinary", (double)arm->st.nonbinary);
 		cJSON_AddNumberToObject(a, "errors", (double)arm->errors);
 		cJSON_AddItemToObject(a, "fields", cJSON_Duplicate(arm->fields, 1));
+		if (arm->pstate)
+			cJSON_AddItemToObject(a, "policy_state", cJSON_CreateDoubleArray(
+			    arm->pstate, pb_policy_nstate(st->pol.kind)));
 		cJSON_AddItemToArray(arr, a);
 	}
 	arr = cJSON_AddArrayToObject(o, "pending");
@@ -425,21 +447,44 @@ load_policy(struct pb_policy *p, const cJSON *o, const char *path,
 {
 	const char *name = pb_json_str(o, "name");
 	double v;
+	size_t i;
 
-	if (!name || pb_policy_parse(p, name, err) < 0)
+	/* The bare name parses with defaults, even for a policy that needs a
+	 * parameter (budget), which the file then supplies. */
+	if (!name || (pb_policy_parse(p, name, err) < 0 &&
+	    !strstr(err, "needs budget")))
 		return bad(err, path, "policy.name missing or unknown");
-	if (getnum(o, "epsilon", &v, 0) == 0)
-		p->epsilon = v;
-	if (getnum(o, "c", &v, 0) == 0)
-		p->c = v;
-	if (getnum(o, "a", &v, 0) == 0)
-		p->a0 = v;
-	if (getnum(o, "b", &v, 0) == 0)
-		p->b0 = v;
+	for (i = 0; i < sizeof pol_params / sizeof *pol_params; i++)
+		if (getnum(o, pol_params[i].key, &v, 0) == 0)
+			*pol_field(p, i) = v;
 	if (pb_policy_check(p, err) < 0) {
 		char why[PB_ERRLEN];
 		snprintf(why, sizeof why, "policy %s", err);
 		return bad(err, path, why);
+	}
+	return 0;
+}
+
+/* An arm's "policy_state": an array of pb_policy_nstate numbers, or
+ * absent (the policy's starting values). */
+static int
+load_pstate(struct pb_state *st, struct pb_arm *arm, const cJSON *a)
+{
+	const cJSON *ps = cJSON_GetObjectItemCaseSensitive(a, "policy_state"), *x;
+	int n = pb_policy_nstate(st->pol.kind), i = 0;
+
+	if (!ps)
+		return 0;
+	if (!cJSON_IsArray(ps) || cJSON_GetArraySize(ps) != n)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (!(arm->pstate = malloc((size_t)n * sizeof *arm->pstate)))
+		return -1;
+	cJSON_ArrayForEach(x, ps) {
+		if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble))
+			return -1;
+		arm->pstate[i++] = x->valuedouble;
 	}
 	return 0;
 }
@@ -487,6 +532,10 @@ load_arms(struct pb_state *st, const cJSON *arr, const char *path,
 		arm->st.nonbinary = (long)nonbin;
 		arm->errors = (long)errors;
 		st->narms = (size_t)++i;
+		if (load_pstate(st, arm, a) < 0) {
+			snprintf(what, sizeof what, "arms[%d]: bad policy_state", i - 1);
+			return bad(err, path, what);
+		}
 	}
 	return 0;
 }
@@ -818,7 +867,8 @@ pb_state_apply(struct pb_state *st, long id, int arm, double reward,
 		         "pulls %ld-%ld", st->arms[arm].id, b->first, b->first + b->n - 1);
 		return -1;
 	}
-	if (mark_done(b, id) < 0) {
+	/* The policy first: it may want the state as it was (EXP3). */
+	if (pb_policy_update(st, arm, reward) < 0 || mark_done(b, id) < 0) {
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
 	}

@@ -1,0 +1,428 @@
+/* bai.c - best-arm identification: anytime confidence bounds from the
+ * Jeffreys mixture martingale, the GLR stopping rule built on them, the
+ * eps-good set, paired statistics with a sign test, racing, and the
+ * characteristic time T*(mu) of the lower bound.  The reasoning behind
+ * each bound is in bai.h and pb-update(1). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb.h"
+#include "bai.h"
+
+static const double LOG_PI = 1.1447298858494002; /* log B(1/2, 1/2) */
+
+/* x log y with 0 log 0 = 0. */
+static double
+xlogy(double x, double y)
+{
+	return x == 0 ? 0 : x * log(y);
+}
+
+static double
+lbeta(double a, double b)
+{
+	return lgamma(a) + lgamma(b) - lgamma(a + b);
+}
+
+double
+pb_kl_bern(double p, double q)
+{
+	const double e = 1e-15;
+
+	q = q < e ? e : q > 1 - e ? 1 - e : q;
+	return xlogy(p, p / q) + xlogy(1 - p, (1 - p) / (1 - q));
+}
+
+double
+pb_mix_log(double s, double n, double q)
+{
+	double f = n - s > 0 ? n - s : 0;
+
+	if ((s > 0 && q <= 0) || (f > 0 && q >= 1))
+		return INFINITY;
+	return lbeta(s + 0.5, f + 0.5) - LOG_PI - xlogy(s, q) - xlogy(f, 1 - q);
+}
+
+/* Newton's method from the far side of the root: kl(m, .) is convex
+ * and monotone on each side of m, so the iterates close in on the root
+ * without overshooting.  Pinsker's inequality (kl >= 2 (q - m)^2) puts
+ * m +- sqrt(level / 2) beyond it. */
+double
+pb_kl_bound(double m, double level, int up)
+{
+	const double e = 1e-15;
+	double q, f, g, step;
+	int i;
+
+	if (level <= 0)
+		return m;
+	if (up ? pb_kl_bern(m, 1) <= level : pb_kl_bern(m, 0) <= level)
+		return up ? 1 : 0;
+	q = up ? m + sqrt(level / 2) : m - sqrt(level / 2);
+	if (q > 1 - e)
+		q = 1 - e;
+	if (q < e)
+		q = e;
+	for (i = 0; i < 100; i++) {
+		f = pb_kl_bern(m, q) - level;
+		g = (q - m) / (q * (1 - q)); /* d kl(m, q) / dq */
+		if (g == 0)
+			break;
+		step = f / g;
+		q -= step;
+		if (q > 1 - e)
+			q = 1 - e;
+		if (q < e)
+			q = e;
+		if (fabs(step) < 1e-14)
+			break;
+	}
+	return q;
+}
+
+void
+pb_mix_bounds(double s, double n, double d, double *lo, double *hi)
+{
+	double m, base, level;
+
+	if (n <= 0) {
+		*lo = 0;
+		*hi = 1;
+		return;
+	}
+	/* log M(q) = log M(m) + n kl(m, q), and log M(m) <= 0. */
+	m = s / n;
+	base = pb_mix_log(s, n, m);
+	level = (log(1 / d) - base) / n;
+	*lo = pb_kl_bound(m, level, 0);
+	*hi = pb_kl_bound(m, level, 1);
+}
+
+double
+pb_glr_z(const struct pb_stats *a, const struct pb_stats *b)
+{
+	double na = (double)a->n, nb = (double)b->n, ma, mb, m;
+
+	if (a->n <= 0 || b->n <= 0)
+		return 0;
+	ma = a->sum / na;
+	mb = b->sum / nb;
+	m = ma > mb ? (a->sum + b->sum) / (na + nb) : NAN;
+	return pb_mix_log(a->sum, na, ma > mb ? m : ma) +
+	       pb_mix_log(b->sum, nb, ma > mb ? m : mb);
+}
+
+double
+pb_glr_threshold(size_t k, double delta)
+{
+	return log((double)(k ? k : 1) / delta);
+}
+
+int
+pb_glr_leader(const struct pb_state *st)
+{
+	int best = -1;
+	double bm = 0, m;
+	size_t i;
+
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_stats *s = &st->arms[i].st;
+		if (s->n <= 0)
+			continue;
+		m = pb_stats_mean(s);
+		if (best < 0 || m > bm || (m == bm && s->n > st->arms[best].st.n)) {
+			best = (int)i;
+			bm = m;
+		}
+	}
+	return best;
+}
+
+int
+pb_glr_stop(const struct pb_state *st, double delta, int *best,
+            unsigned char *open)
+{
+	double thr = pb_glr_threshold(st->narms, delta);
+	int lead = pb_glr_leader(st), done;
+	size_t i;
+
+	if (st->narms == 1) {
+		*best = 0;
+		if (open)
+			open[0] = 0;
+		return 1;
+	}
+	*best = lead;
+	done = lead >= 0;
+	for (i = 0; i < st->narms; i++) {
+		int o = 0;
+		if ((int)i == lead)
+			;
+		else if (lead < 0 || st->arms[i].st.n == 0)
+			o = 1;
+		else
+			o = !(pb_glr_z(&st->arms[lead].st, &st->arms[i].st) >= thr);
+		if (o)
+			done = 0;
+		if (open)
+			open[i] = (unsigned char)o;
+	}
+	return done;
+}
+
+int
+pb_box_stop(const struct pb_state *st, double delta, int *best,
+            unsigned char *open)
+{
+	double d = delta / (double)st->narms, lo, hi, llo = 0;
+	int lead = pb_glr_leader(st), done;
+	size_t i;
+
+	*best = st->narms == 1 ? 0 : lead;
+	if (st->narms == 1 || lead < 0) {
+		for (i = 0; open && i < st->narms; i++)
+			open[i] = st->narms > 1;
+		return st->narms == 1;
+	}
+	pb_mix_bounds(st->arms[lead].st.sum, (double)st->arms[lead].st.n, d,
+	              &llo, &hi);
+	done = 1;
+	for (i = 0; i < st->narms; i++) {
+		int o = 0;
+		if ((int)i != lead) {
+			pb_mix_bounds(st->arms[i].st.sum, (double)st->arms[i].st.n, d,
+			              &lo, &hi);
+			o = !(hi < llo);
+		}
+		done &= !o;
+		if (open)
+			open[i] = (unsigned char)o;
+	}
+	return done;
+}
+
+size_t
+pb_eps_good(const struct pb_state *st, double delta, double eps,
+            unsigned char *in)
+{
+	double d = delta / (double)st->narms, maxlo = 0, lo, hi;
+	double *up = malloc(st->narms * sizeof *up);
+	size_t i, n = 0;
+
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_stats *s = &st->arms[i].st;
+		pb_mix_bounds(s->sum, (double)s->n, d, &lo, &hi);
+		if (lo > maxlo)
+			maxlo = lo;
+		if (up)
+			up[i] = hi;
+		else
+			in[i] = 1; /* out of memory: claim nothing */
+	}
+	for (i = 0; i < st->narms; i++) {
+		if (up)
+			in[i] = up[i] >= maxlo - eps;
+		n += in[i];
+	}
+	free(up);
+	return n;
+}
+
+/* ---------------------------------------------------------------- pairs */
+
+void
+pb_pair_add(struct pb_pair *p, double ri, double rj)
+{
+	double d = ri - rj;
+
+	p->n++;
+	p->sum += d;
+	p->sumsq += d * d;
+	if (d > 0)
+		p->b++;
+	else if (d < 0)
+		p->c++;
+}
+
+double
+pb_pair_evidence(const struct pb_pair *p, int j_over_i)
+{
+	double w = (double)(j_over_i ? p->c : p->b),
+	       l = (double)(j_over_i ? p->b : p->c);
+
+	if (w <= l)
+		return 0;
+	return lbeta(w + 0.5, l + 0.5) - LOG_PI + (w + l) * M_LN2;
+}
+
+int
+pb_race_init(struct pb_race *r, size_t k, double delta)
+{
+	memset(r, 0, sizeof *r);
+	r->k = r->nalive = k;
+	r->thr = pb_glr_threshold(k, delta);
+	r->pair = calloc(k > 1 ? k * (k - 1) / 2 : 1, sizeof *r->pair);
+	r->alive = malloc(k ? k : 1);
+	if (!r->pair || !r->alive) {
+		pb_race_free(r);
+		return -1;
+	}
+	memset(r->alive, 1, k);
+	return 0;
+}
+
+void
+pb_race_free(struct pb_race *r)
+{
+	free(r->pair);
+	free(r->alive);
+	memset(r, 0, sizeof *r);
+}
+
+struct pb_pair *
+pb_race_pair(const struct pb_race *r, size_t i, size_t j)
+{
+	return &r->pair[i * (2 * r->k - i - 1) / 2 + (j - i - 1)];
+}
+
+size_t
+pb_race_task(struct pb_race *r, const double *reward)
+{
+	size_t i, j, dead = 0;
+	unsigned char *out = r->alive; /* 2 marks an arm beaten this task */
+
+	r->tasks++;
+	r->calls += (long)r->nalive;
+	for (i = 0; i < r->k; i++) {
+		if (!r->alive[i])
+			continue;
+		for (j = i + 1; j < r->k; j++) {
+			struct pb_pair *p;
+			if (!r->alive[j])
+				continue;
+			p = pb_race_pair(r, i, j);
+			pb_pair_add(p, reward[i], reward[j]);
+			/* Evidence only grows when the winner's count does. */
+			if (reward[i] > reward[j] && out[j] == 1 &&
+			    pb_pair_evidence(p, 0) >= r->thr)
+				out[j] = 2, dead++;
+			else if (reward[j] > reward[i] && out[i] == 1 &&
+			         pb_pair_evidence(p, 1) >= r->thr)
+				out[i] = 2, dead++;
+		}
+	}
+	/* A cycle of wins could beat every arm at once; then keep them all
+	 * for another task rather than declare nothing. */
+	for (i = 0; i < r->k; i++)
+		if (r->alive[i] == 2)
+			r->alive[i] = dead < r->nalive ? 0 : 1;
+	if (dead < r->nalive)
+		r->nalive -= dead;
+	return r->nalive;
+}
+
+int
+pb_race_best(const struct pb_race *r)
+{
+	size_t i;
+
+	if (r->nalive != 1)
+		return -1;
+	for (i = 0; i < r->k; i++)
+		if (r->alive[i])
+			return (int)i;
+	return -1;
+}
+
+/* ----------------------------------------------------------- T*(mu) */
+
+/* g(x) = kl(ma, m) + x kl(mb, m), m = (ma + x mb) / (1 + x): the cost of
+ * making b look as good as a with x pulls of b per pull of a.  Returns
+ * the x where g(x) = y (g increases from 0 towards kl(ma, mb)). */
+static double
+x_of_y(double ma, double mb, double y, double *m)
+{
+	double lo = 0, hi = 1, mid, mm;
+	int i;
+
+	for (;;) {
+		mm = (ma + hi * mb) / (1 + hi);
+		if (pb_kl_bern(ma, mm) + hi * pb_kl_bern(mb, mm) >= y || hi > 1e12)
+			break;
+		lo = hi;
+		hi *= 2;
+	}
+	for (i = 0; i < 100; i++) {
+		mid = (lo + hi) / 2;
+		mm = (ma + mid * mb) / (1 + mid);
+		if (pb_kl_bern(ma, mm) + mid * pb_kl_bern(mb, mm) < y)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	mid = (lo + hi) / 2;
+	*m = (ma + mid * mb) / (1 + mid);
+	return mid;
+}
+
+/* F(y) = sum over b of kl(ma, m_b) / kl(mb, m_b); the optimal y has
+ * F(y) = 1.  xs receives the x_b. */
+static double
+big_f(const double *mu, size_t k, size_t a, double y, double *xs)
+{
+	double f = 0, m;
+	size_t b;
+
+	for (b = 0; b < k; b++) {
+		if (b == a)
+			continue;
+		xs[b] = x_of_y(mu[a], mu[b], y, &m);
+		f += pb_kl_bern(mu[a], m) / pb_kl_bern(mu[b], m);
+	}
+	return f;
+}
+
+double
+pb_char_time(const double *mu, size_t k, double *w)
+{
+	double *xs, lo = 0, hi = INFINITY, y = 0, sum;
+	size_t a = 0, b;
+	int i;
+
+	if (k < 2)
+		return NAN;
+	for (b = 0; b < k; b++) {
+		if (!(mu[b] > 0 && mu[b] < 1))
+			return NAN;
+		if (mu[b] > mu[a])
+			a = b;
+	}
+	for (b = 0; b < k; b++) {
+		if (b == a)
+			continue;
+		if (mu[b] == mu[a])
+			return NAN;
+		if (pb_kl_bern(mu[a], mu[b]) < hi)
+			hi = pb_kl_bern(mu[a], mu[b]);
+	}
+	if (!(xs = calloc(k, sizeof *xs)))
+		return NAN;
+	for (i = 0; i < 100; i++) {
+		y = (lo + hi) / 2;
+		if (big_f(mu, k, a, y, xs) > 1)
+			hi = y;
+		else
+			lo = y;
+	}
+	big_f(mu, k, a, y, xs);
+	sum = 1;
+	for (b = 0; b < k; b++)
+		if (b != a)
+			sum += xs[b];
+	if (w)
+		for (b = 0; b < k; b++)
+			w[b] = b == a ? 1 / sum : xs[b] / sum;
+	free(xs);
+	return sum / y;
+}
