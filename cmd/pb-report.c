@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../lib/pb.h"
+#include "../lib/bai.h"
 #include "util.h"
 
 static void
@@ -16,12 +17,14 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: pb-report [-s STATE] [--json | --csv | --markdown] [--level L]\n"
-	    "Rank the arms of a state, best mean reward first.\n"
+	    "                 [--epsilon E]\n"
+	    "Rank the arms of a state, best mean reward first, and give the verdict.\n"
 	    "  -s, --state STATE the state file (default $PB_STATE)\n"
 	    "      --json        one JSON object; its \"arms\" array is best first\n"
 	    "      --csv         comma-separated values with a header line\n"
 	    "      --markdown    a Markdown table\n"
 	    "      --level L     confidence level of the intervals (default 0.95)\n"
+	    "      --epsilon E   also name the arms that may be within E of the best\n"
 	    "  -h, --help        show this help\n"
 	    "      --version     show the version\n");
 	exit(status);
@@ -29,9 +32,111 @@ usage(FILE *fp, int status)
 
 struct row {
 	int arm;
-	double mean, lo, hi, index, share;
+	double mean, lo, hi, index, share, prob;
 	const char *method;
 };
+
+/* Which arm is best, as far as the state can tell (pb-report(1)). */
+struct verdict {
+	int done, best;
+	double conf;          /* 1 - delta; NAN for a fixed budget */
+	const char *rule;     /* "glr", "box" or "budget" */
+	unsigned char *open;  /* per arm: not yet separated (budget: still in) */
+	double delta;         /* error probability of the rule and eps set */
+	double eps;           /* --epsilon, or NAN */
+	unsigned char *good;  /* per arm: in the eps-good set */
+	char why[PB_ERRLEN];
+};
+
+static void
+judge(const struct pb_state *st, double level, struct verdict *v)
+{
+	enum pb_policy_kind k = st->pol.kind;
+	double delta = k == PB_POL_LUCB || k == PB_POL_TOPTWO ? st->pol.delta :
+	               1 - level;
+	size_t i;
+
+	v->open = ecalloc(st->narms, 1);
+	v->delta = delta;
+	v->conf = 1 - delta;
+	if (k == PB_POL_HALVING || k == PB_POL_REJECTS) {
+		v->rule = "budget";
+		v->conf = NAN;
+		v->done = pb_policy_done(st, v->why, &v->best);
+		for (i = 0; i < st->narms; i++) /* the arms still in the race */
+			v->open[i] = (int)i != v->best && isfinite(pb_policy_index(st, (int)i));
+	} else if (k == PB_POL_LUCB) {
+		v->rule = "box";
+		v->done = pb_box_stop(st, delta, &v->best, v->open);
+	} else {
+		v->rule = "glr";
+		v->done = pb_glr_stop(st, delta, &v->best, v->open);
+	}
+	if (!isnan(v->eps)) {
+		v->good = ecalloc(st->narms, 1);
+		pb_eps_good(st, delta, v->eps, v->good);
+	}
+}
+
+/* The verdict as one line of words (and one more for --epsilon). */
+static void
+say_verdict(const struct pb_state *st, const struct row *r, const struct verdict *v)
+{
+	size_t i;
+
+	if (!strcmp(v->rule, "budget")) {
+		printf("verdict: %s\n", v->done ? v->why :
+		       "fixed budget not yet spent");
+	} else if (v->done) {
+		printf("verdict: arm %s is best with confidence %g (%s rule)\n",
+		       st->arms[v->best].id, v->conf, v->rule);
+	} else {
+		printf("verdict: not yet separated at confidence %g (%s rule):",
+		       v->conf, v->rule);
+		for (i = 0; i < st->narms; i++)
+			if (v->open[r[i].arm] || r[i].arm == v->best)
+				printf(" %s", st->arms[r[i].arm].id);
+		printf(" remain\n");
+	}
+	if (v->good) {
+		printf("eps-good set (epsilon %g, confidence %g):", v->eps, 1 - v->delta);
+		for (i = 0; i < st->narms; i++)
+			if (v->good[r[i].arm])
+				printf(" %s", st->arms[r[i].arm].id);
+		printf("\n");
+	}
+}
+
+static cJSON *
+verdict_json(const struct pb_state *st, const struct row *r, const struct verdict *v)
+{
+	cJSON *o = cJSON_CreateObject(), *rem, *good;
+	size_t i;
+
+	cJSON_AddBoolToObject(o, "done", v->done);
+	cJSON_AddItemToObject(o, "best", v->done && v->best >= 0 ?
+	                      cJSON_CreateString(st->arms[v->best].id) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "leader", v->best >= 0 ?
+	                      cJSON_CreateString(st->arms[v->best].id) : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "confidence", isnan(v->conf) ? cJSON_CreateNull() :
+	                      cJSON_CreateNumber(v->conf));
+	rem = cJSON_AddArrayToObject(o, "remaining");
+	for (i = 0; i < st->narms; i++)
+		if (v->open[r[i].arm])
+			cJSON_AddItemToArray(rem, cJSON_CreateString(st->arms[r[i].arm].id));
+	cJSON_AddStringToObject(o, "rule", v->rule);
+	if (v->done && !strcmp(v->rule, "budget"))
+		cJSON_AddStringToObject(o, "why", v->why);
+	if (v->good) {
+		cJSON_AddNumberToObject(o, "epsilon", v->eps);
+		cJSON_AddNumberToObject(o, "eps_confidence", 1 - v->delta);
+		good = cJSON_AddArrayToObject(o, "eps_good");
+		for (i = 0; i < st->narms; i++)
+			if (v->good[r[i].arm])
+				cJSON_AddItemToArray(good, cJSON_CreateString(st->arms[r[i].arm].id));
+	}
+	return o;
+}
 
 static const struct pb_state *cmp_st;
 
@@ -58,7 +163,7 @@ num(cJSON *o, const char *k, double v)
 
 static void
 print_json(const struct pb_state *st, const struct row *r, double level,
-           long pending)
+           long pending, const struct verdict *v)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *a, *pol = pb_state_to_json(st);
 	size_t i;
@@ -84,8 +189,10 @@ print_json(const struct pb_state *st, const struct row *r, double level,
 		num(a, "index", r[i].index);
 		cJSON_AddNumberToObject(a, "errors", (double)arm->errors);
 		cJSON_AddNumberToObject(a, "pending", (double)arm->pending);
+		num(a, "prob", r[i].prob);
 		cJSON_AddItemToArray(arr, a);
 	}
+	cJSON_AddItemToObject(o, "verdict", verdict_json(st, r, v));
 	if (pb_jsonl_write(stdout, o) < 0)
 		die("write error: %s", strerror(errno));
 	cJSON_Delete(o);
@@ -144,13 +251,14 @@ int
 main(int argc, char **argv)
 {
 	enum { F_TABLE, F_JSON, F_CSV, F_MD } format = F_TABLE;
-	enum { O_JSON = 256, O_CSV, O_MD, O_LEVEL, O_VERSION };
+	enum { O_JSON = 256, O_CSV, O_MD, O_LEVEL, O_EPS, O_VERSION };
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "csv", no_argument, NULL, O_CSV },
 		{ "markdown", no_argument, NULL, O_MD },
 		{ "level", required_argument, NULL, O_LEVEL },
+		{ "epsilon", required_argument, NULL, O_EPS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
@@ -159,12 +267,15 @@ main(int argc, char **argv)
 	double level = 0.95, total = 0;
 	struct pb_state st;
 	struct row *r;
+	struct verdict v = { 0 };
+	double *prob;
 	char err[PB_ERRLEN], m[32], lo[32], hi[32], ix[32], sh[32];
 	long pending = 0;
 	size_t i, w = 3;
 	int ch;
 
 	setprog(argv[0]);
+	v.eps = NAN;
 	while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': spath = optarg; break;
@@ -172,6 +283,7 @@ main(int argc, char **argv)
 		case O_CSV: format = F_CSV; break;
 		case O_MD: format = F_MD; break;
 		case O_LEVEL: level = numarg("--level", optarg, 0.5, 0.9999); break;
+		case O_EPS: v.eps = numarg("--epsilon", optarg, 0, 1); break;
 		case 'h': usage(stdout, PB_EXIT_OK); break;
 		case O_VERSION: version(); break;
 		default: usage(stderr, PB_EXIT_USAGE);
@@ -185,6 +297,9 @@ main(int argc, char **argv)
 	pb_state_count_pending(&st, pb_now());
 
 	r = ecalloc(st.narms, sizeof *r);
+	prob = ecalloc(st.narms, sizeof *prob);
+	if (pb_policy_probs(&st, prob) < 0)
+		die("out of memory");
 	for (i = 0; i < st.narms; i++)
 		total += (double)st.arms[i].st.n;
 	for (i = 0; i < st.narms; i++) {
@@ -193,6 +308,7 @@ main(int argc, char **argv)
 		r[i].mean = pb_stats_mean(&a->st);
 		r[i].share = total > 0 ? (double)a->st.n / total : NAN;
 		r[i].index = pb_policy_index(&st, (int)i);
+		r[i].prob = prob[i];
 		pb_stats_ci(&a->st, 1 - level, &r[i].lo, &r[i].hi, &r[i].method);
 		pending += a->pending;
 		if (strlen(a->id) > w)
@@ -200,10 +316,11 @@ main(int argc, char **argv)
 	}
 	cmp_st = &st;
 	qsort(r, st.narms, sizeof *r, bymean);
+	judge(&st, level, &v);
 
 	switch (format) {
 	case F_JSON:
-		print_json(&st, r, level, pending);
+		print_json(&st, r, level, pending, &v);
 		break;
 	case F_CSV:
 		printf("rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors\n");
@@ -250,9 +367,15 @@ main(int argc, char **argv)
 				printf("%4zu  %-*s %7ld %6s %6s  %-15s %7s %6ld\n", i + 1,
 				       (int)w, a->id, a->st.n, sh, m, ci, ix, a->errors);
 		}
+		if (format == F_MD)
+			putchar('\n');
+		say_verdict(&st, r, &v);
 		break;
 	}
 	free(r);
+	free(prob);
+	free(v.open);
+	free(v.good);
 	pb_state_free(&st);
 	return fshut(stdout, "<stdout>") ? PB_EXIT_USAGE : PB_EXIT_OK;
 }

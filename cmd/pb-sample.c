@@ -48,6 +48,7 @@ struct ctx {
 	/* the write phase */
 	const struct pb_state *st;
 	const int *arm; /* the arm of each output slot */
+	size_t nout;    /* slots: fewer than the tasks if a budget ran out */
 	long first;     /* the pull id of slot 0; slot i is first + i */
 	size_t i;
 };
@@ -202,6 +203,10 @@ write_spooled(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 
 	if (!rec)
 		die("spool file, line %ld: %s", at->line, why);
+	if (c->i >= c->nout) {
+		cJSON_Delete(rec);
+		return 1;
+	}
 	write_pull(c->st, rec, c->arm[c->i], c->first + (long)c->i);
 	c->i++;
 	return 0;
@@ -275,9 +280,12 @@ main(int argc, char **argv)
 	if (sys_prefix && sys_tmpl)
 		die("--system and --system-template exclude each other");
 
-	/* Check the state before reading a long input only to fail. */
+	/* Check the state before reading a long input only to fail (or to
+	 * find the policy has stopped). */
 	if (pb_state_load(&st, spath, err) < 0)
 		die("%s", err);
+	if (pb_policy_done(&st, err, NULL))
+		die_status(PB_EXIT_DONE, "done: %s", err);
 
 	/* 1. Read and check the tasks. */
 	if (count < 0 && !(c.spool = tmpfile()))
@@ -304,13 +312,26 @@ main(int argc, char **argv)
 	}
 	now = pb_now();
 	pb_state_count_pending(&st, now);
+	/* The policy may have stopped since we looked: say so, change
+	 * nothing.  A fixed budget may also run out inside this batch, which
+	 * then ends at the pull that spends it; the fixed-confidence rules
+	 * look at applied rewards only, which a batch does not change. */
+	if (pb_policy_done(&st, err, NULL))
+		die_status(PB_EXIT_DONE, "done: %s", err);
 	c.first = st.next_pull;
 	if (pb_state_begin_batch(&st, now) < 0)
 		die("out of memory");
 	for (i = 0; i < nout; i++) {
+		if (i > 0 && (st.pol.kind == PB_POL_HALVING ||
+		    st.pol.kind == PB_POL_REJECTS) && pb_policy_done(&st, err, NULL)) {
+			warnx_("budget of %.0f pulls reached: %zu of %zu pulls written",
+			       st.pol.budget, i, nout);
+			break;
+		}
 		arm[i] = pb_policy_select(&st);
 		pb_state_hand_out(&st, arm[i]);
 	}
+	c.nout = nout = i;
 	if (pb_state_save(&st, spath, err) < 0)
 		die("%s", err);
 	pb_state_unlock(fd);

@@ -1,0 +1,60 @@
+#!/bin/sh
+# pb-sample stops by itself: exit 3, nothing written, the state as it was,
+# once a fixed-confidence rule fires or a fixed budget is spent; pb-report
+# names the arm.
+. "$(dirname "$0")/lib.sh"
+plan 15
+
+# Rewards from the pull id, as if careful were right 90% of the time,
+# turing 50%, plain 20%.
+score() {
+	jq -c '. + {reward: (if ((.pull * 7919 + 13) % 100) <
+	       {"careful": 90, "turing": 50, "plain": 20}[.arm] then 1 else 0 end)}'
+}
+# loop STATE: sample, score, update until pb-sample fails; leaves its
+# status in RC and the number of rounds in ROUNDS.
+loop() {
+	ROUNDS=0
+	while :; do
+		pb-sample -s "$1" -n 8 "$DATA/tasks5.jsonl" >pulls.jsonl 2>loop.err
+		RC=$?
+		[ "$RC" -eq 0 ] && [ "$ROUNDS" -lt 200 ] || return
+		ROUNDS=$((ROUNDS + 1))
+		score <pulls.jsonl | pb-update -s "$1" || return
+	done
+}
+
+for pol in lucb top-two; do
+	pb-update -s "$pol.json" --init "$DATA/arms3.jsonl" --policy "$pol:delta=0.05"
+	loop "$pol.json"
+	is "$RC" 3 "$pol: the loop ends by itself with status 3"
+	like "$(cat loop.err)" "^pb-sample: done: arm careful is best with confidence 1-delta = 0.95 after [0-9]+ pulls$" \
+	     "$pol: says why on one line"
+	before=$(sum "$pol.json")
+	run pb-sample -s "$pol.json" -n 8 "$DATA/tasks5.jsonl"
+	is "$RC/$OUT/$(sum "$pol.json")" "3//$before" "$pol: again: nothing written, state unchanged"
+	run pb-report -s "$pol.json"
+	like "$(printf '%s\n' "$OUT" | tail -1)" "^verdict: arm careful is best with confidence 0.95 \((box|glr) rule\)$" \
+	     "$pol: pb-report names the best arm"
+done
+
+run pb-report -s lucb.json --json --epsilon 0
+is "$(printf '%s' "$OUT" | jq -c '.verdict | [.done, .best, .confidence, .remaining, .rule]')" \
+   '[true,"careful",0.95,[],"box"]' "the verdict in JSON"
+is "$(printf '%s' "$OUT" | jq -c '.verdict.eps_good')" '["careful"]' "the 0-good set is the best arm, once separated"
+run pb-report -s lucb.json --epsilon 0.9
+is "$(printf '%s\n' "$OUT" | tail -1)" "eps-good set (epsilon 0.9, confidence 0.95): careful turing plain" \
+   "a wide epsilon takes in every arm"
+
+# A fixed budget: the batch that spends it is cut short, the next run stops.
+pb-update -s b.json --init "$DATA/arms3.jsonl" --policy successive-halving:budget=20
+run pb-sample -s b.json -n 15 "$DATA/tasks5.jsonl"
+is "$RC $(printf '%s\n' "$OUT" | grep -c .)" "0 15" "15 of the budget of 20"
+score <"$TMP/out" | pb-update -s b.json
+run pb-sample -s b.json -n 15 "$DATA/tasks5.jsonl"
+is "$RC $(printf '%s\n' "$OUT" | grep -c .)" "0 5" "the next batch is cut at the budget"
+is "$ERR" "pb-sample: budget of 20 pulls reached: 5 of 15 pulls written" "saying so"
+score <"$TMP/out" | pb-update -s b.json
+run pb-sample -s b.json -n 15 "$DATA/tasks5.jsonl"
+like "$RC $ERR" "^3 pb-sample: done: budget of 20 pulls spent; arm careful is recommended" "then exit 3, naming the arm"
+done_testing
