@@ -1,0 +1,451 @@
+/* mc.c - Monte Carlo benchmark of sample efficiency: how many LLM calls
+ * each best-arm policy of the library needs before its stopping rule
+ * fires, and how often the arm it declares is wrong, in simulated worlds
+ * of the kind pb-sim serves: P(correct) = sigmoid(skill - difficulty),
+ * difficulty ~ N(0, sd^2) drawn afresh for every task.  No HTTP: the
+ * policies run in process on a struct pb_state, thousands of runs in
+ * seconds.
+ *
+ * Unpaired policies give every pull a fresh task, so a pull of arm k is
+ * correct with probability exactly its marginal accuracy mu_k = E[sigmoid
+ * (s_k - d)], which is what is drawn.  The paired policy (racing) sends
+ * one task to every surviving arm: there the difficulty is drawn and
+ * shared, so it cancels inside a pair.
+ *
+ * Built and run by tests/bench/mc.sh (cc -pthread -Ilib against
+ * build/libpb.a).  Usage: mc [--seeds N] [--quick] [--threads N]
+ * [--world 1|2|3] [--no-null]. */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pb.h"
+#include "bai.h"
+
+#define MAXK 100
+
+struct world {
+	int k;
+	double sd, best, second, low;
+	double mu[MAXK], skill[MAXK];
+};
+
+static struct world worlds[] = {
+	{ 25, 2.5, 0.68, 0.65, 0.55, { 0 }, { 0 } },
+	{ 10, 1.5, 0.80, 0.70, 0.55, { 0 }, { 0 } },
+	{ 100, 2.5, 0.70, 0.67, 0.55, { 0 }, { 0 } },
+};
+#define NWORLD (int)(sizeof worlds / sizeof *worlds)
+
+enum strat { S_UNIFORM, S_UCB1, S_LUCB, S_RACE, S_TOPTWO, NSTRAT };
+static const char *strat_name[NSTRAT] = {
+	"uniform + GLR stop", "ucb1 + GLR stop", "lucb (box stop)",
+	"paired racing", "top-two (GLR stop)",
+};
+static const char *strat_policy[NSTRAT] = {
+	"uniform", "ucb1", "lucb", NULL, "top-two",
+};
+
+static double delta = 0.05;
+static long caps[NSTRAT] = { 5000000, 1000000, 2000000, 2000000, 2000000 };
+
+static double
+sigmoid(double x)
+{
+	return 1 / (1 + exp(-x));
+}
+
+/* E[sigmoid(s - sd z)], z ~ N(0,1), by Simpson's rule on [-9, 9]. */
+static double
+accuracy(double s, double sd)
+{
+	const int n = 2000;
+	double h = 18.0 / n, sum = 0, z, w;
+	int i;
+
+	for (i = 0; i <= n; i++) {
+		z = -9 + i * h;
+		w = i == 0 || i == n ? 1 : i % 2 ? 4 : 2;
+		sum += w * sigmoid(s - sd * z) * exp(-z * z / 2);
+	}
+	return sum * h / 3 / sqrt(2 * M_PI);
+}
+
+/* Skills that hit the target accuracies: best, runner-up, and the rest
+ * evenly spaced below the runner-up down to low. */
+static void
+calibrate(struct world *w)
+{
+	int i, it;
+
+	for (i = 0; i < w->k; i++) {
+		double lo = -30, hi = 30;
+		w->mu[i] = i == 0 ? w->best : i == 1 ? w->second :
+		           w->second - (w->second - w->low) * (i - 1) / (w->k - 2);
+		for (it = 0; it < 100; it++) {
+			double mid = (lo + hi) / 2;
+			if (accuracy(mid, w->sd) < w->mu[i])
+				lo = mid;
+			else
+				hi = mid;
+		}
+		w->skill[i] = (lo + hi) / 2;
+	}
+}
+
+struct result {
+	long calls;
+	int wrong, capped;
+};
+
+struct job {
+	const struct world *w;
+	enum strat s;
+	int nseeds, next;
+	struct result *res;
+	pthread_mutex_t mu;
+	int null;           /* the all-equal world: any declaration counts */
+};
+
+/* A state with k arms and the given policy, as pb-update --init makes. */
+static void
+make_state(struct pb_state *st, int k, const char *policy)
+{
+	char err[PB_ERRLEN], *buf = malloc((size_t)k * 24 + 1);
+	struct pb_policy pol;
+	FILE *fp;
+	int i, off = 0;
+
+	for (i = 0; i < k; i++)
+		off += sprintf(buf + off, "{\"id\":\"arm%d\"}\n", i);
+	fp = fmemopen(buf, (size_t)off, "r");
+	if (!fp || pb_policy_parse(&pol, policy, err) < 0 ||
+	    pb_state_new(st, fp, "arms", &pol, 1, err) < 0) {
+		fprintf(stderr, "mc: %s\n", err);
+		exit(2);
+	}
+	fclose(fp);
+	free(buf);
+}
+
+/* One unpaired run: select, reward, and check the stopping rule every
+ * t/1000 pulls (so it fires at most 0.1% late; the rule is valid at any
+ * time, so checking less often never makes it wrong). */
+static struct result
+run_unpaired(const struct world *w, enum strat s, uint64_t seed)
+{
+	struct pb_state st;
+	struct pb_rng r;
+	struct result res = { 0, 0, 0 };
+	long t = 0, check = 1, cap = caps[s];
+	int best = -1, k = w->k, a;
+	char why[PB_ERRLEN];
+
+	make_state(&st, k, strat_policy[s]);
+	pb_rng_seed(&st.rng, seed);
+	pb_rng_seed(&r, seed ^ 0xabcdef12345ULL);
+	for (;;) {
+		if (t >= check) {
+			int done = s == S_UNIFORM || s == S_UCB1 ?
+			           pb_glr_stop(&st, delta, &best, NULL) :
+			           pb_policy_done(&st, why, &best);
+			if (done)
+				break;
+			check = t + (t / 1000 > 1 ? t / 1000 : 1);
+		}
+		if (t >= cap) {
+			res.capped = 1;
+			break;
+		}
+		/* Uniform is round robin in file order, as pb_policy_select's
+		 * uniform (checked once at start-up); the shortcut saves O(K). */
+		a = s == S_UNIFORM ? (int)(t % k) : pb_policy_select(&st);
+		pb_stats_add(&st.arms[a].st, pb_rng_uniform(&r) < w->mu[a] ? 1 : 0);
+		t++;
+	}
+	res.calls = t;
+	res.wrong = !res.capped && best != 0;
+	pb_state_free(&st);
+	return res;
+}
+
+/* One racing run: a fresh task's difficulty, shared by the survivors. */
+static struct result
+run_race(const struct world *w, uint64_t seed)
+{
+	struct pb_race race;
+	struct pb_rng r;
+	struct result res = { 0, 0, 0 };
+	double reward[MAXK], d;
+	int i;
+
+	if (pb_race_init(&race, (size_t)w->k, delta) < 0)
+		exit(2);
+	pb_rng_seed(&r, seed);
+	while (race.nalive > 1) {
+		if (race.calls >= caps[S_RACE]) {
+			res.capped = 1;
+			break;
+		}
+		d = w->sd * pb_rng_normal(&r);
+		for (i = 0; i < w->k; i++)
+			if (race.alive[i])
+				reward[i] = pb_rng_uniform(&r) < sigmoid(w->skill[i] - d);
+		pb_race_task(&race, reward);
+	}
+	res.calls = race.calls;
+	res.wrong = !res.capped && pb_race_best(&race) != 0;
+	pb_race_free(&race);
+	return res;
+}
+
+static void *
+worker(void *arg)
+{
+	struct job *j = arg;
+	int i;
+
+	for (;;) {
+		pthread_mutex_lock(&j->mu);
+		i = j->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (i >= j->nseeds)
+			return NULL;
+		uint64_t seed = 1000003ULL * (uint64_t)(i + 1) + 7919ULL * (uint64_t)j->s +
+		                (uint64_t)(j->w - worlds) * 104729ULL + (uint64_t)j->null;
+		j->res[i] = j->s == S_RACE ? run_race(j->w, seed) :
+		            run_unpaired(j->w, j->s, seed);
+		if (j->null) /* every arm is a best arm: any stop is a claim too many */
+			j->res[i].wrong = !j->res[i].capped;
+	}
+}
+
+static int
+cmplong(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+	return (x > y) - (x < y);
+}
+
+struct summary {
+	double median, p90;
+	int wrong, capped, n;
+};
+
+static struct summary
+run_job(const struct world *w, enum strat s, int nseeds, int nthreads, int null)
+{
+	struct job j = { w, s, nseeds, 0, calloc((size_t)nseeds, sizeof *j.res),
+	                 PTHREAD_MUTEX_INITIALIZER, null };
+	pthread_t th[16];
+	long *calls = malloc((size_t)nseeds * sizeof *calls);
+	struct summary sm = { 0, 0, 0, 0, nseeds };
+	int i;
+
+	for (i = 0; i < nthreads; i++)
+		pthread_create(&th[i], NULL, worker, &j);
+	for (i = 0; i < nthreads; i++)
+		pthread_join(th[i], NULL);
+	for (i = 0; i < nseeds; i++) {
+		calls[i] = j.res[i].calls;
+		sm.wrong += j.res[i].wrong;
+		sm.capped += j.res[i].capped;
+	}
+	qsort(calls, (size_t)nseeds, sizeof *calls, cmplong);
+	sm.median = nseeds % 2 ? (double)calls[nseeds / 2] :
+	            (calls[nseeds / 2 - 1] + calls[nseeds / 2]) / 2.0;
+	sm.p90 = (double)calls[(int)ceil(0.9 * nseeds) - 1];
+	free(calls);
+	free(j.res);
+	return sm;
+}
+
+/* Mean pseudo-regret sum(mu* - mu_a) over the first n pulls. */
+static void
+regret(const struct world *w, const char *policy, int nseeds, long n)
+{
+	double sum = 0, sumsq = 0;
+	int i;
+
+	for (i = 0; i < nseeds; i++) {
+		struct pb_state st;
+		struct pb_rng r;
+		double reg = 0;
+		long t;
+		make_state(&st, w->k, policy);
+		pb_rng_seed(&st.rng, 77 + (uint64_t)i);
+		pb_rng_seed(&r, 99991 * (uint64_t)(i + 1));
+		for (t = 0; t < n; t++) {
+			int a = pb_policy_select(&st);
+			reg += w->mu[0] - w->mu[a];
+			pb_stats_add(&st.arms[a].st, pb_rng_uniform(&r) < w->mu[a] ? 1 : 0);
+		}
+		sum += reg;
+		sumsq += reg * reg;
+		pb_state_free(&st);
+	}
+	printf("  %-22s %8.1f  (+- %.1f)\n", policy, sum / nseeds,
+	       sqrt((sumsq / nseeds - (sum / nseeds) * (sum / nseeds)) / nseeds));
+}
+
+/* The bench's uniform shortcut must be the library's round robin. */
+static void
+check_uniform(void)
+{
+	struct pb_state st;
+	int t;
+
+	make_state(&st, 7, "uniform");
+	for (t = 0; t < 70; t++) {
+		int a = pb_policy_select(&st);
+		if (a != t % 7) {
+			fprintf(stderr, "mc: uniform is not round robin at pull %d\n", t);
+			exit(2);
+		}
+		pb_stats_add(&st.arms[a].st, t % 3 == 0);
+	}
+	pb_state_free(&st);
+}
+
+static void
+fmt(char *buf, size_t n, double v, int capped)
+{
+	snprintf(buf, n, "%s%.0f", capped ? ">=" : "", v);
+}
+
+int
+main(int argc, char **argv)
+{
+	int nseeds = 200, nthreads = 2, only = -1, quick = 0, null = 1, i, wi;
+	double best1 = INFINITY, uni1 = 0, ucb1 = 0, lb1 = 0, cell_s;
+	int ucb1_capped = 0, all_ok = 1;
+	const char *best1_name = "";
+	time_t t0 = time(NULL);
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seeds") && i + 1 < argc)
+			nseeds = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+			nthreads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--world") && i + 1 < argc)
+			only = atoi(argv[++i]) - 1;
+		else if (!strcmp(argv[i], "--quick"))
+			quick = 1;
+		else if (!strcmp(argv[i], "--no-null"))
+			null = 0;
+		else {
+			fprintf(stderr, "usage: mc [--seeds N] [--quick] [--threads N] "
+			        "[--world 1|2|3] [--no-null]\n");
+			return 2;
+		}
+	}
+	if (quick) {
+		nseeds = nseeds < 40 ? nseeds : 40;
+		caps[S_UNIFORM] = 2000000;
+		caps[S_UCB1] = 200000;
+	}
+	if (nseeds < 1 || nthreads < 1 || nthreads > 16)
+		return 2;
+	check_uniform();
+	printf("Monte Carlo benchmark: delta = %g, %d seeds per cell, %d threads\n"
+	       "calls = LLM calls until the stopping rule fired (median, 90th "
+	       "percentile);\nwrong = runs that declared an arm other than the "
+	       "best; capped = runs stopped\nat the cap (uniform %ld, ucb1 %ld, "
+	       "others %ld calls) without a verdict.\n", delta, nseeds, nthreads,
+	       caps[S_UNIFORM], caps[S_UCB1], caps[S_LUCB]);
+	printf("GLR stop: leader's Z >= log(K/delta), Z from Jeffreys-mixture "
+	       "likelihoods; racing: paired\nsign test, mixture evidence >= "
+	       "log(K/delta).\n");
+	for (wi = 0; wi < NWORLD; wi++) {
+		struct world *w = &worlds[wi];
+		double ts, lb;
+		if (only >= 0 && wi != only)
+			continue;
+		calibrate(w);
+		ts = pb_char_time(w->mu, (size_t)w->k, NULL);
+		lb = ts * log(1 / delta);
+		printf("\nworld %d: %d arms, difficulty sd %g, accuracies %.3f, %.3f, "
+		       "..., %.3f (skills %.2f, %.2f, ..., %.2f)\n", wi + 1, w->k, w->sd,
+		       w->mu[0], w->mu[1], w->mu[w->k - 1], w->skill[0], w->skill[1],
+		       w->skill[w->k - 1]);
+		printf("  lower bound T*(mu) log(1/delta) = %.0f calls (T* = %.0f; "
+		       "T* kl(delta,1-delta) = %.0f)\n", lb, ts,
+		       ts * pb_kl_bern(delta, 1 - delta));
+		printf("  %-22s %10s %10s %6s %7s %9s %7s\n", "policy", "median", "p90",
+		       "wrong", "capped", "median/LB", "time");
+		for (i = 0; i < NSTRAT; i++) {
+			struct timespec c0, c1;
+			clock_gettime(CLOCK_MONOTONIC, &c0);
+			struct summary sm = run_job(w, (enum strat)i, nseeds, nthreads, 0);
+			clock_gettime(CLOCK_MONOTONIC, &c1);
+			cell_s = (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+			char m[32], p[32];
+			fmt(m, sizeof m, sm.median, sm.capped * 2 > nseeds);
+			fmt(p, sizeof p, sm.p90, sm.capped * 10 > nseeds);
+			printf("  %-22s %10s %10s %3d/%d %4d/%d %9.2f %6.1fs\n", strat_name[i],
+			       m, p, sm.wrong, nseeds, sm.capped, nseeds, sm.median / lb, cell_s);
+			fflush(stdout);
+			if (sm.wrong > delta * nseeds)
+				all_ok = 0;
+			if (wi == 0) {
+				if (i == S_UNIFORM)
+					uni1 = sm.median;
+				if (i == S_UCB1) {
+					ucb1 = sm.median;
+					ucb1_capped = sm.capped * 2 > nseeds;
+				}
+				if (sm.median < best1 && sm.capped == 0) {
+					best1 = sm.median;
+					best1_name = strat_name[i];
+				}
+				lb1 = lb;
+			}
+		}
+	}
+	if (null) {
+		/* All arms equal: the rules must fire (a false claim) in <= delta. */
+		static struct world eq = { 5, 2.5, 0.6, 0.6, 0.6, { 0 }, { 0 } };
+		enum strat ns[] = { S_UNIFORM, S_RACE, S_TOPTWO };
+		long save[NSTRAT];
+		memcpy(save, caps, sizeof caps);
+		for (i = 0; i < NSTRAT; i++)
+			caps[i] = 20000;
+		for (i = 0; i < eq.k; i++)
+			eq.mu[i] = 0.6;
+		calibrate(&eq);
+		for (i = 0; i < eq.k; i++)
+			eq.mu[i] = 0.6, eq.skill[i] = eq.skill[0];
+		printf("\nnull world: 5 equal arms (0.6), 20000 calls each run: runs "
+		       "whose rule fired\n");
+		for (i = 0; i < 3; i++) {
+			struct summary sm = run_job(&eq, ns[i], nseeds, nthreads, 1);
+			printf("  %-22s %3d/%d\n", strat_name[ns[i]], sm.wrong, nseeds);
+			if (sm.wrong > delta * nseeds)
+				all_ok = 0;
+		}
+		memcpy(caps, save, sizeof caps);
+	}
+	if (only < 0 || only == 0) {
+		printf("\ncumulative regret after 5000 pulls, world 1 (mean over %d "
+		       "seeds)\n", nseeds);
+		regret(&worlds[0], "ucb1", nseeds, 5000);
+		regret(&worlds[0], "kl-ucb", nseeds, 5000);
+		regret(&worlds[0], "thompson", nseeds, 5000);
+		printf("\ngoals (world 1): best policy %s, median %.0f calls\n",
+		       best1_name, best1);
+		printf("  wrong declarations <= delta in every world: %s\n",
+		       all_ok ? "yes" : "NO");
+		printf("  uniform / best = %.1f (goal >= 20): %s\n", uni1 / best1,
+		       uni1 / best1 >= 20 ? "met" : "NOT met");
+		printf("  ucb1 / best %s %.1f (goal >= 4): %s%s\n", ucb1_capped ? ">=" : "=",
+		       ucb1 / best1, ucb1 / best1 >= 4 ? "met" : "NOT met",
+		       ucb1_capped ? " (ucb1 capped: true ratio larger)" : "");
+		printf("  best / lower bound = %.2f (goal <= 3): %s\n", best1 / lb1,
+		       best1 / lb1 <= 3 ? "met" : "NOT met");
+	}
+	printf("\n(%ld s)\n", (long)(time(NULL) - t0));
+	return 0;
+}

@@ -1,0 +1,18 @@
+#!/bin/sh
+# mc.sh - the Monte Carlo benchmark of sample efficiency (tests/bench/mc.c):
+# compiles it against BUILD-DIR/libpb.a and runs it; extra arguments go to
+# mc (--seeds N, --quick, --threads N, --world W, --no-null).
+# Usage: sh tests/bench/mc.sh [BUILD-DIR] [ARGS...]
+# Environment: BENCH_QUICK=1 adds --quick (40 seeds, lower caps).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+case ${1:-build} in /*) bin=${1:-build} ;; *) bin=$top/${1:-build} ;; esac
+[ $# -gt 0 ] && shift
+[ "${BENCH_QUICK:-0}" = 1 ] && set -- --quick "$@"
+T=$(mktemp -d "${TMPDIR:-/tmp}/pbmc.XXXXXX") || exit 2
+trap 'rm -rf "$T"' EXIT
+trap 'exit 2' HUP INT TERM
+${CC:-cc} -O2 -std=c11 -D_DEFAULT_SOURCE -pthread -I"$top/lib" \
+    $(pkg-config --cflags libcjson) -o "$T/mc" "$top/tests/bench/mc.c" \
+    "$bin/libpb.a" $(pkg-config --libs libcjson) -lm || exit 2
+"$T/mc" "$@"
