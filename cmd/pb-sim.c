@@ -1,11 +1,13 @@
-/* pb-sim - a simulated OpenAI-compatible model server on 127.0.0.1, for
- * tests, demos and benchmarks.  The model is lib/sim.c; this file is the
- * options and the libmicrohttpd glue: request bodies, the latency timer
- * and a clean shutdown. */
+/* pb-sim - a simulated OpenAI- and Anthropic-compatible model server on
+ * 127.0.0.1, for tests, demos and benchmarks.  The model, its faults and
+ * its statistics are lib/sim.c; this file is the options and the
+ * libmicrohttpd glue: request bodies, the timer that holds replies back,
+ * dropped connections and a clean shutdown. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,15 +30,28 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: pb-sim --tasks FILE [--world FILE] [--seed N] [--latency MS]\n"
-	    "              [--port N] [--error-rate P] [--error-status CODE] [--threads N]\n"
-	    "Serve a simulated OpenAI-compatible model on 127.0.0.1 until SIGTERM.\n"
+	    "              [--jitter MS] [--port N] [--fault KIND:RATE[,KIND:RATE...]]\n"
+	    "              [--retry-after SEC] [--slow SEC] [--should-retry-header]\n"
+	    "              [--error-rate P] [--error-status CODE] [--api-key KEY]\n"
+	    "              [--stats-file FILE] [--threads N]\n"
+	    "Serve a simulated OpenAI- and Anthropic-compatible model on 127.0.0.1\n"
+	    "until SIGTERM.\n"
 	    "      --tasks FILE        the tasks it knows (JSON lines; required)\n"
 	    "      --world FILE        skills of prompts (JSON lines {\"match\",\"skill\"})\n"
 	    "      --seed N            seed of every simulated choice (default 1)\n"
 	    "      --latency MS        delay each reply by MS milliseconds (default 0)\n"
+	    "      --jitter MS         plus an exponential draw of mean MS (default 0)\n"
 	    "      --port N            port to listen on; 0 picks a free one (default 0)\n"
-	    "      --error-rate P      fail this fraction of chat requests (default 0)\n"
+	    "      --fault KIND:RATE   fail this fraction of chat requests with KIND: 429, 500,\n"
+	    "                          502, 503, 504, 529, quota, auth, invalid, malformed,\n"
+	    "                          slow or drop (repeatable; rates add up to 1 at most)\n"
+	    "      --retry-after SEC   Retry-After of 429 and 503 replies (default 1)\n"
+	    "      --slow SEC          how long a slow fault holds its reply (default 30)\n"
+	    "      --should-retry-header  send x-should-retry: true|false on errors\n"
+	    "      --error-rate P      the simple form: fail this fraction of chat requests\n"
 	    "      --error-status CODE HTTP status of those failures (default 500)\n"
+	    "      --api-key KEY       require this key of every /v1 request\n"
+	    "      --stats-file FILE   write the request statistics to FILE at exit\n"
 	    "      --threads N         threads serving connections (default: CPUs, at most 8)\n"
 	    "  -h, --help              show this help\n"
 	    "      --version           show the version\n");
@@ -44,7 +59,11 @@ usage(FILE *fp, int status)
 }
 
 static struct pb_sim sim;
-static uint64_t latency_ns;
+
+/* Set by a handler that drops its connection on purpose, so the log
+ * line libmicrohttpd writes for it right after, in the same thread, is
+ * not mistaken for trouble. */
+static _Thread_local int dropping;
 
 /* What we keep per request while its body arrives and its reply waits. */
 struct req {
@@ -57,8 +76,9 @@ struct req {
 
 /* --------------------------------------------------------- the timer */
 
-/* Replies held back by --latency wait here, suspended, so a slow reply
- * ties up no thread: one timer resumes each connection when it is due. */
+/* Replies held back (--latency, --jitter, the slow fault) wait here,
+ * suspended, so a waiting reply ties up no thread: one timer resumes each
+ * connection when it is due. */
 struct waiter {
 	uint64_t due; /* CLOCK_MONOTONIC nanoseconds */
 	struct MHD_Connection *c;
@@ -155,7 +175,7 @@ timer_start(void)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	if (pthread_cond_init(&timer.cv, &ca) ||
 	    pthread_create(&timer.thr, NULL, timer_main, NULL))
-		die("cannot start the latency timer");
+		die("cannot start the timer");
 	pthread_condattr_destroy(&ca);
 }
 
@@ -172,12 +192,12 @@ timer_stop(void)
 	free(timer.h);
 }
 
-/* Suspends c until its latency has passed.  Returns 0 if it did, -1 if
- * we are shutting down and the reply should go now. */
+/* Suspends c for ms milliseconds.  Returns 0 if it did, -1 if we are
+ * shutting down and the reply should go now. */
 static int
-delay(struct MHD_Connection *c)
+delay(struct MHD_Connection *c, double ms)
 {
-	struct waiter w = { now_ns() + latency_ns, c };
+	struct waiter w = { now_ns() + (uint64_t)(ms * 1e6), c };
 
 	pthread_mutex_lock(&timer.mu);
 	if (timer.stopping) {
@@ -204,7 +224,7 @@ reply(struct MHD_Connection *c, struct req *q)
 	const char *body = q->resp.body ? q->resp.body : oom;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
-	char ra[16];
+	char ra[32];
 
 	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
 	                                    MHD_RESPMEM_MUST_COPY);
@@ -213,10 +233,17 @@ reply(struct MHD_Connection *c, struct req *q)
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	if (q->resp.allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, q->resp.allow);
-	if (q->resp.retry_after) {
-		snprintf(ra, sizeof ra, "%d", q->resp.retry_after);
+	if (q->resp.has_retry_after) {
+		/* Retry-After takes whole seconds; the OpenAI SDKs read the
+		 * exact wait from retry-after-ms first. */
+		snprintf(ra, sizeof ra, "%.0f", ceil(q->resp.retry_after));
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+		snprintf(ra, sizeof ra, "%.10g", q->resp.retry_after * 1000);
+		MHD_add_response_header(r, "retry-after-ms", ra);
 	}
+	if (q->resp.should_retry >= 0)
+		MHD_add_response_header(r, "x-should-retry",
+		                        q->resp.should_retry ? "true" : "false");
 	ret = MHD_queue_response(c, q->resp.body ? (unsigned)q->resp.status : 500, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -231,9 +258,11 @@ serve(void *cls, struct MHD_Connection *c, const char *url,
       size_t *upsize, void **con_cls)
 {
 	struct req *q = *con_cls;
+	struct pb_sim_request rq;
 
 	(void)cls;
 	(void)version;
+	dropping = 0;
 	if (!q) {
 		if (!(q = calloc(1, sizeof *q)))
 			return MHD_NO;
@@ -260,16 +289,26 @@ serve(void *cls, struct MHD_Connection *c, const char *url,
 	}
 	if (!q->answered) {
 		q->answered = 1;
-		if (q->too_big) {
-			q->resp.status = 413;
-			q->resp.body = pb_sim_error_json(413, "The request body is too "
-			                                 "large for pb-sim.", NULL);
-		} else {
-			pb_sim_handle(&sim, method, url, q->body ? q->body : "",
-			              q->len, &q->resp);
-		}
-		if (latency_ns && !delay(c))
+		memset(&rq, 0, sizeof rq);
+		rq.method = method;
+		rq.path = url;
+		rq.body = q->body ? q->body : "";
+		rq.len = q->len;
+		rq.too_big = q->too_big;
+		rq.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		                   MHD_HTTP_HEADER_AUTHORIZATION);
+		rq.x_api_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
+		rq.anthropic_version = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		                       "anthropic-version");
+		pb_sim_handle(&sim, &rq, &q->resp);
+		if (q->resp.delay_ms > 0 && !delay(c, q->resp.delay_ms))
 			return MHD_YES;
+	}
+	if (q->resp.drop) {
+		/* No reply at all: libmicrohttpd closes the connection and
+		 * calls completed() as for any other end. */
+		dropping = 1;
+		return MHD_NO;
 	}
 	return reply(c, q);
 }
@@ -294,9 +333,15 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 static void
 mhdlog(void *cls, const char *fmt, va_list ap)
 {
+	char msg[1024];
+
 	(void)cls;
-	fprintf(stderr, "%s: ", argv0);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (dropping && strstr(msg, "Application reported internal error")) {
+		dropping = 0;
+		return;
+	}
+	fprintf(stderr, "%s: %s", argv0, msg);
 }
 
 static void
@@ -327,13 +372,23 @@ main(int argc, char *argv[])
 		{ "error-rate", required_argument, NULL, 'e' },
 		{ "error-status", required_argument, NULL, 'E' },
 		{ "threads", required_argument, NULL, 'j' },
+		{ "jitter", required_argument, NULL, 'J' },
+		{ "fault", required_argument, NULL, 'f' },
+		{ "retry-after", required_argument, NULL, 'r' },
+		{ "slow", required_argument, NULL, 'S' },
+		{ "should-retry-header", no_argument, NULL, 'x' },
+		{ "api-key", required_argument, NULL, 'k' },
+		{ "stats-file", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *tasks = NULL, *world = NULL;
+	const char *tasks = NULL, *world = NULL, *statsfile = NULL, *apikey = NULL;
+	const char **faults = NULL;
+	size_t nfaults = 0, i;
 	long seed = 1, port = 0, threads, status = 500, limit = 10000;
-	double rate = 0, latency = 0;
+	double rate = 0, latency = 0, jitter = 0, retry_after = 1, slow = 30;
+	int should_retry = 0;
 	char err[PB_ERRLEN];
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
@@ -355,6 +410,20 @@ main(int argc, char *argv[])
 		case 'e': rate = numarg("--error-rate", optarg, 0, 1); break;
 		case 'E': status = intarg("--error-status", optarg, 400, 599); break;
 		case 'j': threads = intarg("--threads", optarg, 1, 1024); break;
+		case 'J': jitter = numarg("--jitter", optarg, 0, 3600000); break;
+		case 'f':
+			faults = erealloc(faults, (nfaults + 1) * sizeof *faults);
+			faults[nfaults++] = optarg;
+			break;
+		case 'r': retry_after = numarg("--retry-after", optarg, 0, 86400); break;
+		case 'S': slow = numarg("--slow", optarg, 0, 86400); break;
+		case 'x': should_retry = 1; break;
+		case 'k':
+			if (!*optarg)
+				die("--api-key: the key is empty");
+			apikey = optarg;
+			break;
+		case 'o': statsfile = optarg; break;
 		case 'h': usage(stdout, PB_EXIT_OK); break;
 		case 'V': version(); break;
 		default: usage(stderr, PB_EXIT_USAGE);
@@ -369,10 +438,20 @@ main(int argc, char *argv[])
 		die("%s", err);
 	sim.error_rate = rate;
 	sim.error_status = (int)status;
+	/* After --error-rate, whatever the order, so the sum counts it. */
+	for (i = 0; i < nfaults; i++)
+		if (pb_sim_parse_faults(&sim, faults[i], err))
+			die("--fault: %s", err);
+	free(faults);
+	sim.retry_after = retry_after;
+	sim.slow_s = slow;
+	sim.latency_ms = latency;
+	sim.jitter_ms = jitter;
+	sim.api_key = apikey;
+	sim.should_retry = should_retry;
 	load(tasks, 0);
 	if (world)
 		load(world, 1);
-	latency_ns = (uint64_t)(latency * 1e6);
 
 	/* Many keep-alive clients need many descriptors. */
 	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
@@ -392,8 +471,7 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	if (latency_ns)
-		timer_start();
+	timer_start();
 
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
@@ -421,9 +499,12 @@ main(int argc, char *argv[])
 
 	while (sigwait(&sigs, &sig))
 		;
-	if (latency_ns)
-		timer_stop();
+	timer_stop();
 	MHD_stop_daemon(d);
+	if (statsfile && pb_sim_save_stats(&sim, statsfile, err)) {
+		pb_sim_free(&sim);
+		die("%s", err);
+	}
 	pb_sim_free(&sim);
 	return PB_EXIT_OK;
 }

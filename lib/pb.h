@@ -653,10 +653,29 @@ struct pb_sim_priv; /* lookup tables and the repeat counter (sim.c) */
  * fields below; after that pb_sim_answer and pb_sim_handle may be called
  * from any number of threads at once.  Fill the fields before the first
  * request and leave them alone afterwards. */
+/* The faults pb-sim can put in place of an answer (pb-sim(1) has their
+ * statuses, bodies and headers).  Their order is the order of the bands
+ * of the one draw that picks at most one per request. */
+enum pb_sim_fault {
+	PB_SIM_F429, PB_SIM_F500, PB_SIM_F502, PB_SIM_F503, PB_SIM_F504,
+	PB_SIM_F529, PB_SIM_FQUOTA, PB_SIM_FAUTH, PB_SIM_FINVALID,
+	PB_SIM_FMALFORMED, PB_SIM_FSLOW, PB_SIM_FDROP,
+	PB_SIM_NFAULTS
+};
+
 struct pb_sim {
 	uint64_t seed;
 	double error_rate;  /* fraction of chat requests that fail */
 	int error_status;   /* HTTP status of those failures (500) */
+	double fault[PB_SIM_NFAULTS]; /* rate of each fault; with error_rate
+	                     * they add up to 1 at most */
+	double retry_after; /* seconds sent in Retry-After and retry-after-ms
+	                     * of 429 and 503 replies (1) */
+	double slow_s;      /* seconds a "slow" fault holds the reply (30) */
+	double latency_ms;  /* every /v1 reply is held this long ... */
+	double jitter_ms;   /* ... plus an exponential draw of this mean */
+	const char *api_key; /* required of every /v1 request, or NULL */
+	int should_retry;   /* send x-should-retry on error replies */
 	struct pb_sim_task *tasks;
 	size_t ntasks;
 	struct pb_sim_rule *world;
@@ -726,19 +745,56 @@ uint64_t pb_sim_request_key(const char *const *roles,
  * more.  Thread-safe. */
 unsigned long pb_sim_count(struct pb_sim *s, uint64_t key);
 
+/* The fault kind's name ("429", "quota", "drop"), and back (-1: none). */
+const char *pb_sim_fault_name(enum pb_sim_fault f);
+int pb_sim_fault_kind(const char *name);
+
+/* Reads "KIND:RATE[,KIND:RATE...]" into s->fault (a kind named again
+ * gets the new rate).  Fails with err set on an unknown kind, a rate
+ * not in [0,1], or when the rates and s->error_rate add up to more
+ * than 1; s->fault is unchanged then. */
+int pb_sim_parse_faults(struct pb_sim *s, const char *spec,
+                        char err[PB_ERRLEN]);
+
+/* One HTTP request as the server received it. */
+struct pb_sim_request {
+	const char *method, *path;
+	const char *body;     /* need not be NUL-terminated */
+	size_t len;
+	int too_big;          /* the body was over the server's limit (413) */
+	/* the headers that matter, NULL when absent */
+	const char *authorization, *x_api_key, *anthropic_version;
+};
+
 /* An HTTP reply, for the server to send as it is. */
 struct pb_sim_response {
 	int status;        /* HTTP status */
-	char *body;        /* JSON text, malloc'd */
+	char *body;        /* JSON text (or, for "malformed", not), malloc'd */
 	const char *allow; /* value of an Allow header (405), or NULL */
-	int retry_after;   /* seconds for a Retry-After header, or 0 */
+	int has_retry_after; /* send Retry-After (whole seconds, rounded up)
+	                    * and retry-after-ms with ... */
+	double retry_after; /* ... this many seconds */
+	int should_retry;  /* x-should-retry: 1 true, 0 false, -1 not sent */
+	double delay_ms;   /* hold the reply back this long first */
+	int drop;          /* after the delay, close without any reply */
 };
 
-/* Serves one HTTP request: POST /v1/chat/completions, GET /v1/models,
- * errors in OpenAI's shape otherwise.  body need not be NUL-terminated.
- * Thread-safe.  Returns 0, or -1 if out of memory (r->body NULL then). */
-int pb_sim_handle(struct pb_sim *s, const char *method, const char *path,
-                  const char *body, size_t len, struct pb_sim_response *r);
+/* Serves one HTTP request: POST /v1/chat/completions, POST /v1/messages
+ * (Anthropic), GET /v1/models, GET /pb-sim/stats, POST /pb-sim/reset;
+ * errors in the API's shape otherwise; counts it in the statistics.
+ * Thread-safe.  Returns 0, or -1 if out of memory (r->body NULL then,
+ * and r->status 500). */
+int pb_sim_handle(struct pb_sim *s, const struct pb_sim_request *q,
+                  struct pb_sim_response *r);
+
+/* The statistics as JSON {"requests","completions","by_status":{},
+ * "faults":{}}, malloc'd; with reset, zeroed in the same breath (the
+ * repeat counts stay).  NULL only if out of memory. */
+char *pb_sim_stats(struct pb_sim *s, int reset);
+
+/* Writes pb_sim_stats to path atomically (temp file, fsync, rename). */
+int pb_sim_save_stats(struct pb_sim *s, const char *path,
+                      char err[PB_ERRLEN]);
 
 /* An OpenAI error body {"error":{"message",...}} for status, malloc'd. */
 char *pb_sim_error_json(int status, const char *message, const char *param);

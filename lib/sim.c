@@ -1,16 +1,21 @@
 /* sim.c - the simulated model behind pb-sim: recognising the task in a
  * prompt, the prompt's skill, whether it gets the answer right, how the
- * reply is phrased, and the OpenAI-shaped HTTP replies.  No sockets here,
- * so all of it is unit-tested directly.
+ * reply is phrased, the HTTP replies in OpenAI's and Anthropic's shapes,
+ * the injected faults, the delays and the request statistics.  No
+ * sockets here, so all of it is unit-tested directly.
  *
  * Every choice is a hash of the seed and the request's content (and, for
- * temperature > 0, of how many identical requests came before), never of
- * time or of the order in which different requests arrive. */
+ * temperature > 0, of how many identical requests came before; for faults
+ * and jitter, always), never of time or of the order in which different
+ * requests arrive. */
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pb.h"
 
@@ -23,6 +28,7 @@
 #define SALT_STEPS 0x5a17c0de00000006ULL
 #define SALT_FAULT 0x5a17c0de00000007ULL
 #define SALT_ID    0x5a17c0de00000008ULL
+#define SALT_JITTER 0x5a17c0de00000009ULL
 
 #define NSTYLES 6
 #define MAXSPAN 16 /* paragraphs a task input may span, for the fast match */
@@ -44,10 +50,18 @@ struct seen {
 	size_t cap, used;
 };
 
+/* What GET /pb-sim/stats reports. */
+struct counts {
+	unsigned long requests, completions;
+	unsigned long by_status[600];
+	unsigned long faults[PB_SIM_NFAULTS + 1]; /* last: --error-rate */
+};
+
 struct pb_sim_priv {
 	struct tab byinput; /* hash of a task's input -> task */
-	pthread_mutex_t mu; /* guards seen */
+	pthread_mutex_t mu; /* guards seen and stats */
 	struct seen seen;
+	struct counts stats;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -203,6 +217,8 @@ pb_sim_init(struct pb_sim *s, uint64_t seed, char err[PB_ERRLEN])
 	memset(s, 0, sizeof *s);
 	s->seed = seed;
 	s->error_status = 500;
+	s->retry_after = 1;
+	s->slow_s = 30;
 	if (!(s->priv = calloc(1, sizeof *s->priv))) {
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
@@ -946,22 +962,87 @@ pb_sim_count(struct pb_sim *s, uint64_t key)
 
 /* --------------------------------------------------------------- HTTP */
 
-char *
-pb_sim_error_json(int status, const char *message, const char *param)
+/* The two API shapes a reply can take. */
+enum api { OPENAI, ANTHROPIC };
+
+static const char *const fault_names[PB_SIM_NFAULTS] = {
+	"429", "500", "502", "503", "504", "529", "quota", "auth", "invalid",
+	"malformed", "slow", "drop"
+};
+
+const char *
+pb_sim_fault_name(enum pb_sim_fault f)
 {
-	const char *type = "invalid_request_error", *code = NULL;
+	return (unsigned)f < PB_SIM_NFAULTS ? fault_names[f] : NULL;
+}
+
+int
+pb_sim_fault_kind(const char *name)
+{
+	int i;
+
+	for (i = 0; i < PB_SIM_NFAULTS; i++)
+		if (!strcmp(name, fault_names[i]))
+			return i;
+	return -1;
+}
+
+int
+pb_sim_parse_faults(struct pb_sim *s, const char *spec, char err[PB_ERRLEN])
+{
+	double rate[PB_SIM_NFAULTS], sum;
+	const char *p = spec, *colon, *end;
+	char name[16], *e;
+	int i, k;
+
+	memcpy(rate, s->fault, sizeof rate);
+	for (;;) {
+		end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		colon = memchr(p, ':', (size_t)(end - p));
+		if (!colon || (size_t)(colon - p) >= sizeof name) {
+			snprintf(err, PB_ERRLEN, "'%.*s' is not KIND:RATE", (int)(end - p), p);
+			return -1;
+		}
+		memcpy(name, p, (size_t)(colon - p));
+		name[colon - p] = '\0';
+		if ((k = pb_sim_fault_kind(name)) < 0) {
+			snprintf(err, PB_ERRLEN, "unknown fault kind '%s' (known: 429, 500, "
+			         "502, 503, 504, 529, quota, auth, invalid, malformed, slow, "
+			         "drop)", name);
+			return -1;
+		}
+		rate[k] = strtod(colon + 1, &e);
+		if (e == colon + 1 || e != end || !(rate[k] >= 0 && rate[k] <= 1)) {
+			snprintf(err, PB_ERRLEN, "fault %s: '%.*s' is not a rate in [0, 1]",
+			         name, (int)(end - colon - 1), colon + 1);
+			return -1;
+		}
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	for (i = 0, sum = s->error_rate; i < PB_SIM_NFAULTS; i++)
+		sum += rate[i];
+	/* A little slack, so 0.1,0.2,0.7 is not refused for rounding. */
+	if (sum > 1 + 1e-9) {
+		snprintf(err, PB_ERRLEN, "the fault rates%s add up to %g, more than 1",
+		         s->error_rate > 0 ? " and --error-rate" : "", sum);
+		return -1;
+	}
+	memcpy(s->fault, rate, sizeof rate);
+	return 0;
+}
+
+/* OpenAI's error shape: {"error":{"message","type","param","code"}}. */
+static char *
+openai_error(const char *type, const char *code, const char *param,
+             const char *message)
+{
 	cJSON *o = cJSON_CreateObject(), *e;
 	char *s = NULL;
 
-	if (status == 401)
-		type = "authentication_error";
-	else if (status == 403)
-		type = "permission_error";
-	else if (status == 429) {
-		type = "requests";
-		code = "rate_limit_exceeded";
-	} else if (status >= 500)
-		type = "server_error";
 	if (o && (e = cJSON_AddObjectToObject(o, "error")) &&
 	    cJSON_AddStringToObject(e, "message", message) &&
 	    cJSON_AddStringToObject(e, "type", type) &&
@@ -974,24 +1055,104 @@ pb_sim_error_json(int status, const char *message, const char *param)
 	return s;
 }
 
+/* Anthropic's: {"type":"error","error":{"type","message"}}. */
+static char *
+anthropic_error(const char *type, const char *message)
+{
+	cJSON *o = cJSON_CreateObject(), *e;
+	char *s = NULL;
+
+	if (o && cJSON_AddStringToObject(o, "type", "error") &&
+	    (e = cJSON_AddObjectToObject(o, "error")) &&
+	    cJSON_AddStringToObject(e, "type", type) &&
+	    cJSON_AddStringToObject(e, "message", message))
+		s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return s;
+}
+
+/* The error type each API gives a status by default. */
+static const char *
+default_type(enum api api, int status)
+{
+	if (api == ANTHROPIC) {
+		switch (status) {
+		case 401: return "authentication_error";
+		case 403: return "permission_error";
+		case 404: return "not_found_error";
+		case 413: return "request_too_large";
+		case 429: return "rate_limit_error";
+		case 529: return "overloaded_error";
+		}
+		return status >= 500 ? "api_error" : "invalid_request_error";
+	}
+	switch (status) {
+	case 403: return "permission_error";
+	case 429: return "requests";
+	case 529: return "overloaded_error";
+	}
+	return status >= 500 ? "server_error" : "invalid_request_error";
+}
+
+static const char *
+default_code(int status)
+{
+	return status == 401 ? "invalid_api_key" :
+	       status == 429 ? "rate_limit_exceeded" : NULL;
+}
+
+char *
+pb_sim_error_json(int status, const char *message, const char *param)
+{
+	return openai_error(default_type(OPENAI, status), default_code(status),
+	                    param, message);
+}
+
+/* One request on its way through pb_sim_handle. */
+struct call {
+	struct pb_sim *s;
+	const struct pb_sim_request *q;
+	struct pb_sim_response *r;
+	enum api api;
+	uint64_t key;       /* identity of the request, for the draws */
+	unsigned long rep;  /* identical requests before it */
+	int counted;        /* key and rep are set */
+	int fault;          /* the fault injected: a pb_sim_fault,
+	                     * PB_SIM_NFAULTS for --error-rate, or -1 */
+	int answered;       /* a successful answer was made */
+};
+
+/* Fills r with an error in the call's API shape: type and code NULL take
+ * the status's defaults (code is OpenAI's only).  Returns 0, or -1 if
+ * out of memory. */
 static int
-fail(struct pb_sim_response *r, int status, const char *param,
-     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+fail(struct call *c, int status, const char *type, const char *code,
+     const char *param, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
 
 static int
-fail(struct pb_sim_response *r, int status, const char *param,
-     const char *fmt, ...)
+fail(struct call *c, int status, const char *type, const char *code,
+     const char *param, const char *fmt, ...)
 {
+	struct pb_sim_response *r = c->r;
 	char msg[PB_ERRLEN];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	if (!type)
+		type = default_type(c->api, status);
+	if (!code)
+		code = default_code(status);
 	r->status = status;
-	r->body = pb_sim_error_json(status, msg, param);
-	if (status == 429 || status == 503)
-		r->retry_after = 1;
+	free(r->body);
+	r->body = c->api == ANTHROPIC ? anthropic_error(type, msg)
+	                              : openai_error(type, code, param, msg);
+	if (status == 429 || status == 503) {
+		r->has_retry_after = 1;
+		r->retry_after = c->s->retry_after;
+	}
 	return r->body ? 0 : -1;
 }
 
@@ -1022,7 +1183,9 @@ tokens(const char *s)
 	return (long)((strlen(s) + 3) / 4);
 }
 
-/* A parsed chat request: what the simulation and the reply need. */
+/* A parsed chat request of either API: what the simulation and the reply
+ * need.  An Anthropic system prompt is message 0 with role "system", so
+ * the same conversation asked of either API is the same request. */
 struct chatreq {
 	const char *model;
 	size_t n;
@@ -1031,7 +1194,7 @@ struct chatreq {
 	char *text;         /* contents joined by blank lines */
 	double temperature;
 	long max_tokens;    /* 0: no limit */
-	const char *stop[4];
+	const char **stop;  /* into the request's JSON */
 	int nstop;
 };
 
@@ -1045,6 +1208,7 @@ chatreq_free(struct chatreq *q)
 	free(q->contents);
 	free(q->roles);
 	free(q->text);
+	free(q->stop);
 }
 
 /* A message's content as text: a string, an array of text parts, or
@@ -1082,40 +1246,17 @@ content_text(const cJSON *c)
 	return s;
 }
 
-/* Reads and checks a chat request.  0: ok; 1: r holds a 400; -1: ENOMEM. */
+/* Joins the contents into q->text.  -1: out of memory. */
 static int
-chat_parse(const cJSON *req, struct chatreq *q, struct pb_sim_response *r)
+join(struct chatreq *q)
 {
-	const cJSON *msgs, *m, *v;
 	size_t i, len = 0;
-	const char *mt[] = { "max_completion_tokens", "max_tokens" };
 
-	q->model = "pb-sim";
-	q->temperature = 1;
-	if ((v = cJSON_GetObjectItemCaseSensitive(req, "model")) && !cJSON_IsNull(v)) {
-		if (!cJSON_IsString(v))
-			return fail(r, 400, "model", "Invalid type for 'model': expected a string.") ? -1 : 1;
-		q->model = v->valuestring;
-	}
-	msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
-	if (!cJSON_IsArray(msgs) || !(q->n = (size_t)cJSON_GetArraySize(msgs)))
-		return fail(r, 400, "messages", "'messages' must be a non-empty array.") ? -1 : 1;
-	q->roles = calloc(q->n, sizeof *q->roles);
-	q->contents = calloc(q->n, sizeof *q->contents);
-	if (!q->roles || !q->contents)
-		return -1;
-	i = 0;
-	cJSON_ArrayForEach(m, msgs) {
-		if (!cJSON_IsObject(m) || !(q->roles[i] = pb_json_str(m, "role")))
-			return fail(r, 400, "messages", "messages[%zu] has no 'role' string.", i) ? -1 : 1;
-		if (!(q->contents[i] = content_text(cJSON_GetObjectItemCaseSensitive(m, "content"))))
-			return fail(r, 400, "messages", "messages[%zu].content is not text "
-			            "(a string or an array of text parts).", i) ? -1 : 1;
+	for (i = 0; i < q->n; i++)
 		len += strlen(q->contents[i]) + 2;
-		i++;
-	}
 	if (!(q->text = malloc(len + 1)))
 		return -1;
+	q->text[0] = '\0';
 	for (i = 0, len = 0; i < q->n; i++) {
 		if (i) {
 			memcpy(q->text + len, "\n\n", 2);
@@ -1124,10 +1265,84 @@ chat_parse(const cJSON *req, struct chatreq *q, struct pb_sim_response *r)
 		strcpy(q->text + len, q->contents[i]);
 		len += strlen(q->contents[i]);
 	}
+	return 0;
+}
+
+/* The result of a parse step: 0 ok, 1 c->r holds a 400, -1 ENOMEM. */
+#define BAD(expr) ((expr) ? -1 : 1)
+
+/* Reads stop strings: one string (if one is allowed) or an array of at
+ * most max strings (max 0: any number). */
+static int
+stops(struct call *c, struct chatreq *q, const cJSON *v, int one, int max,
+      const char *name)
+{
+	const cJSON *x;
+	int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 1;
+
+	if (!(q->stop = calloc((size_t)n + 1, sizeof *q->stop)))
+		return -1;
+	if (one && cJSON_IsString(v)) {
+		q->stop[q->nstop++] = v->valuestring;
+		return 0;
+	}
+	if (cJSON_IsArray(v) && (!max || n <= max)) {
+		cJSON_ArrayForEach(x, v) {
+			if (!cJSON_IsString(x))
+				break;
+			q->stop[q->nstop++] = x->valuestring;
+		}
+		if (!x)
+			return 0;
+	}
+	if (one)
+		return BAD(fail(c, 400, NULL, NULL, name, "'%s' must be a string or an "
+		           "array of up to %d strings.", name, max));
+	return BAD(fail(c, 400, NULL, NULL, name, "%s: Input should be a valid "
+	           "list of strings", name));
+}
+
+/* Reads and checks an OpenAI chat request. */
+static int
+chat_parse(struct call *c, const cJSON *req, struct chatreq *q)
+{
+	const cJSON *msgs, *m, *v;
+	size_t i;
+	const char *mt[] = { "max_completion_tokens", "max_tokens" };
+	int rv;
+
+	q->model = "pb-sim";
+	q->temperature = 1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "model")) && !cJSON_IsNull(v)) {
+		if (!cJSON_IsString(v))
+			return BAD(fail(c, 400, NULL, NULL, "model", "Invalid type for "
+			           "'model': expected a string."));
+		q->model = v->valuestring;
+	}
+	msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+	if (!cJSON_IsArray(msgs) || !(q->n = (size_t)cJSON_GetArraySize(msgs)))
+		return BAD(fail(c, 400, NULL, NULL, "messages", "'messages' must be a "
+		           "non-empty array."));
+	q->roles = calloc(q->n, sizeof *q->roles);
+	q->contents = calloc(q->n, sizeof *q->contents);
+	if (!q->roles || !q->contents)
+		return -1;
+	i = 0;
+	cJSON_ArrayForEach(m, msgs) {
+		if (!cJSON_IsObject(m) || !(q->roles[i] = pb_json_str(m, "role")))
+			return BAD(fail(c, 400, NULL, NULL, "messages", "messages[%zu] has "
+			           "no 'role' string.", i));
+		if (!(q->contents[i] = content_text(cJSON_GetObjectItemCaseSensitive(m, "content"))))
+			return BAD(fail(c, 400, NULL, NULL, "messages", "messages[%zu].content "
+			           "is not text (a string or an array of text parts).", i));
+		i++;
+	}
+	if (join(q))
+		return -1;
 	if ((v = cJSON_GetObjectItemCaseSensitive(req, "temperature")) && !cJSON_IsNull(v)) {
 		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 2))
-			return fail(r, 400, "temperature", "'temperature' must be a number "
-			            "from 0 to 2.") ? -1 : 1;
+			return BAD(fail(c, 400, NULL, NULL, "temperature", "'temperature' "
+			           "must be a number from 0 to 2."));
 		q->temperature = v->valuedouble;
 	}
 	for (i = 0; i < 2; i++) {
@@ -1136,137 +1351,365 @@ chat_parse(const cJSON *req, struct chatreq *q, struct pb_sim_response *r)
 			continue;
 		x = cJSON_IsNumber(v) ? v->valuedouble : -1;
 		if (x < 1 || x != floor(x) || x > 1e9)
-			return fail(r, 400, mt[i], "'%s' must be a positive integer.", mt[i]) ? -1 : 1;
+			return BAD(fail(c, 400, NULL, NULL, mt[i], "'%s' must be a positive "
+			           "integer.", mt[i]));
 		if (!q->max_tokens || (long)x < q->max_tokens)
 			q->max_tokens = (long)x;
 	}
-	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stop")) && !cJSON_IsNull(v)) {
-		const cJSON *x;
-		if (cJSON_IsString(v)) {
-			q->stop[q->nstop++] = v->valuestring;
-		} else if (cJSON_IsArray(v) && cJSON_GetArraySize(v) <= 4) {
-			cJSON_ArrayForEach(x, v) {
-				if (!cJSON_IsString(x))
-					break;
-				q->stop[q->nstop++] = x->valuestring;
-			}
-			if (x)
-				q->nstop = -1;
-		} else {
-			q->nstop = -1;
-		}
-		if (q->nstop < 0)
-			return fail(r, 400, "stop", "'stop' must be a string or an array "
-			            "of up to 4 strings.") ? -1 : 1;
-	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stop")) && !cJSON_IsNull(v) &&
+	    (rv = stops(c, q, v, 1, 4, "stop")) != 0)
+		return rv;
 	if ((v = cJSON_GetObjectItemCaseSensitive(req, "n")) && !cJSON_IsNull(v) &&
 	    !(cJSON_IsNumber(v) && v->valuedouble == 1))
-		return fail(r, 400, "n", "pb-sim gives one choice only: 'n' must be 1.") ? -1 : 1;
+		return BAD(fail(c, 400, NULL, NULL, "n", "pb-sim gives one choice only: "
+		           "'n' must be 1."));
 	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stream")) && cJSON_IsTrue(v))
-		return fail(r, 400, "stream", "pb-sim does not stream: 'stream' must be false.") ? -1 : 1;
+		return BAD(fail(c, 400, NULL, NULL, "stream", "pb-sim does not stream: "
+		           "'stream' must be false."));
 	return 0;
 }
 
-/* Cuts text at the first stop sequence, or to max_tokens.  Returns the
- * finish reason. */
-static const char *
-limit(char *text, const struct chatreq *q)
+/* Reads and checks an Anthropic Messages request; the messages are
+ * validated the way the real API does, so a client that leaves a system
+ * message among them, say, finds out here. */
+static int
+messages_parse(struct call *c, const cJSON *req, struct chatreq *q)
 {
+	const cJSON *msgs, *m, *v, *sys;
+	const char *role;
+	size_t i;
+	int rv;
+
+	q->model = "pb-sim";
+	q->temperature = 1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "model")) && !cJSON_IsNull(v)) {
+		if (!cJSON_IsString(v))
+			return BAD(fail(c, 400, NULL, NULL, NULL, "model: Input should be a "
+			           "valid string"));
+		q->model = v->valuestring;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(req, "max_tokens");
+	if (!v || cJSON_IsNull(v))
+		return BAD(fail(c, 400, NULL, NULL, NULL, "max_tokens: Field required"));
+	if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+	    v->valuedouble != floor(v->valuedouble) || v->valuedouble > 1e9)
+		return BAD(fail(c, 400, NULL, NULL, NULL, "max_tokens: Input should be "
+		           "a positive integer"));
+	q->max_tokens = (long)v->valuedouble;
+	msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
+	if (!cJSON_IsArray(msgs))
+		return BAD(fail(c, 400, NULL, NULL, NULL, "messages: Field required "
+		           "(a list of messages)"));
+	if (!cJSON_GetArraySize(msgs))
+		return BAD(fail(c, 400, NULL, NULL, NULL, "messages: at least one "
+		           "message is required"));
+	sys = cJSON_GetObjectItemCaseSensitive(req, "system");
+	if (sys && cJSON_IsNull(sys))
+		sys = NULL;
+	q->n = (size_t)cJSON_GetArraySize(msgs) + (sys != NULL);
+	q->roles = calloc(q->n, sizeof *q->roles);
+	q->contents = calloc(q->n, sizeof *q->contents);
+	if (!q->roles || !q->contents)
+		return -1;
+	i = 0;
+	if (sys) {
+		if (!cJSON_IsString(sys) && !cJSON_IsArray(sys))
+			return BAD(fail(c, 400, NULL, NULL, NULL, "system: Input should be "
+			           "a valid string or a list of text blocks"));
+		q->roles[0] = "system";
+		if (!(q->contents[0] = content_text(sys)))
+			return cJSON_IsArray(sys) ? BAD(fail(c, 400, NULL, NULL, NULL,
+			       "system: each block must be {\"type\":\"text\",\"text\":...}"))
+			       : -1;
+		i++;
+	}
+	cJSON_ArrayForEach(m, msgs) {
+		size_t k = i - (sys != NULL);
+		if (!cJSON_IsObject(m) || !(role = pb_json_str(m, "role")))
+			return BAD(fail(c, 400, NULL, NULL, NULL, "messages.%zu.role: Field "
+			           "required", k));
+		if (strcmp(role, "user") && strcmp(role, "assistant"))
+			return BAD(fail(c, 400, NULL, NULL, NULL, "messages.%zu.role: Input "
+			           "should be 'user' or 'assistant' (a system prompt goes in "
+			           "the top-level 'system' field)", k));
+		q->roles[i] = role;
+		v = cJSON_GetObjectItemCaseSensitive(m, "content");
+		if (!cJSON_IsString(v) && !cJSON_IsArray(v))
+			return BAD(fail(c, 400, NULL, NULL, NULL, "messages.%zu.content: "
+			           "Field required (a string or a list of blocks)", k));
+		if (!(q->contents[i] = content_text(v)))
+			return cJSON_IsArray(v) ? BAD(fail(c, 400, NULL, NULL, NULL,
+			       "messages.%zu.content: pb-sim reads text blocks only "
+			       "({\"type\":\"text\",\"text\":...})", k)) : -1;
+		i++;
+	}
+	if (join(q))
+		return -1;
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "temperature")) && !cJSON_IsNull(v)) {
+		if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1))
+			return BAD(fail(c, 400, NULL, NULL, NULL, "temperature: Input should "
+			           "be a number from 0 to 1"));
+		q->temperature = v->valuedouble;
+	}
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "top_p")) && !cJSON_IsNull(v) &&
+	    !(cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1))
+		return BAD(fail(c, 400, NULL, NULL, NULL, "top_p: Input should be a "
+		           "number from 0 to 1"));
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stop_sequences")) &&
+	    !cJSON_IsNull(v) && (rv = stops(c, q, v, 0, 0, "stop_sequences")) != 0)
+		return rv;
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stream")) && cJSON_IsTrue(v))
+		return BAD(fail(c, 400, NULL, NULL, NULL, "stream: pb-sim does not "
+		           "stream"));
+	return 0;
+}
+
+/* How the reply ended. */
+enum finish { END, STOPPED, LENGTH };
+
+/* Cuts text at the earliest stop sequence, or to max_tokens; *which
+ * receives the stop sequence that cut it, if any. */
+static enum finish
+limit(char *text, const struct chatreq *q, const char **which)
+{
+	char *cut = NULL, *p;
 	int i;
 
-	for (i = 0; i < q->nstop; i++) {
-		char *p;
-		if (*q->stop[i] && (p = strstr(text, q->stop[i])))
-			*p = '\0';
-	}
+	*which = NULL;
+	for (i = 0; i < q->nstop; i++)
+		if (*q->stop[i] && (p = strstr(text, q->stop[i])) && (!cut || p < cut)) {
+			cut = p;
+			*which = q->stop[i];
+		}
+	if (cut)
+		*cut = '\0';
 	if (q->max_tokens && tokens(text) > q->max_tokens) {
 		size_t n = (size_t)q->max_tokens * 4;
 		/* not inside a UTF-8 sequence */
 		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
 			n--;
 		text[n] = '\0';
-		return "length";
+		*which = NULL;
+		return LENGTH;
 	}
-	return "stop";
+	return cut ? STOPPED : END;
 }
 
+/* What the simulation decided, for tests and curious people. */
 static int
-chat(struct pb_sim *s, const char *body, size_t len, struct pb_sim_response *r)
+add_x(cJSON *o, const struct pb_sim *s, const struct pb_sim_answer *a,
+      unsigned long rep)
 {
+	cJSON *x = cJSON_AddObjectToObject(o, "x_pb_sim");
+
+	return x &&
+	    (a->task >= 0 && s->tasks[a->task].id
+	     ? cJSON_AddStringToObject(x, "task", s->tasks[a->task].id) != NULL
+	     : cJSON_AddNullToObject(x, "task") != NULL) &&
+	    cJSON_AddNumberToObject(x, "skill", a->skill) &&
+	    cJSON_AddNumberToObject(x, "p", a->p) &&
+	    cJSON_AddBoolToObject(x, "correct", a->correct) &&
+	    cJSON_AddNumberToObject(x, "repeat", (double)rep) ? 0 : -1;
+}
+
+/* The chat.completion object. */
+static cJSON *
+openai_reply(const struct call *c, const struct chatreq *q,
+             const struct pb_sim_answer *a, enum finish fin, long pt)
+{
+	cJSON *o, *ch, *m, *msg, *u;
+	char id[40];
+	long ct = tokens(a->text);
+
+	snprintf(id, sizeof id, "chatcmpl-%016llx",
+	         (unsigned long long)mix(c->key, c->rep, c->s->seed ^ SALT_ID));
+	if (!(o = cJSON_CreateObject()))
+		return NULL;
+	if (cJSON_AddStringToObject(o, "id", id) &&
+	    cJSON_AddStringToObject(o, "object", "chat.completion") &&
+	    cJSON_AddNumberToObject(o, "created", 0) &&
+	    cJSON_AddStringToObject(o, "model", q->model) &&
+	    (ch = cJSON_AddArrayToObject(o, "choices")) &&
+	    (m = cJSON_CreateObject()) && cJSON_AddItemToArray(ch, m) &&
+	    cJSON_AddNumberToObject(m, "index", 0) &&
+	    (msg = cJSON_AddObjectToObject(m, "message")) &&
+	    cJSON_AddStringToObject(msg, "role", "assistant") &&
+	    cJSON_AddStringToObject(msg, "content", a->text) &&
+	    cJSON_AddNullToObject(m, "logprobs") &&
+	    cJSON_AddStringToObject(m, "finish_reason", fin == LENGTH ? "length" : "stop") &&
+	    (u = cJSON_AddObjectToObject(o, "usage")) &&
+	    cJSON_AddNumberToObject(u, "prompt_tokens", (double)pt) &&
+	    cJSON_AddNumberToObject(u, "completion_tokens", (double)ct) &&
+	    cJSON_AddNumberToObject(u, "total_tokens", (double)(pt + ct)) &&
+	    !add_x(o, c->s, a, c->rep))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* The Anthropic message object. */
+static cJSON *
+anthropic_reply(const struct call *c, const struct chatreq *q,
+                const struct pb_sim_answer *a, enum finish fin,
+                const char *stop, long pt)
+{
+	static const char *const why[] = { "end_turn", "stop_sequence", "max_tokens" };
+	cJSON *o, *arr, *b, *u;
+	char id[40];
+
+	snprintf(id, sizeof id, "msg_%016llx",
+	         (unsigned long long)mix(c->key, c->rep, c->s->seed ^ SALT_ID));
+	if (!(o = cJSON_CreateObject()))
+		return NULL;
+	if (cJSON_AddStringToObject(o, "id", id) &&
+	    cJSON_AddStringToObject(o, "type", "message") &&
+	    cJSON_AddStringToObject(o, "role", "assistant") &&
+	    cJSON_AddStringToObject(o, "model", q->model) &&
+	    (arr = cJSON_AddArrayToObject(o, "content")) &&
+	    (b = cJSON_CreateObject()) && cJSON_AddItemToArray(arr, b) &&
+	    cJSON_AddStringToObject(b, "type", "text") &&
+	    cJSON_AddStringToObject(b, "text", a->text) &&
+	    cJSON_AddStringToObject(o, "stop_reason", why[fin]) &&
+	    (stop ? cJSON_AddStringToObject(o, "stop_sequence", stop) != NULL
+	          : cJSON_AddNullToObject(o, "stop_sequence") != NULL) &&
+	    (u = cJSON_AddObjectToObject(o, "usage")) &&
+	    cJSON_AddNumberToObject(u, "input_tokens", (double)pt) &&
+	    cJSON_AddNumberToObject(u, "output_tokens", (double)tokens(a->text)) &&
+	    !add_x(o, c->s, a, c->rep))
+		return o;
+	cJSON_Delete(o);
+	return NULL;
+}
+
+/* Which fault, if any, the request draws: one uniform number, cut into
+ * bands of --error-rate and then each kind's rate in enum order. */
+static int
+draw_fault(const struct call *c)
+{
+	const struct pb_sim *s = c->s;
+	double u = unit(mix(c->key, c->rep, s->seed ^ SALT_FAULT)), top;
+	int i;
+
+	if (u < (top = s->error_rate))
+		return PB_SIM_NFAULTS;
+	for (i = 0; i < PB_SIM_NFAULTS; i++)
+		if (s->fault[i] > 0 && u < (top += s->fault[i]))
+			return i;
+	return -1;
+}
+
+/* Fills r with the error reply of fault f (not malformed, slow, drop). */
+static int
+fault_reply(struct call *c, int f)
+{
+	const struct pb_sim *s = c->s;
+	int anth = c->api == ANTHROPIC;
+
+	switch (f) {
+	case PB_SIM_NFAULTS:
+		return fail(c, s->error_status, NULL, NULL, NULL, "Simulated failure "
+		            "(pb-sim --error-rate %g, status %d).", s->error_rate,
+		            s->error_status);
+	case PB_SIM_F429:
+		return fail(c, 429, NULL, NULL, NULL, "Rate limit reached for requests "
+		            "(simulated by pb-sim). Please try again in %gs.",
+		            s->retry_after);
+	case PB_SIM_F500:
+		return fail(c, 500, NULL, NULL, NULL, "The server had an error while "
+		            "processing your request (simulated by pb-sim).");
+	case PB_SIM_F502:
+		return fail(c, 502, NULL, NULL, NULL, "Bad gateway (simulated by pb-sim).");
+	case PB_SIM_F503:
+		return fail(c, 503, NULL, NULL, NULL, "The server is overloaded or not "
+		            "ready yet (simulated by pb-sim).");
+	case PB_SIM_F504:
+		return fail(c, 504, NULL, NULL, NULL, "Gateway timeout (simulated by "
+		            "pb-sim).");
+	case PB_SIM_F529:
+		return fail(c, 529, "overloaded_error", NULL, NULL, "Overloaded "
+		            "(simulated by pb-sim).");
+	case PB_SIM_FQUOTA:
+		/* No Retry-After: waiting does not bring money back. */
+		if (fail(c, 429, "insufficient_quota", "insufficient_quota", NULL,
+		         "You exceeded your current quota, please check your plan "
+		         "and billing details (simulated by pb-sim)."))
+			return -1;
+		c->r->has_retry_after = 0;
+		c->r->should_retry = 0;
+		return 0;
+	case PB_SIM_FAUTH:
+		return fail(c, 401, NULL, NULL, NULL, anth ? "invalid x-api-key "
+		            "(simulated by pb-sim)." : "Incorrect API key provided "
+		            "(simulated by pb-sim).");
+	case PB_SIM_FINVALID:
+		return fail(c, 400, NULL, NULL, NULL, "Invalid request (simulated by "
+		            "pb-sim).");
+	}
+	return -1;
+}
+
+/* Serves a chat request of either API, faults included. */
+static int
+chat(struct call *c)
+{
+	struct pb_sim *s = c->s;
+	struct pb_sim_response *r = c->r;
 	struct chatreq q = { 0 };
 	struct pb_sim_answer a = { 0 };
-	cJSON *req, *o = NULL, *ch, *c, *msg, *u, *x;
-	const char *finish;
-	char id[40];
-	uint64_t key;
-	unsigned long rep;
+	cJSON *req, *o = NULL;
+	const char *stop;
+	enum finish fin;
 	long pt = 3;
 	size_t i;
 	int rv;
 
-	req = cJSON_ParseWithLength(body, len);
+	req = cJSON_ParseWithLength(c->q->body, c->q->len);
 	if (!req || !cJSON_IsObject(req)) {
 		cJSON_Delete(req);
-		return fail(r, 400, NULL, "We could not parse the JSON body of your "
+		return fail(c, 400, NULL, NULL, NULL, c->api == ANTHROPIC ?
+		            "The request body is not valid JSON: it must be a JSON "
+		            "object." : "We could not parse the JSON body of your "
 		            "request: it must be a JSON object.");
 	}
-	if ((rv = chat_parse(req, &q, r)) != 0) {
+	rv = c->api == ANTHROPIC ? messages_parse(c, req, &q) : chat_parse(c, req, &q);
+	if (rv) {
 		chatreq_free(&q);
 		cJSON_Delete(req);
 		return rv < 0 ? -1 : 0;
 	}
-	key = pb_sim_request_key(q.roles, (const char *const *)q.contents, q.n,
-	                         q.temperature);
-	rep = pb_sim_count(s, key);
-	if (s->error_rate > 0 &&
-	    unit(mix(key, rep, s->seed ^ SALT_FAULT)) < s->error_rate) {
-		rv = fail(r, s->error_status, NULL, "Simulated failure "
-		          "(pb-sim --error-rate %g, status %d).", s->error_rate,
-		          s->error_status);
+	c->key = pb_sim_request_key(q.roles, (const char *const *)q.contents, q.n,
+	                            q.temperature);
+	c->rep = pb_sim_count(s, c->key);
+	c->counted = 1;
+	c->fault = draw_fault(c);
+	if (c->fault >= 0 && c->fault != PB_SIM_FMALFORMED &&
+	    c->fault != PB_SIM_FSLOW) {
+		if (c->fault == PB_SIM_FDROP) {
+			r->drop = 1;
+			rv = 0;
+		} else {
+			rv = fault_reply(c, c->fault);
+		}
 		goto done;
 	}
 	rv = -1;
-	if (pb_sim_answer(s, q.text, key, q.temperature, rep, &a))
+	if (pb_sim_answer(s, q.text, c->key, q.temperature, c->rep, &a))
 		goto done;
-	finish = limit(a.text, &q);
+	fin = limit(a.text, &q, &stop);
 	for (i = 0; i < q.n; i++)
 		pt += 3 + tokens(q.contents[i]);
-	snprintf(id, sizeof id, "chatcmpl-%016llx",
-	         (unsigned long long)mix(key, rep, s->seed ^ SALT_ID));
-	if (!(o = cJSON_CreateObject()) ||
-	    !cJSON_AddStringToObject(o, "id", id) ||
-	    !cJSON_AddStringToObject(o, "object", "chat.completion") ||
-	    !cJSON_AddNumberToObject(o, "created", 0) ||
-	    !cJSON_AddStringToObject(o, "model", q.model) ||
-	    !(ch = cJSON_AddArrayToObject(o, "choices")) ||
-	    !(c = cJSON_CreateObject()))
+	o = c->api == ANTHROPIC ? anthropic_reply(c, &q, &a, fin, stop, pt)
+	                        : openai_reply(c, &q, &a, fin, pt);
+	if (!o || !(r->body = cJSON_PrintUnformatted(o)))
 		goto done;
-	cJSON_AddItemToArray(ch, c);
-	if (!cJSON_AddNumberToObject(c, "index", 0) ||
-	    !(msg = cJSON_AddObjectToObject(c, "message")) ||
-	    !cJSON_AddStringToObject(msg, "role", "assistant") ||
-	    !cJSON_AddStringToObject(msg, "content", a.text) ||
-	    !cJSON_AddNullToObject(c, "logprobs") ||
-	    !cJSON_AddStringToObject(c, "finish_reason", finish) ||
-	    !(u = cJSON_AddObjectToObject(o, "usage")) ||
-	    !cJSON_AddNumberToObject(u, "prompt_tokens", (double)pt) ||
-	    !cJSON_AddNumberToObject(u, "completion_tokens", (double)tokens(a.text)) ||
-	    !cJSON_AddNumberToObject(u, "total_tokens", (double)(pt + tokens(a.text))) ||
-	    !(x = cJSON_AddObjectToObject(o, "x_pb_sim")))
-		goto done;
-	/* What the simulation decided, for tests and curious people. */
-	if ((a.task >= 0 && s->tasks[a.task].id
-	     ? !cJSON_AddStringToObject(x, "task", s->tasks[a.task].id)
-	     : !cJSON_AddNullToObject(x, "task")) ||
-	    !cJSON_AddNumberToObject(x, "skill", a.skill) ||
-	    !cJSON_AddNumberToObject(x, "p", a.p) ||
-	    !cJSON_AddBoolToObject(x, "correct", a.correct) ||
-	    !cJSON_AddNumberToObject(x, "repeat", (double)rep))
-		goto done;
-	if ((r->body = cJSON_PrintUnformatted(o))) {
-		r->status = 200;
-		rv = 0;
-	}
+	r->status = 200;
+	rv = 0;
+	if (c->fault == PB_SIM_FMALFORMED)
+		r->body[strlen(r->body) / 2] = '\0'; /* never valid JSON */
+	else
+		c->answered = 1;
+	if (c->fault == PB_SIM_FSLOW)
+		r->delay_ms += s->slow_s * 1000;
 done:
 	cJSON_Delete(o);
 	pb_sim_answer_free(&a);
@@ -1275,22 +1718,234 @@ done:
 	return rv;
 }
 
-int
-pb_sim_handle(struct pb_sim *s, const char *method, const char *path,
-              const char *body, size_t len, struct pb_sim_response *r)
+/* Checks the key of a /v1 request: Authorization: Bearer KEY for
+ * OpenAI's paths, x-api-key: KEY for Anthropic's.  The messages never
+ * repeat what was sent, so no key leaks into a log. */
+static int
+authorized(struct call *c)
 {
-	memset(r, 0, sizeof *r);
-	if (!strcmp(path, "/v1/chat/completions")) {
-		if (!strcmp(method, "POST"))
-			return chat(s, body, len, r);
-		r->allow = "POST";
-	} else if (!strcmp(path, "/v1/models")) {
-		if (!strcmp(method, "GET"))
-			return models(r);
-		r->allow = "GET";
-	} else {
-		return fail(r, 404, NULL, "Unknown request URL: %s %s.", method, path);
+	const char *key = c->s->api_key, *h;
+
+	if (c->api == ANTHROPIC) {
+		if (!(h = c->q->x_api_key))
+			return BAD(fail(c, 401, NULL, NULL, NULL, "x-api-key header is "
+			           "required"));
+		return strcmp(h, key) ? BAD(fail(c, 401, NULL, NULL, NULL,
+		                        "invalid x-api-key")) : 0;
 	}
-	return fail(r, 405, NULL, "Method %s not allowed for %s (allowed: %s).",
-	            method, path, r->allow);
+	if (!(h = c->q->authorization))
+		return BAD(fail(c, 401, NULL, NULL, NULL, "You didn't provide an API "
+		           "key. Send it as 'Authorization: Bearer KEY'."));
+	if (strncasecmp(h, "Bearer ", 7))
+		return BAD(fail(c, 401, NULL, NULL, NULL, "The Authorization header "
+		           "is not 'Bearer KEY'."));
+	for (h += 7; *h == ' '; h++)
+		;
+	return strcmp(h, key) ? BAD(fail(c, 401, NULL, NULL, NULL, "Incorrect API "
+	                        "key provided.")) : 0;
+}
+
+/* ---------------------------------------------------------- statistics */
+
+static void
+tally(struct pb_sim *s, const struct call *c)
+{
+	struct counts *st = &s->priv->stats;
+
+	pthread_mutex_lock(&s->priv->mu);
+	st->requests++;
+	if (!c->r->drop && c->r->status >= 100 && c->r->status < 600)
+		st->by_status[c->r->status]++;
+	if (c->fault >= 0)
+		st->faults[c->fault]++;
+	st->completions += c->answered;
+	pthread_mutex_unlock(&s->priv->mu);
+}
+
+char *
+pb_sim_stats(struct pb_sim *s, int reset)
+{
+	struct counts *st = malloc(sizeof *st);
+	cJSON *o = cJSON_CreateObject(), *bs, *fs;
+	char *txt = NULL, k[16];
+	int i, ok;
+
+	if (st) {
+		pthread_mutex_lock(&s->priv->mu);
+		*st = s->priv->stats;
+		if (reset)
+			memset(&s->priv->stats, 0, sizeof *st);
+		pthread_mutex_unlock(&s->priv->mu);
+	}
+	ok = st && o && cJSON_AddNumberToObject(o, "requests", (double)st->requests) &&
+	     cJSON_AddNumberToObject(o, "completions", (double)st->completions) &&
+	     (bs = cJSON_AddObjectToObject(o, "by_status")) &&
+	     (fs = cJSON_AddObjectToObject(o, "faults"));
+	for (i = 100; ok && i < 600; i++) {
+		if (!st->by_status[i])
+			continue;
+		snprintf(k, sizeof k, "%d", i);
+		ok = cJSON_AddNumberToObject(bs, k, (double)st->by_status[i]) != NULL;
+	}
+	for (i = 0; ok && i <= PB_SIM_NFAULTS; i++)
+		if (st->faults[i])
+			ok = cJSON_AddNumberToObject(fs, i < PB_SIM_NFAULTS ?
+			     fault_names[i] : "error-rate", (double)st->faults[i]) != NULL;
+	if (ok)
+		txt = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	free(st);
+	return txt;
+}
+
+int
+pb_sim_save_stats(struct pb_sim *s, const char *path, char err[PB_ERRLEN])
+{
+	char *txt = pb_sim_stats(s, 0), *tmp = NULL, *dir = NULL, *slash;
+	size_t len;
+	int fd = -1, dfd, rv = -1;
+
+	if (!txt || !(tmp = dupf("%s.XXXXXX", path)) || !(dir = strdup(path))) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		goto out;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		snprintf(err, PB_ERRLEN, "%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	len = strlen(txt);
+	txt[len++] = '\n'; /* over the NUL: written by length */
+	if (write(fd, txt, len) != (ssize_t)len || fsync(fd) || close(fd)) {
+		snprintf(err, PB_ERRLEN, "%s: %s", tmp, strerror(errno ? errno : EIO));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path)) {
+		snprintf(err, PB_ERRLEN, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	if ((dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY)) >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	rv = 0;
+out:
+	free(txt);
+	free(tmp);
+	free(dir);
+	return rv;
+}
+
+/* ------------------------------------------------------------ routing */
+
+/* The control endpoints: /pb-sim/... outside the API, never delayed,
+ * faulted, checked for a key or counted. */
+static int
+control(struct call *c)
+{
+	const struct pb_sim_request *q = c->q;
+	struct pb_sim_response *r = c->r;
+	int reset = !strcmp(q->path, "/pb-sim/reset");
+
+	if (!reset && strcmp(q->path, "/pb-sim/stats"))
+		return fail(c, 404, NULL, NULL, NULL, "Unknown request URL: %s %s.",
+		            q->method, q->path);
+	if (strcmp(q->method, reset ? "POST" : "GET")) {
+		r->allow = reset ? "POST" : "GET";
+		return fail(c, 405, NULL, NULL, NULL, "Method %s not allowed for %s "
+		            "(allowed: %s).", q->method, q->path, r->allow);
+	}
+	r->status = 200;
+	return (r->body = pb_sim_stats(c->s, reset)) ? 0 : -1;
+}
+
+/* Routes a /v1 request or an unknown path. */
+static int
+route(struct call *c)
+{
+	const struct pb_sim_request *q = c->q;
+	const char *path = q->path, *want;
+	int rv;
+
+	if (q->too_big)
+		return fail(c, 413, NULL, NULL, NULL, "The request body is too large "
+		            "for pb-sim.");
+	if (strncmp(path, "/v1/", 4))
+		return fail(c, 404, NULL, NULL, NULL, "Unknown request URL: %s %s.",
+		            q->method, path);
+	if (c->s->api_key && (rv = authorized(c)) != 0)
+		return rv < 0 ? -1 : 0;
+	if (!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/v1/messages"))
+		want = "POST";
+	else if (!strcmp(path, "/v1/models"))
+		want = "GET";
+	else
+		return fail(c, 404, NULL, NULL, NULL, "Unknown request URL: %s %s.",
+		            q->method, path);
+	if (strcmp(q->method, want)) {
+		c->r->allow = want;
+		return fail(c, 405, NULL, NULL, NULL, "Method %s not allowed for %s "
+		            "(allowed: %s).", q->method, path, want);
+	}
+	if (!strcmp(path, "/v1/models"))
+		return models(c->r);
+	if (c->api == ANTHROPIC && !c->q->anthropic_version)
+		return fail(c, 400, NULL, NULL, NULL, "anthropic-version: header is "
+		            "required");
+	return chat(c);
+}
+
+int
+pb_sim_handle(struct pb_sim *s, const struct pb_sim_request *q,
+              struct pb_sim_response *r)
+{
+	struct call c = { s, q, r, OPENAI, 0, 0, 0, -1, 0 };
+	int rv;
+
+	memset(r, 0, sizeof *r);
+	r->should_retry = -1;
+	if (!strncmp(q->path, "/pb-sim/", 8)) {
+		rv = control(&c);
+		r->should_retry = -1;
+		r->has_retry_after = 0;
+		goto out;
+	}
+	if (!strcmp(q->path, "/v1/messages"))
+		c.api = ANTHROPIC;
+	rv = route(&c);
+	if (!c.counted) {
+		/* Not a chat request: the jitter comes from the request as
+		 * it is, numbered like any other. */
+		c.key = pb_hash(q->body ? q->body : "", q->body ? q->len : 0,
+		                pb_hash(q->path, strlen(q->path),
+		                        pb_hash(q->method, strlen(q->method), 0)));
+		c.rep = pb_sim_count(s, c.key);
+	}
+	r->delay_ms += s->latency_ms;
+	if (s->jitter_ms > 0)
+		r->delay_ms -= s->jitter_ms *
+		    log1p(-unit(mix(c.key, c.rep, s->seed ^ SALT_JITTER)));
+	if (!s->should_retry || r->status < 400 || r->drop)
+		r->should_retry = -1;
+	else if (r->should_retry < 0)
+		r->should_retry = r->status == 408 || r->status == 409 ||
+		                  r->status == 429 || r->status >= 500;
+	if (rv)
+		r->status = 500; /* the server says "out of memory" */
+	tally(s, &c);
+out:
+	if (rv) {
+		free(r->body);
+		r->body = NULL;
+		r->status = 500;
+	}
+	return rv;
 }

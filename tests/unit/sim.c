@@ -2,6 +2,7 @@
  * determinism, the rate of right answers, wrong answers, HTTP replies. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "../../lib/pb.h"
@@ -402,9 +403,11 @@ static cJSON *
 handle(struct pb_sim *s, const char *method, const char *path, const char *body,
        struct pb_sim_response *r)
 {
+	struct pb_sim_request q = { method, path, body, strlen(body), 0,
+	                            NULL, NULL, NULL };
 	cJSON *o;
 
-	pb_sim_handle(s, method, path, body, strlen(body), r);
+	pb_sim_handle(s, &q, r);
 	o = cJSON_Parse(r->body);
 	free(r->body);
 	r->body = NULL;
@@ -484,7 +487,8 @@ test_http(void)
 	s.error_rate = 1;
 	s.error_status = 429;
 	o = handle(&s, "POST", "/v1/chat/completions", req, &r);
-	ok(r.status == 429 && r.retry_after == 1, "error rate 1, status 429: Retry-After 1");
+	ok(r.status == 429 && r.has_retry_after && r.retry_after == 1,
+	   "error rate 1, status 429: Retry-After 1");
 	is_str(pb_json_str(o, "error.code"), "rate_limit_exceeded", "429: code");
 	cJSON_Delete(o);
 	s.error_rate = 0.3;
@@ -507,6 +511,586 @@ test_http(void)
 	pb_sim_free(&s);
 }
 
+/* A request with headers, for the tests below. */
+static cJSON *
+ask(struct pb_sim *s, const char *path, const char *body, const char *auth,
+    const char *xkey, const char *version, struct pb_sim_response *r)
+{
+	struct pb_sim_request q = { "POST", path, body, strlen(body), 0,
+	                            auth, xkey, version };
+	cJSON *o;
+
+	pb_sim_handle(s, &q, r);
+	o = r->body ? cJSON_Parse(r->body) : NULL;
+	free(r->body);
+	r->body = NULL;
+	return o;
+}
+
+#define CHAT "/v1/chat/completions"
+#define MSGS "/v1/messages"
+#define V "2023-06-01"
+
+static const char CHATREQ[] = "{\"temperature\":0,\"messages\":"
+    "[{\"role\":\"user\",\"content\":\"What is 2 + 3?\"}]}";
+static const char MSGREQ[] = "{\"max_tokens\":100,\"temperature\":0,\"messages\":"
+    "[{\"role\":\"user\",\"content\":\"What is 2 + 3?\"}]}";
+
+/* A chat request with numbered content, so each is new. */
+static const char *
+nth(int i)
+{
+	static char b[160];
+
+	snprintf(b, sizeof b, "{\"temperature\":0,\"messages\":[{\"role\":\"user\","
+	         "\"content\":\"Prefix %d.\\n\\nWhat is 2 + 3?\"}]}", i);
+	return b;
+}
+
+static void
+test_fault_parse(void)
+{
+	struct pb_sim s;
+	char err[PB_ERRLEN];
+	int i, round = 1;
+
+	load(&s, TASKS, NULL, err);
+	for (i = 0; i < PB_SIM_NFAULTS; i++)
+		round &= pb_sim_fault_kind(pb_sim_fault_name((enum pb_sim_fault)i)) == i;
+	ok(round && pb_sim_fault_kind("nope") == -1 && !pb_sim_fault_name(PB_SIM_NFAULTS),
+	   "fault names and kinds agree");
+	ok(!pb_sim_parse_faults(&s, "429:0.1,drop:0.25", err) &&
+	   s.fault[PB_SIM_F429] == 0.1 && s.fault[PB_SIM_FDROP] == 0.25,
+	   "two kinds in one spec");
+	ok(!pb_sim_parse_faults(&s, "429:0.2", err) && s.fault[PB_SIM_F429] == 0.2 &&
+	   s.fault[PB_SIM_FDROP] == 0.25, "a kind named again takes the new rate");
+	ok(!pb_sim_parse_faults(&s, "slow:0.1,quota:0.2,auth:0.25", err),
+	   "rates that add up to exactly 1");
+	ok(pb_sim_parse_faults(&s, "invalid:0.01", err) && s.fault[PB_SIM_FINVALID] == 0,
+	   "more than 1 is refused and changes nothing");
+	is_str(err, "the fault rates add up to 1.01, more than 1", "... and says so");
+	pb_sim_free(&s);
+	load(&s, TASKS, NULL, err);
+	s.error_rate = 0.5;
+	ok(pb_sim_parse_faults(&s, "500:0.6", err), "--error-rate counts in the sum");
+	is_str(err, "the fault rates and --error-rate add up to 1.1, more than 1",
+	       "... and is named");
+	pb_sim_parse_faults(&s, "teapot:0.1", err);
+	is_str(err, "unknown fault kind 'teapot' (known: 429, 500, 502, 503, 504, 529, "
+	       "quota, auth, invalid, malformed, slow, drop)", "an unknown kind");
+	pb_sim_parse_faults(&s, "429:1.5", err);
+	is_str(err, "fault 429: '1.5' is not a rate in [0, 1]", "a rate over 1");
+	pb_sim_parse_faults(&s, "429:x", err);
+	is_str(err, "fault 429: 'x' is not a rate in [0, 1]", "a rate not a number");
+	pb_sim_parse_faults(&s, "429", err);
+	is_str(err, "'429' is not KIND:RATE", "no rate");
+	pb_sim_parse_faults(&s, "429:0.1,", err);
+	is_str(err, "'' is not KIND:RATE", "a trailing comma");
+	pb_sim_free(&s);
+}
+
+/* What each kind at rate 1 replies, in both shapes. */
+static void
+test_fault_kinds(void)
+{
+	static const struct {
+		const char *kind;
+		int status;
+		const char *otype, *ocode, *atype;
+		int retry_after, should;
+	} want[] = {
+		{ "429", 429, "requests", "rate_limit_exceeded", "rate_limit_error", 1, 1 },
+		{ "500", 500, "server_error", NULL, "api_error", 0, 1 },
+		{ "502", 502, "server_error", NULL, "api_error", 0, 1 },
+		{ "503", 503, "server_error", NULL, "api_error", 1, 1 },
+		{ "504", 504, "server_error", NULL, "api_error", 0, 1 },
+		{ "529", 529, "overloaded_error", NULL, "overloaded_error", 0, 1 },
+		{ "quota", 429, "insufficient_quota", "insufficient_quota", "insufficient_quota", 0, 0 },
+		{ "auth", 401, "invalid_request_error", "invalid_api_key", "authentication_error", 0, 0 },
+		{ "invalid", 400, "invalid_request_error", NULL, "invalid_request_error", 0, 0 },
+	};
+	struct pb_sim s;
+	struct pb_sim_response r;
+	char err[PB_ERRLEN], spec[32];
+	size_t k;
+	cJSON *o;
+	int i, none;
+
+	for (k = 0; k < sizeof want / sizeof *want; k++) {
+		load(&s, TASKS, NULL, err);
+		s.retry_after = 2.5;
+		s.should_retry = 1;
+		snprintf(spec, sizeof spec, "%s:1", want[k].kind);
+		pb_sim_parse_faults(&s, spec, err);
+		o = ask(&s, CHAT, CHATREQ, NULL, NULL, NULL, &r);
+		ok(r.status == want[k].status && r.has_retry_after == want[k].retry_after &&
+		   (!r.has_retry_after || r.retry_after == 2.5) &&
+		   r.should_retry == want[k].should && !r.drop && r.delay_ms == 0,
+		   "%s: status %d, Retry-After %s, x-should-retry %s", want[k].kind,
+		   want[k].status, want[k].retry_after ? "2.5" : "none",
+		   want[k].should ? "true" : "false");
+		is_str(pb_json_str(o, "error.type"), want[k].otype, "%s: OpenAI type", want[k].kind);
+		ok(want[k].ocode ? pb_json_str(o, "error.code") &&
+		   !strcmp(pb_json_str(o, "error.code"), want[k].ocode)
+		   : cJSON_IsNull(pb_json_path(o, "error.code")), "%s: OpenAI code %s",
+		   want[k].kind, want[k].ocode ? want[k].ocode : "null");
+		ok(pb_json_str(o, "error.message") && strstr(pb_json_str(o, "error.message"),
+		   "simulated by pb-sim"), "%s: says it is simulated", want[k].kind);
+		cJSON_Delete(o);
+		o = ask(&s, MSGS, MSGREQ, NULL, NULL, V, &r);
+		ok(r.status == want[k].status && pb_json_str(o, "type") &&
+		   !strcmp(pb_json_str(o, "type"), "error"), "%s: Anthropic status and shape",
+		   want[k].kind);
+		is_str(pb_json_str(o, "error.type"), want[k].atype, "%s: Anthropic type",
+		       want[k].kind);
+		cJSON_Delete(o);
+		pb_sim_free(&s);
+	}
+
+	load(&s, TASKS, NULL, err);
+	pb_sim_parse_faults(&s, "malformed:1", err);
+	pb_sim_handle(&s, &(struct pb_sim_request){ "POST", CHAT, CHATREQ,
+	              strlen(CHATREQ), 0, NULL, NULL, NULL }, &r);
+	o = cJSON_Parse(r.body);
+	ok(r.status == 200 && r.body && !strncmp(r.body, "{\"id\":\"chatcmpl-", 16) && !o,
+	   "malformed: 200, the start of a reply, not JSON");
+	cJSON_Delete(o);
+	free(r.body);
+	pb_sim_parse_faults(&s, "malformed:0,slow:1", err);
+	s.latency_ms = 5;
+	o = ask(&s, CHAT, CHATREQ, NULL, NULL, NULL, &r);
+	ok(r.status == 200 && r.delay_ms == 30005 && o && pb_json_str(o, "x_pb_sim.task"),
+	   "slow: the real answer, held 30 s more than the latency");
+	cJSON_Delete(o);
+	s.slow_s = 3;
+	o = ask(&s, MSGS, MSGREQ, NULL, NULL, V, &r);
+	ok(r.status == 200 && r.delay_ms == 3005 && cJSON_IsArray(pb_json_path(o, "content")),
+	   "slow: --slow, on the Anthropic endpoint too");
+	cJSON_Delete(o);
+	pb_sim_parse_faults(&s, "slow:0,drop:1", err);
+	pb_sim_handle(&s, &(struct pb_sim_request){ "POST", CHAT, CHATREQ,
+	              strlen(CHATREQ), 0, NULL, NULL, NULL }, &r);
+	ok(r.drop && !r.body && r.delay_ms == 5, "drop: no body, after the usual wait");
+	o = handle(&s, "GET", "/v1/models", "", &r);
+	ok(r.status == 200 && !r.drop, "faults leave /v1/models alone");
+	cJSON_Delete(o);
+	o = handle(&s, "POST", CHAT, "{\"messages\":[]}", &r);
+	ok(r.status == 400 && !r.drop, "a bad request is a 400, not a fault");
+	cJSON_Delete(o);
+	o = handle(&s, "GET", CHAT, "", &r);
+	ok(r.status == 405 && r.should_retry == -1, "no x-should-retry unless asked");
+	cJSON_Delete(o);
+	s.should_retry = 1;
+	o = handle(&s, "GET", CHAT, "", &r);
+	ok(r.status == 405 && r.should_retry == 0, "a 405: x-should-retry false");
+	cJSON_Delete(o);
+	pb_sim_free(&s);
+
+	/* Rate 0, and the simple form with should-retry by status. */
+	load(&s, TASKS, NULL, err);
+	pb_sim_parse_faults(&s, "429:0,500:0,drop:0,slow:0", err);
+	for (i = 0, none = 1; i < 300; i++) {
+		o = ask(&s, CHAT, nth(i), NULL, NULL, NULL, &r);
+		none &= r.status == 200 && !r.drop && r.delay_ms == 0;
+		cJSON_Delete(o);
+	}
+	ok(none, "rate 0: no fault in 300 requests");
+	s.error_rate = 1;
+	s.error_status = 503;
+	s.should_retry = 1;
+	s.retry_after = 0.25;
+	o = ask(&s, MSGS, MSGREQ, NULL, NULL, V, &r);
+	ok(r.status == 503 && r.has_retry_after && r.retry_after == 0.25 && r.should_retry == 1,
+	   "--error-status 503: Retry-After from --retry-after, should retry");
+	is_str(pb_json_str(o, "error.type"), "api_error", "... in Anthropic's shape there");
+	cJSON_Delete(o);
+	s.error_status = 422;
+	o = ask(&s, CHAT, CHATREQ, NULL, NULL, NULL, &r);
+	ok(r.status == 422 && !r.has_retry_after && r.should_retry == 0,
+	   "--error-status 422: no Retry-After, should not retry");
+	cJSON_Delete(o);
+	pb_sim_free(&s);
+}
+
+/* Over many requests each kind hits about its share; a retry draws anew. */
+static void
+test_fault_mix(void)
+{
+	static const double rate[PB_SIM_NFAULTS] = { 0.1, 0.05, 0, 0.05, 0, 0.05,
+	    0.02, 0, 0, 0.03, 0.1, 0.1 };
+	struct pb_sim s;
+	struct pb_sim_response r;
+	char err[PB_ERRLEN], spec[256], *txt;
+	cJSON *o, *st;
+	double got, sd;
+	int i, k, n = 1000, failed = 0, retried_ok = 0, allok = 1;
+
+	load(&s, TASKS, NULL, err);
+	spec[0] = '\0';
+	for (k = 0; k < PB_SIM_NFAULTS; k++)
+		snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "%s%s:%g",
+		         k ? "," : "", pb_sim_fault_name((enum pb_sim_fault)k), rate[k]);
+	ok(!pb_sim_parse_faults(&s, spec, err), "a mixture of faults (%s)", err);
+	for (i = 0; i < n; i++) {
+		o = ask(&s, CHAT, nth(i), NULL, NULL, NULL, &r);
+		cJSON_Delete(o);
+	}
+	txt = pb_sim_stats(&s, 0);
+	st = cJSON_Parse(txt);
+	free(txt);
+	for (k = 0; k < PB_SIM_NFAULTS; k++) {
+		char path[32];
+		snprintf(path, sizeof path, "faults.%s", pb_sim_fault_name((enum pb_sim_fault)k));
+		if (pb_json_num(st, path, &got))
+			got = 0;
+		sd = sqrt(rate[k] * (1 - rate[k]) / n);
+		if (rate[k] == 0 ? got != 0 : fabs(got / n - rate[k]) > 4 * sd) {
+			allok = 0;
+			printf("# %s: %g of %d, rate %g\n", pb_sim_fault_name((enum pb_sim_fault)k),
+			       got, n, rate[k]);
+		}
+	}
+	ok(allok, "each kind hits about its share of 1000 requests");
+	if (pb_json_num(st, "completions", &got))
+		got = -1;
+	ok(fabs(got / n - 0.6) <= 4 * sqrt(0.6 * 0.4 / n),
+	   "answered: about 60%% (no fault, or slow) (%g)", got / n);
+	cJSON_Delete(st);
+
+	/* The same request again: a fresh draw, so a failed one can pass. */
+	for (i = 0; i < 200; i++) {
+		o = ask(&s, CHAT, nth(5000 + i), NULL, NULL, NULL, &r);
+		cJSON_Delete(o);
+		if (r.status == 200 && !r.drop)
+			continue;
+		failed++;
+		o = ask(&s, CHAT, nth(5000 + i), NULL, NULL, NULL, &r);
+		retried_ok += r.status == 200 && !r.drop;
+		cJSON_Delete(o);
+	}
+	ok(failed > 40 && retried_ok > failed / 3 && retried_ok < failed,
+	   "retries of failed requests pass about as often as first tries "
+	   "(%d of %d)", retried_ok, failed);
+	pb_sim_free(&s);
+}
+/* pb_sim_stats as an object. */
+static cJSON *
+stats(struct pb_sim *s, int reset)
+{
+	char *t = pb_sim_stats(s, reset);
+	cJSON *o = cJSON_Parse(t);
+
+	free(t);
+	return o;
+}
+
+static char *
+compact(const cJSON *o)
+{
+	return cJSON_PrintUnformatted(o);
+}
+
+static void
+test_stats(void)
+{
+	struct pb_sim s;
+	struct pb_sim_response r;
+	char err[PB_ERRLEN], *t, path[] = "/tmp/pb-sim-stats.XXXXXX", buf[512];
+	cJSON *o;
+	FILE *fp;
+	int fd;
+	size_t n;
+
+	load(&s, TASKS, NULL, err);
+	o = stats(&s, 0);
+	t = compact(o);
+	is_str(t, "{\"requests\":0,\"completions\":0,\"by_status\":{},\"faults\":{}}",
+	       "stats start at zero, with empty objects");
+	free(t);
+	cJSON_Delete(o);
+	/* Two answers, a 404, a 405, a 400, a 413, two drops. */
+	cJSON_Delete(ask(&s, CHAT, CHATREQ, NULL, NULL, NULL, &r));
+	cJSON_Delete(ask(&s, MSGS, MSGREQ, NULL, NULL, V, &r));
+	cJSON_Delete(handle(&s, "GET", "/nope", "", &r));
+	cJSON_Delete(handle(&s, "GET", MSGS, "", &r));
+	cJSON_Delete(ask(&s, MSGS, MSGREQ, NULL, NULL, NULL, &r));
+	pb_sim_handle(&s, &(struct pb_sim_request){ "POST", CHAT, "", 0, 1,
+	              NULL, NULL, NULL }, &r);
+	ok(r.status == 413 && pb_json_str(cJSON_GetObjectItem(o = cJSON_Parse(r.body),
+	   "error"), "type"), "too big: 413, an error body");
+	cJSON_Delete(o);
+	free(r.body);
+	pb_sim_parse_faults(&s, "drop:1", err);
+	cJSON_Delete(ask(&s, CHAT, CHATREQ, NULL, NULL, NULL, &r));
+	cJSON_Delete(ask(&s, CHAT, CHATREQ, NULL, NULL, NULL, &r));
+	/* Not counted: the control paths themselves. */
+	cJSON_Delete(handle(&s, "GET", "/pb-sim/stats", "", &r));
+	cJSON_Delete(handle(&s, "GET", "/pb-sim/nope", "", &r));
+	ok(r.status == 404, "an unknown /pb-sim/ path: 404");
+	cJSON_Delete(handle(&s, "GET", "/pb-sim/reset", "", &r));
+	ok(r.status == 405 && r.allow && !strcmp(r.allow, "POST"), "GET /pb-sim/reset: 405");
+	o = handle(&s, "GET", "/pb-sim/stats", "", &r);
+	ok(r.status == 200 && r.delay_ms == 0, "GET /pb-sim/stats: 200, not delayed");
+	t = compact(o);
+	is_str(t, "{\"requests\":8,\"completions\":2,\"by_status\":{\"200\":2,\"400\":1,"
+	       "\"404\":1,\"405\":1,\"413\":1},\"faults\":{\"drop\":2}}", "stats count exactly");
+	free(t);
+	cJSON_Delete(o);
+
+	/* Reset: the counts come back and go to zero; repeats stay. */
+	o = handle(&s, "POST", "/pb-sim/reset", "", &r);
+	ok(!pb_json_num(o, "requests", &(double){ 0 }) && r.status == 200,
+	   "POST /pb-sim/reset: 200 with the counts");
+	cJSON_Delete(o);
+	o = stats(&s, 0);
+	t = compact(o);
+	is_str(t, "{\"requests\":0,\"completions\":0,\"by_status\":{},\"faults\":{}}",
+	       "after a reset: zero");
+	free(t);
+	cJSON_Delete(o);
+	pb_sim_parse_faults(&s, "drop:0", err);
+	o = ask(&s, CHAT, CHATREQ, NULL, NULL, NULL, &r);
+	{
+		double rep = -1;
+		pb_json_num(o, "x_pb_sim.repeat", &rep);
+		is_num(rep, 4, 0, "the repeat counts survive a reset (and count the "
+		       "dropped requests and the Anthropic one)");
+	}
+	cJSON_Delete(o);
+
+	/* The file at exit. */
+	fd = mkstemp(path);
+	close(fd);
+	ok(!pb_sim_save_stats(&s, path, err), "stats saved (%s)", err);
+	fp = fopen(path, "r");
+	n = fread(buf, 1, sizeof buf - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	unlink(path);
+	is_str(buf, "{\"requests\":1,\"completions\":1,\"by_status\":{\"200\":1},"
+	       "\"faults\":{}}\n", "the file holds the stats and a newline");
+	ok(pb_sim_save_stats(&s, "/nonexistent/dir/stats.json", err) &&
+	   strstr(err, "/nonexistent/dir/stats.json.") && strstr(err, "No such file"),
+	   "an unwritable place: an error naming it (%s)", err);
+	pb_sim_free(&s);
+}
+
+static void
+test_api_key(void)
+{
+	static const char key[] = "sk-canary-5d41402abc4b2a76";
+	struct pb_sim s;
+	struct pb_sim_response r;
+	char err[PB_ERRLEN], *t;
+	cJSON *o;
+	int leaks = 0;
+
+	load(&s, TASKS, NULL, err);
+	s.api_key = key;
+#define LEAK(o) do { t = compact(o); leaks += t && strstr(t, "canary") != NULL; free(t); } while (0)
+	o = ask(&s, CHAT, CHATREQ, NULL, NULL, NULL, &r);
+	ok(r.status == 401 && !strcmp(pb_json_str(o, "error.code"), "invalid_api_key"),
+	   "OpenAI: no key, 401 invalid_api_key");
+	LEAK(o);
+	cJSON_Delete(o);
+	o = ask(&s, CHAT, CHATREQ, "Bearer sk-canary-wrong", NULL, NULL, &r);
+	is_str(pb_json_str(o, "error.message"), "Incorrect API key provided.",
+	       "OpenAI: a wrong key, 401");
+	LEAK(o);
+	cJSON_Delete(o);
+	o = ask(&s, CHAT, CHATREQ, NULL, key, NULL, &r);
+	ok(r.status == 401, "OpenAI: x-api-key is not enough");
+	cJSON_Delete(o);
+	o = ask(&s, CHAT, CHATREQ, "Basic sk-canary-5d41402abc4b2a76", NULL, NULL, &r);
+	ok(r.status == 401, "OpenAI: not Bearer, 401");
+	LEAK(o);
+	cJSON_Delete(o);
+	o = ask(&s, CHAT, CHATREQ, "Bearer sk-canary-5d41402abc4b2a76", NULL, NULL, &r);
+	ok(r.status == 200, "OpenAI: the right key, 200");
+	cJSON_Delete(o);
+	o = ask(&s, CHAT, CHATREQ, "bearer sk-canary-5d41402abc4b2a76", NULL, NULL, &r);
+	ok(r.status == 200, "OpenAI: bearer in any case");
+	cJSON_Delete(o);
+	o = handle(&s, "GET", "/v1/models", "", &r);
+	ok(r.status == 401, "GET /v1/models needs the key too");
+	cJSON_Delete(o);
+	o = handle(&s, "GET", "/pb-sim/stats", "", &r);
+	ok(r.status == 200, "/pb-sim/stats does not");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, MSGREQ, NULL, NULL, V, &r);
+	ok(r.status == 401 && !strcmp(pb_json_str(o, "type"), "error"),
+	   "Anthropic: no key, 401 in Anthropic's shape");
+	is_str(pb_json_str(o, "error.type"), "authentication_error", "... authentication_error");
+	LEAK(o);
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, MSGREQ, "Bearer sk-canary-5d41402abc4b2a76", NULL, V, &r);
+	ok(r.status == 401, "Anthropic: Bearer is not enough");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, MSGREQ, NULL, "sk-canary-x", V, &r);
+	is_str(pb_json_str(o, "error.message"), "invalid x-api-key", "Anthropic: a wrong key");
+	LEAK(o);
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, MSGREQ, NULL, key, V, &r);
+	ok(r.status == 200, "Anthropic: the right key, 200");
+	cJSON_Delete(o);
+	ok(!leaks, "no reply names a key");
+#undef LEAK
+	pb_sim_free(&s);
+}
+
+static void
+test_anthropic(void)
+{
+	struct pb_sim s;
+	struct pb_sim_response r;
+	char err[PB_ERRLEN], last[512], req[512];
+	cJSON *o, *p;
+	double n, m;
+	const char *oa = "{\"temperature\":0,\"messages\":[{\"role\":\"system\",\"content\":"
+	    "\"Be brief.\"},{\"role\":\"user\",\"content\":\"What is 2 + 3?\"}]}";
+	const char *sys = "{\"max_tokens\":100,\"temperature\":0,\"system\":\"Be brief.\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"What is 2 + 3?\"}]}";
+	const char *blocks = "{\"max_tokens\":100,\"temperature\":0,\"model\":\"claude-x\","
+	    "\"system\":[{\"type\":\"text\",\"text\":\"Be brief.\"}],\"messages\":[{\"role\":"
+	    "\"user\",\"content\":[{\"type\":\"text\",\"text\":\"What is 2 + 3?\"}]}]}";
+
+	load(&s, TASKS, NULL, err);
+	o = ask(&s, MSGS, sys, NULL, NULL, V, &r);
+	ok(r.status == 200, "messages: 200");
+	is_str(pb_json_str(o, "type"), "message", "type message");
+	is_str(pb_json_str(o, "role"), "assistant", "role assistant");
+	is_str(pb_json_str(o, "model"), "pb-sim", "no model: pb-sim");
+	ok(!strncmp(pb_json_str(o, "id"), "msg_", 4), "an id msg_...");
+	is_str(pb_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "content"), 0), "type"),
+	       "text", "one text block");
+	is_str(pb_json_str(o, "stop_reason"), "end_turn", "stop_reason end_turn");
+	ok(cJSON_IsNull(pb_json_path(o, "stop_sequence")), "stop_sequence null");
+	ok(!pb_json_num(o, "usage.input_tokens", &n) && n == 3 + (3 + 3) + (3 + 4) &&
+	   !pb_json_num(o, "usage.output_tokens", &m) && m > 0, "usage: input and output tokens");
+	is_str(pb_json_str(o, "x_pb_sim.task"), "a", "the task is recognised");
+	p = ask(&s, MSGS, blocks, NULL, NULL, V, &r);
+	is_str(pb_json_str(p, "model"), "claude-x", "the model is echoed");
+	is_str(pb_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "content"), 0), "text"),
+	       pb_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "content"), 0), "text"),
+	       "system and content as blocks: the same answer as strings");
+	ok(!pb_json_num(p, "x_pb_sim.repeat", &n) && n == 1,
+	   "... and the same request, counted");
+	cJSON_Delete(p);
+	p = ask(&s, CHAT, oa, NULL, NULL, NULL, &r);
+	is_str(pb_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(p, "choices"), 0), "message.content"),
+	       pb_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "content"), 0), "text"),
+	       "the same conversation as a chat completion: the same answer");
+	ok(!pb_json_num(p, "x_pb_sim.repeat", &n) && n == 2, "... and the same count");
+	cJSON_Delete(p);
+	cJSON_Delete(o);
+
+	o = ask(&s, MSGS, sys, NULL, NULL, NULL, &r);
+	ok(r.status == 400, "no anthropic-version: 400");
+	is_str(pb_json_str(o, "error.message"), "anthropic-version: header is required",
+	       "... says so");
+	is_str(pb_json_str(o, "error.type"), "invalid_request_error", "... invalid_request_error");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+	        NULL, NULL, V, &r);
+	ok(r.status == 400, "no max_tokens: 400");
+	is_str(pb_json_str(o, "error.message"), "max_tokens: Field required", "... says so");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, "{\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+	        NULL, NULL, V, &r);
+	ok(r.status == 400, "max_tokens 0: 400");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, "{\"max_tokens\":5,\"messages\":[{\"role\":\"system\",\"content\":\"x\"},"
+	        "{\"role\":\"user\",\"content\":\"hi\"}]}", NULL, NULL, V, &r);
+	ok(r.status == 400 && strstr(pb_json_str(o, "error.message"), "messages.0.role"),
+	   "a system message among the messages: 400 naming it");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, "{\"max_tokens\":5,\"messages\":[]}", NULL, NULL, V, &r);
+	ok(r.status == 400, "no messages: 400");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, "{\"max_tokens\":5,\"system\":5,\"messages\":[{\"role\":\"user\","
+	        "\"content\":\"hi\"}]}", NULL, NULL, V, &r);
+	ok(r.status == 400 && strstr(pb_json_str(o, "error.message"), "system"),
+	   "a system that is not text: 400");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, "{\"max_tokens\":5,\"temperature\":1.5,\"messages\":[{\"role\":"
+	        "\"user\",\"content\":\"hi\"}]}", NULL, NULL, V, &r);
+	ok(r.status == 400, "temperature over 1: 400");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, "{\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":"
+	        "[{\"type\":\"image\"}]}]}", NULL, NULL, V, &r);
+	ok(r.status == 400, "a block that is not text: 400");
+	cJSON_Delete(o);
+	o = ask(&s, MSGS, "[1]", NULL, NULL, V, &r);
+	ok(r.status == 400 && !strcmp(pb_json_str(o, "type"), "error"),
+	   "a body that is not an object: 400, Anthropic's shape");
+	cJSON_Delete(o);
+	o = handle(&s, "GET", MSGS, "", &r);
+	ok(r.status == 405 && !strcmp(r.allow, "POST") && !strcmp(pb_json_str(o, "type"), "error"),
+	   "GET /v1/messages: 405 in Anthropic's shape");
+	cJSON_Delete(o);
+
+	o = ask(&s, MSGS, "{\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":"
+	        "\"Capital of France?\"}],\"temperature\":0}", NULL, NULL, V, &r);
+	is_str(pb_json_str(o, "stop_reason"), "max_tokens", "cut to max_tokens: stop_reason max_tokens");
+	cJSON_Delete(o);
+	/* Stop at the last character of the reply, whatever it is. */
+	o = ask(&s, MSGS, MSGREQ, NULL, NULL, V, &r);
+	snprintf(last, sizeof last, "%s",
+	         pb_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "content"), 0), "text"));
+	cJSON_Delete(o);
+	n = (double)strlen(last);
+	snprintf(req, sizeof req, "{\"max_tokens\":100,\"messages\":[{\"role\":\"user\","
+	         "\"content\":\"What is 2 + 3?\"}],\"temperature\":0,\"stop_sequences\":"
+	         "[\"zzz\",\"%c\"]}", last[(size_t)n - 1]);
+	o = ask(&s, MSGS, req, NULL, NULL, V, &r);
+	ok(r.status == 200, "stop_sequences: 200");
+	is_str(pb_json_str(o, "stop_reason"), "stop_sequence", "a stop sequence cuts: stop_reason");
+	ok(pb_json_str(o, "stop_sequence") && pb_json_str(o, "stop_sequence")[0] == last[(size_t)n - 1],
+	   "... and stop_sequence names it");
+	ok(strlen(pb_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "content"), 0), "text")) < n,
+	   "... and the text is cut");
+	cJSON_Delete(o);
+	pb_sim_free(&s);
+}
+
+static void
+test_jitter(void)
+{
+	struct pb_sim s;
+	struct pb_sim_response r;
+	char err[PB_ERRLEN];
+	double sum = 0, d1, d2, min = 1e9;
+	int i, n = 2000;
+
+	load(&s, TASKS, NULL, err);
+	s.latency_ms = 10;
+	s.jitter_ms = 50;
+	for (i = 0; i < n; i++) {
+		cJSON_Delete(ask(&s, CHAT, nth(i), NULL, NULL, NULL, &r));
+		sum += r.delay_ms;
+		if (r.delay_ms < min)
+			min = r.delay_ms;
+	}
+	ok(min >= 10, "never less than the latency");
+	is_num(sum / n - 10, 50, 4 * 50 / sqrt(n), "the jitter's mean is --jitter (%g)", sum / n - 10);
+	cJSON_Delete(handle(&s, "GET", "/v1/models", "", &r));
+	ok(r.delay_ms >= 10, "/v1/models waits too");
+	pb_sim_free(&s);
+	load(&s, TASKS, NULL, err);
+	s.jitter_ms = 50;
+	cJSON_Delete(ask(&s, CHAT, nth(1), NULL, NULL, NULL, &r));
+	d1 = r.delay_ms;
+	cJSON_Delete(ask(&s, CHAT, nth(1), NULL, NULL, NULL, &r));
+	d2 = r.delay_ms;
+	ok(d1 != d2, "a repeat draws its own jitter");
+	pb_sim_free(&s);
+	load(&s, TASKS, NULL, err);
+	s.jitter_ms = 50;
+	cJSON_Delete(ask(&s, CHAT, nth(1), NULL, NULL, NULL, &r));
+	ok(r.delay_ms == d1, "... the same one on every run");
+	pb_sim_free(&s);
+}
+
 int
 main(void)
 {
@@ -517,5 +1101,12 @@ main(void)
 	test_rate();
 	test_wrong();
 	test_http();
+	test_fault_parse();
+	test_fault_kinds();
+	test_fault_mix();
+	test_stats();
+	test_api_key();
+	test_anthropic();
+	test_jitter();
 	return tap_done();
 }
