@@ -47,7 +47,8 @@ struct ctx {
 	FILE *spool;   /* every-task mode: lines go here, not into memory */
 	/* the write phase */
 	const struct pb_state *st;
-	const int *arm; /* the arm of each output slot */
+	FILE *choices;  /* the arm of each output slot, an int each */
+	char **armjson; /* each arm's id as a JSON string */
 	size_t nout;    /* slots: fewer than the tasks if a budget ran out */
 	long first;     /* the pull id of slot 0; slot i is first + i */
 	size_t i;
@@ -116,14 +117,16 @@ read_task(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		cJSON_Delete(rec);
 		return 0;
 	}
-	if (!(text = cJSON_PrintUnformatted(rec)))
-		die("out of memory");
 	cJSON_Delete(rec);
 	if (c->spool) {
-		if (fputs(text, c->spool) == EOF || putc('\n', c->spool) == EOF)
+		/* the line as read: it is valid, and passed on byte for byte */
+		if (fwrite(at->text, 1, at->len, c->spool) != at->len ||
+		    putc('\n', c->spool) == EOF)
 			die("spool file: %s", strerror(errno));
-		cJSON_free(text);
 	} else {
+		text = emalloc(at->len + 1);
+		memcpy(text, at->text, at->len);
+		text[at->len] = '\0';
 		if (c->n == c->cap) {
 			c->cap = c->cap ? 2 * c->cap : 256;
 			c->v = erealloc(c->v, c->cap * sizeof *c->v);
@@ -177,22 +180,31 @@ render(const cJSON *arm, const cJSON *task, long pull)
 	return msgs;
 }
 
+/* Writes one pull record.  The task goes out as the text it came in, and
+ * the record is put together as text: printing the task back from its
+ * tree would cost more than everything else pb-sample does. */
 static void
-write_pull(const struct pb_state *st, cJSON *task, int arm, long pull)
+write_pull(struct ctx *c, const char *text, size_t len, cJSON *task, long i)
 {
-	cJSON *rec = cJSON_CreateObject(), *msgs;
+	int arm;
+	cJSON *msgs;
+	char *m;
 
-	if (!rec)
+	if (fread(&arm, sizeof arm, 1, c->choices) != 1)
+		die("spool file: %s", ferror(c->choices) ? strerror(errno) : "short read");
+	msgs = render(c->st->arms[arm].fields, task, c->first + i);
+	if (!(m = cJSON_PrintUnformatted(msgs)))
 		die("out of memory");
-	cJSON_AddStringToObject(rec, "run", st->run);
-	cJSON_AddNumberToObject(rec, "pull", (double)pull);
-	cJSON_AddStringToObject(rec, "arm", st->arms[arm].id);
-	msgs = render(st->arms[arm].fields, task, pull);
-	cJSON_AddItemToObject(rec, "task", task);
-	cJSON_AddItemToObject(rec, "messages", msgs);
-	if (pb_jsonl_write(stdout, rec) < 0)
+	printf("{\"run\":\"%s\",\"pull\":%ld,\"arm\":%s,\"task\":", c->st->run,
+	       c->first + i, c->armjson[arm]);
+	fwrite(text, 1, len, stdout);
+	fputs(",\"messages\":", stdout);
+	fputs(m, stdout);
+	if (fputs("}\n", stdout) == EOF)
 		die("write error: %s", strerror(errno));
-	cJSON_Delete(rec);
+	cJSON_free(m);
+	cJSON_Delete(msgs);
+	cJSON_Delete(task);
 }
 
 /* The write phase of every-task mode: the spooled tasks, read again. */
@@ -207,7 +219,7 @@ write_spooled(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		cJSON_Delete(rec);
 		return 1;
 	}
-	write_pull(c->st, rec, c->arm[c->i], c->first + (long)c->i);
+	write_pull(c, at->text, at->len, rec, (long)c->i);
 	c->i++;
 	return 0;
 }
@@ -256,7 +268,7 @@ main(int argc, char **argv)
 	struct pb_rng rng;
 	char err[PB_ERRLEN];
 	size_t *task = NULL, nout, i;
-	int *arm, ch, fd;
+	int arm, ch, fd;
 	double now;
 
 	setprog(argv[0]);
@@ -301,7 +313,8 @@ main(int argc, char **argv)
 
 	/* 2. Under the lock: choose arms, record the pulls, save. */
 	nout = count < 0 ? c.n : (size_t)count;
-	arm = emalloc(nout * sizeof *arm);
+	if (!(c.choices = tmpfile()))
+		die("spool file: %s", strerror(errno));
 	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
 		die("%s", err);
 	if (count >= 0) {
@@ -328,8 +341,10 @@ main(int argc, char **argv)
 			       st.pol.budget, i, nout);
 			break;
 		}
-		arm[i] = pb_policy_select(&st);
-		pb_state_hand_out(&st, arm[i]);
+		arm = pb_policy_select(&st);
+		pb_state_hand_out(&st, arm);
+		if (fwrite(&arm, sizeof arm, 1, c.choices) != 1)
+			die("spool file: %s", strerror(errno));
 	}
 	c.nout = nout = i;
 	if (pb_state_save(&st, spath, err) < 0)
@@ -338,7 +353,14 @@ main(int argc, char **argv)
 
 	/* 3. Write the pulls. */
 	c.st = &st;
-	c.arm = arm;
+	rewind(c.choices);
+	c.armjson = emalloc(st.narms * sizeof *c.armjson);
+	for (i = 0; i < st.narms; i++) {
+		cJSON *id = cJSON_CreateString(st.arms[i].id);
+		if (!id || !(c.armjson[i] = cJSON_PrintUnformatted(id)))
+			die("out of memory");
+		cJSON_Delete(id);
+	}
 	if (count < 0) {
 		rewind(c.spool);
 		if (pb_jsonl_each(c.spool, "spool", write_spooled, &c, NULL, err) < 0)
@@ -346,19 +368,23 @@ main(int argc, char **argv)
 		fclose(c.spool);
 	} else {
 		for (i = 0; i < nout; i++) {
-			cJSON *t = cJSON_Parse(c.v[task[i]]);
+			const char *text = c.v[task[i]];
+			cJSON *t = cJSON_Parse(text);
 			if (!t)
 				die("out of memory");
-			write_pull(&st, t, arm[i], c.first + (long)i);
+			write_pull(&c, text, strlen(text), t, (long)i);
 		}
 	}
 	if (fshut(stdout, "<stdout>") < 0)
 		return PB_EXIT_USAGE;
 	for (i = 0; i < c.n && c.v; i++)
-		cJSON_free(c.v[i]);
+		free(c.v[i]);
+	for (i = 0; i < st.narms; i++)
+		cJSON_free(c.armjson[i]);
+	free(c.armjson);
+	fclose(c.choices);
 	free(c.v);
 	free(task);
-	free(arm);
 	pb_state_free(&st);
 	return c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
 }

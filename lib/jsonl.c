@@ -13,7 +13,7 @@ each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	struct pb_where at = { name, 0 };
+	struct pb_where at = { name, 0, NULL, 0 };
 	int rv = 0;
 
 	while ((len = getline(&line, &cap, fp)) != -1) {
@@ -31,6 +31,10 @@ each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
 				break;
 			continue;
 		}
+		at.text = p;
+		at.len = (size_t)len - (size_t)(p - line);
+		while (at.len > 0 && strchr(" \t\r\n", at.text[at.len - 1]))
+			at.len--;
 		rec = cJSON_ParseWithLengthOpts(line, (size_t)len, &end, 0);
 		if (!rec) {
 			rv = fn(NULL, &at, "not valid JSON", arg);

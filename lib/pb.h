@@ -39,6 +39,8 @@ enum {
 struct pb_where {
 	const char *file;
 	long line;
+	const char *text; /* the line as read, without surrounding blanks */
+	size_t len;       /* (not NUL-terminated; valid during the callback) */
 };
 
 /* Called once per non-blank input line.  rec is the parsed JSON object, or
