@@ -1,5 +1,6 @@
 /* policy.c - unit tests: each policy's choices on hand-made statistics. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "../../lib/pb.h"
 #include "../../lib/bai.h"
@@ -209,6 +210,17 @@ main(void)
 	   fabs(st.arms[0].pstate[0] - 3) < 1e-12, "exp3: a reward of 1 at P 1/3 adds 3");
 	is_num(pb_policy_prob(&st, 0), 0.7 * exp(0.3) / (exp(0.3) + 2) + 0.1, 1e-12,
 	       "exp3: P = (1-g) w/sum w + g/K, w = exp(g S/K)");
+	{
+		char path[] = "/tmp/pbpolicyXXXXXX";
+		struct pb_state back;
+		int fd = mkstemp(path);
+		close(fd);
+		ok(pb_state_save(&st, path, err) == 0 && pb_state_load(&back, path, err) == 0 &&
+		   back.arms[0].pstate && back.arms[0].pstate[0] == 3 && !back.arms[1].pstate &&
+		   back.pol.gamma == 0.3, "policy_state is saved and loaded with the arm");
+		pb_state_free(&back);
+		unlink(path);
+	}
 
 	/* Thompson, Gaussian once rewards are not 0/1. */
 	setup("thompson", 2);
