@@ -438,9 +438,9 @@ main(int argc, char **argv)
 		       best1_name, best1);
 		printf("  wrong declarations <= delta in every world: %s\n",
 		       all_ok ? "yes" : "NO");
-		printf("  uniform / best = %.1f (goal >= 20): %s\n", uni1 / best1,
+		printf("  uniform / best = %.2f (goal >= 20): %s\n", uni1 / best1,
 		       uni1 / best1 >= 20 ? "met" : "NOT met");
-		printf("  ucb1 / best %s %.1f (goal >= 4): %s%s\n", ucb1_capped ? ">=" : "=",
+		printf("  ucb1 / best %s %.2f (goal >= 4): %s%s\n", ucb1_capped ? ">=" : "=",
 		       ucb1 / best1, ucb1 / best1 >= 4 ? "met" : "NOT met",
 		       ucb1_capped ? " (ucb1 capped: true ratio larger)" : "");
 		printf("  best / lower bound = %.2f (goal <= 3): %s\n", best1 / lb1,
