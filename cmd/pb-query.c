@@ -600,10 +600,13 @@ on_done(struct pb_http_req *r, void *arg)
 	in.should_retry = r->should_retry;
 	in.tries = j->tries;
 	d = pb_retry_decide(&q->retry, &in, pb_rng_uniform(&q->rng), &wait);
+	/* The whole client slows down; but a wait too long to honour for
+	 * this record is not imposed on the others either. */
 	if (pb_retry_overloaded(in.status, in.type, in.code))
 		pb_limiter_overload(&q->lim, j->sent_at, now,
 		                    d == PB_RETRY_YES ? wait :
-		                    r->retry_after > 0 ? fmin(r->retry_after, q->retry.max_wait_s) : 0);
+		                    d == PB_RETRY_EXHAUSTED && r->retry_after > 0 &&
+		                    r->retry_after <= q->retry.max_wait_s ? r->retry_after : 0);
 	switch (d) {
 	case PB_RETRY_YES:
 		cJSON_Delete(error);

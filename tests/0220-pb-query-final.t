@@ -1,0 +1,81 @@
+#!/bin/sh
+# pb-query: what is not retried is tried once; Retry-After is waited for;
+# a wait over --max-retry-wait and used-up retries fail the record, and
+# the run goes on.
+. "$(dirname "$0")/lib.sh"
+plan 29
+
+i=0
+while [ $i -lt 6 ]; do
+	i=$((i + 1))
+	printf '{"id":"t%d","input":"What is %d + %d?","answer":"%d"}\n' $i $i $i $((i + i))
+done >tasks.jsonl
+awk '{ printf "{\"pull\":%d,\"messages\":[{\"role\":\"user\",\"content\":\"What is %d + %d?\"}]}\n", NR, NR, NR }' \
+    tasks.jsonl >pulls.jsonl
+pulls() { sed 's/^{"pull":\([0-9]*\),.*/\1/' "$@" | tr '\n' ' '; }
+reset() { curl -s -X POST "${OPENAI_BASE_URL%/v1}/pb-sim/reset"; }
+field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+now() { date +%s.%N; }
+# at_least A B: A - B >= C
+at_least() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { exit !(a - b >= c) }'; echo $?; }
+
+# kind status type: every request fails with kind, which no retry mends.
+final() {
+	kind=$1 status=$2 type=$3
+	start_sim --tasks tasks.jsonl --fault "$kind:1" --should-retry-header
+	run pb-query --no-cache -j 4 <pulls.jsonl
+	s=$(reset)
+	is "$RC" 1 "$kind: exit 1"
+	is "$(pulls out)" "$(pulls pulls.jsonl)" "$kind: every record once, in order"
+	is "$(grep -c "\"error\":{\"kind\":\"http\",\"status\":$status,\"type\":\"$type\",.*\"attempts\":1}}\$" out)" 6 \
+	    "$kind: every record has its HTTP $status $type error, after one try"
+	is "$(field "$s" requests)" 6 "$kind: one request per record"
+	is "$(grep -c "^pb-query: pull [1-6]: HTTP $status: " err)" 6 "$kind: each reported once"
+	stop_sim
+}
+final quota 429 insufficient_quota
+final auth 401 invalid_request_error
+final invalid 400 invalid_request_error
+
+# Retry-After: 0.4 s, three tries: at least two waits.
+start_sim --tasks tasks.jsonl --fault 429:1 --retry-after 0.4
+t0=$(now)
+run pb-query --no-cache -j 6 --retries 2 <pulls.jsonl
+t1=$(now)
+s=$(reset)
+is "$RC" 1 "429 every time: exit 1"
+is "$(grep -c '"error":{"kind":"http","status":429,"type":"requests","code":"rate_limit_exceeded",.*"attempts":3}}$' out)" 6 \
+    "--retries 2: three tries, then the last error"
+is "$(field "$s" requests)" 18 "--retries 2: 18 requests for 6 records"
+ok "$(at_least "$t1" "$t0" 0.8)" "Retry-After was waited for (twice 0.4 s at least)"
+is "$(grep -c '^pb-query: pull [1-6]: HTTP 429: .* (after retries)$' err)" 6 \
+    "each failure reported once, after its retries"
+
+run pb-query --no-cache --retries 0 <pulls.jsonl
+s=$(reset)
+is "$(field "$s" requests)" 6 "--retries 0: one try each"
+stop_sim
+
+# A server asking for a longer wait than allowed fails the record at once.
+start_sim --tasks tasks.jsonl --fault 503:1 --retry-after 30
+run pb-query --no-cache --max-retry-wait 2 <pulls.jsonl
+s=$(reset)
+is "$RC" 1 "--max-retry-wait: exit 1"
+is "$(field "$s" requests)" 6 "--max-retry-wait: no retry"
+is "$(grep -c '"message":"the server asked to wait 30 s, more than --max-retry-wait 2: ' out)" 6 \
+    "--max-retry-wait: the record says why"
+like "$(head -n 1 err)" '^pb-query: pull 1: HTTP 503: the server asked to wait 30 s, more than --max-retry-wait 2: ' \
+    "--max-retry-wait: and so does stderr"
+stop_sim
+
+# Some records fail, the rest go on: exit 1, every record passed on.
+start_sim --tasks tasks.jsonl --fault invalid:0.5 --seed 2
+run pb-query --no-cache <pulls.jsonl
+s=$(reset)
+is "$RC" 1 "some failures: exit 1"
+is "$(pulls out)" "$(pulls pulls.jsonl)" "some failures: every record passed on"
+is "$(( $(grep -c '"response"' out) + $(grep -c '"error"' out) ))" 6 \
+    "some failures: each has a response or an error"
+is "$(grep -c '"error"' out)" "$(field "$s" 400)" "some failures: the 400s, not retried"
+stop_sim
+done_testing

@@ -1,0 +1,88 @@
+#!/bin/sh
+# pb-query --api anthropic against pb-sim's Messages API: the system
+# prompt in its own field, content blocks, usage, stop reasons, errors in
+# Anthropic's shape, and the key in x-api-key only.
+. "$(dirname "$0")/lib.sh"
+plan 22
+
+i=0
+while [ $i -lt 8 ]; do
+	i=$((i + 1))
+	printf '{"id":"t%d","input":"What is %d + %d?","answer":"%d"}\n' $i $i $i $((i + i))
+done >tasks.jsonl
+awk '{ printf "{\"pull\":%d,\"messages\":[{\"role\":\"system\",\"content\":\"You are careful.\"},{\"role\":\"user\",\"content\":\"What is %d + %d?\"}]}\n", NR, NR, NR }' \
+    tasks.jsonl >pulls.jsonl
+pulls() { sed 's/^{"pull":\([0-9]*\),.*/\1/' "$@" | tr '\n' ' '; }
+reset() { curl -s -X POST "${OPENAI_BASE_URL%/v1}/pb-sim/reset"; }
+field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+texts() { sed 's/.*"response":{"text":"\([^"]*\)".*/\1/' "$@"; }
+
+start_sim --tasks tasks.jsonl --seed 8 --api-key sk-canary-XYZ
+ANTHROPIC_BASE_URL=$OPENAI_BASE_URL
+ANTHROPIC_API_KEY=sk-canary-XYZ
+export ANTHROPIC_BASE_URL ANTHROPIC_API_KEY
+
+run pb-query --no-cache --api anthropic --model claude-sim <pulls.jsonl
+s=$(reset)
+is "$RC" 0 "anthropic: exit 0"
+is "$ERR" "" "anthropic: nothing on stderr"
+is "$(pulls out)" "$(pulls pulls.jsonl)" "anthropic: every record once, in order"
+is "$(grep -Ec '"response":\{"text":"[^"]+","model":"claude-sim","finish_reason":"end_turn","usage":\{"prompt_tokens":[0-9]+,"completion_tokens":[0-9]+,"total_tokens":[0-9]+\},"latency_ms":[0-9.]+,"attempts":1\}\}$' out)" 8 \
+    "anthropic: text, model, stop_reason as finish_reason, usage in OpenAI's names"
+is "$(field "$s" 200)" 8 "anthropic: eight requests answered (the system prompt was accepted)"
+cp out anthropic.jsonl
+
+OPENAI_API_KEY=sk-canary-XYZ run pb-query --no-cache <pulls.jsonl
+is "$(texts out)" "$(texts anthropic.jsonl)" \
+    "the same conversation gets the same answers from either API"
+reset >/dev/null
+
+run pb-query --no-cache --api anthropic --max-tokens 2 <pulls.jsonl
+is "$(grep -c '"finish_reason":"max_tokens"' out)" 8 "--max-tokens 2: stop_reason max_tokens"
+run pb-query --no-cache --api anthropic --stop ' is' --stop '.' <pulls.jsonl
+like "$(head -n 1 out)" '"finish_reason":"(stop_sequence|end_turn)"' "--stop: sent as stop_sequences"
+
+# The request as it would be sent.
+run pb-query --dry-run --api anthropic --temperature 0.5 <pulls.jsonl
+is "$(head -n 1 out | sed 's/.*"request"://')" \
+    "{\"url\":\"$OPENAI_BASE_URL/messages\",\"body\":{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"What is 1 + 1?\"}],\"system\":\"You are careful.\",\"temperature\":0.5,\"max_tokens\":1024},\"est_prompt_tokens\":8}}" \
+    "--dry-run: system in its own field, max_tokens 1024 by default"
+reset >/dev/null
+
+# Errors come in Anthropic's shape.
+ANTHROPIC_API_KEY=sk-wrong run pb-query --no-cache --api anthropic <pulls.jsonl
+s=$(reset)
+is "$RC" 1 "a wrong key: exit 1"
+is "$(grep -c '"error":{"kind":"http","status":401,"type":"authentication_error",.*"attempts":1}}$' out)" 8 \
+    "a wrong key: authentication_error, tried once"
+is "$(field "$s" requests)" 8 "a wrong key: no retries"
+stop_sim
+
+start_sim --tasks tasks.jsonl --seed 8 --fault 529:1
+ANTHROPIC_BASE_URL=$OPENAI_BASE_URL
+run pb-query --no-cache --api anthropic --retries 1 <pulls.jsonl
+s=$(reset)
+is "$RC" 1 "529 every time: exit 1"
+is "$(grep -c '"error":{"kind":"http","status":529,"type":"overloaded_error",.*"attempts":2}}$' out)" 8 \
+    "529: overloaded_error, retried"
+is "$(field "$s" requests)" 16 "529: two requests per record"
+stop_sim
+
+start_sim --tasks tasks.jsonl --seed 8 --fault 529:0.3
+ANTHROPIC_BASE_URL=$OPENAI_BASE_URL
+run pb-query --no-cache --api anthropic <pulls.jsonl
+is "$RC" 0 "529 at times: exit 0"
+is "$(grep -c '"response"' out)" 8 "529 at times: every record answered in the end"
+stop_sim
+
+is "$(cat out err anthropic.jsonl | grep -c canary)" 0 "the key is in no output"
+
+run pb-query --api anthropic --seed 1 </dev/null
+is "$RC$ERR" "2pb-query: --seed: Anthropic's API takes no seed" "--seed: not for Anthropic"
+run pb-query --api bard </dev/null
+is "$RC$ERR" "2pb-query: --api: 'bard' is neither openai nor anthropic" "--api: openai or anthropic"
+ANTHROPIC_BASE_URL= run pb-query --api anthropic --dry-run <pulls.jsonl
+like "$(head -n 1 out)" '"url":"https://api.anthropic.com/v1/messages"' "the default Anthropic base"
+ANTHROPIC_BASE_URL=http://127.0.0.1:9 run pb-query --api anthropic --dry-run <pulls.jsonl
+like "$(head -n 1 out)" '"url":"http://127.0.0.1:9/v1/messages"' "a base without a path gets /v1"
+done_testing
