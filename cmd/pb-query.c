@@ -56,7 +56,7 @@ usage(FILE *fp, int status)
 	    "                          0: never)\n"
 	    "      --connect-timeout SEC\n"
 	    "                          give up connecting after SEC seconds (default 10)\n"
-	    "      --stall SEC         give up on a try that receives nothing for SEC\n"
+	    "      --stall SEC         give up on a try that moves no byte for SEC\n"
 	    "                          seconds (default 0: no limit)\n"
 	    "      --retries N         tries after the first (default 5)\n"
 	    "      --max-retry-wait SEC\n"
@@ -1092,7 +1092,7 @@ main(int argc, char **argv)
 	ho.parallel = (int)jobs;
 	ho.timeout_ms = (long)(timeout * 1000);
 	ho.connect_timeout_ms = (long)(ctimeout * 1000);
-	ho.stall_s = (long)ceil(stall);
+	ho.stall_ms = (long)(stall * 1000);
 	ho.headers = headers;
 	if (!(q.http = pb_http_new(&ho, err)))
 		die("%s", err);

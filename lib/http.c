@@ -13,7 +13,7 @@ struct pb_http {
 	CURLM *multi;
 	struct curl_slist *headers;
 	char *user_agent;
-	long timeout_ms, connect_timeout_ms, stall_s;
+	long timeout_ms, connect_timeout_ms, stall_ms;
 	int parallel;
 	int in_flight;
 	CURL **all;    /* every easy handle made; at most parallel */
@@ -132,6 +132,39 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000 + ts.tv_nsec / 1e6;
+}
+
+/* The stall limit.  libcurl's own (CURLOPT_LOW_SPEED_*) averages the
+ * speed over several seconds, so the bytes of the request itself keep a
+ * silent server alive for seconds past the limit; this counts the time
+ * since the last byte moved either way.  libcurl calls it about once a
+ * second even when nothing moves. */
+static int
+on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+            curl_off_t ulnow)
+{
+	struct pb_http_req *r = arg;
+	double now = now_ms();
+
+	(void)dltotal;
+	(void)ultotal;
+	if ((long long)(dlnow + ulnow) != r->seen) {
+		r->seen = (long long)(dlnow + ulnow);
+		r->moved = now;
+	} else if (now - r->moved >= (double)r->stall_ms) {
+		r->stalled = 1;
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- the client ----------------------------------------------------- */
 
 struct pb_http *
@@ -154,7 +187,7 @@ pb_http_new(const struct pb_http_opts *o, char err[PB_ERRLEN])
 	h->parallel = o->parallel;
 	h->timeout_ms = o->timeout_ms;
 	h->connect_timeout_ms = o->connect_timeout_ms;
-	h->stall_s = o->stall_s;
+	h->stall_ms = o->stall_ms;
 	if (!(h->all = calloc((size_t)o->parallel, sizeof *h->all)) ||
 	    !(h->idle = calloc((size_t)o->parallel, sizeof *h->idle)))
 		goto oom;
@@ -241,10 +274,9 @@ new_easy(struct pb_http *h)
 	if (h->connect_timeout_ms)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (h->stall_s > 0) {
-		/* Less than a byte a second for stall_s seconds: stalled. */
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->stall_s);
+	if (h->stall_ms > 0) {
+		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
 	}
 	return e;
 }
@@ -273,6 +305,10 @@ pb_http_submit(struct pb_http *h, struct pb_http_req *r, char err[PB_ERRLEN])
 	if (r->resp)
 		r->resp[0] = '\0';
 	r->retry_after = r->ra_s = r->ra_ms = -1;
+	r->moved = now_ms();
+	r->seen = 0;
+	r->stall_ms = h->stall_ms;
+	r->stalled = 0;
 	r->should_retry = -1;
 	r->latency_ms = 0;
 	r->error[0] = '\0';
@@ -288,6 +324,7 @@ pb_http_submit(struct pb_http *h, struct pb_http_req *r, char err[PB_ERRLEN])
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->error);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_XFERINFODATA, r);
 	if ((mc = curl_multi_add_handle(h->multi, e))) {
 		h->idle[h->nidle++] = e;
 		r->easy = NULL;
@@ -317,9 +354,11 @@ finish(const struct pb_http *h, struct pb_http_req *r, CURL *e, CURLcode cc)
 	 * whole response it counts as none. */
 	r->status = 0;
 	r->result = cc == CURLE_OPERATION_TIMEDOUT ? PB_HTTP_TIMEOUT : PB_HTTP_CONNECT;
-	if (cc == CURLE_OPERATION_TIMEDOUT && h->stall_s > 0 &&
-	    !strncmp(r->error, "Operation too slow", 18))
-		snprintf(r->error, PB_ERRLEN, "stalled: no data for %ld s", h->stall_s);
+	if (cc == CURLE_ABORTED_BY_CALLBACK && r->stalled) {
+		r->result = PB_HTTP_TIMEOUT;
+		snprintf(r->error, PB_ERRLEN, "stalled: no data for %g s",
+		         (double)h->stall_ms / 1000);
+	}
 	if (!r->error[0])
 		snprintf(r->error, PB_ERRLEN, "%s", curl_easy_strerror(cc));
 }

@@ -340,8 +340,8 @@ struct pb_http_opts {
 	int parallel;            /* requests in flight at most (>= 1) */
 	long timeout_ms;         /* whole request, connect to last byte; 0: none */
 	long connect_timeout_ms; /* 0: libcurl's default (300 s) */
-	long stall_s;            /* fail a request that moves no byte for this
-	                          * many seconds (a timeout); 0: no limit */
+	long stall_ms;           /* fail a request that moves no byte, either
+	                          * way, for this long (a timeout); 0: no limit */
 	const char *const *headers; /* NULL-terminated "Name: value" lines sent
 	                             * with every request (copied), or NULL */
 	const char *user_agent;  /* NULL: "promptbandit/VERSION" */
@@ -381,6 +381,10 @@ struct pb_http_req {
 	size_t resp_cap;
 	void *easy;
 	double ra_s, ra_ms;   /* the two headers as they came */
+	double moved;         /* when a byte last moved (stall limit), ms */
+	long long seen;       /* bytes moved by then, both ways */
+	long stall_ms;
+	int stalled;
 };
 
 /* Called once for every finished request, from inside pb_http_poll.  The
