@@ -815,8 +815,8 @@ run(struct query *q, struct feed *f)
 	for (;;) {
 		moved = 0;
 		while (feed_pop(f, &it, q->nfree > 0, &eof, &lines)) {
+			taken += it.kind != IT_SYS;
 			take(q, &it);
-			taken++;
 			moved++;
 		}
 		q->pr.total = eof ? taken : lines;
