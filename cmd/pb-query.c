@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include "../lib/pb.h"
-#include "../lib/cache.h"
-#include "../lib/query.h"
 #include "util.h"
 
 #define DEFAULT_MODEL "gpt-4o-mini"

@@ -33,7 +33,7 @@ i=0
 while [ "$i" -lt "$rounds" ]; do
 	i=$((i + 1))
 	pb-sample -s "$state" -n "$batch" "$ex/tasks.jsonl" |
-		pb-query -j 16 --model pb-sim --temperature 0.7 |
+		pb-query -j 16 --model pb-sim --temperature 0.7 --no-cache |
 		pb-score --scorer number |
 		pb-update -s "$state" || { echo "demo: round $i failed" >&2; exit 1; }
 	# progress: a bar on a terminal, a line every 10 rounds elsewhere

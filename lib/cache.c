@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "pb.h"
-#include "cache.h"
 
 /* An entry bigger than this is not one we wrote (responses are a few
  * kilobytes); refusing it keeps a stray file from eating the memory. */

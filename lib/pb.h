@@ -805,4 +805,216 @@ int pb_sim_save_stats(struct pb_sim *s, const char *path,
 /* An OpenAI error body {"error":{"message",...}} for status, malloc'd. */
 char *pb_sim_error_json(int status, const char *message, const char *param);
 
+/* ===================================================================== */
+/* retry.c: which failed requests to try again, and when                 */
+/* ===================================================================== */
+
+/* How pb-query retries.  The wait before try n+1 (n >= 1 tries made) is
+ * what the server asked for (retry-after-ms, else Retry-After) if it
+ * asked, else "full jitter": uniform in [0, min(cap, base * 2^(n-1))). */
+struct pb_retry_policy {
+	int retries;        /* tries after the first, at most */
+	double base_s;      /* backoff base (PB_RETRY_BASE) */
+	double cap_s;       /* backoff cap (PB_RETRY_CAP) */
+	double max_wait_s;  /* a server asking more than this is not waited for */
+};
+
+#define PB_RETRY_BASE 0.5
+#define PB_RETRY_CAP 30.0
+
+/* What one try came to, as far as retrying cares. */
+struct pb_retry_in {
+	enum pb_http_result result;
+	long status;          /* HTTP status; 0 without a response */
+	int malformed;        /* a 2xx whose body was not JSON at all */
+	const char *type;     /* the provider's error type, code, or NULL */
+	const char *code;
+	double retry_after;   /* seconds the server asked for, or -1 */
+	int should_retry;     /* x-should-retry: 1, 0, or -1 when absent */
+	int tries;            /* tries made so far, counting this one (>= 1) */
+};
+
+enum pb_retry {
+	PB_RETRY_NO,       /* final: success, or a failure that cannot succeed */
+	PB_RETRY_YES,      /* try again after *wait seconds */
+	PB_RETRY_EXHAUSTED,/* would be retried, but the tries are used up */
+	PB_RETRY_TOO_LONG  /* the server asks to wait more than max_wait_s
+	                    * (*wait says how long) */
+};
+
+/* Says whether a try that failed should be made again, and the wait.
+ * Retried: no response (connection errors, timeouts, stalls), HTTP 408,
+ * 409, 425, 429, 500, 502, 503, 504 and 529, and a 2xx body that is not
+ * JSON; x-should-retry: true retries any other status and false forbids
+ * a retry.  Never retried, whatever the headers: quota and spend limits
+ * (type or code insufficient_quota, enforced_spend_limit_reached,
+ * billing_hard_limit_reached), 400, 401, 403, 404, 422, 501, and an
+ * error whose type or code says "unsupported".  u is a uniform random
+ * number in [0,1) for the jitter.  A success gives PB_RETRY_NO. */
+enum pb_retry pb_retry_decide(const struct pb_retry_policy *p,
+                              const struct pb_retry_in *in, double u,
+                              double *wait);
+
+/* The backoff wait after `tries` tries, for jitter u in [0,1). */
+double pb_retry_backoff(const struct pb_retry_policy *p, int tries, double u);
+
+/* Whether status/type/code mean the provider is overloaded or limiting
+ * the rate (429 other than a quota, 529, overloaded_error): the signal
+ * for the whole client to slow down. */
+int pb_retry_overloaded(long status, const char *type, const char *code);
+
+/* ===================================================================== */
+/* ratelimit.c: request and token buckets, and the slow-down on a 429    */
+/* ===================================================================== */
+
+/* One token bucket: fills at rate per second up to cap; a take may
+ * leave it negative (a debt paid back by waiting), so a cost larger than
+ * the whole bucket still passes once the bucket is full. */
+struct pb_bucket {
+	double rate, cap, level, t;
+};
+
+/* The limiter pb-query asks before each request it sends.  Times are
+ * seconds on any monotonic clock.  Slow-down: on an overload signal the
+ * client stops sending until the server's deadline, then runs at half
+ * the concurrency and half the rate; each success gives back 1/c of a
+ * slot (one slot per round of c requests: additive increase) and 1/16
+ * of full rate per round.  Only one cut per round: an overload reported
+ * for a request sent before the last cut does not cut again. */
+struct pb_limiter {
+	struct pb_bucket rpm, tpm; /* rate 0: no limit */
+	int max;              /* the concurrency asked for (-j) */
+	double conc;          /* current concurrency limit, 1..max */
+	double factor;        /* current share of the rates, 1/64..1 */
+	double pause_until;   /* nothing is sent before this */
+	double last_cut;      /* when the last cut was made */
+	long cuts;            /* cuts made (for tests and progress) */
+};
+
+/* rpm, tpm: requests and tokens per minute; 0 for no limit.  Each
+ * bucket holds a second's worth (at least one request). */
+void pb_limiter_init(struct pb_limiter *l, int max, double rpm, double tpm,
+                     double now);
+
+/* The requests that may be in flight now: the concurrency limit. */
+int pb_limiter_slots(const struct pb_limiter *l);
+
+/* Seconds until a request estimated at tokens may be sent: 0 if now. */
+double pb_limiter_wait(struct pb_limiter *l, double tokens, double now);
+
+/* Counts a request sent now, estimated at tokens. */
+void pb_limiter_take(struct pb_limiter *l, double tokens, double now);
+
+/* Corrects the token bucket once a request's real usage is known. */
+void pb_limiter_usage(struct pb_limiter *l, double estimated, double actual);
+
+/* An overload reported for a request sent at sent_at: pause until
+ * now + wait, and cut (once per round; see above). */
+void pb_limiter_overload(struct pb_limiter *l, double sent_at, double now,
+                         double wait);
+
+/* A success: the additive increase. */
+void pb_limiter_success(struct pb_limiter *l);
+
+/* ===================================================================== */
+/* sha256.c: SHA-256 (FIPS 180-4)                                        */
+/* ===================================================================== */
+
+struct pb_sha256 {
+	uint32_t h[8];
+	uint64_t len;           /* bytes hashed so far */
+	unsigned char buf[64];  /* a partial block */
+	size_t nbuf;
+};
+
+/* init, any number of updates (of any sizes: the digest depends only on
+ * the bytes), then final, which writes the 32-byte digest; the context
+ * must be initialised again before reuse.  final_hex writes it as 64
+ * lowercase hex digits and a NUL.  pb_sha256_hex hashes one buffer. */
+void pb_sha256_init(struct pb_sha256 *c);
+void pb_sha256_update(struct pb_sha256 *c, const void *p, size_t n);
+void pb_sha256_final(struct pb_sha256 *c, unsigned char out[32]);
+void pb_sha256_final_hex(struct pb_sha256 *c, char out[65]);
+void pb_sha256_hex(const void *p, size_t n, char out[65]);
+
+/* ===================================================================== */
+/* cache.c: the response cache (pb-query), one JSON file per request     */
+/* ===================================================================== */
+
+/* Layout: DIR/ab/abcdef....json, where abcdef... is the key and ab its
+ * first two hex digits.  Each file is one JSON object
+ *   {"format":"pb-cache-1","key":KEY,"created":UNIX-TIME,
+ *    "sha256":HEX,"response":VALUE}
+ * where sha256 is the hash of VALUE's canonical text (pb_json_canonical).
+ * Entries are written to a temp file beside their place and renamed over
+ * it, so a reader sees a whole old entry or a whole new one; on reading,
+ * an entry is believed only if it parses and its format, key and
+ * checksum agree, so a damaged entry is a miss, never a wrong answer.
+ * Folders the cache makes are 0700 and entries 0600, whatever the umask.
+ * A struct pb_cache is read-only once open: threads may share it. */
+#define PB_CACHE_FORMAT "pb-cache-1"
+
+struct pb_cache;
+
+/* The default folder: $XDG_CACHE_HOME/promptbandit if that is set to an
+ * absolute path, else $HOME/.cache/promptbandit.  Returns a malloc'd
+ * path, or NULL with err set when neither is usable. */
+char *pb_cache_default_dir(char err[PB_ERRLEN]);
+
+/* Opens the cache in dir, making it (and missing parents) with mode 0700
+ * if need be.  An existing folder keeps its mode.  Returns NULL with err
+ * set if dir cannot be made or is not a folder.  Close with
+ * pb_cache_close (NULL is fine). */
+struct pb_cache *pb_cache_open(const char *dir, char err[PB_ERRLEN]);
+void pb_cache_close(struct pb_cache *c);
+
+/* The folder as given to pb_cache_open (trailing slashes dropped); owned
+ * by c. */
+const char *pb_cache_dir(const struct pb_cache *c);
+
+/* The key of one request: 64 hex digits of SHA-256 over, in turn, the
+ * format tag "pb-cache-1", endpoint (the full URL posted to), api
+ * ("openai" or "anthropic"), the canonical text of body (the request
+ * body as sent; pb_json_canonical) and sample written in decimal, each
+ * preceded by its length as 8 big-endian bytes, so no two different
+ * inputs run together into the same bytes.  sample tells apart draws
+ * that are meant to differ: pass 0 at temperature 0, else the record's
+ * pull id (or "sample" field).  The API key is not an input and must
+ * never be put into endpoint or body: entries are shared by whoever can
+ * read the folder, and keys name files.  NULL endpoint or api count as
+ * "", NULL body as null.  Never fails and never allocates. */
+void pb_cache_key(const char *endpoint, const char *api, const cJSON *body,
+                  long sample, char key[65]);
+
+/* Looks key up.  Returns 1 with a malloc'd copy of the stored value (the
+ * value's compact JSON text; free with free()) in *value, 0 on a miss,
+ * or -1 with err set on a real error (a bad key, a folder that cannot
+ * be read, out of memory).  *value is NULL unless 1 is returned.  An
+ * entry that is truncated, not JSON, or disagrees in format tag, key or
+ * checksum counts as a miss and is left for the next put to replace (not
+ * removed: a concurrent put may have just renamed a good entry there). */
+int pb_cache_get(struct pb_cache *c, const char *key, char **value,
+                 char err[PB_ERRLEN]);
+
+/* Stores value, a JSON text (the provider's successful response: callers
+ * store successes only), under key, replacing any entry there.  Fails
+ * with err set on a bad key, a value that is not JSON, or an I/O error;
+ * the cache is then as it was (a failure leaves no temp file behind).
+ * Several processes may put and get the same key at once: each put
+ * renames a whole entry into place atomically and the last one wins. */
+int pb_cache_put(struct pb_cache *c, const char *key, const char *value,
+                 char err[PB_ERRLEN]);
+
+/* The canonical text of a JSON value: compact, object members sorted by
+ * key (bytewise; members with equal keys keep their order), numbers in
+ * the shortest of %.15g, %.16g and %.17g that reads back as the same
+ * double (so 0.7, 0.70 and 7e-1 are one; -0 is 0; infinities null),
+ * strings with " and \ escaped, \b \f \n \r \t as such, other control
+ * characters as \u00xx and all other bytes as they are.  (For ASCII
+ * strings and integers, that is Python's json.dumps(v, sort_keys=True,
+ * separators=(",", ":")).)  The same tree always gives the same text,
+ * whatever order its keys were built in.  Returns a malloc'd string, or
+ * NULL when out of memory. */
+char *pb_json_canonical(const cJSON *v);
+
 #endif

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "query.h"
 
 /* Errors that no number of tries can mend: money, not load. */
 static int

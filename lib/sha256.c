@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "cache.h"
 
 /* The first 32 bits of the fractional parts of the cube roots of the
  * first 64 primes (FIPS 180-4, 4.2.2). */

@@ -12,6 +12,9 @@ PATH=$BIN:$PATH
 export PATH
 DATA=$TOP/tests/data
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pbtest.XXXXXX")
+# pb-query's response cache: inside the test's folder, never the user's
+XDG_CACHE_HOME=$TMP/cache
+export XDG_CACHE_HOME
 SIM_PID=
 cleanup() {
 	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null

@@ -10,7 +10,6 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
-#include "../../lib/cache.h"
 
 static char tmpdir[] = "/tmp/pbcacheXXXXXX";
 

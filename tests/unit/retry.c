@@ -2,7 +2,6 @@
  * are made again, the waits, the buckets and the slow-down. */
 #include "tap.h"
 #include "../../lib/pb.h"
-#include "../../lib/query.h"
 
 static const struct pb_retry_policy pol = { 5, PB_RETRY_BASE, PB_RETRY_CAP, 120 };
 
