@@ -5,17 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 plan 55
 
-i=0
-while [ $i -lt 20 ]; do
-	i=$((i + 1))
-	printf '{"id":"t%d","input":"What is %d + %d?","answer":"%d"}\n' $i $i $i $((i + i))
-done >tasks.jsonl
+sum_tasks 20
 awk '{ printf "{\"pull\":%d,\"arm\":\"a\",\"messages\":[{\"role\":\"user\",\"content\":\"Think.\\n\\nWhat is %d + %d?\"}]}\n", NR, NR, NR }' \
     tasks.jsonl >pulls.jsonl
-pulls() { sed 's/^{"pull":\([0-9]*\),.*/\1/' "$@" | tr '\n' ' '; }
-# The server's counts since the last call, zeroed.
-reset() { curl -s -X POST "${OPENAI_BASE_URL%/v1}/pb-sim/reset"; }
-field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 attempts() { grep -o '"attempts":[0-9]*' out | awk -F: '{ s += $2 } END { print s + 0 }'; }
 
 # kind [pb-query options]: a fault of that kind on a quarter of the

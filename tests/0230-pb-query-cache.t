@@ -5,18 +5,12 @@
 . "$(dirname "$0")/lib.sh"
 plan 28
 
-i=0
-while [ $i -lt 10 ]; do
-	i=$((i + 1))
-	printf '{"id":"t%d","input":"What is %d + %d?","answer":"%d"}\n' $i $i $i $((i + i))
-done >tasks.jsonl
+sum_tasks 10
 awk '{ printf "{\"pull\":%d,\"messages\":[{\"role\":\"user\",\"content\":\"What is %d + %d?\"}]}\n", NR, NR, NR }' \
     tasks.jsonl >pulls.jsonl
 # Ten pulls of one task: the same request ten times.
 awk '{ printf "{\"pull\":%d,\"messages\":[{\"role\":\"user\",\"content\":\"What is 1 + 1?\"}]}\n", NR }' \
     tasks.jsonl >same.jsonl
-reset() { curl -s -X POST "${OPENAI_BASE_URL%/v1}/pb-sim/reset"; }
-field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 texts() { sed 's/.*"response":{"text":"\([^"]*\)".*/\1/' "$@"; }
 entries() { find "$1" -type f -name '*.json' | wc -l | tr -d ' '; }
 XDG_CACHE_HOME=$TMP/xdg

@@ -5,16 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 plan 22
 
-i=0
-while [ $i -lt 8 ]; do
-	i=$((i + 1))
-	printf '{"id":"t%d","input":"What is %d + %d?","answer":"%d"}\n' $i $i $i $((i + i))
-done >tasks.jsonl
+sum_tasks 8
 awk '{ printf "{\"pull\":%d,\"messages\":[{\"role\":\"system\",\"content\":\"You are careful.\"},{\"role\":\"user\",\"content\":\"What is %d + %d?\"}]}\n", NR, NR, NR }' \
     tasks.jsonl >pulls.jsonl
-pulls() { sed 's/^{"pull":\([0-9]*\),.*/\1/' "$@" | tr '\n' ' '; }
-reset() { curl -s -X POST "${OPENAI_BASE_URL%/v1}/pb-sim/reset"; }
-field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 texts() { sed 's/.*"response":{"text":"\([^"]*\)".*/\1/' "$@"; }
 
 start_sim --tasks tasks.jsonl --seed 8 --api-key sk-canary-XYZ

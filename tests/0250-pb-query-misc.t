@@ -4,18 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 plan 26
 
-i=0
-while [ $i -lt 25 ]; do
-	i=$((i + 1))
-	printf '{"id":"t%d","input":"What is %d + %d?","answer":"%d"}\n' $i $i $i $((i + i))
-done >tasks.jsonl
+sum_tasks 25
 awk '{ printf "{\"pull\":%d,\"messages\":[{\"role\":\"user\",\"content\":\"What is %d + %d?\"}]}\n", NR, NR, NR }' \
     tasks.jsonl >pulls.jsonl
-pulls() { sed 's/^{"pull":\([0-9]*\),.*/\1/' "$@" | tr '\n' ' '; }
-reset() { curl -s -X POST "${OPENAI_BASE_URL%/v1}/pb-sim/reset"; }
-field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
-now() { date +%s.%N; }
-at_least() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { exit !(a - b >= c) }'; echo $?; }
 XDG_CACHE_HOME=$TMP/xdg
 export XDG_CACHE_HOME
 

@@ -72,4 +72,19 @@ stop_sim() {
 	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
 	SIM_PID=
 }
+# sum_tasks N: tasks.jsonl with N questions "What is i + i?" and answers.
+sum_tasks() {
+	awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
+		printf "{\"id\":\"t%d\",\"input\":\"What is %d + %d?\",\"answer\":\"%d\"}\n", i, i, i, i + i }' >tasks.jsonl
+}
+# The pull ids of records in FILE..., on one line.
+pulls() { sed 's/^{"pull":\([0-9]*\),.*/\1/' "$@" | tr '\n' ' '; }
+# pb-sim's request counts since the last call, which zeroes them.
+reset() { curl -s -X POST "${OPENAI_BASE_URL%/v1}/pb-sim/reset"; }
+# field JSON NAME: the integer value of "NAME" in the JSON text.
+field() { printf '%s\n' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+now() { date +%s.%N; }
+# at_least A B C: prints 0 when A - B >= C (elapsed-time lower bounds).
+at_least() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { exit !(a - b >= c) }'; echo $?; }
+
 done_testing() { [ "$_fail" -eq 0 ]; exit $?; }
