@@ -80,6 +80,7 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/bench.sh $(O)
+	@sh tests/bench/mc.sh $(O)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include "../lib/pb.h"
-#include "../lib/bai.h"
 #include "util.h"
 
 static void

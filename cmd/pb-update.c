@@ -315,8 +315,13 @@ main(int argc, char **argv)
 		die("spool file: %s", strerror(errno));
 	if (pb_jsonl_files(argc, argv, record, &c, err) < 0)
 		die("%s", err);
-	if (c.n == 0 && c.bad == 0)
-		die("no records to apply");
+	if (c.n == 0 && c.bad == 0) {
+		/* Not an error: it is what a loop's pb-update sees once the
+		 * pb-sample at its head says stop (status 3), which a failure
+		 * here would mask under `set -o pipefail`. */
+		warnx_("no records to apply; %s not changed", spath);
+		return PB_EXIT_OK;
+	}
 	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
 		die("%s", err);
 	armidx = emalloc((size_t)(c.nnames + 1) * sizeof *armidx);

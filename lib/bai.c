@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "bai.h"
 
 static const double LOG_PI = 1.1447298858494002; /* log B(1/2, 1/2) */
 

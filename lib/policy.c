@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "bai.h"
 
 static const char *names[] = {
 	[PB_POL_UNIFORM] = "uniform",

@@ -3,7 +3,7 @@
 # once a fixed-confidence rule fires or a fixed budget is spent; pb-report
 # names the arm.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 17
 
 # Rewards from the pull id, as if careful were right 90% of the time,
 # turing 50%, plain 20%.
@@ -45,6 +45,24 @@ is "$(printf '%s' "$OUT" | jq -c '.verdict.eps_good')" '["careful"]' "the 0-good
 run pb-report -s lucb.json --epsilon 0.9
 is "$(printf '%s\n' "$OUT" | tail -1)" "eps-good set (epsilon 0.9, confidence 0.95): careful turing plain" \
    "a wide epsilon takes in every arm"
+
+# The loop of pb(7), through all five tools against pb-sim, ends by
+# itself: pipefail reports pb-sample's 3 (pb-update, with no input, says
+# 0).
+start_sim --tasks "$TOP/examples/tasks.jsonl" --world "$TOP/examples/world.jsonl" --seed 5
+pb-update -s sim.json --init "$TOP/examples/arms.jsonl" --policy lucb:delta=0.05
+bash -c 'set -o pipefail
+n=0
+while :; do
+	pb-sample -s sim.json -n 32 "$1" 2>stop.err | pb-query -q --no-cache -j 16 --temperature 0.7 |
+		pb-score | pb-update -s sim.json 2>/dev/null || { rc=$?; break; }
+	n=$((n + 1)); [ $n -lt 400 ] || exit 99
+done
+exit $rc' loop "$TOP/examples/tasks.jsonl"
+is "$?" 3 "the pipeline pb-sample | pb-query | pb-score | pb-update ends with status 3"
+like "$(cat stop.err)" "^pb-sample: done: arm first-principles is best with confidence 1-delta = 0.95" \
+     "naming the world's best arm"
+stop_sim
 
 # A fixed budget: the batch that spends it is cut short, the next run stops.
 pb-update -s b.json --init "$DATA/arms3.jsonl" --policy successive-halving:budget=20

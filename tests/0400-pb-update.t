@@ -91,8 +91,8 @@ run pb-update -s st.json mis.jsonl
 like "$ERR" "pull [0-9]+: arm '$wrong' has no pull out in the batch of pulls [0-9]+-[0-9]+" "a pull given to another arm"
 is "$(sum st.json)" "$before" "none of these changed the state"
 run pb-update -s st.json </dev/null
-is "$ERR" "pb-update: no records to apply" "empty input"
-is "$RC" 2 "exit 2"
+is "$ERR" "pb-update: no records to apply; st.json not changed" "empty input: says so"
+is "$RC$(sum st.json)" "0$before" "exit 0 (so a stopped loop's status 3 shows), state unchanged"
 jq -c '. + {reward: 1}' p3.jsonl | sed '2s/.*/not json/' >s3.jsonl
 before=$(sum st.json)
 run pb-update -k -s st.json s3.jsonl

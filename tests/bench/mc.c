@@ -23,7 +23,6 @@
 #include <time.h>
 
 #include "pb.h"
-#include "bai.h"
 
 #define MAXK 100
 

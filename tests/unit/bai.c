@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "../../lib/pb.h"
-#include "../../lib/bai.h"
 #include "tap.h"
 
 static struct pb_state st;

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include "../../lib/pb.h"
-#include "../../lib/bai.h"
 #include "tap.h"
 
 static struct pb_state st;
