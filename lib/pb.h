@@ -1151,4 +1151,112 @@ int pb_cache_put(struct pb_cache *c, const char *key, const char *value,
  * NULL when out of memory. */
 char *pb_json_canonical(const cJSON *v);
 
+/* ===================================================================== */
+/* query.c: the pb-query engine                                          */
+/* ===================================================================== */
+
+/* The engine takes records one at a time, sends each record's messages
+ * through a pb_http client of its own (at most http.parallel at once),
+ * retries what pb_retry_decide says, keeps to the limiter (--rpm, --tpm,
+ * the slow-down on a 429), answers from and fills the cache, and hands
+ * each record back through out with "response" (or "request" for a dry
+ * run) or "error" added and any old ones removed.  It never prints:
+ * a record that fails gets its "error" object, is counted, and is
+ * described in one line through warn as it fails; a system error
+ * (libcurl, out of memory, out failing) stops the engine, and every call
+ * from then on returns -1 with err set.  One thread drives it:
+ *
+ *   while records: while pb_query_room: pb_query_add
+ *                  pb_query_send; pb_query_poll (waiting until next)
+ *   until pb_query_idle
+ *
+ * Times are seconds on CLOCK_MONOTONIC. */
+struct pb_query;
+
+/* A finished record, in input order (unless unordered: as it finishes).
+ * rec is lent for the call; the engine frees it afterwards.  Return 0,
+ * or -1 with err set to stop the engine with that message. */
+typedef int (*pb_query_out_fn)(const cJSON *rec, void *arg, char err[PB_ERRLEN]);
+
+/* A message for a person, without the tool's name or a newline: a
+ * record's failure ("FILE:LINE: ...", "pull N: HTTP 500: ... (after
+ * retries)"), or the first cache error ("cache: ... (going on without
+ * it)").  msg lives only for the call. */
+typedef void (*pb_query_warn_fn)(const char *msg, void *arg);
+
+/* Everything is copied except what is marked borrowed, which must outlive
+ * the engine. */
+struct pb_query_opts {
+	struct pb_http_opts http;  /* http.parallel: requests in flight, and
+	                            * the record window is 4 times that */
+	struct pb_llm_params par;  /* its strings, stop and extra borrowed */
+	const char *url;           /* the endpoint posted to; borrowed */
+	const char *secret;        /* the API key, or NULL: replaced by
+	                            * "[redacted]" wherever a response or error
+	                            * carries it back; borrowed */
+	struct pb_cache *cache;    /* NULL: none; borrowed (caller closes) */
+	struct pb_retry_policy retry;
+	double rpm, tpm;           /* 0: no limit */
+	int ordered;               /* hand records back in input order */
+	int dry_run;               /* add "request", send nothing */
+	int refresh;               /* ask even on a cache hit, and replace it */
+	uint64_t seed;             /* for the backoff jitter */
+	pb_query_out_fn out;       /* required */
+	pb_query_warn_fn warn;     /* NULL: messages are dropped */
+	void *arg;                 /* passed to out and warn */
+};
+
+/* What the engine has done so far, for a progress display and the exit
+ * status. */
+struct pb_query_counts {
+	long done;        /* records handed to out */
+	long requests;    /* tries sent */
+	long retries;     /* tries put off to be made again */
+	long failed;      /* records handed on with an "error" */
+	long hits;        /* answers taken from the cache */
+	double tokens;    /* usage.total_tokens of the answers, cached too */
+	int in_flight;    /* requests in flight now */
+};
+
+/* Returns NULL with err set if libcurl cannot start (pb_http_new: call
+ * it before starting threads) or out of memory. */
+struct pb_query *pb_query_new(const struct pb_query_opts *o, char err[PB_ERRLEN]);
+
+/* Frees the engine, its client and any records it still holds (their
+ * out never runs).  NULL is fine. */
+void pb_query_free(struct pb_query *q);
+
+/* Records pb_query_add takes now: the free places in the window. */
+size_t pb_query_room(const struct pb_query *q);
+
+/* Whether the engine holds no record: everything added was handed back. */
+int pb_query_idle(const struct pb_query *q);
+
+/* Takes rec (always, even on failure) from file:line (file borrowed until
+ * the record is handed back; used in messages).  A bad record, a dry run
+ * or a cache hit is handed back at once (out may run within this call,
+ * for it and for records held back for order); otherwise it waits to be
+ * sent.  Needs room.  Returns 0, or -1 with err set. */
+int pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
+                 char err[PB_ERRLEN]);
+
+/* Sends what the free slots, the slow-down and the buckets allow: due
+ * retries first, then records in the order added.  Sets *next to when
+ * something may next be sent (or a retry falls due), HUGE_VAL if only a
+ * finished request can free the way.  Returns 0, or -1 with err set. */
+int pb_query_send(struct pb_query *q, double now, double *next,
+                  char err[PB_ERRLEN]);
+
+/* Moves the transfers (pb_http_poll: waits up to timeout_ms if nothing
+ * finished) and settles each finished try: handed back, failed, or put
+ * off for a retry.  Returns the number of tries finished, or -1 with err
+ * set. */
+int pb_query_poll(struct pb_query *q, int timeout_ms, char err[PB_ERRLEN]);
+
+/* Makes a waiting pb_query_poll return at once; the only function here
+ * another thread may call. */
+void pb_query_wakeup(struct pb_query *q);
+
+void pb_query_counts(const struct pb_query *q, struct pb_query_counts *c);
+
 #endif

@@ -1,0 +1,668 @@
+/* query.c - the pb-query engine: records in, each sent to the chat
+ * endpoint with retries, rate limits and the response cache, and handed
+ * back with its "response" or "error", in input order unless asked not. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pb.h"
+
+/* Every record from intake to output holds a job.  A job that needs the
+ * server waits in one of two queues: the pending line (first tries, in
+ * input order) or the timer heap (retries, by the time they are due).
+ * A job waiting for its retry holds no request slot, so the other slots
+ * keep working meanwhile. */
+struct job {
+	struct pb_http_req req; /* req.data points back here */
+	cJSON *rec;
+	char *body;
+	char key[65];           /* cache key; "" when not cached */
+	const char *file;
+	long line;
+	long pull;              /* 0: the record has none */
+	long seq;
+	int tries;              /* requests sent for this record */
+	double est;             /* tokens estimated, for --tpm */
+	double due;             /* when a retry may go */
+	double sent_at;
+	struct job *next;       /* in the pending line */
+	int done;
+};
+
+struct pb_query {
+	struct pb_query_opts o;
+	struct pb_http *http;
+	const char *api_name;
+	int cache_warned;
+	struct pb_limiter lim;
+	struct pb_rng rng;      /* backoff jitter */
+	/* In input order, the jobs are the reorder window: ring[seq % njobs]
+	 * is record seq, and the records outstanding are always seq
+	 * next_out..next_seq-1. */
+	struct job *jobs, **freej, **ring;
+	size_t njobs, nfree;
+	struct job *pend, *pend_tail;
+	struct job **heap;      /* retries, earliest due first */
+	size_t nheap;
+	long next_seq, next_out;
+	struct pb_query_counts n;
+	int broken;             /* a system error stopped it: err says which */
+	char err[PB_ERRLEN];
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Stops the engine: every call from now on fails with msg. */
+static int
+broke(struct pb_query *q, const char *msg)
+{
+	if (!q->broken)
+		snprintf(q->err, sizeof q->err, "%s", msg);
+	q->broken = 1;
+	return -1;
+}
+
+/* ---- the retry heap ------------------------------------------------- */
+
+static void
+heap_push(struct pb_query *q, struct job *j)
+{
+	size_t i = q->nheap++, p;
+
+	while (i > 0 && q->heap[p = (i - 1) / 2]->due > j->due) {
+		q->heap[i] = q->heap[p];
+		i = p;
+	}
+	q->heap[i] = j;
+}
+
+static struct job *
+heap_pop(struct pb_query *q)
+{
+	struct job *top = q->heap[0], *last = q->heap[--q->nheap];
+	size_t i = 0, c;
+
+	while ((c = 2 * i + 1) < q->nheap) {
+		if (c + 1 < q->nheap && q->heap[c + 1]->due < q->heap[c]->due)
+			c++;
+		if (last->due <= q->heap[c]->due)
+			break;
+		q->heap[i] = q->heap[c];
+		i = c;
+	}
+	if (q->nheap)
+		q->heap[i] = last;
+	return top;
+}
+
+/* ---- output --------------------------------------------------------- */
+
+static int
+out_record(struct pb_query *q, struct job *j)
+{
+	char err[PB_ERRLEN] = "";
+	int rc = q->o.out(j->rec, q->o.arg, err);
+
+	q->n.done++;
+	cJSON_Delete(j->rec);
+	j->rec = NULL;
+	free(j->body);
+	j->body = NULL;
+	q->freej[q->nfree++] = j;
+	return rc < 0 ? broke(q, err) : 0;
+}
+
+static int
+complete(struct pb_query *q, struct job *j)
+{
+	j->done = 1;
+	if (!q->o.ordered)
+		return out_record(q, j);
+	while (q->next_out < q->next_seq) {
+		struct job *h = q->ring[q->next_out % (long)q->njobs];
+		if (!h->done)
+			break;
+		q->next_out++;
+		if (out_record(q, h) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- messages and redaction ---------------------------------------- */
+
+/* Hands a formatted message to the caller's warn; NULL warn drops it. */
+static int
+notify(struct pb_query *q, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int n;
+
+	if (!q->o.warn)
+		return 0;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !(msg = malloc((size_t)n + 1)))
+		return broke(q, "out of memory");
+	va_start(ap, fmt);
+	vsnprintf(msg, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	q->o.warn(msg, q->o.arg);
+	free(msg);
+	return 0;
+}
+
+/* The first occurrence of needle (n > 0 bytes) in the len bytes at s. */
+static const char *
+find(const char *s, size_t len, const char *needle, size_t n)
+{
+	const char *p = s, *end = s + len;
+
+	while ((size_t)(end - p) >= n && (p = memchr(p, needle[0], (size_t)(end - p) - n + 1))) {
+		if (!memcmp(p, needle, n))
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+/* Replaces every occurrence of secret in s (len bytes) by "[redacted]":
+ * returns 1 with a malloc'd copy in *out (its length in *outlen if
+ * outlen), 0 when secret is not there, -1 when out of memory. */
+static int
+redact(const char *s, size_t len, const char *secret, char **out, size_t *outlen)
+{
+	size_t n = secret ? strlen(secret) : 0, o = 0, hits = 0;
+	const char *p, *hit, *end = s + len;
+	char *r;
+
+	*out = NULL;
+	if (!n || !s)
+		return 0;
+	for (p = s; (hit = find(p, (size_t)(end - p), secret, n)); p = hit + n)
+		hits++;
+	if (!hits)
+		return 0;
+	if (!(r = malloc(len + hits * 10 + 1)))
+		return -1;
+	for (p = s; (hit = find(p, (size_t)(end - p), secret, n)); p = hit + n) {
+		memcpy(r + o, p, (size_t)(hit - p));
+		o += (size_t)(hit - p);
+		memcpy(r + o, "[redacted]", 10);
+		o += 10;
+	}
+	memcpy(r + o, p, (size_t)(end - p));
+	o += (size_t)(end - p);
+	r[o] = '\0';
+	if (outlen)
+		*outlen = o;
+	*out = r;
+	return 1;
+}
+
+/* ---- outcomes ------------------------------------------------------- */
+
+/* Puts error (taken) on j's record and says so through warn, once per
+ * record. */
+static int
+fail(struct pb_query *q, struct job *j, cJSON *error)
+{
+	char line[PB_ERRLEN], *r;
+	const char *m, *after;
+	int rc;
+
+	if (!error)
+		return broke(q, "out of memory");
+	cJSON_AddItemToObject(j->rec, "error", error);
+	/* A server may echo the key back; it must never reach the output. */
+	if ((m = pb_json_str(error, "message"))) {
+		if (redact(m, strlen(m), q->o.secret, &r, NULL) < 0)
+			return broke(q, "out of memory");
+		if (r) {
+			pb_json_set(error, "message", cJSON_CreateString(r));
+			free(r);
+		}
+	}
+	if (j->tries)
+		cJSON_AddNumberToObject(error, "attempts", j->tries);
+	pb_llm_error_line(error, line);
+	after = j->tries > 1 ? " (after retries)" : "";
+	if (!strcmp(pb_json_str(error, "kind"), "input") && j->pull)
+		rc = notify(q, "%s:%ld: pull %ld: %s", j->file, j->line, j->pull,
+		          pb_json_str(error, "message"));
+	else if (!strcmp(pb_json_str(error, "kind"), "input"))
+		rc = notify(q, "%s:%ld: %s", j->file, j->line, pb_json_str(error, "message"));
+	else if (j->pull)
+		rc = notify(q, "pull %ld: %s%s", j->pull, line, after);
+	else
+		rc = notify(q, "%s:%ld: %s%s", j->file, j->line, line, after);
+	q->n.failed++;
+	return rc;
+}
+
+/* Adds a successful response (taken) to j's record. */
+static void
+succeed(struct pb_query *q, struct job *j, cJSON *resp, int cached)
+{
+	double t;
+
+	cJSON_AddNumberToObject(resp, "attempts", j->tries);
+	if (cached)
+		cJSON_AddTrueToObject(resp, "cached");
+	if (pb_json_num(resp, "usage.total_tokens", &t) == 0)
+		q->n.tokens += t;
+	cJSON_AddItemToObject(j->rec, "response", resp);
+}
+
+static int
+cache_warn(struct pb_query *q, const char *err)
+{
+	if (q->cache_warned++)
+		return 0;
+	return notify(q, "cache: %s (going on without it)", err);
+}
+
+/* ---- a try comes back ----------------------------------------------- */
+
+/* The error object a failed try leaves, and whether its body was not
+ * JSON at all (a 2xx like that is worth another try). */
+static cJSON *
+try_error(const struct pb_http_req *r, const char *parse_err, int *malformed)
+{
+	cJSON *doc;
+
+	*malformed = 0;
+	if (r->result == PB_HTTP_CONNECT)
+		return pb_llm_error("connect", 0, NULL, 0, r->error);
+	if (r->result == PB_HTTP_TIMEOUT)
+		return pb_llm_error("timeout", 0, NULL, 0, r->error);
+	if (parse_err) {
+		doc = cJSON_ParseWithLength(r->resp ? r->resp : "", r->resp_len);
+		*malformed = !doc;
+		cJSON_Delete(doc);
+		return pb_llm_error("parse", r->status, r->resp, r->resp_len, parse_err);
+	}
+	return pb_llm_error("http", r->status, r->resp, r->resp_len, NULL);
+}
+
+/* The key out of everything the try left, before anything reads it. */
+static int
+redact_try(struct pb_query *q, struct pb_http_req *r)
+{
+	char *red;
+
+	if (redact(r->resp, r->resp_len, q->o.secret, &red, &r->resp_len) < 0)
+		return -1;
+	if (red) {
+		free(r->resp);
+		r->resp = red;
+		r->resp_cap = r->resp_len + 1;
+	}
+	if (redact(r->error, strlen(r->error), q->o.secret, &red, NULL) < 0)
+		return -1;
+	if (red) {
+		snprintf(r->error, sizeof r->error, "%s", red);
+		free(red);
+	}
+	return 0;
+}
+
+static void
+on_done(struct pb_http_req *r, void *arg)
+{
+	struct pb_query *q = arg;
+	struct job *j = r->data;
+	struct pb_retry_in in;
+	char err[PB_ERRLEN];
+	enum pb_retry d;
+	double now = now_s(), wait, t;
+	cJSON *resp = NULL, *error;
+	int malformed;
+
+	if (q->broken)
+		return;
+	if (redact_try(q, r) < 0) {
+		broke(q, "out of memory");
+		return;
+	}
+	if (r->result == PB_HTTP_DONE && r->status >= 200 && r->status <= 299 &&
+	    (resp = pb_llm_response(q->o.par.api, r->resp, r->resp_len, r->latency_ms,
+	                            q->o.par.model, err))) {
+		if (pb_json_num(resp, "usage.total_tokens", &t) == 0)
+			pb_limiter_usage(&q->lim, j->est, t);
+		pb_limiter_success(&q->lim);
+		if (q->o.cache && j->key[0] &&
+		    pb_cache_put(q->o.cache, j->key, r->resp, err) < 0 &&
+		    cache_warn(q, err) < 0) {
+			cJSON_Delete(resp);
+			return;
+		}
+		succeed(q, j, resp, 0);
+		complete(q, j);
+		return;
+	}
+	if (!(error = try_error(r, r->result == PB_HTTP_DONE && r->status >= 200 &&
+	                        r->status <= 299 ? err : NULL, &malformed))) {
+		broke(q, "out of memory");
+		return;
+	}
+	in.result = r->result;
+	in.status = r->status;
+	in.malformed = malformed;
+	in.type = pb_json_str(error, "type");
+	in.code = pb_json_str(error, "code");
+	in.retry_after = r->retry_after;
+	in.should_retry = r->should_retry;
+	in.tries = j->tries;
+	d = pb_retry_decide(&q->o.retry, &in, pb_rng_uniform(&q->rng), &wait);
+	/* The whole client slows down; but a wait too long to honour for
+	 * this record is not imposed on the others either. */
+	if (pb_retry_overloaded(in.status, in.type, in.code))
+		pb_limiter_overload(&q->lim, j->sent_at, now,
+		                    d == PB_RETRY_YES ? wait :
+		                    d == PB_RETRY_EXHAUSTED && r->retry_after > 0 &&
+		                    r->retry_after <= q->o.retry.max_wait_s ? r->retry_after : 0);
+	switch (d) {
+	case PB_RETRY_YES:
+		cJSON_Delete(error);
+		j->due = now + wait;
+		heap_push(q, j);
+		q->n.retries++;
+		return;
+	case PB_RETRY_TOO_LONG: {
+		char msg[PB_ERRLEN];
+		snprintf(msg, sizeof msg, "the server asked to wait %g s, more than "
+		         "--max-retry-wait %g: %s", wait, q->o.retry.max_wait_s,
+		         pb_json_str(error, "message"));
+		pb_json_set(error, "message", cJSON_CreateString(msg));
+		break;
+	}
+	case PB_RETRY_NO:
+	case PB_RETRY_EXHAUSTED:
+		break;
+	}
+	if (fail(q, j, error) == 0)
+		complete(q, j);
+}
+
+/* ---- starting records ----------------------------------------------- */
+
+/* Which draw of a request this record is, for the cache key: at
+ * temperature 0 every draw is the same one; otherwise the record's
+ * "sample", else its "pull", keeps distinct pulls apart. */
+static long
+sample_of(const cJSON *rec, const cJSON *body)
+{
+	double t, v;
+
+	if (pb_json_num(body, "temperature", &t) == 0 && t == 0)
+		return 0;
+	if (pb_json_num(rec, "sample", &v) == 0 && fabs(v) < 9e15)
+		return (long)v;
+	if (pb_json_num(rec, "pull", &v) == 0 && fabs(v) < 9e15)
+		return (long)v;
+	return 0;
+}
+
+/* The record with the request it would send, for a dry run. */
+static int
+dry_run(struct pb_query *q, struct job *j, const cJSON *body)
+{
+	cJSON *req = cJSON_CreateObject(), *copy = cJSON_Duplicate(body, 1);
+
+	if (!req || !copy || !cJSON_AddStringToObject(req, "url", q->o.url)) {
+		cJSON_Delete(req);
+		cJSON_Delete(copy);
+		return broke(q, "out of memory");
+	}
+	cJSON_AddItemToObject(req, "body", copy);
+	cJSON_AddNumberToObject(req, "est_prompt_tokens", (double)pb_llm_estimate(j->rec));
+	cJSON_AddItemToObject(j->rec, "request", req);
+	return 0;
+}
+
+/* Starts one record: at once its input error, its dry run or its cached
+ * answer; else it joins the pending line. */
+int
+pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
+             char err[PB_ERRLEN])
+{
+	struct job *j;
+	char *value = NULL;
+	cJSON *body, *resp;
+	double pull;
+	int hit;
+
+	if (q->broken || !q->nfree) {
+		cJSON_Delete(rec);
+		if (!q->broken)
+			broke(q, "pb_query_add: no room");
+		snprintf(err, PB_ERRLEN, "%s", q->err);
+		return -1;
+	}
+	j = q->freej[--q->nfree];
+	j->rec = rec;
+	j->file = file;
+	j->line = line;
+	j->pull = pb_json_num(rec, "pull", &pull) == 0 && pull >= 1 &&
+	          pull < 9e15 ? (long)pull : 0;
+	j->seq = q->next_seq++;
+	j->done = 0;
+	j->tries = 0;
+	j->key[0] = '\0';
+	j->next = NULL;
+	q->ring[j->seq % (long)q->njobs] = j;
+	/* A record from an earlier pass gets a fresh outcome, not two. */
+	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "response");
+	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
+	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "request");
+	if (pb_llm_check(j->rec, err) < 0) {
+		if (fail(q, j, pb_llm_error("input", 0, NULL, 0, err)) == 0)
+			complete(q, j);
+		goto out;
+	}
+	if (!(body = pb_llm_body(j->rec, &q->o.par))) {
+		broke(q, "out of memory");
+		goto out;
+	}
+	if (q->o.dry_run) {
+		if (dry_run(q, j, body) == 0)
+			complete(q, j);
+		cJSON_Delete(body);
+		goto out;
+	}
+	if (q->o.cache) {
+		pb_cache_key(q->o.url, q->api_name, body, sample_of(j->rec, body), j->key);
+		hit = q->o.refresh ? 0 : pb_cache_get(q->o.cache, j->key, &value, err);
+		if (hit < 0 && cache_warn(q, err) < 0) {
+			cJSON_Delete(body);
+			goto out;
+		}
+		/* An entry that no longer parses as an answer is asked again
+		 * (and replaced). */
+		if (hit == 1 && (resp = pb_llm_response(q->o.par.api, value, strlen(value),
+		                                        0, q->o.par.model, err))) {
+			free(value);
+			cJSON_Delete(body);
+			q->n.hits++;
+			succeed(q, j, resp, 1);
+			complete(q, j);
+			goto out;
+		}
+		free(value);
+	}
+	j->body = cJSON_PrintUnformatted(body);
+	cJSON_Delete(body);
+	if (!j->body) {
+		broke(q, "out of memory");
+		goto out;
+	}
+	j->req.url = q->o.url;
+	j->req.body = j->body;
+	j->req.body_len = strlen(j->body);
+	j->req.attempt = 0;
+	j->req.data = j;
+	j->est = (double)pb_llm_estimate(j->rec) +
+	         (double)(q->o.par.max_tokens ? q->o.par.max_tokens :
+	                  q->o.par.max_completion_tokens);
+	if (q->pend_tail)
+		q->pend_tail->next = j;
+	else
+		q->pend = j;
+	q->pend_tail = j;
+out:
+	if (!q->broken)
+		return 0;
+	snprintf(err, PB_ERRLEN, "%s", q->err);
+	return -1;
+}
+
+/* ---- sending and collecting ----------------------------------------- */
+
+int
+pb_query_send(struct pb_query *q, double now, double *next, char err[PB_ERRLEN])
+{
+	struct job *j;
+	double w;
+
+	for (;;) {
+		int retry = q->nheap && q->heap[0]->due <= now;
+		if (q->broken) {
+			snprintf(err, PB_ERRLEN, "%s", q->err);
+			return -1;
+		}
+		j = retry ? q->heap[0] : q->pend;
+		if (!j) {
+			*next = q->nheap ? q->heap[0]->due : HUGE_VAL;
+			return 0;
+		}
+		if (pb_http_in_flight(q->http) >= pb_limiter_slots(&q->lim) ||
+		    pb_http_free_slots(q->http) <= 0) {
+			*next = HUGE_VAL; /* a slot frees in on_done */
+			return 0;
+		}
+		if ((w = pb_limiter_wait(&q->lim, j->est, now)) > 0) {
+			*next = now + w;
+			return 0;
+		}
+		if (retry)
+			heap_pop(q);
+		else if (!(q->pend = j->next))
+			q->pend_tail = NULL;
+		pb_limiter_take(&q->lim, j->est, now);
+		j->req.attempt = j->tries++;
+		j->sent_at = now;
+		q->n.requests++;
+		if (pb_http_submit(q->http, &j->req, err) < 0)
+			return broke(q, err);
+	}
+}
+
+int
+pb_query_poll(struct pb_query *q, int timeout_ms, char err[PB_ERRLEN])
+{
+	int n = 0;
+
+	if (!q->broken && (n = pb_http_poll(q->http, timeout_ms, on_done, q, err)) < 0)
+		broke(q, err);
+	if (q->broken) {
+		snprintf(err, PB_ERRLEN, "%s", q->err);
+		return -1;
+	}
+	return n;
+}
+
+void
+pb_query_wakeup(struct pb_query *q)
+{
+	pb_http_wakeup(q->http);
+}
+
+size_t
+pb_query_room(const struct pb_query *q)
+{
+	return q->nfree;
+}
+
+int
+pb_query_idle(const struct pb_query *q)
+{
+	return q->nfree == q->njobs;
+}
+
+void
+pb_query_counts(const struct pb_query *q, struct pb_query_counts *c)
+{
+	*c = q->n;
+	c->in_flight = pb_http_in_flight(q->http);
+}
+
+/* ---- making and freeing --------------------------------------------- */
+
+struct pb_query *
+pb_query_new(const struct pb_query_opts *o, char err[PB_ERRLEN])
+{
+	struct pb_query *q = calloc(1, sizeof *q);
+	int jobs = o->http.parallel;
+	size_t i;
+
+	if (!q) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return NULL;
+	}
+	q->o = *o;
+	q->api_name = o->par.api == PB_API_ANTHROPIC ? "anthropic" : "openai";
+	if (!(q->http = pb_http_new(&o->http, err))) {
+		free(q);
+		return NULL;
+	}
+	pb_rng_seed(&q->rng, o->seed);
+	pb_limiter_init(&q->lim, jobs, o->rpm, o->tpm, now_s());
+	/* A window of 4 x jobs records lets the other slots run on while a
+	 * request is slower than the rest or waits for its retry; in input
+	 * order it is also the most that is held back for the order. */
+	q->njobs = (size_t)jobs * 4;
+	q->jobs = calloc(q->njobs, sizeof *q->jobs);
+	q->freej = calloc(q->njobs, sizeof *q->freej);
+	q->ring = calloc(q->njobs, sizeof *q->ring);
+	q->heap = calloc(q->njobs, sizeof *q->heap);
+	if (!q->jobs || !q->freej || !q->ring || !q->heap) {
+		pb_query_free(q);
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < q->njobs; i++)
+		q->freej[q->nfree++] = &q->jobs[q->njobs - 1 - i];
+	return q;
+}
+
+void
+pb_query_free(struct pb_query *q)
+{
+	size_t i;
+
+	if (!q)
+		return;
+	pb_http_free(q->http);
+	for (i = 0; q->jobs && i < q->njobs; i++) {
+		pb_http_req_free(&q->jobs[i].req);
+		cJSON_Delete(q->jobs[i].rec);
+		free(q->jobs[i].body);
+	}
+	free(q->jobs);
+	free(q->freej);
+	free(q->ring);
+	free(q->heap);
+	free(q);
+}
