@@ -477,7 +477,7 @@ test_corrupt(void)
 	memcpy(strstr(t, "pb-cache-1"), "pb-cache-9", 10);
 	BAD("a wrong format tag", t, glen);
 	t = strdup(good);
-	memcpy(strstr(t, "42"), "43", 2);
+	memcpy(strstr(t, "is 42") + 3, "43", 2);
 	BAD("a response that disagrees with its checksum", t, glen);
 	BAD("valid JSON that is not an object", strdup("[1,2,3]"), 7);
 	t = malloc(200);
