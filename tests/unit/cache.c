@@ -13,17 +13,6 @@
 
 static char tmpdir[] = "/tmp/pbcacheXXXXXX";
 
-static cJSON *
-parse(const char *s)
-{
-	cJSON *v = cJSON_Parse(s);
-	if (!v) {
-		printf("Bail out! test JSON does not parse: %s\n", s);
-		exit(2);
-	}
-	return v;
-}
-
 /* rm -r, for the temp folder. */
 static void
 rmtree(const char *path)

@@ -4,17 +4,6 @@
 #include "tap.h"
 #include "../../lib/pb.h"
 
-static cJSON *
-parse(const char *s)
-{
-	cJSON *v = cJSON_Parse(s);
-	if (!v) {
-		printf("Bail out! test JSON does not parse: %s\n", s);
-		exit(2);
-	}
-	return v;
-}
-
 static void
 test_check(void)
 {

@@ -2,6 +2,8 @@
 #ifndef PB_TAP_H
 #define PB_TAP_H
 #include <math.h>
+#include <stdlib.h>
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,6 +28,18 @@ tap_ok(int cond, const char *desc)
 	char d_[512]; snprintf(d_, sizeof d_, __VA_ARGS__); \
 	tap_ok(fabs(g_ - w_) <= (tol), d_); \
 	if (!(fabs(g_ - w_) <= (tol))) printf("# got %.10g want %.10g\n", g_, w_); } while (0)
+
+/* Parses test JSON, or bails out: a typo in a test is not a result. */
+static inline cJSON *
+parse(const char *s)
+{
+	cJSON *v = cJSON_Parse(s);
+	if (!v) {
+		printf("Bail out! test JSON does not parse: %s\n", s);
+		exit(2);
+	}
+	return v;
+}
 
 static int
 tap_done(void)
