@@ -4,20 +4,36 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "../lib/pb.h"
+#include "../lib/score2.h"
 #include "util.h"
 
+#define DEFAULT_JUDGE_MODEL "gpt-4o-mini"
+#define OPENAI_URL "https://api.openai.com/v1"
+#define ANTHROPIC_URL "https://api.anthropic.com/v1"
+#define ANTHROPIC_VERSION "2023-06-01"
+#define MAXCOMP 16
+
 static const char usage_text[] =
-	"usage: pb-score [--scorer NAME] [--reference PATH] [--response PATH]\n"
-	"                [--tolerance X] [--regex ERE] [--case-sensitive]\n"
-	"                [--keep-punct] [--no-articles] [--summary] [FILE ...]\n";
+	"usage: pb-score [--scorer NAME | --blend NAME:W,...] [--reference PATH]\n"
+	"                [--response PATH] [--tolerance X] [--regex ERE]\n"
+	"                [--case-sensitive] [--keep-punct] [--no-articles]\n"
+	"                [--max-words N] [--jq EXPR] [--scale LO:HI]\n"
+	"                [--judge FILE] [--judge-model M] [--judge-url URL]\n"
+	"                [--judge-api API] [--judge-scale N|pass-fail]\n"
+	"                [--judge-key-env VAR] [-j N] [--cache DIR | --no-cache]\n"
+	"                [--summary] [FILE ...] [--cmd PROG [ARG ...]]\n";
 
 static const char help_text[] =
 	"Reads records (JSON lines) from the FILEs or standard input, adds\n"
-	"\"reward\" and \"score\", and writes them to standard output.\n"
+	"\"reward\" and \"score\", and writes them to standard output in order.\n"
 	"\n"
-	"  --scorer NAME     number (default), bool, exact, contains, regex, choice\n"
+	"  --scorer NAME     number (default), bool, exact, contains, regex, choice,\n"
+	"                    length, jq, cmd, judge\n"
+	"  --blend SPEC      several scorers, weighted: number:0.8,length:0.2\n"
 	"  --reference PATH  dotted path of the reference (default task.answer)\n"
 	"  --response PATH   dotted path of the response text (default response.text)\n"
 	"  --tolerance X     number, regex: allowed difference (default 1e-6)\n"
@@ -25,7 +41,27 @@ static const char help_text[] =
 	"  --case-sensitive  exact, contains, regex: do not fold case\n"
 	"  --keep-punct      exact, contains, regex: keep punctuation around text\n"
 	"  --no-articles     exact, contains, regex: drop the words a, an, the\n"
+	"  --max-words N     length: full reward up to N words (default 100)\n"
+	"  --jq EXPR         jq: the reward is EXPR's value on the whole record\n"
+	"  --scale LO:HI     jq, cmd: rewards run from LO to HI (default 0:1)\n"
+	"  --judge FILE      judge: the rubric template ({task} {reference}\n"
+	"                    {response} {prompt})\n"
+	"  --judge-model M   judge: model (default $PB_MODEL, else " DEFAULT_JUDGE_MODEL ")\n"
+	"  --judge-url URL   judge: API base (default $OPENAI_BASE_URL or\n"
+	"                    $ANTHROPIC_BASE_URL, else the provider's)\n"
+	"  --judge-api API   judge: openai (default) or anthropic\n"
+	"  --judge-scale S   judge: a score out of S (default 10), or pass-fail\n"
+	"  --judge-key-env VAR\n"
+	"                    judge: the API key is $VAR (default $OPENAI_API_KEY\n"
+	"                    or $ANTHROPIC_API_KEY)\n"
+	"  -j, --jobs N      judge: requests in flight (default 8)\n"
+	"  --cache DIR       judge: the response cache (default pb-query's)\n"
+	"  --no-cache        judge: neither read nor write the cache\n"
 	"  --summary         print a count of the outcomes on standard error\n"
+	"  --cmd PROG [ARG ...]\n"
+	"                    cmd: a program reading records as JSON lines and\n"
+	"                    writing one reward per line; takes the rest of the\n"
+	"                    command line\n"
 	"  -h, --help        show this help\n"
 	"      --version     show the version\n";
 
@@ -37,51 +73,152 @@ usage(void)
 }
 
 struct run {
-	struct pb_scorer sc;
-	int status;             /* exit status so far */
-	long count[4];          /* by enum pb_score_status */
+	struct pb_blend *b;
 	long bad;               /* lines that were not records */
+	int sys;                /* a file could not be read */
 };
+
+static int
+out_record(cJSON *rec, void *arg, char err[PB_ERRLEN])
+{
+	(void)arg;
+	if (pb_jsonl_write(stdout, rec) < 0) {
+		snprintf(err, PB_ERRLEN, "write error on <stdout>: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+warn_record(const char *msg, void *arg)
+{
+	(void)arg;
+	warnx_("%s", msg);
+}
 
 static int
 onrec(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
 	struct run *r = arg;
 	char err[PB_ERRLEN];
-	cJSON *st;
-	const char *s;
-	int rc;
 
 	if (!rec) {
 		/* Not a record: nothing to pass on, so report and go on. */
 		warnx_("%s:%ld: %s", at->file, at->line, why);
 		r->bad++;
-		r->status = PB_EXIT_RECORDS;
 		return 0;
 	}
-	rc = pb_score_record(&r->sc, rec, err);
-	if (rc < 0) {
-		warnx_("%s:%ld: %s", at->file, at->line, err);
-		r->status = PB_EXIT_RECORDS;
-	}
-	st = cJSON_GetObjectItemCaseSensitive(rec, "score");
-	s = pb_json_str(st, "status");
-	if (s)
-		r->count[!strcmp(s, "ok") ? 0 : !strcmp(s, "wrong") ? 1 :
-		         !strcmp(s, "no-answer") ? 2 : 3]++;
-	if (pb_jsonl_write(stdout, rec) < 0)
-		die("write error on <stdout>: %s", strerror(errno));
-	cJSON_Delete(rec);
+	while (!pb_blend_room(r->b))
+		if (pb_blend_step(r->b, -1, err) < 0)
+			die("%s", err);
+	if (pb_blend_add(r->b, rec, at->file, at->line, at->text, at->len, err) < 0)
+		die("%s", err);
 	return 0;
+}
+
+/* BASE + the API's path, as pb-query builds it. */
+static char *
+endpoint(const char *base, enum pb_llm_api api)
+{
+	const char *path = pb_llm_path(api), *v1 = "", *host;
+	size_t n;
+	char *url;
+
+	if (!base || !*base)
+		base = getenv(api == PB_API_ANTHROPIC ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL");
+	if (!base || !*base)
+		base = api == PB_API_ANTHROPIC ? ANTHROPIC_URL : OPENAI_URL;
+	if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8))
+		die("--judge-url: '%s' is not http:// or https://", base);
+	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
+		;
+	host = strstr(base, "//") + 2;
+	if (api == PB_API_ANTHROPIC && !memchr(host, '/', n - (size_t)(host - base)))
+		v1 = "/v1";
+	url = emalloc(n + strlen(v1) + strlen(path) + 1);
+	memcpy(url, base, n);
+	strcpy(url + n, v1);
+	strcat(url, path);
+	return url;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!fp)
+		die("--judge: %s: %s", path, strerror(errno));
+	do {
+		if (len + 4096 + 1 > cap)
+			buf = erealloc(buf, cap = cap ? cap * 2 : 8192);
+		n = fread(buf + len, 1, cap - len - 1, fp);
+		len += n;
+	} while (n > 0);
+	if (ferror(fp))
+		die("--judge: %s: %s", path, strerror(errno));
+	fclose(fp);
+	buf[len] = '\0';
+	if (!len)
+		die("--judge: %s is empty", path);
+	return buf;
+}
+
+static int
+known(const char *name)
+{
+	static const char *const names[] = { "number", "bool", "exact", "contains",
+		"regex", "choice", "length", "jq", "cmd", "judge" };
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof *names; i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	return 0;
+}
+
+/* Reads --blend's NAME:WEIGHT,... into names and weights. */
+static size_t
+parse_blend(char *spec, const char **names, double *w)
+{
+	char *tok, *save = NULL, *colon, *e;
+	size_t n = 0, i;
+
+	for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (n == MAXCOMP)
+			die("--blend: more than %d scorers", MAXCOMP);
+		if (!(colon = strchr(tok, ':')))
+			die("--blend: '%s' is not NAME:WEIGHT", tok);
+		*colon = '\0';
+		if (!known(tok))
+			die("--blend: unknown scorer '%s' (number, bool, exact, contains, "
+			    "regex, choice, length, jq, cmd, judge)", tok);
+		errno = 0;
+		w[n] = strtod(colon + 1, &e);
+		if (e == colon + 1 || *e || errno || !isfinite(w[n]) || !(w[n] > 0))
+			die("--blend: the weight of %s, '%s', is not a number above 0",
+			    tok, colon + 1);
+		for (i = 0; i < n; i++)
+			if (!strcmp(names[i], tok))
+				die("--blend: %s named twice", tok);
+		names[n++] = tok;
+	}
+	if (!n)
+		die("--blend: no scorers");
+	return n;
 }
 
 int
 main(int argc, char *argv[])
 {
-	enum { O_SCORER = 256, O_REF, O_RESP, O_TOL, O_REGEX, O_CASE, O_PUNCT,
-	       O_ART, O_SUMMARY, O_VERSION };
+	enum { O_SCORER = 256, O_BLEND, O_REF, O_RESP, O_TOL, O_REGEX, O_CASE,
+	       O_PUNCT, O_ART, O_WORDS, O_JQ, O_SCALE, O_JUDGE, O_JMODEL, O_JURL,
+	       O_JAPI, O_JSCALE, O_JKEY, O_CACHE, O_NOCACHE, O_SUMMARY, O_VERSION };
 	static const struct option opts[] = {
 		{ "scorer", required_argument, NULL, O_SCORER },
+		{ "blend", required_argument, NULL, O_BLEND },
 		{ "reference", required_argument, NULL, O_REF },
 		{ "response", required_argument, NULL, O_RESP },
 		{ "tolerance", required_argument, NULL, O_TOL },
@@ -89,34 +226,117 @@ main(int argc, char *argv[])
 		{ "case-sensitive", no_argument, NULL, O_CASE },
 		{ "keep-punct", no_argument, NULL, O_PUNCT },
 		{ "no-articles", no_argument, NULL, O_ART },
+		{ "max-words", required_argument, NULL, O_WORDS },
+		{ "jq", required_argument, NULL, O_JQ },
+		{ "scale", required_argument, NULL, O_SCALE },
+		{ "judge", required_argument, NULL, O_JUDGE },
+		{ "judge-model", required_argument, NULL, O_JMODEL },
+		{ "judge-url", required_argument, NULL, O_JURL },
+		{ "judge-api", required_argument, NULL, O_JAPI },
+		{ "judge-scale", required_argument, NULL, O_JSCALE },
+		{ "judge-key-env", required_argument, NULL, O_JKEY },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "cache", required_argument, NULL, O_CACHE },
+		{ "no-cache", no_argument, NULL, O_NOCACHE },
 		{ "summary", no_argument, NULL, O_SUMMARY },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	static char obuf[1 << 16];
-	struct run r = { .status = PB_EXIT_OK };
-	const char *scorer = NULL, *regex = NULL, *ref = NULL, *resp = NULL;
-	const char *textopt = NULL, *tolopt = NULL;
-	char err[PB_ERRLEN];
-	double tol = -1;
+	struct run r = { 0 };
+	struct pb_scorer sc[MAXCOMP];
+	struct pb_component comp[MAXCOMP];
+	struct pb_blend_opts bo = { 0 };
+	struct pb_blend_counts cnt;
+	const char *names[MAXCOMP], *scorer = NULL, *regex = NULL, *ref = NULL;
+	const char *resp = NULL, *textopt = NULL, *jq = NULL, *judge = NULL;
+	const char *jmodel = NULL, *jurl = NULL, *jkeyenv = NULL, *cachedir = NULL;
+	const char *judgeopt = NULL, *headers[4] = { "Content-Type: application/json",
+	                                             NULL, NULL, NULL };
+	char err[PB_ERRLEN], *blend = NULL, **cmd = NULL, *tmpl = NULL;
+	char *url = NULL, *auth = NULL, *dir = NULL;
+	double tol = -1, w[MAXCOMP];
+	long maxwords = -1, jobs = 8;
 	unsigned norm = 0;
-	int c, summary = 0, i;
+	size_t n, i;
+	int c, summary = 0, nocache = 0, has_scale = 0, has_jscale = 0, status;
+	int has[8] = { 0 };
 
 	setprog(argv[0]);
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	/* --cmd takes the rest of the line, so its arguments are never
+	 * mistaken for ours. */
+	for (c = 1; c < argc; c++) {
+		if (!strcmp(argv[c], "--"))
+			break;
+		if (!strcmp(argv[c], "--cmd")) {
+			if (c + 1 == argc)
+				die("--cmd needs a program");
+			cmd = argv + c + 1;
+			argv[c] = NULL;
+			argc = c;
+			break;
+		}
+	}
+	bo.judge.retry.retries = 5;
+	bo.judge.retry.base_s = PB_RETRY_BASE;
+	bo.judge.retry.cap_s = PB_RETRY_CAP;
+	bo.judge.retry.max_wait_s = 120;
+	bo.judge_scale.scale = 10;
+	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
 		switch (c) {
 		case O_SCORER: scorer = optarg; break;
+		case O_BLEND: blend = optarg; break;
 		case O_REF: ref = optarg; break;
 		case O_RESP: resp = optarg; break;
-		case O_TOL:
-			tol = numarg("--tolerance", optarg, 0, HUGE_VAL);
-			tolopt = "--tolerance";
-			break;
+		case O_TOL: tol = numarg("--tolerance", optarg, 0, HUGE_VAL); break;
 		case O_REGEX: regex = optarg; break;
 		case O_CASE: norm |= PB_NORM_KEEP_CASE; textopt = "--case-sensitive"; break;
 		case O_PUNCT: norm |= PB_NORM_KEEP_PUNCT; textopt = "--keep-punct"; break;
 		case O_ART: norm |= PB_NORM_NO_ARTICLES; textopt = "--no-articles"; break;
+		case O_WORDS: maxwords = intarg("--max-words", optarg, 1, 100000000); break;
+		case O_JQ:
+			if (!*optarg)
+				die("--jq: empty program");
+			jq = optarg;
+			break;
+		case O_SCALE:
+			if (pb_reward_scale_parse(&bo.scale, optarg, err) < 0)
+				die("--scale: '%s' is %s", optarg, err);
+			has_scale = 1;
+			break;
+		case O_JUDGE: judge = optarg; break;
+		case O_JMODEL:
+			if (!*optarg)
+				die("--judge-model: empty model name");
+			jmodel = optarg;
+			judgeopt = "--judge-model";
+			break;
+		case O_JURL: jurl = optarg; judgeopt = "--judge-url"; break;
+		case O_JAPI:
+			if (!strcmp(optarg, "openai"))
+				bo.judge.par.api = PB_API_OPENAI;
+			else if (!strcmp(optarg, "anthropic"))
+				bo.judge.par.api = PB_API_ANTHROPIC;
+			else
+				die("--judge-api: '%s' is neither openai nor anthropic", optarg);
+			judgeopt = "--judge-api";
+			break;
+		case O_JSCALE:
+			if (pb_judge_scale_parse(&bo.judge_scale, optarg, err) < 0)
+				die("--judge-scale: %s", err);
+			judgeopt = "--judge-scale";
+			has_jscale = 1;
+			break;
+		case O_JKEY: jkeyenv = optarg; judgeopt = "--judge-key-env"; break;
+		case 'j': jobs = intarg("-j", optarg, 1, 1024); judgeopt = "-j"; break;
+		case O_CACHE:
+			if (!*optarg)
+				die("--cache: empty folder name");
+			cachedir = optarg;
+			judgeopt = "--cache";
+			break;
+		case O_NOCACHE: nocache = 1; judgeopt = "--no-cache"; break;
 		case O_SUMMARY: summary = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -126,69 +346,217 @@ main(int argc, char *argv[])
 		default: usage();
 		}
 	}
-	/* --regex alone chooses the regex scorer. */
-	if (!scorer)
-		scorer = regex ? "regex" : "number";
-	if (pb_scorer_init(&r.sc, scorer, err) < 0)
-		die("%s", err);
-	if (r.sc.kind == PB_SCORER_REGEX) {
-		if (!regex)
-			die("--scorer regex needs --regex ERE");
-		if (pb_scorer_regex(&r.sc, regex, err) < 0)
-			die("--regex: %s", err);
-	} else if (regex) {
-		die("--regex applies only to --scorer regex");
+	(void)has_jscale;
+
+	/* The components: --blend, --scorer, or the one an option implies. */
+	if (blend && scorer)
+		die("--blend and --scorer go alone");
+	if (blend)
+		n = parse_blend(blend, names, w);
+	else {
+		if (!scorer)
+			scorer = regex ? "regex" : jq ? "jq" : cmd ? "cmd" : judge ? "judge" :
+			         "number";
+		if (!known(scorer))
+			die("unknown scorer '%s' (number, bool, exact, contains, regex, "
+			    "choice, length, jq, cmd, judge)", scorer);
+		names[0] = scorer;
+		w[0] = 1;
+		n = 1;
+	}
+	for (i = 0; i < n; i++) {
+		comp[i].name = names[i];
+		comp[i].weight = w[i];
+		comp[i].sc = NULL;
+		if (!strcmp(names[i], "jq")) {
+			comp[i].kind = PB_COMP_JQ;
+			has[0] = 1;
+		} else if (!strcmp(names[i], "cmd")) {
+			comp[i].kind = PB_COMP_CMD;
+			has[1] = 1;
+		} else if (!strcmp(names[i], "judge")) {
+			comp[i].kind = PB_COMP_JUDGE;
+			has[2] = 1;
+		} else {
+			comp[i].kind = PB_COMP_BUILTIN;
+			if (pb_scorer_init(&sc[i], names[i], err) < 0)
+				die("%s", err);
+			comp[i].sc = &sc[i];
+			switch (sc[i].kind) {
+			case PB_SCORER_REGEX:
+				if (!regex)
+					die("--scorer regex needs --regex ERE");
+				if (pb_scorer_regex(&sc[i], regex, err) < 0)
+					die("--regex: %s", err);
+				has[3] = 1;
+				has[4] = 1;
+				break;
+			case PB_SCORER_NUMBER: has[4] = 1; break;
+			case PB_SCORER_EXACT: case PB_SCORER_CONTAINS: has[3] = 1; break;
+			case PB_SCORER_LENGTH: has[5] = 1; break;
+			default: break;
+			}
+			if (ref) {
+				if (!*ref)
+					die("--reference: empty path");
+				sc[i].reference = ref;
+			}
+			if (resp) {
+				if (!*resp)
+					die("--response: empty path");
+				sc[i].response = resp;
+			}
+			if (tol >= 0)
+				sc[i].tolerance = tol;
+			if (maxwords > 0)
+				sc[i].max_words = maxwords;
+			sc[i].norm = norm;
+		}
 	}
 	/* Options that would silently do nothing are mistakes. */
-	if (textopt && r.sc.kind != PB_SCORER_EXACT &&
-	    r.sc.kind != PB_SCORER_CONTAINS && r.sc.kind != PB_SCORER_REGEX)
-		die("%s does not apply to --scorer %s", textopt, scorer);
-	if (tolopt && r.sc.kind != PB_SCORER_NUMBER && r.sc.kind != PB_SCORER_REGEX)
-		die("%s does not apply to --scorer %s", tolopt, scorer);
-	if (ref) {
-		if (!*ref)
-			die("--reference: empty path");
-		r.sc.reference = ref;
+	if (regex && !has[3 + 0] && !(has[3] && has[4]))
+		die("--regex applies only to --scorer regex");
+	if (regex) {
+		for (i = 0; i < n; i++)
+			if (comp[i].sc && comp[i].sc->kind == PB_SCORER_REGEX)
+				break;
+		if (i == n)
+			die("--regex applies only to --scorer regex");
 	}
-	if (resp) {
-		if (!*resp)
-			die("--response: empty path");
-		r.sc.response = resp;
+	if (textopt && !has[3])
+		die("%s does not apply to --scorer %s", textopt, blend ? "blend" : scorer);
+	if (tol >= 0 && !has[4])
+		die("--tolerance does not apply to --scorer %s", blend ? "blend" : scorer);
+	if (maxwords > 0 && !has[5])
+		die("--max-words applies only to the length scorer");
+	if (has[0] && !jq)
+		die("the jq scorer needs --jq EXPR");
+	if (jq && !has[0])
+		die("--jq applies only to the jq scorer");
+	if (has[1] && !cmd)
+		die("the cmd scorer needs --cmd PROG [ARG ...]");
+	if (cmd && !has[1])
+		die("--cmd applies only to the cmd scorer");
+	if (has_scale && !has[0] && !has[1])
+		die("--scale applies only to the jq and cmd scorers");
+	if (has[2] && !judge)
+		die("the judge scorer needs --judge FILE");
+	if ((judge || judgeopt) && !has[2])
+		die("%s applies only to the judge scorer", judge ? "--judge" : judgeopt);
+	if (cachedir && nocache)
+		die("--cache and --no-cache go alone");
+
+	bo.comp = comp;
+	bo.ncomp = n;
+	bo.blend = blend != NULL;
+	bo.reference = ref && *ref ? ref : "task.answer";
+	bo.response = resp && *resp ? resp : "response.text";
+	bo.jq_prog = jq;
+	bo.cmd = cmd;
+	bo.out = out_record;
+	bo.warn = warn_record;
+	bo.arg = &r;
+	if (judge) {
+		const char *key = NULL;
+
+		tmpl = slurp(judge);
+		if (pb_judge_check(tmpl, err) < 0)
+			die("--judge: %s: %s", judge, err);
+		bo.judge_tmpl = tmpl;
+		bo.judge.par.model = jmodel ? jmodel : getenv("PB_MODEL");
+		if (!bo.judge.par.model || !*bo.judge.par.model)
+			bo.judge.par.model = DEFAULT_JUDGE_MODEL;
+		url = endpoint(jurl, bo.judge.par.api);
+		key = getenv(jkeyenv ? jkeyenv : bo.judge.par.api == PB_API_ANTHROPIC ?
+		             "ANTHROPIC_API_KEY" : "OPENAI_API_KEY");
+		if (jkeyenv && (!key || !*key))
+			die("--judge-key-env: $%s is not set", jkeyenv);
+		if (key && *key) {
+			const char *h = bo.judge.par.api == PB_API_ANTHROPIC ?
+			                "x-api-key: " : "Authorization: Bearer ";
+			auth = emalloc(strlen(key) + strlen(h) + 1);
+			strcpy(auth, h);
+			strcat(auth, key);
+			headers[1] = auth;
+			bo.judge.secret = key;
+		}
+		if (bo.judge.par.api == PB_API_ANTHROPIC)
+			headers[auth ? 2 : 1] = "anthropic-version: " ANTHROPIC_VERSION;
+		if (!nocache) {
+			if (!cachedir && !(dir = pb_cache_default_dir(err)))
+				warnx_("cache: %s (going on without it)", err);
+			else if (!(bo.judge.cache = pb_cache_open(cachedir ? cachedir : dir, err))) {
+				if (cachedir)
+					die("%s", err);
+				warnx_("cache: %s (going on without it)", err);
+			}
+		}
+		bo.judge.http.parallel = (int)jobs;
+		bo.judge.http.timeout_ms = 300000;
+		bo.judge.http.connect_timeout_ms = 10000;
+		bo.judge.http.headers = headers;
+		bo.judge.url = url;
+		bo.judge.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	}
-	if (tol >= 0)
-		r.sc.tolerance = tol;
-	r.sc.norm = norm;
+	if (!(r.b = pb_blend_new(&bo, err)))
+		die("--%s: %s", has[0] && strstr(err, "jq") ? "jq" :
+		    has[1] && cmd && strstr(err, cmd[0]) ? "cmd" : "scorer", err);
+	if (auth) {
+		explicit_bzero(auth, strlen(auth));
+		free(auth);
+	}
 
 	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 	if (optind == argc) {
 		if (pb_jsonl_each(stdin, "<stdin>", onrec, &r, NULL, err) < 0) {
 			warnx_("%s", err);
-			r.status = PB_EXIT_USAGE;
+			r.sys = 1;
 		}
 	}
-	for (i = optind; i < argc; i++) {
-		const char *name = argv[i];
+	for (c = optind; c < argc; c++) {
+		const char *name = argv[c];
 		FILE *fp = strcmp(name, "-") ? fopen(name, "r") : stdin;
 
 		if (!fp) {
 			warnx_("%s: %s", name, strerror(errno));
-			r.status = PB_EXIT_USAGE;
+			r.sys = 1;
 			continue;
 		}
 		if (pb_jsonl_each(fp, fp == stdin ? "<stdin>" : name, onrec, &r,
 		                  NULL, err) < 0) {
 			warnx_("%s", err);
-			r.status = PB_EXIT_USAGE;
+			r.sys = 1;
 		}
 		if (fp != stdin)
 			fclose(fp);
 	}
+	pb_blend_finish(r.b);
+	while (!pb_blend_idle(r.b))
+		if (pb_blend_step(r.b, -1, err) < 0)
+			die("%s", err);
+	pb_blend_counts(r.b, &cnt);
+	pb_blend_free(r.b);
+	status = cnt.failed || r.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
+	if (r.sys)
+		status = PB_EXIT_USAGE;
 	if (fshut(stdout, "<stdout>"))
-		r.status = PB_EXIT_USAGE;
-	if (summary)
-		warnx_("%ld records: %ld ok, %ld wrong, %ld no-answer, %ld unscored; "
-		       "%ld bad lines", r.count[0] + r.count[1] + r.count[2] + r.count[3],
-		       r.count[0], r.count[1], r.count[2], r.count[3], r.bad);
-	pb_scorer_free(&r.sc);
-	return r.status;
+		status = PB_EXIT_USAGE;
+	if (summary) {
+		char partial[64] = "";
+
+		if (cnt.status[PB_SCORE_PARTIAL])
+			snprintf(partial, sizeof partial, ", %ld partial",
+			         cnt.status[PB_SCORE_PARTIAL]);
+		warnx_("%ld records: %ld ok, %ld wrong, %ld no-answer, %ld unscored%s; "
+		       "%ld bad lines", cnt.done, cnt.status[0], cnt.status[1],
+		       cnt.status[2], cnt.status[3], partial, r.bad);
+	}
+	for (i = 0; i < n; i++)
+		if (comp[i].sc)
+			pb_scorer_free(&sc[i]);
+	pb_cache_close(bo.judge.cache);
+	free(tmpl);
+	free(url);
+	free(dir);
+	return status;
 }

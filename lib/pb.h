@@ -664,7 +664,9 @@ enum pb_scorer_kind {
 	PB_SCORER_EXACT,    /* normalised text equality */
 	PB_SCORER_CONTAINS, /* normalised reference occurs in the response */
 	PB_SCORER_REGEX,    /* text captured by a regex, compared like exact */
-	PB_SCORER_CHOICE    /* multiple-choice letter A-E */
+	PB_SCORER_CHOICE,   /* multiple-choice letter A-E */
+	PB_SCORER_LENGTH    /* concision: 1 up to max_words, falling to 0 at
+	                     * twice that (score2.h has the other kinds) */
 };
 
 /* Normalisation flags for exact, contains and regex (pb_normalize). */
@@ -678,6 +680,7 @@ struct pb_scorer {
 	const char *response;  /* dotted path of the text ("response.text") */
 	double tolerance;      /* number (and numeric regex captures) */
 	unsigned norm;         /* PB_NORM_* */
+	long max_words;        /* length: words given full reward (100) */
 	regex_t re;            /* regex: compiled once by pb_scorer_regex */
 	int has_re;
 };
@@ -686,7 +689,8 @@ enum pb_score_status {
 	PB_SCORE_OK,       /* extracted answer matches: reward 1 */
 	PB_SCORE_WRONG,    /* extracted answer differs: reward 0 */
 	PB_SCORE_NOANSWER, /* nothing could be extracted: reward 0 */
-	PB_SCORE_UNSCORED  /* not scorable: reward null */
+	PB_SCORE_UNSCORED, /* not scorable: reward null */
+	PB_SCORE_PARTIAL   /* a graded reward strictly between 0 and 1 */
 };
 
 /* The outcome of scoring one text.  extracted and reference are malloc'd
@@ -695,10 +699,11 @@ struct pb_score_result {
 	enum pb_score_status status;
 	char *extracted; /* the answer as the scorer read it; NULL if none */
 	char *reference; /* the reference as the scorer read it */
+	double reward;   /* set with PB_SCORE_PARTIAL (and by length) */
 };
 
 /* Sets sc to the named kind ("number", "bool", "exact", "contains",
- * "regex", "choice") with default options.  Fails on an unknown name. */
+ * "regex", "choice", "length") with default options.  Fails on an unknown name. */
 int pb_scorer_init(struct pb_scorer *sc, const char *name,
                    char err[PB_ERRLEN]);
 

@@ -788,6 +788,7 @@ static const char *const kind_names[] = {
 	[PB_SCORER_NUMBER] = "number", [PB_SCORER_BOOL] = "bool",
 	[PB_SCORER_EXACT] = "exact", [PB_SCORER_CONTAINS] = "contains",
 	[PB_SCORER_REGEX] = "regex", [PB_SCORER_CHOICE] = "choice",
+	[PB_SCORER_LENGTH] = "length",
 };
 
 const char *
@@ -800,8 +801,9 @@ pb_scorer_name(enum pb_scorer_kind k)
 const char *
 pb_score_status_name(enum pb_score_status s)
 {
-	static const char *const names[] = { "ok", "wrong", "no-answer", "unscored" };
-	return (unsigned)s < 4 ? names[s] : "?";
+	static const char *const names[] = { "ok", "wrong", "no-answer",
+	                                     "unscored", "partial" };
+	return (unsigned)s < 5 ? names[s] : "?";
 }
 
 int
@@ -813,13 +815,14 @@ pb_scorer_init(struct pb_scorer *sc, const char *name, char err[PB_ERRLEN])
 	sc->reference = "task.answer";
 	sc->response = "response.text";
 	sc->tolerance = 1e-6;
+	sc->max_words = 100;
 	for (i = 0; i < sizeof kind_names / sizeof *kind_names; i++)
 		if (!strcmp(name, kind_names[i])) {
 			sc->kind = (enum pb_scorer_kind)i;
 			return 0;
 		}
 	snprintf(err, PB_ERRLEN, "unknown scorer '%s' (number, bool, exact, "
-	         "contains, regex, choice)", name);
+	         "contains, regex, choice, length, jq, cmd, judge)", name);
 	return -1;
 }
 
@@ -1081,13 +1084,43 @@ score_text(const struct pb_scorer *sc, const char *text, const cJSON *ref,
 	return 0;
 }
 
-int
-pb_score_text(const struct pb_scorer *sc, const char *text, const cJSON *ref,
-              struct pb_score_result *res, char err[PB_ERRLEN])
+/* Concision: full reward up to max_words words (runs of non-blanks),
+ * falling linearly to 0 at twice as many.  No reference is needed; an
+ * empty response is no answer rather than a perfectly short one. */
+static int
+score_length(const struct pb_scorer *sc, const char *text,
+             struct pb_score_result *res, char err[PB_ERRLEN])
 {
-	res->status = PB_SCORE_UNSCORED;
-	res->extracted = res->reference = NULL;
+	char buf[64];
+	long words = 0, n = sc->max_words > 0 ? sc->max_words : 1;
+	const char *p;
+
+	for (p = text; *p; p++)
+		if (!isspace_((unsigned char)*p) && (p == text || isspace_((unsigned char)p[-1])))
+			words++;
+	snprintf(buf, sizeof buf, "%ld words", n);
+	if (!(res->reference = strdup(buf)))
+		return oom(err);
+	if (!words) {
+		res->status = PB_SCORE_NOANSWER;
+		return 0;
+	}
+	snprintf(buf, sizeof buf, "%ld words", words);
+	if (!(res->extracted = strdup(buf)))
+		return oom(err);
+	res->reward = words <= n ? 1 : fmax(0, 1 - (double)(words - n) / (double)n);
+	res->status = res->reward == 1 ? PB_SCORE_OK : res->reward == 0 ?
+	              PB_SCORE_WRONG : PB_SCORE_PARTIAL;
+	return 0;
+}
+
+static int
+score_kind(const struct pb_scorer *sc, const char *text, const cJSON *ref,
+           struct pb_score_result *res, char err[PB_ERRLEN])
+{
 	switch (sc->kind) {
+	case PB_SCORER_LENGTH:
+		return score_length(sc, text, res, err);
 	case PB_SCORER_NUMBER:
 		return score_number(sc, text, ref, res, err);
 	case PB_SCORER_BOOL:
@@ -1101,6 +1134,23 @@ pb_score_text(const struct pb_scorer *sc, const char *text, const cJSON *ref,
 	}
 	snprintf(err, PB_ERRLEN, "unknown scorer kind %d", (int)sc->kind);
 	return -1;
+}
+
+int
+pb_score_text(const struct pb_scorer *sc, const char *text, const cJSON *ref,
+              struct pb_score_result *res, char err[PB_ERRLEN])
+{
+	int rv;
+
+	res->status = PB_SCORE_UNSCORED;
+	res->extracted = res->reference = NULL;
+	res->reward = 0;
+	rv = score_kind(sc, text, ref, res, err);
+	if (rv == 0 && res->status == PB_SCORE_OK)
+		res->reward = 1;
+	else if (rv == 0 && res->status != PB_SCORE_PARTIAL)
+		res->reward = 0;
+	return rv;
 }
 
 /* ------------------------------------------------------------ records */
@@ -1135,7 +1185,7 @@ query_reason(const cJSON *e, char err[PB_ERRLEN])
 int
 pb_score_record(const struct pb_scorer *sc, cJSON *rec, char err[PB_ERRLEN])
 {
-	struct pb_score_result res = { PB_SCORE_UNSCORED, NULL, NULL };
+	struct pb_score_result res = { PB_SCORE_UNSCORED, NULL, NULL, 0 };
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(rec, "error");
 	const cJSON *ref = pb_json_path(rec, sc->reference);
 	const char *text = pb_json_str(rec, sc->response);
@@ -1148,7 +1198,7 @@ pb_score_record(const struct pb_scorer *sc, cJSON *rec, char err[PB_ERRLEN])
 	} else if (!text) {
 		snprintf(err, PB_ERRLEN, "no response text at %s", sc->response);
 		rv = -1;
-	} else if (!ref || cJSON_IsNull(ref)) {
+	} else if ((!ref || cJSON_IsNull(ref)) && sc->kind != PB_SCORER_LENGTH) {
 		snprintf(err, PB_ERRLEN, "no reference at %s", sc->reference);
 		rv = -1;
 	} else if (pb_score_text(sc, text, ref, &res, err) < 0) {
@@ -1186,7 +1236,7 @@ pb_score_record(const struct pb_scorer *sc, cJSON *rec, char err[PB_ERRLEN])
 		cJSON_AddItemToObjectCS(score, "reason", cJSON_CreateString(err));
 		reward = cJSON_CreateNull();
 	} else
-		reward = cJSON_CreateNumber(res.status == PB_SCORE_OK ? 1 : 0);
+		reward = cJSON_CreateNumber(res.reward);
 	set_field(rec, "reward", reward);
 	set_field(rec, "score", score);
 	pb_score_result_free(&res);
