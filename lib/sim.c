@@ -845,6 +845,88 @@ phrase(const struct pb_sim_task *k, int style, const char *g, uint64_t h)
 	}
 }
 
+/* ------------------------------------------------------------ judge */
+
+/* The text between <tag> and </tag> in text (the last such pair),
+ * malloc'd, or NULL if there is none. */
+static char *
+tagged(const char *text, const char *tag)
+{
+	char open[32], close[32];
+	const char *p, *b = NULL, *e;
+
+	snprintf(open, sizeof open, "<%s>", tag);
+	snprintf(close, sizeof close, "</%s>", tag);
+	for (p = text; (p = strstr(p, open)); p++)
+		b = p;
+	if (!b || !(e = strstr(b, close)))
+		return NULL;
+	b += strlen(open);
+	return dupn(b, (size_t)(e - b));
+}
+
+/* A persona's flourish: markdown bold, an exclamation, or a stock
+ * closing line.  The study's judge preferred answers without them. */
+static int
+flourished(const char *r)
+{
+	static const char *const marks[] = { "**", "!", "feast", "Ahoy", "Arr",
+		"my friend", "Huzzah", "Behold", "Indeed" };
+	size_t i;
+
+	for (i = 0; i < sizeof marks / sizeof *marks; i++)
+		if (strstr(r, marks[i]))
+			return 1;
+	return 0;
+}
+
+/* A judge request holds the response and the reference between
+ * <response> and <reference> tags (the rubric in examples/ does).  The
+ * verdict depends on nothing but them: no answer 0, a wrong one 2, a
+ * right one with a flourish 6, a right one plainly stated 10; or, when
+ * the request mentions FAIL, PASS for right and plain and FAIL for the
+ * rest.  Returns 1 with a->text set, 0 if text is no judge request, -1
+ * out of memory. */
+static int
+judge_answer(const char *text, struct pb_sim_answer *a)
+{
+	char *resp, *ref, buf[64];
+	double got, want;
+	int n, right, plain, score;
+
+	if (!strstr(text, "</response>") || !strstr(text, "</reference>"))
+		return 0;
+	resp = tagged(text, "response");
+	ref = tagged(text, "reference");
+	if (!resp || !ref) {
+		free(resp);
+		free(ref);
+		return 0;
+	}
+	n = pb_extract_number(resp, &got, buf, sizeof buf);
+	right = n && pb_extract_number(ref, &want, buf, sizeof buf) &&
+	        fabs(got - want) <= 1e-6 * fmax(1, fabs(want));
+	plain = !flourished(resp);
+	score = !n ? 0 : !right ? 2 : plain ? 10 : 6;
+	a->task = -1;
+	a->correct = right;
+	if (strstr(text, "FAIL"))
+		a->text = dupf("%s\nVerdict: %s", right && plain ?
+		               "The answer is right and plainly stated." :
+		               !right ? "The answer is wrong or missing." :
+		               "The answer is right but not plainly stated.",
+		               right && plain ? "PASS" : "FAIL");
+	else
+		a->text = dupf("%s\nScore: %d/10", score == 10 ?
+		               "The answer is right and plainly stated." :
+		               score == 6 ? "The answer is right but not plainly stated." :
+		               score == 2 ? "The answer is wrong." :
+		               "The response gives no answer.", score);
+	free(resp);
+	free(ref);
+	return a->text ? 1 : -1;
+}
+
 int
 pb_sim_answer(const struct pb_sim *s, const char *text, uint64_t key,
               double temperature, unsigned long repeat,
@@ -853,8 +935,11 @@ pb_sim_answer(const struct pb_sim *s, const char *text, uint64_t key,
 	const struct pb_sim_task *k;
 	size_t at = 0;
 	char *rest;
+	int j;
 
 	memset(a, 0, sizeof *a);
+	if ((j = judge_answer(text, a)))
+		return j < 0 ? -1 : 0;
 	a->task = pb_sim_match(s, text, &at);
 	if (a->task < 0) {
 		a->text = strdup(NOT_SURE);
