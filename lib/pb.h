@@ -204,6 +204,7 @@ struct pb_state {
 	struct pb_batch *batch; /* pulls still out, oldest first */
 	size_t nbatch;
 	cJSON *merged;         /* array of run ids merged in (owned) */
+	struct pb_history *hist; /* history.c: the bounded history, or NULL */
 };
 
 /* Makes a new state from an arms file (JSON lines, each with a string

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "pb.h"
+#include "history.h"
 
 double
 pb_now(void)
@@ -41,6 +42,7 @@ pb_state_free(struct pb_state *st)
 	}
 	free(st->batch);
 	cJSON_Delete(st->merged);
+	pb_history_free(st->hist);
 	memset(st, 0, sizeof *st);
 }
 
@@ -266,6 +268,8 @@ pb_state_to_json(const struct pb_state *st)
 		cJSON_AddItemToArray(arr, p);
 	}
 	cJSON_AddItemToObject(o, "merged", cJSON_Duplicate(st->merged, 1));
+	if (st->hist)
+		cJSON_AddItemToObject(o, "history", pb_history_to_json(st->hist));
 	return o;
 }
 
@@ -616,6 +620,7 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 {
 	const char *fmt = pb_json_str(o, "format"), *run = pb_json_str(o, "run");
 	cJSON *rng = cJSON_GetObjectItemCaseSensitive(o, "rng"), *x, *m;
+	char hwhy[PB_ERRLEN];
 	double v;
 	int i;
 
@@ -669,6 +674,9 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
 	}
+	if (pb_history_from_json(&st->hist, cJSON_GetObjectItemCaseSensitive(o,
+	    "history"), hwhy) < 0)
+		return bad(err, path, hwhy);
 	return 0;
 }
 
@@ -878,6 +886,7 @@ pb_state_apply(struct pb_state *st, long id, int arm, double reward,
 	else
 		pb_stats_add(&st->arms[arm].st, reward);
 	st->updates++;
+	pb_history_note(st);
 	for (k = 0; k < st->narms; k++)
 		out += b->left[k];
 	if (out == 0)

@@ -1,0 +1,314 @@
+/* history.c - the bounded history of a run: each arm's pulls, mean and
+ * selection probability at points spaced ever wider, so that a state
+ * applied a million times still holds at most PB_HIST_CAP points.  The
+ * format is the "history" member of man/pb-state.5. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb.h"
+#include "history.h"
+
+void
+pb_history_free(struct pb_history *h)
+{
+	size_t i;
+
+	if (!h)
+		return;
+	for (i = 0; i < h->nser; i++) {
+		free(h->ser[i].id);
+		free(h->ser[i].pulls); /* one block holds all four arrays */
+	}
+	free(h->ser);
+	free(h->updates);
+	free(h);
+}
+
+static struct pb_history *
+hist_new(long stride)
+{
+	struct pb_history *h = calloc(1, sizeof *h);
+
+	if (!h || !(h->updates = malloc(PB_HIST_CAP * sizeof *h->updates))) {
+		free(h);
+		return NULL;
+	}
+	h->stride = stride;
+	h->next = stride;
+	return h;
+}
+
+/* Adds a series for id with NAN at every point so far. */
+static struct pb_hist_series *
+series_add(struct pb_history *h, const char *id)
+{
+	struct pb_hist_series *ns = realloc(h->ser, (h->nser + 1) * sizeof *ns), *s;
+	double *block;
+	size_t k;
+
+	if (!ns)
+		return NULL;
+	h->ser = ns;
+	s = &h->ser[h->nser];
+	if (!(block = malloc(4 * PB_HIST_CAP * sizeof *block)))
+		return NULL;
+	if (!(s->id = strdup(id))) {
+		free(block);
+		return NULL;
+	}
+	for (k = 0; k < 4 * PB_HIST_CAP; k++)
+		block[k] = NAN;
+	s->pulls = block;
+	s->mean = block + PB_HIST_CAP;
+	s->var = block + 2 * PB_HIST_CAP;
+	s->prob = block + 3 * PB_HIST_CAP;
+	h->nser++;
+	return s;
+}
+
+const struct pb_hist_series *
+pb_history_find(const struct pb_history *h, const char *id)
+{
+	size_t i;
+
+	for (i = 0; h && i < h->nser; i++)
+		if (!strcmp(h->ser[i].id, id))
+			return &h->ser[i];
+	return NULL;
+}
+
+/* The series of arm i of the state: usually series i, as arms are
+ * rarely added or retired. */
+static struct pb_hist_series *
+series_for(struct pb_history *h, const char *id, size_t hint)
+{
+	size_t i;
+
+	if (hint < h->nser && !strcmp(h->ser[hint].id, id))
+		return &h->ser[hint];
+	for (i = 0; i < h->nser; i++)
+		if (!strcmp(h->ser[i].id, id))
+			return &h->ser[i];
+	return series_add(h, id);
+}
+
+/* Keeps points 1, 3, 5, ... (the later of each pair) and doubles the
+ * stride. */
+static void
+halve(struct pb_history *h)
+{
+	size_t j, i;
+
+	for (j = 0; 2 * j + 1 < h->n; j++) {
+		h->updates[j] = h->updates[2 * j + 1];
+		for (i = 0; i < h->nser; i++) {
+			struct pb_hist_series *s = &h->ser[i];
+			s->pulls[j] = s->pulls[2 * j + 1];
+			s->mean[j] = s->mean[2 * j + 1];
+			s->var[j] = s->var[2 * j + 1];
+			s->prob[j] = s->prob[2 * j + 1];
+		}
+	}
+	h->n = j;
+	h->stride *= 2;
+}
+
+static void
+set_next(struct pb_history *h)
+{
+	long last = h->n ? (long)h->updates[h->n - 1] : 0;
+
+	h->next = (last / h->stride + 1) * h->stride;
+}
+
+/* Six decimals are plenty for a plot, and keep the file small. */
+static double
+r6(double x)
+{
+	return isfinite(x) ? round(x * 1e6) / 1e6 : x;
+}
+
+int
+pb_history_take(struct pb_state *st)
+{
+	struct pb_history *h = st->hist;
+	double *p;
+	size_t i, k;
+
+	if (!h && !(h = st->hist = hist_new(1)))
+		return -1;
+	if (!(p = malloc((st->narms ? st->narms : 1) * sizeof *p)))
+		return -1;
+	if (pb_policy_probs(st, p) < 0) {
+		free(p);
+		return -1;
+	}
+	/* A second point at the same count replaces the first. */
+	if (h->n > 0 && h->updates[h->n - 1] >= (double)st->updates)
+		h->n--;
+	else if (h->n == PB_HIST_CAP)
+		halve(h);
+	k = h->n;
+	for (i = 0; i < h->nser; i++) {
+		h->ser[i].pulls[k] = h->ser[i].mean[k] = NAN;
+		h->ser[i].var[k] = h->ser[i].prob[k] = NAN;
+	}
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[i];
+		struct pb_hist_series *s = series_for(h, a->id, i);
+		if (!s) {
+			free(p);
+			return -1;
+		}
+		s->pulls[k] = (double)a->st.n;
+		s->mean[k] = r6(pb_stats_mean(&a->st));
+		s->var[k] = r6(pb_stats_var(&a->st));
+		s->prob[k] = r6(p[i]);
+	}
+	free(p);
+	h->updates[k] = (double)st->updates;
+	h->n++;
+	set_next(h);
+	return 0;
+}
+
+void
+pb_history_note(struct pb_state *st)
+{
+	struct pb_history *h = st->hist;
+
+	if (h && st->updates < h->next)
+		return;
+	if (h && h->n == PB_HIST_CAP) {
+		halve(h);
+		set_next(h);
+		if (st->updates < h->next)
+			return;
+	}
+	(void)pb_history_take(st);
+}
+
+/* ------------------------------------------------------------- JSON */
+
+static cJSON *
+series_json(const double *v, size_t n)
+{
+	cJSON *a = cJSON_CreateArray();
+	size_t k;
+
+	for (k = 0; a && k < n; k++)
+		cJSON_AddItemToArray(a, isfinite(v[k]) ? cJSON_CreateNumber(v[k]) :
+		                     cJSON_CreateNull());
+	return a;
+}
+
+cJSON *
+pb_history_to_json(const struct pb_history *h)
+{
+	cJSON *o = cJSON_CreateObject(), *arms, *a;
+	size_t i;
+
+	if (!o)
+		return NULL;
+	cJSON_AddNumberToObject(o, "stride", (double)h->stride);
+	cJSON_AddItemToObject(o, "updates", series_json(h->updates, h->n));
+	arms = cJSON_AddObjectToObject(o, "arms");
+	for (i = 0; i < h->nser; i++) {
+		const struct pb_hist_series *s = &h->ser[i];
+		a = cJSON_CreateObject();
+		cJSON_AddItemToObject(a, "pulls", series_json(s->pulls, h->n));
+		cJSON_AddItemToObject(a, "mean", series_json(s->mean, h->n));
+		cJSON_AddItemToObject(a, "var", series_json(s->var, h->n));
+		cJSON_AddItemToObject(a, "prob", series_json(s->prob, h->n));
+		cJSON_AddItemToObject(arms, s->id, a);
+	}
+	return o;
+}
+
+/* Reads array key of o (n numbers or nulls) into v; a missing optional
+ * array leaves NANs. */
+static int
+read_series(const cJSON *o, const char *key, double *v, size_t n, int need)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key), *x;
+	size_t k = 0;
+
+	if (!a)
+		return need ? -1 : 0;
+	if (!cJSON_IsArray(a) || (size_t)cJSON_GetArraySize(a) != n)
+		return -1;
+	cJSON_ArrayForEach(x, a) {
+		if (cJSON_IsNumber(x) && isfinite(x->valuedouble))
+			v[k] = x->valuedouble;
+		else if (cJSON_IsNull(x))
+			v[k] = NAN;
+		else
+			return -1;
+		k++;
+	}
+	return 0;
+}
+
+int
+pb_history_from_json(struct pb_history **out, const cJSON *o,
+                     char err[PB_ERRLEN])
+{
+	const cJSON *stride, *upd, *arms, *a;
+	struct pb_history *h;
+	size_t n, k;
+
+	*out = NULL;
+	if (!o)
+		return 0;
+	stride = cJSON_GetObjectItemCaseSensitive(o, "stride");
+	upd = cJSON_GetObjectItemCaseSensitive(o, "updates");
+	arms = cJSON_GetObjectItemCaseSensitive(o, "arms");
+	if (!cJSON_IsObject(o) || !cJSON_IsNumber(stride) ||
+	    stride->valuedouble < 1 || stride->valuedouble > 1e15 ||
+	    stride->valuedouble != floor(stride->valuedouble) ||
+	    !cJSON_IsArray(upd) || !cJSON_IsObject(arms)) {
+		snprintf(err, PB_ERRLEN, "history: needs a stride, an updates "
+		         "array and an arms object");
+		return -1;
+	}
+	n = (size_t)cJSON_GetArraySize(upd);
+	if (n > PB_HIST_CAP) {
+		snprintf(err, PB_ERRLEN, "history: more than %d points", PB_HIST_CAP);
+		return -1;
+	}
+	if (!(h = hist_new((long)stride->valuedouble))) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return -1;
+	}
+	h->n = n;
+	if (read_series(o, "updates", h->updates, n, 1) < 0)
+		goto bad;
+	for (k = 0; k < n; k++)
+		if (isnan(h->updates[k]) || h->updates[k] < 0 ||
+		    (k > 0 && h->updates[k] <= h->updates[k - 1]))
+			goto bad;
+	cJSON_ArrayForEach(a, arms) {
+		struct pb_hist_series *s;
+		if (!cJSON_IsObject(a) || pb_history_find(h, a->string))
+			goto bad;
+		if (!(s = series_add(h, a->string))) {
+			pb_history_free(h);
+			snprintf(err, PB_ERRLEN, "out of memory");
+			return -1;
+		}
+		if (read_series(a, "pulls", s->pulls, n, 1) < 0 ||
+		    read_series(a, "mean", s->mean, n, 1) < 0 ||
+		    read_series(a, "var", s->var, n, 0) < 0 ||
+		    read_series(a, "prob", s->prob, n, 1) < 0)
+			goto bad;
+	}
+	set_next(h);
+	*out = h;
+	return 0;
+bad:
+	pb_history_free(h);
+	snprintf(err, PB_ERRLEN, "history: malformed (arrays of numbers or "
+	         "nulls, one per point, updates increasing)");
+	return -1;
+}

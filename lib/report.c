@@ -1,0 +1,151 @@
+/* report.c - the statistics of pb-report: the probability that each arm
+ * is best, the empirical Bernstein interval, the paired bootstrap, the
+ * exact McNemar test and cost.  Formulas are in report.h and
+ * man/pb-report.1. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb.h"
+#include "report.h"
+
+int
+pb_prob_best(const struct pb_stats *s, size_t k, long draws, uint64_t seed,
+             double *p)
+{
+	struct pb_rng r;
+	double *sd, best, x;
+	size_t i, arg;
+	long d;
+
+	if (draws < 1 || !(sd = malloc((k ? k : 1) * sizeof *sd)))
+		return -1;
+	for (i = 0; i < k; i++) {
+		double n = (double)s[i].n, v = pb_stats_var(&s[i]);
+		p[i] = 0;
+		/* sd < 0 marks a Beta arm */
+		sd[i] = s[i].nonbinary == 0 ? -1 :
+		        sqrt((v > 1 / (4 * n) ? v : 1 / (4 * n)) / n);
+	}
+	pb_rng_seed(&r, seed);
+	for (d = 0; d < draws; d++) {
+		arg = 0;
+		best = -INFINITY;
+		for (i = 0; i < k; i++) {
+			if (sd[i] < 0)
+				x = pb_rng_beta(&r, 1 + s[i].sum, 1 + (double)s[i].n - s[i].sum);
+			else
+				x = pb_stats_mean(&s[i]) + sd[i] * pb_rng_normal(&r);
+			if (x > best) {
+				best = x;
+				arg = i;
+			}
+		}
+		if (k)
+			p[arg] += 1;
+	}
+	for (i = 0; i < k; i++)
+		p[i] /= (double)draws;
+	free(sd);
+	return 0;
+}
+
+void
+pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi)
+{
+	double n = (double)s->n, m = pb_stats_mean(s), L, h;
+
+	if (s->n < 2) {
+		*lo = 0;
+		*hi = 1;
+		return;
+	}
+	L = log(4 / alpha);
+	h = sqrt(2 * pb_stats_var(s) * L / n) + 7 * L / (3 * (n - 1));
+	*lo = m - h < 0 ? 0 : m - h;
+	*hi = m + h > 1 ? 1 : m + h;
+}
+
+void
+pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
+             double *lo, double *hi, const char **name)
+{
+	if (method && !strcmp(method, "bernstein")) {
+		pb_eb_ci(s, alpha, lo, hi);
+		*name = "bernstein";
+		return;
+	}
+	pb_stats_ci(s, alpha, lo, hi, name);
+}
+
+static int
+bydouble(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The q-quantile of sorted v[0..n), type 7. */
+static double
+quantile7(const double *v, size_t n, double q)
+{
+	double h = q * (double)(n - 1), f = floor(h);
+	size_t j = (size_t)f;
+
+	if (j + 1 >= n)
+		return v[n - 1];
+	return v[j] + (h - f) * (v[j + 1] - v[j]);
+}
+
+int
+pb_boot_mean_ci(const double *d, size_t n, long B, double alpha,
+                uint64_t seed, double *lo, double *hi)
+{
+	struct pb_rng r;
+	double *m, sum;
+	size_t j;
+	long b;
+
+	*lo = *hi = NAN;
+	if (B < 2)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (!(m = malloc((size_t)B * sizeof *m)))
+		return -1;
+	pb_rng_seed(&r, seed);
+	for (b = 0; b < B; b++) {
+		sum = 0;
+		for (j = 0; j < n; j++)
+			sum += d[pb_rng_below(&r, n)];
+		m[b] = sum / (double)n;
+	}
+	qsort(m, (size_t)B, sizeof *m, bydouble);
+	*lo = quantile7(m, (size_t)B, alpha / 2);
+	*hi = quantile7(m, (size_t)B, 1 - alpha / 2);
+	free(m);
+	return 0;
+}
+
+double
+pb_mcnemar_exact(long b, long c)
+{
+	long n = b + c, m = b < c ? b : c, i;
+	double p = 0;
+
+	if (n <= 0)
+		return 1;
+	/* Terms in logs: C(n, i) / 2^n underflows long before n is large. */
+	for (i = 0; i <= m; i++)
+		p += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
+		         lgamma((double)(n - i) + 1) - (double)n * log(2));
+	p *= 2;
+	return p > 1 ? 1 : p;
+}
+
+double
+pb_cost(double in_tok, double out_tok, double usd_in_m, double usd_out_m)
+{
+	return (in_tok * usd_in_m + out_tok * usd_out_m) / 1e6;
+}

@@ -1,0 +1,157 @@
+/* report.c - unit tests of lib/report.c: P(best) against exact two-arm
+ * values, the empirical Bernstein interval, the paired bootstrap and the
+ * exact McNemar test against hand-computed examples, cost. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../../lib/pb.h"
+#include "../../lib/report.h"
+#include "tap.h"
+
+static double
+lbeta(double a, double b)
+{
+	return lgamma(a) + lgamma(b) - lgamma(a + b);
+}
+
+/* P(Y > X) for X ~ Beta(a1, b1), Y ~ Beta(a2, b2), a2 an integer: the
+ * closed form sum_{i<a2} B(a1+i, b1+b2) / ((b2+i) B(1+i, b2) B(a1, b1)). */
+static double
+beta_beats(double a1, double b1, double a2, double b2)
+{
+	double p = 0;
+	int i;
+
+	for (i = 0; i < (int)a2; i++)
+		p += exp(lbeta(a1 + i, b1 + b2) - log(b2 + i) - lbeta(1 + i, b2) -
+		         lbeta(a1, b1));
+	return p;
+}
+
+static struct pb_stats
+binary(long n, long wins)
+{
+	struct pb_stats s = { n, (double)wins, (double)wins, 0 };
+	return s;
+}
+
+int
+main(void)
+{
+	struct pb_stats s[3], t;
+	double p[3], lo, hi, lo2, hi2, exact, se;
+	const char *name;
+
+	/* P(best), two Beta arms: 7/10 against 4/10 */
+	s[0] = binary(10, 7);
+	s[1] = binary(10, 4);
+	exact = beta_beats(5, 7, 8, 4); /* Beta(8,4) beats Beta(5,7) */
+	ok(pb_prob_best(s, 2, 200000, 1, p) == 0, "pb_prob_best runs");
+	se = sqrt(exact * (1 - exact) / 200000);
+	is_num(p[0], exact, 4 * se, "P(best) of 7/10 vs 4/10 is the exact %.5f", exact);
+	is_num(p[0] + p[1], 1, 1e-12, "the probabilities add up to 1");
+	is_num(beta_beats(1, 1, 1, 1), 0.5, 1e-12, "(the closed form: two uniform arms tie)");
+
+	/* unequal counts and a third, hopeless arm */
+	s[0] = binary(40, 30);
+	s[1] = binary(8, 7);
+	s[2] = binary(200, 2);
+	exact = beta_beats(31, 11, 8, 2);
+	ok(pb_prob_best(s, 3, 200000, 7, p) == 0, "three arms");
+	is_num(p[1], exact, 4 * sqrt(exact * (1 - exact) / 200000),
+	       "P(best) of 7/8 against 30/40 is the exact %.5f", exact);
+	is_num(p[2], 0, 1e-12, "an arm at 2/200 is never best");
+
+	/* Gaussian arms: P = Phi((m1 - m2) / sqrt(v1/n1 + v2/n2)) */
+	s[0] = (struct pb_stats){ 100, 60, 100 * (0.09 * 99 / 100 + 0.36), 100 };
+	s[1] = (struct pb_stats){ 100, 55, 100 * (0.09 * 99 / 100 + 0.3025), 100 };
+	exact = 0.5 * erfc(-(0.05 / sqrt(0.09 / 100 + 0.09 / 100)) / sqrt(2));
+	ok(pb_prob_best(s, 2, 200000, 3, p) == 0, "two arms with rewards in [0,1]");
+	is_num(pb_stats_var(&s[0]), 0.09, 1e-9, "(variance 0.09)");
+	is_num(p[0], exact, 4 * sqrt(exact * (1 - exact) / 200000),
+	       "P(best) of normal posteriors is Phi(d / se) = %.5f", exact);
+	ok(pb_prob_best(s, 2, 0, 3, p) < 0, "no draws is an error");
+
+	/* same seed, same numbers */
+	s[0] = binary(5, 3);
+	s[1] = binary(5, 2);
+	pb_prob_best(s, 2, 1000, 9, p);
+	lo = p[0];
+	pb_prob_best(s, 2, 1000, 9, p);
+	is_num(p[0], lo, 0, "P(best) is reproducible with a fixed seed");
+
+	/* empirical Bernstein (values computed by hand, see the formula) */
+	t = binary(1000, 500);
+	pb_eb_ci(&t, 0.05, &lo, &hi);
+	is_num(lo, 0.4429333533, 1e-9, "Bernstein 500/1000: low");
+	is_num(hi, 0.5570666467, 1e-9, "Bernstein 500/1000: high");
+	t = (struct pb_stats){ 50, 30, 22.5, 50 };
+	pb_report_ci(&t, 0.05, "bernstein", &lo, &hi, &name);
+	is_num(lo, 0.2644571632, 1e-9, "Bernstein, nonbinary rewards: low");
+	is_num(hi, 0.9355428368, 1e-9, "Bernstein, nonbinary rewards: high");
+	is_str(name, "bernstein", "named");
+	t = binary(1, 1);
+	pb_eb_ci(&t, 0.05, &lo, &hi);
+	ok(lo == 0 && hi == 1, "Bernstein with one reward is [0,1]");
+	t = binary(10, 5);
+	pb_report_ci(&t, 0.05, "auto", &lo, &hi, &name);
+	is_str(name, "wilson", "auto: Wilson for 0/1 rewards");
+	is_num(lo, 0.236593, 1e-6, "the Wilson interval of 5/10");
+	pb_report_ci(&t, 0.05, "bernstein", &lo2, &hi2, &name);
+	ok(lo2 < lo && hi2 > hi, "Bernstein is wider than Wilson");
+
+	/* exact McNemar */
+	is_num(pb_mcnemar_exact(1, 6), 0.125, 1e-12, "McNemar b=1 c=6: 2 (1+7)/128");
+	is_num(pb_mcnemar_exact(6, 1), 0.125, 1e-12, "symmetric");
+	is_num(pb_mcnemar_exact(2, 8), 0.109375, 1e-12, "McNemar b=2 c=8: 2 (1+10+45)/1024");
+	is_num(pb_mcnemar_exact(0, 10), 2.0 / 1024, 1e-15, "McNemar b=0 c=10");
+	is_num(pb_mcnemar_exact(5, 5), 1, 0, "a balanced table gives 1");
+	is_num(pb_mcnemar_exact(0, 0), 1, 0, "no discordant pairs gives 1");
+	ok(pb_mcnemar_exact(100, 160) > 0 && pb_mcnemar_exact(100, 160) < 0.001,
+	   "large tables do not underflow");
+
+	/* paired bootstrap */
+	{
+		double same[5] = { 1, 1, 1, 1, 1 }, two[2] = { 1, 0 }, d[10] = { 1, 1, 1, -1 },
+		       m[5], h;
+		struct pb_rng r;
+		int b, j;
+
+		ok(pb_boot_mean_ci(same, 5, 1000, 0.05, 1, &lo, &hi) == 0 &&
+		   lo == 1 && hi == 1, "all differences 1: [1, 1]");
+		pb_boot_mean_ci(two, 2, 4000, 0.05, 1, &lo, &hi);
+		ok(lo == 0 && hi == 1, "{1, 0}: means 0, 1/2, 1 at 1/4, 1/2, 1/4, so [0, 1]");
+		pb_boot_mean_ci(two, 2, 4000, 0.6, 1, &lo, &hi);
+		ok(lo == 0.5 && hi == 0.5, "... and its 40%% interval is [1/2, 1/2]");
+		pb_boot_mean_ci(d, 10, 4000, 0.05, 5, &lo, &hi);
+		pb_boot_mean_ci(d, 10, 4000, 0.05, 5, &lo2, &hi2);
+		ok(lo == lo2 && hi == hi2, "a fixed seed gives the same interval");
+		/* by hand: five resamples of d with the same draws, sorted;
+		 * 2.5% sits at 0.1 of the way from the 1st to the 2nd */
+		pb_rng_seed(&r, 5);
+		for (b = 0; b < 5; b++) {
+			m[b] = 0;
+			for (j = 0; j < 10; j++)
+				m[b] += d[pb_rng_below(&r, 10)] / 10;
+		}
+		for (b = 1; b < 5; b++)
+			for (j = b; j > 0 && m[j - 1] > m[j]; j--) {
+				h = m[j];
+				m[j] = m[j - 1];
+				m[j - 1] = h;
+			}
+		pb_boot_mean_ci(d, 10, 5, 0.05, 5, &lo, &hi);
+		is_num(lo, m[0] + 0.1 * (m[1] - m[0]), 1e-12, "B=5: low is type-7 quantile 0.025");
+		is_num(hi, m[3] + 0.9 * (m[4] - m[3]), 1e-12, "B=5: high is type-7 quantile 0.975");
+		/* the spread matches the standard error of the mean */
+		pb_boot_mean_ci(d, 10, 20000, 0.3173, 2, &lo, &hi);
+		se = sqrt((0.4 - 0.04) / 10); /* population variance of d / n */
+		is_num((hi - lo) / 2, se, 0.25 * se, "68%% half-width near the standard error %.3f", se);
+		pb_boot_mean_ci(d, 0, 100, 0.05, 1, &lo, &hi);
+		ok(isnan(lo) && isnan(hi), "no pairs: no interval");
+		ok(pb_boot_mean_ci(d, 10, 1, 0.05, 1, &lo, &hi) < 0, "one resample is an error");
+	}
+
+	is_num(pb_cost(1e6, 5e5, 3, 15), 10.5, 1e-12, "cost: 1M in at $3/M, 0.5M out at $15/M");
+	return tap_done();
+}
