@@ -153,6 +153,19 @@ read_decimal(const char *p, struct num *x)
 			num_put(x, "0", 1);
 		num_put(x, run, (size_t)(q - run));
 	}
+	/* 1e3, 2.5E-4: an exponent glued to the number, not to a word. */
+	if (q > p && (q[0] == 'e' || q[0] == 'E')) {
+		const char *e = q + 1 + (q[1] == '-' || q[1] == '+');
+
+		if (isdig((unsigned char)*e)) {
+			while (isdig((unsigned char)*e))
+				e++;
+			if (!isalpha_((unsigned char)*e)) {
+				num_put(x, q, (size_t)(e - q));
+				q = e;
+			}
+		}
+	}
 	return q;
 }
 
@@ -655,6 +668,22 @@ pb_extract_choice(const char *text, char *out)
 
 		if (p > text && isalpha_((unsigned char)p[-1]))
 			continue;
+		/* "I choose option A", "I'd pick C": a verb of choosing names
+		 * the letter directly. */
+		if ((n = word_at(p, "choose")) || (n = word_at(p, "chose")) ||
+		    (n = word_at(p, "pick")) || (n = word_at(p, "select")) ||
+		    (n = word_at(p, "go with"))) {
+			for (at = p + n; *at == ' '; at++)
+				;
+			if ((n = word_at(at, "option")) || (n = word_at(at, "choice")) ||
+			    (n = word_at(at, "answer")))
+				at += n;
+			for (; *at == ' ' || *at == '*'; at++)
+				;
+			if (letter_at(at, 0) && try_choice(text, at, &got))
+				one = got;
+			continue;
+		}
 		if (!(n = word_at(p, "option")) && !(n = word_at(p, "choice")))
 			continue;
 		for (at = p + n; *at == ' ' || *at == '*'; at++)
@@ -1098,14 +1127,14 @@ score_length(const struct pb_scorer *sc, const char *text,
 	for (p = text; *p; p++)
 		if (!isspace_((unsigned char)*p) && (p == text || isspace_((unsigned char)p[-1])))
 			words++;
-	snprintf(buf, sizeof buf, "%ld words", n);
+	snprintf(buf, sizeof buf, "%ld word%s", n, n == 1 ? "" : "s");
 	if (!(res->reference = strdup(buf)))
 		return oom(err);
 	if (!words) {
 		res->status = PB_SCORE_NOANSWER;
 		return 0;
 	}
-	snprintf(buf, sizeof buf, "%ld words", words);
+	snprintf(buf, sizeof buf, "%ld word%s", words, words == 1 ? "" : "s");
 	if (!(res->extracted = strdup(buf)))
 		return oom(err);
 	res->reward = words <= n ? 1 : fmax(0, 1 - (double)(words - n) / (double)n);

@@ -140,13 +140,14 @@ is "$(pb-score --regex '.*Result: *([0-9.]+)' <in.jsonl | jq -c .reward)" 1 "man
 
 # Help and man page list the same options.
 pb-score -h | grep -o -- '--[a-z-]*' | sort -u >help.opts
-sed -n 's/^\.It Fl -\([a-z-]*\).*/--\1/p; s/^\.It Fl h , Fl -help/--help/p' "$TOP/man/pb-score.1" | sort -u >man.opts
+grep -E -- '^\.It Fl ' "$TOP/man/pb-score.1" | grep -oE -- 'Fl -[a-z][a-z-]*' |
+    sed 's/^Fl -/--/' | sort -u >man.opts
 is "$(diff help.opts man.opts)" "" "man page options match --help"
 
 # ---------------------------------------------------------------- options
 run pb-score -h
 is "$RC" 0 "-h: exit 0"
-like "$OUT" '^usage: pb-score \[--scorer NAME\]' "-h: usage on stdout"
+like "$OUT" '^usage: pb-score \[--scorer NAME \| --blend NAME:W,...\]' "-h: usage on stdout"
 like "$OUT" '--no-articles' "-h: lists the options"
 run pb-score --version
 is "$RC $OUT" "0 pb-score (promptbandit) $(sed -n 's/^VERSION *= *//p' "$TOP/Makefile")" "--version"
@@ -158,7 +159,7 @@ badopt() { # badopt WANT-STDERR-ERE DESCRIPTION ARGS...
 	is "$RC:$(printf '%s\n' "$ERR" | wc -l | tr -d ' ')" "2:1" "$desc: exit 2, one line"
 	like "$ERR" "$want" "$desc: message"
 }
-badopt "^pb-score: unknown scorer 'nope' \(number, bool, exact, contains, regex, choice\)$" \
+badopt "^pb-score: unknown scorer 'nope' \(number, bool, exact, contains, regex, choice, length, jq, cmd, judge\)$" \
 	"unknown scorer" --scorer nope
 badopt "^pb-score: --regex: bad regex '\(unclosed': " "bad --regex" --regex '(unclosed'
 badopt "^pb-score: --tolerance: 'abc' is not a number" "bad --tolerance" --tolerance abc
