@@ -17,12 +17,16 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: pb-sample [-s STATE] [-n N] [--seed N] [-t TEMPLATE] [--system]\n"
-	    "                 [--system-template TEMPLATE] [--input-field F] [FILE...]\n"
-	    "Choose an arm for each task with the state's policy; write pull records.\n"
+	    "usage: pb-sample [-s STATE] [-n N] [--seed N] [-k K|all] [--arms ID,...]\n"
+	    "                 [-t TEMPLATE] [--system] [--system-template TEMPLATE]\n"
+	    "                 [--input-field F] [FILE...]\n"
+	    "Choose arms for each task with the state's policy; write pull records.\n"
 	    "  -s, --state STATE         the state file (default $PB_STATE)\n"
 	    "  -n, --count N             draw N tasks at random (default: every task, in order)\n"
 	    "      --seed N              seed for drawing tasks (default: the state's generator)\n"
+	    "  -k, --arms-per-task K|all send each task to K distinct arms (default 1;\n"
+	    "                            race: all its surviving arms), paired in the state\n"
+	    "      --arms ID,...         choose only among these arms\n"
 	    "  -t, --template TEMPLATE   user message, with {field} placeholders from the\n"
 	    "                            arm and the task (default: prefix, blank line, input)\n"
 	    "      --system              put the arm's prefix in a system message\n"
@@ -36,6 +40,7 @@ usage(FILE *fp, int status)
 }
 
 static const char *input_field;   /* NULL: the first of the defaults present */
+static const char *ctx_field;     /* the state's context field, or NULL */
 static const char *tmpl, *sys_tmpl;
 static int sys_prefix;
 
@@ -44,13 +49,16 @@ struct ctx {
 	size_t n, cap; /* tasks read */
 	long bad;
 	const struct pb_state *tmplst; /* arms the templates must fit */
+	char **cname;   /* context values seen, and each task's (tctx) */
+	char **cjson;   /* the same as JSON strings */
+	size_t ncname;
+	int *tctx;
 	FILE *spool;   /* every-task mode: lines go here, not into memory */
 	/* the write phase */
 	const struct pb_state *st;
-	FILE *choices;  /* the arm of each output slot, an int each */
+	FILE *choices;  /* per slot: first pull id, m, then m arms (longs) */
 	char **armjson; /* each arm's id as a JSON string */
 	size_t nout;    /* slots: fewer than the tasks if a budget ran out */
-	long first;     /* the pull id of slot 0; slot i is first + i */
 	size_t i;
 };
 
@@ -117,6 +125,31 @@ read_task(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		cJSON_Delete(rec);
 		return 0;
 	}
+	if (ctx_field) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, ctx_field);
+		char num[64], *name;
+		size_t k;
+		if (cJSON_IsString(v) && *v->valuestring)
+			name = v->valuestring;
+		else if (cJSON_IsNumber(v))
+			snprintf(name = num, sizeof num, "%.17g", v->valuedouble);
+		else {
+			warnx_("%s:%ld: task has no \"%s\" (the state's context field: "
+			       "a string or a number)", at->file, at->line, ctx_field);
+			c->bad++;
+			cJSON_Delete(rec);
+			return 0;
+		}
+		for (k = 0; k < c->ncname && strcmp(c->cname[k], name); k++)
+			;
+		if (k == c->ncname) {
+			c->cname = erealloc(c->cname, (k + 1) * sizeof *c->cname);
+			c->cname[c->ncname++] = estrdup(name);
+		}
+		if ((c->n & (c->n - 1)) == 0 || c->n == 0)
+			c->tctx = erealloc(c->tctx, (c->n ? 2 * c->n : 1) * sizeof *c->tctx);
+		c->tctx[c->n] = (int)k;
+	}
 	cJSON_Delete(rec);
 	if (c->spool) {
 		/* the line as read: it is valid, and passed on byte for byte */
@@ -180,30 +213,52 @@ render(const cJSON *arm, const cJSON *task, long pull)
 	return msgs;
 }
 
-/* Writes one pull record.  The task goes out as the text it came in, and
- * the record is put together as text: printing the task back from its
- * tree would cost more than everything else pb-sample does. */
-static void
-write_pull(struct ctx *c, const char *text, size_t len, cJSON *task, long i)
+static char *
+json_string(const char *s)
 {
-	int arm;
+	cJSON *v = cJSON_CreateString(s);
+	char *t;
+
+	if (!v || !(t = cJSON_PrintUnformatted(v)))
+		die("out of memory");
+	cJSON_Delete(v);
+	return t;
+}
+
+/* Writes the pull records of one task: the arms chosen for it (none if
+ * its context had stopped).  The task goes out as the text it came in,
+ * and the record is put together as text: printing the task back from
+ * its tree would cost more than everything else pb-sample does. */
+static void
+write_pulls(struct ctx *c, const char *text, size_t len, cJSON *task, size_t t)
+{
+	long head[2], arm, j;
 	cJSON *msgs;
 	char *m;
 
-	if (fread(&arm, sizeof arm, 1, c->choices) != 1)
+	if (fread(head, sizeof *head, 2, c->choices) != 2)
 		die("spool file: %s", ferror(c->choices) ? strerror(errno) : "short read");
-	msgs = render(c->st->arms[arm].fields, task, c->first + i);
-	if (!(m = cJSON_PrintUnformatted(msgs)))
-		die("out of memory");
-	printf("{\"run\":\"%s\",\"pull\":%ld,\"arm\":%s,\"task\":", c->st->run,
-	       c->first + i, c->armjson[arm]);
-	fwrite(text, 1, len, stdout);
-	fputs(",\"messages\":", stdout);
-	fputs(m, stdout);
-	if (fputs("}\n", stdout) == EOF)
-		die("write error: %s", strerror(errno));
-	cJSON_free(m);
-	cJSON_Delete(msgs);
+	for (j = 0; j < head[1]; j++) {
+		if (fread(&arm, sizeof arm, 1, c->choices) != 1)
+			die("spool file: %s", ferror(c->choices) ? strerror(errno) : "short read");
+		msgs = render(c->st->arms[arm].fields, task, head[0] + j);
+		if (!(m = cJSON_PrintUnformatted(msgs)))
+			die("out of memory");
+		printf("{\"run\":\"%s\",\"pull\":%ld,\"arm\":%s,", c->st->run,
+		       head[0] + j, c->armjson[arm]);
+		if (head[1] > 1)
+			printf("\"group\":%ld,", head[0]);
+		if (ctx_field)
+			printf("\"context\":%s,", c->cjson[c->tctx[t]]);
+		fputs("\"task\":", stdout);
+		fwrite(text, 1, len, stdout);
+		fputs(",\"messages\":", stdout);
+		fputs(m, stdout);
+		if (fputs("}\n", stdout) == EOF)
+			die("write error: %s", strerror(errno));
+		cJSON_free(m);
+		cJSON_Delete(msgs);
+	}
 	cJSON_Delete(task);
 }
 
@@ -219,7 +274,7 @@ write_spooled(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		cJSON_Delete(rec);
 		return 1;
 	}
-	write_pull(c, at->text, at->len, rec, (long)c->i);
+	write_pulls(c, at->text, at->len, rec, c->i);
 	c->i++;
 	return 0;
 }
@@ -245,14 +300,53 @@ draw(size_t *task, size_t nout, size_t ntasks, struct pb_rng *r)
 	free(perm);
 }
 
+/* Parses --arms: a mask over st's arms; every id must be in the pool. */
+static unsigned char *
+arms_mask(const struct pb_state *st, const char *list)
+{
+	unsigned char *mask = ecalloc(st->narms, 1);
+	char *copy = estrdup(list), *id, *save = NULL;
+	int a, any = 0;
+
+	for (id = strtok_r(copy, ",", &save); id; id = strtok_r(NULL, ",", &save)) {
+		if ((a = pb_state_find_arm(st, id)) < 0)
+			die("--arms: no arm '%s' in the state", id);
+		if (st->arms[a].retired)
+			die("--arms: arm '%s' is retired", id);
+		mask[a] = any = 1;
+	}
+	if (!any)
+		die("--arms: no arm named");
+	free(copy);
+	return mask;
+}
+
+/* Spools the arms chosen for one task (m may be 0: none). */
+static void
+spool(FILE *fp, long first, long m, const int *arm)
+{
+	long head[2] = { first, m }, a;
+	int j;
+
+	if (fwrite(head, sizeof *head, 2, fp) != 2)
+		die("spool file: %s", strerror(errno));
+	for (j = 0; j < m; j++) {
+		a = arm[j];
+		if (fwrite(&a, sizeof a, 1, fp) != 1)
+			die("spool file: %s", strerror(errno));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
-	enum { O_SEED = 256, O_SYSTEM, O_SYSTMPL, O_INPUT, O_VERSION };
+	enum { O_SEED = 256, O_SYSTEM, O_SYSTMPL, O_INPUT, O_ARMS, O_VERSION };
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, O_SEED },
+		{ "arms-per-task", required_argument, NULL, 'k' },
+		{ "arms", required_argument, NULL, O_ARMS },
 		{ "template", required_argument, NULL, 't' },
 		{ "system", no_argument, NULL, O_SYSTEM },
 		{ "system-template", required_argument, NULL, O_SYSTMPL },
@@ -261,22 +355,28 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
 	};
-	const char *spath = NULL;
-	long count = -1, seed = -1;
+	const char *spath = NULL, *armlist = NULL;
+	long count = -1, seed = -1, perk = -1, m, spent = 0, *skipped;
 	struct ctx c = { 0 };
 	struct pb_state st;
 	struct pb_rng rng;
 	char err[PB_ERRLEN];
-	size_t *task = NULL, nout, i;
-	int arm, ch, fd;
+	unsigned char *allow = NULL, *stopped;
+	size_t *task = NULL, nout, i, t;
+	int *chosen, *cidx, ch, fd, ci;
 	double now;
 
 	setprog(argv[0]);
-	while ((ch = getopt_long(argc, argv, "s:n:t:h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "s:n:k:t:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': spath = optarg; break;
 		case 'n': count = intarg("-n", optarg, 1, INT_MAX); break;
 		case O_SEED: seed = intarg("--seed", optarg, 0, LONG_MAX); break;
+		case 'k':
+			perk = !strcmp(optarg, "all") ? 0 :
+			       intarg("--arms-per-task", optarg, 1, INT_MAX);
+			break;
+		case O_ARMS: armlist = optarg; break;
 		case 't': tmpl = optarg; break;
 		case O_SYSTEM: sys_prefix = 1; break;
 		case O_SYSTMPL: sys_tmpl = optarg; break;
@@ -293,11 +393,16 @@ main(int argc, char **argv)
 		die("--system and --system-template exclude each other");
 
 	/* Check the state before reading a long input only to fail (or to
-	 * find the policy has stopped). */
+	 * find the policy has stopped).  With contexts, each context stops
+	 * on its own, which only the tasks can tell. */
 	if (pb_state_load(&st, spath, err) < 0)
 		die("%s", err);
-	if (pb_policy_done(&st, err, NULL))
+	if (armlist)
+		free(arms_mask(&st, armlist)); /* the ids are checked early */
+	if (!st.ctx_field && pb_state_done(&st, -1, err, NULL))
 		die_status(PB_EXIT_DONE, "done: %s", err);
+	if (st.ctx_field)
+		ctx_field = estrdup(st.ctx_field);
 
 	/* 1. Read and check the tasks. */
 	if (count < 0 && !(c.spool = tmpfile()))
@@ -317,6 +422,13 @@ main(int argc, char **argv)
 		die("spool file: %s", strerror(errno));
 	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
 		die("%s", err);
+	if ((st.ctx_field != NULL) != (ctx_field != NULL) ||
+	    (ctx_field && strcmp(ctx_field, st.ctx_field)))
+		die("%s: the state's contexts changed while the tasks were read", spath);
+	if (armlist)
+		allow = arms_mask(&st, armlist);
+	if (perk < 0)
+		perk = st.pol.kind == PB_POL_RACE ? 0 : 1;
 	if (count >= 0) {
 		task = emalloc(nout * sizeof *task);
 		if (seed >= 0)
@@ -327,26 +439,67 @@ main(int argc, char **argv)
 	pb_state_count_pending(&st, now);
 	/* The policy may have stopped since we looked: say so, change
 	 * nothing.  A fixed budget may also run out inside this batch, which
-	 * then ends at the pull that spends it; the fixed-confidence rules
+	 * then ends at the task that spends it; the fixed-confidence rules
 	 * look at applied rewards only, which a batch does not change. */
-	if (pb_policy_done(&st, err, NULL))
+	if (!ctx_field && pb_state_done(&st, -1, err, NULL))
 		die_status(PB_EXIT_DONE, "done: %s", err);
-	c.first = st.next_pull;
-	if (pb_state_begin_batch(&st, now) < 0)
-		die("out of memory");
+	/* Contexts: the state's index of each value, added if new. */
+	cidx = ecalloc(c.ncname ? c.ncname : 1, sizeof *cidx);
+	stopped = ecalloc(c.ncname ? c.ncname : 1, 1);
+	skipped = ecalloc(c.ncname ? c.ncname : 1, sizeof *skipped);
+	for (i = 0; i < c.ncname; i++) {
+		if ((cidx[i] = pb_state_add_ctx(&st, c.cname[i])) < 0)
+			die("out of memory");
+		stopped[i] = (unsigned char)pb_state_done(&st, cidx[i], err, NULL);
+		if (stopped[i])
+			warnx_("context %s: done: %s", c.cname[i], err);
+	}
+	chosen = emalloc((st.narms ? st.narms : 1) * sizeof *chosen);
 	for (i = 0; i < nout; i++) {
+		t = task ? task[i] : i;
+		ci = ctx_field ? c.tctx[t] : -1;
 		if (i > 0 && (st.pol.kind == PB_POL_HALVING ||
-		    st.pol.kind == PB_POL_REJECTS) && pb_policy_done(&st, err, NULL)) {
-			warnx_("budget of %.0f pulls reached: %zu of %zu pulls written",
-			       st.pol.budget, i, nout);
+		    st.pol.kind == PB_POL_REJECTS) && pb_state_done(&st, -1, err, NULL)) {
+			if (perk == 1)
+				warnx_("budget of %.0f pulls reached: %zu of %zu pulls "
+				       "written", st.pol.budget, i, nout);
+			else
+				warnx_("budget of %.0f pulls reached: %zu of %zu tasks "
+				       "sampled", st.pol.budget, i, nout);
 			break;
 		}
-		arm = pb_policy_select(&st);
-		pb_state_hand_out(&st, arm);
-		if (fwrite(&arm, sizeof arm, 1, c.choices) != 1)
-			die("spool file: %s", strerror(errno));
+		if (ci >= 0 && stopped[ci]) {
+			skipped[ci]++;
+			spool(c.choices, 0, 0, NULL);
+			continue;
+		}
+		if ((m = pb_state_choose(&st, ci >= 0 ? cidx[ci] : -1, (size_t)perk,
+		                         allow, chosen)) < 0)
+			die("out of memory");
+		if (m == 0)
+			die("no arm left to choose from");
+		/* One batch per group size: ids in a batch pair up k by k. */
+		if (spent == 0 || st.batch[st.nbatch - 1].k != m) {
+			if (pb_state_begin_batch(&st, now) < 0)
+				die("out of memory");
+			st.batch[st.nbatch - 1].k = m;
+		}
+		spool(c.choices, st.next_pull, m, chosen);
+		for (long j = 0; j < m; j++)
+			pb_state_hand_out(&st, chosen[j]);
+		spent += m;
 	}
 	c.nout = nout = i;
+	for (i = 0; i < c.ncname; i++)
+		if (skipped[i])
+			warnx_("context %s: %ld task%s not sampled: its policy has stopped",
+			       c.cname[i], skipped[i], skipped[i] == 1 ? "" : "s");
+	if (spent == 0) {
+		/* Every task's context has stopped: nothing to hand out. */
+		pb_state_unlock(fd);
+		die_status(PB_EXIT_DONE, "done: every context of these tasks has "
+		           "stopped");
+	}
 	if (pb_state_save(&st, spath, err) < 0)
 		die("%s", err);
 	pb_state_unlock(fd);
@@ -355,12 +508,11 @@ main(int argc, char **argv)
 	c.st = &st;
 	rewind(c.choices);
 	c.armjson = emalloc(st.narms * sizeof *c.armjson);
-	for (i = 0; i < st.narms; i++) {
-		cJSON *id = cJSON_CreateString(st.arms[i].id);
-		if (!id || !(c.armjson[i] = cJSON_PrintUnformatted(id)))
-			die("out of memory");
-		cJSON_Delete(id);
-	}
+	for (i = 0; i < st.narms; i++)
+		c.armjson[i] = json_string(st.arms[i].id);
+	c.cjson = emalloc((c.ncname ? c.ncname : 1) * sizeof *c.cjson);
+	for (i = 0; i < c.ncname; i++)
+		c.cjson[i] = json_string(c.cname[i]);
 	if (count < 0) {
 		rewind(c.spool);
 		if (pb_jsonl_each(c.spool, "spool", write_spooled, &c, NULL, err) < 0)
@@ -369,10 +521,10 @@ main(int argc, char **argv)
 	} else {
 		for (i = 0; i < nout; i++) {
 			const char *text = c.v[task[i]];
-			cJSON *t = cJSON_Parse(text);
-			if (!t)
+			cJSON *tk = cJSON_Parse(text);
+			if (!tk)
 				die("out of memory");
-			write_pull(&c, text, strlen(text), t, (long)i);
+			write_pulls(&c, text, strlen(text), tk, task[i]);
 		}
 	}
 	if (fshut(stdout, "<stdout>") < 0)
@@ -381,7 +533,20 @@ main(int argc, char **argv)
 		free(c.v[i]);
 	for (i = 0; i < st.narms; i++)
 		cJSON_free(c.armjson[i]);
+	for (i = 0; i < c.ncname; i++) {
+		free(c.cname[i]);
+		cJSON_free(c.cjson[i]);
+	}
+	free(c.cname);
+	free(c.cjson);
+	free(c.tctx);
 	free(c.armjson);
+	free(cidx);
+	free(stopped);
+	free(skipped);
+	free(chosen);
+	free(allow);
+	free((char *)ctx_field);
 	fclose(c.choices);
 	free(c.v);
 	free(task);

@@ -15,8 +15,10 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: pb-update [-kv] [-s STATE] [FILE...]\n"
 	    "       pb-update [-s STATE] --init ARMS [--policy SPEC] [--seed N] [--pending-ttl SEC]\n"
+	    "                 [--context FIELD]\n"
 	    "       pb-update [-s STATE] --merge OTHER...\n"
 	    "       pb-update [-s STATE] --forget-pending\n"
+	    "       pb-update [-s STATE] [--add-arms ARMS] [--retire ID]...\n"
 	    "Apply scored records (JSON lines from pb-score) to the bandit state.\n"
 	    "  -s, --state STATE     the state file (default $PB_STATE)\n"
 	    "  -k, --keep-going      apply the good records even if some are bad\n"
@@ -24,9 +26,12 @@ usage(FILE *fp, int status)
 	    "      --init ARMS       create STATE from an arms file (JSON lines)\n"
 	    "      --policy SPEC     NAME[:PARAM=V,...]: uniform, epsilon-greedy, softmax,\n"
 	    "                        ucb1, ucb-v, kl-ucb, thompson, exp3, successive-halving,\n"
-	    "                        successive-rejects, lucb, top-two (default ucb1)\n"
+	    "                        successive-rejects, lucb, top-two, race (default ucb1)\n"
 	    "      --seed N          seed of the state's random numbers (default 1)\n"
 	    "      --pending-ttl SEC how long a handed-out pull counts as pending (900)\n"
+	    "      --context FIELD   keep statistics per value of this task field\n"
+	    "      --add-arms ARMS   add the arms of an arms file to the pool\n"
+	    "      --retire ID       take arm ID out of the pool (statistics kept)\n"
 	    "      --merge           add the statistics of the OTHER state files\n"
 	    "      --forget-pending  drop pending pulls older than the pending TTL\n"
 	    "  -h, --help            show this help\n"
@@ -44,6 +49,7 @@ struct scored {
 	long line;
 	const char *file; /* as the record loop named it: argv or a literal */
 	int arm, run;     /* indexes into the name table */
+	int ctx;          /* the pull's context (name table), or -1 */
 	double reward; /* NAN: not scored, counted as an error */
 };
 
@@ -95,7 +101,7 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	struct ctx *c = arg;
 	const char *run, *arm;
 	double pull = 0, reward;
-	cJSON *rv;
+	cJSON *rv, *cv;
 
 	if (!rec)
 		return bad(c, at, 0, "%s", why);
@@ -109,6 +115,12 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	if (!run || !arm) {
 		bad(c, at, (long)pull, "no \"%s\" (not a pb-sample record?)",
 		    run ? "arm" : "run");
+		cJSON_Delete(rec);
+		return 0;
+	}
+	cv = cJSON_GetObjectItemCaseSensitive(rec, "context");
+	if (cv && !cJSON_IsString(cv)) {
+		bad(c, at, (long)pull, "%s\"context\" is not a string", "");
 		cJSON_Delete(rec);
 		return 0;
 	}
@@ -132,7 +144,8 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	}
 	{
 		struct scored r = { (long)pull, at->line, at->file, intern(c, arm),
-		                    intern(c, run), reward };
+		                    intern(c, run), cv ? intern(c, cv->valuestring) : -1,
+		                    reward };
 		if (fwrite(&r, sizeof r, 1, c->spool) != 1)
 			die("spool file: %s", strerror(errno));
 	}
@@ -161,14 +174,15 @@ apply(struct ctx *c, struct pb_state *st, const struct scored *r,
 		report(file, r->line, r->pull, "unknown arm '%s'", c->names[r->arm]);
 		return -1;
 	}
-	if ((rv = pb_state_apply(st, r->pull, armidx[r->arm], r->reward, err)) < 0)
+	if ((rv = pb_state_apply_ctx(st, r->pull, armidx[r->arm], r->reward,
+	                             r->ctx >= 0 ? c->names[r->ctx] : NULL, err)) < 0)
 		report(file, r->line, r->pull, "%s", err);
 	return rv;
 }
 
 static int
 do_init(const char *path, const char *arms, const char *policy, uint64_t seed,
-        double ttl)
+        double ttl, const char *cfield)
 {
 	struct pb_state st;
 	struct pb_policy pol;
@@ -185,6 +199,8 @@ do_init(const char *path, const char *arms, const char *policy, uint64_t seed,
 		fclose(fp);
 	if (ttl >= 0)
 		st.pending_ttl = ttl;
+	if (cfield)
+		st.ctx_field = estrdup(cfield);
 	if (pb_state_create(&st, path, err) < 0) {
 		pb_state_free(&st);
 		die("%s", err);
@@ -220,6 +236,35 @@ do_merge(const char *path, int argc, char **argv)
 	return PB_EXIT_OK;
 }
 
+/* Adds arms and retires others in one locked change. */
+static int
+do_pool(const char *path, const char *add, char **retire, int nretire)
+{
+	struct pb_state st;
+	char err[PB_ERRLEN];
+	FILE *fp;
+	int fd, i;
+
+	if ((fd = pb_state_lock(path, err)) < 0 || pb_state_load(&st, path, err) < 0)
+		die("%s", err);
+	if (add) {
+		if (!(fp = strcmp(add, "-") ? fopen(add, "r") : stdin))
+			die("%s: %s", add, strerror(errno));
+		if (pb_state_add_arms(&st, fp, fp == stdin ? "<stdin>" : add, err) < 0)
+			die("--add-arms: %s; %s not changed", err, path);
+		if (fp != stdin)
+			fclose(fp);
+	}
+	for (i = 0; i < nretire; i++)
+		if (pb_state_retire(&st, retire[i], err) < 0)
+			die("--retire: %s; %s not changed", err, path);
+	if (pb_state_save(&st, path, err) < 0)
+		die("%s", err);
+	pb_state_free(&st);
+	pb_state_unlock(fd);
+	return PB_EXIT_OK;
+}
+
 static int
 do_forget(const char *path)
 {
@@ -242,7 +287,8 @@ do_forget(const char *path)
 int
 main(int argc, char **argv)
 {
-	enum { O_INIT = 256, O_POLICY, O_SEED, O_TTL, O_MERGE, O_FORGET, O_VERSION };
+	enum { O_INIT = 256, O_POLICY, O_SEED, O_TTL, O_MERGE, O_FORGET, O_CONTEXT,
+	       O_ADD, O_RETIRE, O_VERSION };
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "keep-going", no_argument, NULL, 'k' },
@@ -253,11 +299,17 @@ main(int argc, char **argv)
 		{ "pending-ttl", required_argument, NULL, O_TTL },
 		{ "merge", no_argument, NULL, O_MERGE },
 		{ "forget-pending", no_argument, NULL, O_FORGET },
+		{ "context", required_argument, NULL, O_CONTEXT },
+		{ "add-arms", required_argument, NULL, O_ADD },
+		{ "retire", required_argument, NULL, O_RETIRE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
 	};
-	const char *spath = NULL, *init = NULL, *policy = NULL;
+	const char *spath = NULL, *init = NULL, *policy = NULL, *cfield = NULL,
+	           *add = NULL;
+	char **retire = NULL;
+	int nretire = 0;
 	long seed = 1, dups = 0, errors = 0, applied = 0;
 	double ttl = -1;
 	int ch, keep = 0, verbose = 0, merge = 0, forget = 0, seed_given = 0, fd;
@@ -282,6 +334,16 @@ main(int argc, char **argv)
 		case O_TTL: ttl = numarg("--pending-ttl", optarg, 0, 1e9); break;
 		case O_MERGE: merge = 1; break;
 		case O_FORGET: forget = 1; break;
+		case O_CONTEXT:
+			if (!*optarg)
+				die("--context: empty field name");
+			cfield = optarg;
+			break;
+		case O_ADD: add = optarg; break;
+		case O_RETIRE:
+			retire = erealloc(retire, (size_t)(nretire + 1) * sizeof *retire);
+			retire[nretire++] = optarg;
+			break;
 		case 'h': usage(stdout, PB_EXIT_OK); break;
 		case O_VERSION: version(); break;
 		default: usage(stderr, PB_EXIT_USAGE);
@@ -290,16 +352,24 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	spath = statepath(spath);
-	if (!!init + merge + forget > 1)
-		die("--init, --merge and --forget-pending go alone");
-	if ((policy || ttl >= 0 || seed_given) && !init)
-		die("--policy, --seed and --pending-ttl only go with --init");
-	if ((keep || verbose) && (init || merge || forget))
+	if (!!init + merge + forget + (add || nretire) > 1)
+		die("--init, --merge, --forget-pending and --add-arms/--retire go alone");
+	if ((policy || ttl >= 0 || seed_given || cfield) && !init)
+		die("--policy, --seed, --pending-ttl and --context only go with --init");
+	if ((keep || verbose) && (init || merge || forget || add || nretire))
 		die("-k and -v only go with applying records");
 	if (init) {
 		if (argc)
 			usage(stderr, PB_EXIT_USAGE);
-		return do_init(spath, init, policy ? policy : "ucb1", (uint64_t)seed, ttl);
+		return do_init(spath, init, policy ? policy : "ucb1", (uint64_t)seed,
+		               ttl, cfield);
+	}
+	if (add || nretire) {
+		if (argc)
+			usage(stderr, PB_EXIT_USAGE);
+		ch = do_pool(spath, add, retire, nretire);
+		free(retire);
+		return ch;
 	}
 	if (merge)
 		return do_merge(spath, argc, argv);

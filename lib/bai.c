@@ -250,9 +250,20 @@ pb_pair_evidence(const struct pb_pair *p, int j_over_i)
 	double w = (double)(j_over_i ? p->c : p->b),
 	       l = (double)(j_over_i ? p->b : p->c);
 
+	double v[PB_PAIR_GRID], mx = -INFINITY, sum = 0, q;
+	int m;
+
 	if (w <= l)
 		return 0;
-	return lbeta(w + 0.5, l + 0.5) - LOG_PI + (w + l) * M_LN2;
+	for (m = 0; m < PB_PAIR_GRID; m++) {
+		q = 0.5 + 0.25 * pow(2, -m / 2.0);
+		v[m] = w * log(2 * q) + l * log(2 * (1 - q));
+		if (v[m] > mx)
+			mx = v[m];
+	}
+	for (m = 0; m < PB_PAIR_GRID; m++)
+		sum += exp(v[m] - mx);
+	return mx + log(sum / PB_PAIR_GRID);
 }
 
 int

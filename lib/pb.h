@@ -153,7 +153,10 @@ enum pb_policy_kind {
 	PB_POL_REJECTS,
 	/* fixed confidence: stop when the best arm is known at 1-delta */
 	PB_POL_LUCB,
-	PB_POL_TOPTWO
+	PB_POL_TOPTWO,
+	/* fixed confidence on paired statistics: pb-sample sends each task
+	 * to every surviving arm; stop when one is left */
+	PB_POL_RACE
 };
 
 struct pb_policy {
@@ -164,7 +167,7 @@ struct pb_policy {
 	double tau;     /* softmax: temperature */
 	double gamma;   /* exp3: exploration share */
 	double budget;  /* successive-halving, -rejects: pulls in all */
-	double delta;   /* lucb, top-two: error probability */
+	double delta;   /* lucb, top-two, race: error probability */
 	double beta;    /* top-two: probability of pulling the leader */
 };
 
@@ -174,6 +177,8 @@ struct pb_arm {
 	struct pb_stats st;  /* rewards */
 	long errors;         /* pulls that came back unscored */
 	long pending;        /* live pending pulls (derived at load, not saved) */
+	int retired;         /* out of the pool: never chosen again, kept for
+	                      * its statistics (pb_state_retire) */
 	double *pstate;      /* the policy's own numbers for this arm, saved as
 	                      * "policy_state" (pb_policy_nstate of them), or
 	                      * NULL: the policy's starting values */
@@ -185,6 +190,8 @@ struct pb_arm {
  * over a million tasks is one batch of a few numbers. */
 struct pb_batch {
 	long first, n;
+	long k;          /* pulls per task: ids first + g k .. + k - 1 share
+	                  * a task (a group), so their rewards are paired */
 	double t;        /* when handed out, seconds since the epoch */
 	long *left;      /* per arm (narms): pulls not yet back */
 	long (*done)[2]; /* ids that came back, as sorted disjoint [lo,hi] */
@@ -204,6 +211,14 @@ struct pb_state {
 	struct pb_batch *batch; /* pulls still out, oldest first */
 	size_t nbatch;
 	cJSON *merged;         /* array of run ids merged in (owned) */
+	/* pool.c: paired statistics, groups still coming back, contexts */
+	struct pb_pair *pair;  /* narms (narms - 1) / 2, see pb_state_pair;
+	                        * NULL until a group comes back */
+	struct pb_group *open; /* groups with members still out */
+	size_t nopen;
+	char *ctx_field;       /* the task field naming the context, or NULL */
+	struct pb_ctx *ctx;    /* statistics per context value */
+	size_t nctx;
 	struct pb_history *hist; /* history.c: the bounded history, or NULL */
 };
 
@@ -271,6 +286,109 @@ cJSON *pb_state_to_json(const struct pb_state *st);
 double pb_now(void); /* wall clock, seconds since the epoch */
 
 /* ===================================================================== */
+/* pool.c: paired statistics, contexts, a changing pool of arms           */
+/* ===================================================================== */
+
+/* A task sent to k arms (pb-sample --arms-per-task): the members that
+ * came back, kept until all have (or their batch is forgotten).  Each
+ * member's reward is paired with the others' as it arrives. */
+struct pb_group {
+	long first, k;  /* pull ids first .. first + k - 1 */
+	int ctx;        /* index into st->ctx, or -1 */
+	int *arm;       /* per member: its arm, or -1 while out */
+	double *r;      /* per member: its reward (NAN: an error) */
+	long nback;
+};
+
+/* One value of the context field: the arms' statistics on those tasks
+ * alone.  arms[i] stands for st->arms[i] (id copied; fields NULL). */
+struct pb_ctx {
+	char *name;
+	struct pb_arm *arms;
+	struct pb_pair *pair; /* as st->pair, or NULL */
+};
+
+/* The paired statistics of arms i != j, oriented as (min(i,j), max(i,j)):
+ * differences are r_min - r_max.  NULL while no group came back. */
+struct pb_pair *pb_state_pair(const struct pb_state *st, int i, int j);
+
+/* The context named name: its index, or -1.  pb_state_add_ctx adds it
+ * (with empty statistics) if missing; -1 only if out of memory. */
+int pb_state_find_ctx(const struct pb_state *st, const char *name);
+int pb_state_add_ctx(struct pb_state *st, const char *name);
+
+/* Fills view with context c's statistics in the shape of a state: the
+ * same policy, run, pulls and batches, but c's arms and pairs, so every
+ * function taking a state (policies, stopping rules, reports) works on
+ * one context.  view shares st's memory: never pb_state_free it. */
+void pb_state_view(const struct pb_state *st, size_t c, struct pb_state *view);
+
+/* pb_state_apply with the pull's context (NULL when the
+ * state keeps none; required when it does).  Errors: a context where the
+ * state keeps none, none where it does, or one that differs from its
+ * group's. */
+int pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
+                       const char *ctx, char err[PB_ERRLEN]);
+
+/* Chooses the arms of one task in context ctx (-1: none) with st's
+ * policy: k distinct arms (k = 0: every arm in the pool), fewer if the
+ * pool has fewer; allow, if not NULL, narrows the pool to the arms i
+ * with allow[i] set.  Retired arms are never chosen; race chooses its
+ * surviving arms (the k best by mean if more survive).  Counts each
+ * choice as pending in the context, and advances st->rng.  Returns how
+ * many arms went into out, or -1 if out of memory. */
+int pb_state_choose(struct pb_state *st, int ctx, size_t k,
+                    const unsigned char *allow, int *out);
+
+/* pb_policy_done on the arms still in the pool (and context ctx, or -1
+ * for all tasks); *best, if not NULL, is an index into st->arms. */
+int pb_state_done(const struct pb_state *st, int ctx, char why[PB_ERRLEN],
+                  int *best);
+
+/* Appends the arms of an arms file (as pb_state_new reads it) to a
+ * running state, with empty statistics; an id already in the state is
+ * an error naming name:line.  Nothing changes on failure. */
+int pb_state_add_arms(struct pb_state *st, FILE *arms, const char *name,
+                      char err[PB_ERRLEN]);
+
+/* Takes arm id out of the pool.  Its statistics stay; its pulls still
+ * out are applied when they come back. */
+int pb_state_retire(struct pb_state *st, const char *id, char err[PB_ERRLEN]);
+
+/* Serialisation of the pool's parts (called by state.c): pairs as a list
+ * of the pairs with tasks, groups, contexts.  The loaders return 0 or -1
+ * with err naming what is malformed; the JSON may lack the part. */
+cJSON *pb_pairs_json(const struct pb_state *st, const struct pb_pair *pair);
+int pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
+                  char err[PB_ERRLEN]);
+cJSON *pb_groups_json(const struct pb_state *st);
+int pb_groups_load(struct pb_state *st, const cJSON *arr, char err[PB_ERRLEN]);
+cJSON *pb_ctx_json(const struct pb_state *st);
+int pb_ctx_load(struct pb_state *st, const cJSON *o, char err[PB_ERRLEN]);
+void pb_pool_free(struct pb_state *st);
+/* For pb_state_apply_ctx (internal): pb__pool_check resolves the pull's
+ * context (adding a new one) and checks it against its group's: returns
+ * the context's index, -1 for none, or -2 with err set.  pb__pool_apply
+ * then records the reward in the context and the group (pairing it with
+ * the members back already); -1 only if out of memory. */
+int pb__pool_check(struct pb_state *st, long first, long k, long id,
+                   const char *ctx, char err[PB_ERRLEN]);
+int pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
+                   double reward, int c);
+/* Drops the groups of pulls lo .. hi (a batch that is gone). */
+void pb_groups_drop(struct pb_state *st, long lo, long hi);
+/* Adds other's pairs and contexts into st (arms matched by id). */
+int pb_pool_merge(struct pb_state *st, const struct pb_state *other,
+                  char err[PB_ERRLEN]);
+
+/* An arm's statistics as JSON ("pulls", "mean", "sum", "sumsq",
+ * "nonbinary", "errors", "policy_state") into o, and back. */
+void pb_arm_stats_json(const struct pb_state *st, const struct pb_arm *a,
+                       cJSON *o);
+int pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a,
+                      const cJSON *o);
+
+/* ===================================================================== */
 /* policy.c: arm selection                                                */
 /* ===================================================================== */
 
@@ -301,6 +419,18 @@ double pb_policy_prob(const struct pb_state *st, int i);
 /* Tells the policy that a reward (NAN: an error) of arm i was applied;
  * called by pb_state_apply.  Returns -1 only if out of memory. */
 int pb_policy_update(struct pb_state *st, int i, double reward);
+
+/* Tells the policy that the paired statistics of arms i and j changed
+ * (pool.c calls it when a group's rewards come back).  Race knocks out
+ * the loser of a pair once pb_pair_evidence reaches pb_glr_threshold(
+ * narms, delta); the others ignore it.  Returns -1 only if out of
+ * memory. */
+int pb_policy_pair(struct pb_state *st, int i, int j);
+
+/* Gives every arm its policy numbers (pb_arm.pstate) at their starting
+ * values where it has none yet, so copies of the arms share them.
+ * Returns -1 only if out of memory. */
+int pb_policy_prepare(struct pb_state *st);
 
 /* How many numbers of per-arm state (pb_arm.pstate) the policy keeps. */
 int pb_policy_nstate(enum pb_policy_kind k);
@@ -401,11 +531,18 @@ void pb_pair_add(struct pb_pair *p, double ri, double rj);
 /* Evidence that the first arm of the pair is better (second: j_over_i
  * set): the sign test on discordant tasks as a mixture martingale.  Of
  * the b + c discordant tasks, each is a win of i with probability p,
- * and "i is no better" means p <= 1/2.  Returns
- *     log(B(b + 1/2, c + 1/2) / B(1/2, 1/2)) + (b + c) log 2
- * = inf over p <= 1/2 of log M(p) when b > c, else 0.  Ville's
- * inequality gives P(ever >= log(1/d)) <= d under p <= 1/2, because
- * concordant tasks leave the martingale alone. */
+ * and "i is no better" means p <= 1/2.  Against each alternative q > 1/2
+ * the likelihood ratio (2q)^b (2(1 - q))^c has expectation <= 1 under
+ * any p <= 1/2 (its one-task factor is 2(pq + (1-p)(1-q)) <= 1), so the
+ * equal-weight mixture over the PB_PAIR_GRID alternatives
+ *     q_m = 1/2 + 2^(-m/2) / 4,  m = 0 .. 7  (0.75, 0.68, ... 0.52)
+ * is a supermartingale, and by Ville's inequality it reaches 1/d with
+ * probability <= d, at any time.  Concordant tasks leave it alone.  The
+ * grid puts the prior where paired prompt comparisons cost calls: win
+ * rates between 52% and 75% among discordant tasks (a larger effect is
+ * found quickly through q_0 anyway).  Returns log of the mixture, or 0
+ * when b <= c. */
+#define PB_PAIR_GRID 8
 double pb_pair_evidence(const struct pb_pair *p, int j_over_i);
 
 /* Racing on paired statistics: every surviving arm answers the same

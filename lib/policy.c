@@ -32,6 +32,7 @@ static const char *names[] = {
 	[PB_POL_REJECTS] = "successive-rejects",
 	[PB_POL_LUCB] = "lucb",
 	[PB_POL_TOPTWO] = "top-two",
+	[PB_POL_RACE] = "race",
 };
 #define NPOL (sizeof names / sizeof *names)
 
@@ -56,6 +57,7 @@ static const struct param {
 	{ PB_POL_REJECTS, "budget", offsetof(struct pb_policy, budget), 1, 1e15, 1, 1 },
 	{ PB_POL_LUCB, "delta", offsetof(struct pb_policy, delta), 0, 0.5, 0, 0 },
 	{ PB_POL_TOPTWO, "delta", offsetof(struct pb_policy, delta), 0, 0.5, 0, 0 },
+	{ PB_POL_RACE, "delta", offsetof(struct pb_policy, delta), 0, 0.5, 0, 0 },
 	{ PB_POL_TOPTWO, "beta", offsetof(struct pb_policy, beta), 0, 1, 0, 0 },
 	{ PB_POL_TOPTWO, "a", offsetof(struct pb_policy, a0), 0, INFINITY, 0, 0 },
 	{ PB_POL_TOPTWO, "b", offsetof(struct pb_policy, b0), 0, INFINITY, 0, 0 },
@@ -150,7 +152,7 @@ pb_policy_parse(struct pb_policy *p, const char *spec, char err[PB_ERRLEN])
 	if (k == NPOL) {
 		snprintf(err, PB_ERRLEN, "unknown policy '%.*s' (uniform, "
 		         "epsilon-greedy, softmax, ucb1, ucb-v, kl-ucb, thompson, exp3, "
-		         "successive-halving, successive-rejects, lucb, top-two)",
+		         "successive-halving, successive-rejects, lucb, top-two, race)",
 		         (int)n, spec);
 		return -1;
 	}
@@ -220,6 +222,7 @@ pb_policy_nstate(enum pb_policy_kind k)
 	case PB_POL_EXP3:    /* the sum of importance-weighted rewards */
 	case PB_POL_HALVING: /* 1 while the arm is in the race, else 0 */
 	case PB_POL_REJECTS:
+	case PB_POL_RACE:
 		return 1;
 	case PB_POL_LUCB:    /* pulls, sum and upper bound when last computed */
 		return 3;
@@ -254,6 +257,19 @@ pstate_make(struct pb_state *st, size_t i)
 		if (st->pol.kind == PB_POL_LUCB)
 			st->arms[i].pstate[0] = -1; /* nothing cached yet */
 	}
+	return 0;
+}
+
+int
+pb_policy_prepare(struct pb_state *st)
+{
+	size_t i;
+
+	if (pb_policy_nstate(st->pol.kind) == 0)
+		return 0;
+	for (i = 0; i < st->narms; i++)
+		if (pstate_make(st, i) < 0)
+			return -1;
 	return 0;
 }
 
@@ -599,7 +615,7 @@ nalive(const struct pb_state *st)
 	size_t i, n = 0;
 
 	for (i = 0; i < st->narms; i++)
-		n += pstate_of(st, i) != 0;
+		n += pstate_of(st, i) != 0 && !st->arms[i].retired;
 	return n;
 }
 
@@ -721,6 +737,7 @@ choose(const struct pb_state *st, struct pb_rng *r, double *work)
 		return draw_from(st, work, r);
 	case PB_POL_HALVING:
 	case PB_POL_REJECTS:
+	case PB_POL_RACE: /* one at a time: the survivor handed out least */
 		return budget_pick(st);
 	case PB_POL_LUCB:
 		return lucb_pick(st);
@@ -794,6 +811,11 @@ pb_policy_probs(const struct pb_state *st, double *p)
 		 * select, which this does not anticipate). */
 		p[choose(st, NULL, work)] = 1;
 		break;
+	case PB_POL_RACE: /* every survivor answers each task: equal shares */
+		for (i = 0; i < st->narms; i++)
+			p[i] = pstate_of(st, i) != 0 && !st->arms[i].retired ?
+			       1.0 / (double)nalive(st) : 0;
+		break;
 	}
 	free(work);
 	return 0;
@@ -830,6 +852,33 @@ pb_policy_update(struct pb_state *st, int i, double reward)
 	return 0;
 }
 
+int
+pb_policy_pair(struct pb_state *st, int i, int j)
+{
+	const struct pb_pair *p;
+	double thr;
+	int loser;
+
+	if (st->pol.kind != PB_POL_RACE || !(p = pb_state_pair(st, i, j)))
+		return 0;
+	/* Any arm may knock another out, alive or not: the only mistake is
+	 * to knock out a best arm, and the threshold pays for each of the
+	 * k - 1 arms that could do it. */
+	thr = pb_glr_threshold(st->narms, st->pol.delta);
+	if (pb_pair_evidence(p, 0) >= thr)
+		loser = i < j ? j : i;
+	else if (pb_pair_evidence(p, 1) >= thr)
+		loser = i < j ? i : j;
+	else
+		return 0;
+	if (pstate_of(st, (size_t)loser) == 0 || nalive(st) <= 1)
+		return 0; /* out already, or the last one standing */
+	if (pstate_make(st, (size_t)loser) < 0)
+		return -1;
+	st->arms[loser].pstate[0] = 0;
+	return 0;
+}
+
 double
 pb_policy_index(const struct pb_state *st, int i)
 {
@@ -855,6 +904,7 @@ pb_policy_index(const struct pb_state *st, int i)
 		return hi;
 	case PB_POL_HALVING:
 	case PB_POL_REJECTS:
+	case PB_POL_RACE:
 		if (pstate_of(st, (size_t)i) == 0)
 			return NAN; /* out of the race */
 		break;
@@ -884,6 +934,16 @@ pb_policy_done(const struct pb_state *st, char why[PB_ERRLEN], int *best)
 			snprintf(why, PB_ERRLEN, "arm %s is best with confidence "
 			         "1-delta = %g after %ld pulls", st->arms[b].id,
 			         1 - st->pol.delta, n);
+		break;
+	case PB_POL_RACE:
+		b = budget_best(st);
+		if ((done = nalive(st) <= 1) && b >= 0)
+			snprintf(why, PB_ERRLEN, "arm %s is best with confidence "
+			         "1-delta = %g: every other arm lost a paired test "
+			         "(%ld rewards)", st->arms[b].id, 1 - st->pol.delta, n);
+		else if (done)
+			snprintf(why, PB_ERRLEN, "one arm is left in the race, "
+			         "with no rewards yet");
 		break;
 	case PB_POL_HALVING:
 	case PB_POL_REJECTS:

@@ -42,6 +42,7 @@ pb_state_free(struct pb_state *st)
 	}
 	free(st->batch);
 	cJSON_Delete(st->merged);
+	pb_pool_free(st);
 	pb_history_free(st->hist);
 	memset(st, 0, sizeof *st);
 }
@@ -232,16 +233,10 @@ pb_state_to_json(const struct pb_state *st)
 		const struct pb_arm *arm = &st->arms[i];
 		a = cJSON_CreateObject();
 		cJSON_AddStringToObject(a, "id", arm->id);
-		cJSON_AddNumberToObject(a, "pulls", (double)arm->st.n);
-		cJSON_AddNumberToObject(a, "mean", pb_stats_mean(&arm->st));
-		cJSON_AddNumberToObject(a, "sum", arm->st.sum);
-		cJSON_AddNumberToObject(a, "sumsq", arm->st.sumsq);
-		cJSON_AddNumberToObject(a, "nonbinary", (double)arm->st.nonbinary);
-		cJSON_AddNumberToObject(a, "errors", (double)arm->errors);
+		pb_arm_stats_json(st, arm, a);
+		if (arm->retired)
+			cJSON_AddBoolToObject(a, "retired", 1);
 		cJSON_AddItemToObject(a, "fields", cJSON_Duplicate(arm->fields, 1));
-		if (arm->pstate)
-			cJSON_AddItemToObject(a, "policy_state", cJSON_CreateDoubleArray(
-			    arm->pstate, pb_policy_nstate(st->pol.kind)));
 		cJSON_AddItemToArray(arr, a);
 	}
 	arr = cJSON_AddArrayToObject(o, "pending");
@@ -253,6 +248,8 @@ pb_state_to_json(const struct pb_state *st)
 		p = cJSON_CreateObject();
 		cJSON_AddNumberToObject(p, "first", (double)b->first);
 		cJSON_AddNumberToObject(p, "n", (double)b->n);
+		if (b->k > 1)
+			cJSON_AddNumberToObject(p, "k", (double)b->k);
 		cJSON_AddNumberToObject(p, "t", b->t);
 		left = cJSON_AddObjectToObject(p, "left");
 		for (k = 0; k < st->narms; k++)
@@ -268,6 +265,12 @@ pb_state_to_json(const struct pb_state *st)
 		cJSON_AddItemToArray(arr, p);
 	}
 	cJSON_AddItemToObject(o, "merged", cJSON_Duplicate(st->merged, 1));
+	if (st->pair)
+		cJSON_AddItemToObject(o, "pairs", pb_pairs_json(st, st->pair));
+	if (st->nopen)
+		cJSON_AddItemToObject(o, "groups", pb_groups_json(st));
+	if (st->ctx_field)
+		cJSON_AddItemToObject(o, "contexts", pb_ctx_json(st));
 	if (st->hist)
 		cJSON_AddItemToObject(o, "history", pb_history_to_json(st->hist));
 	return o;
@@ -469,30 +472,6 @@ load_policy(struct pb_policy *p, const cJSON *o, const char *path,
 	return 0;
 }
 
-/* An arm's "policy_state": an array of pb_policy_nstate numbers, or
- * absent (the policy's starting values). */
-static int
-load_pstate(struct pb_state *st, struct pb_arm *arm, const cJSON *a)
-{
-	const cJSON *ps = cJSON_GetObjectItemCaseSensitive(a, "policy_state"), *x;
-	int n = pb_policy_nstate(st->pol.kind), i = 0;
-
-	if (!ps)
-		return 0;
-	if (!cJSON_IsArray(ps) || cJSON_GetArraySize(ps) != n)
-		return -1;
-	if (n == 0)
-		return 0;
-	if (!(arm->pstate = malloc((size_t)n * sizeof *arm->pstate)))
-		return -1;
-	cJSON_ArrayForEach(x, ps) {
-		if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble))
-			return -1;
-		arm->pstate[i++] = x->valuedouble;
-	}
-	return 0;
-}
-
 static int
 load_arms(struct pb_state *st, const cJSON *arr, const char *path,
           char err[PB_ERRLEN])
@@ -510,17 +489,15 @@ load_arms(struct pb_state *st, const cJSON *arr, const char *path,
 	cJSON_ArrayForEach(a, arr) {
 		struct pb_arm *arm = &st->arms[i];
 		const char *id = pb_json_str(a, "id");
-		double pulls, sum, sumsq, nonbin, errors;
-		cJSON *f = cJSON_GetObjectItemCaseSensitive(a, "fields");
+		cJSON *f = cJSON_GetObjectItemCaseSensitive(a, "fields"),
+		      *ret = cJSON_GetObjectItemCaseSensitive(a, "retired");
 
-		if (!id || !*id || getnum(a, "pulls", &pulls, 1) ||
-		    getnum(a, "sum", &sum, 1) || getnum(a, "sumsq", &sumsq, 1) ||
-		    getnum(a, "nonbinary", &nonbin, 1) ||
-		    getnum(a, "errors", &errors, 1) || !cJSON_IsObject(f) ||
-		    sum > pulls + 1e-9) {
+		if (!id || !*id || !cJSON_IsObject(f) || (ret && !cJSON_IsBool(ret)) ||
+		    pb_arm_stats_load(st, arm, a) < 0) {
 			snprintf(what, sizeof what, "arms[%d] is malformed", i);
 			return bad(err, path, what);
 		}
+		arm->retired = cJSON_IsTrue(ret);
 		if (pb_state_find_arm(st, id) >= 0) {
 			snprintf(what, sizeof what, "arms[%d]: duplicate id '%s'", i, id);
 			return bad(err, path, what);
@@ -530,16 +507,7 @@ load_arms(struct pb_state *st, const cJSON *arr, const char *path,
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
 		}
-		arm->st.n = (long)pulls;
-		arm->st.sum = sum;
-		arm->st.sumsq = sumsq;
-		arm->st.nonbinary = (long)nonbin;
-		arm->errors = (long)errors;
 		st->narms = (size_t)++i;
-		if (load_pstate(st, arm, a) < 0) {
-			snprintf(what, sizeof what, "arms[%d]: bad policy_state", i - 1);
-			return bad(err, path, what);
-		}
 	}
 	return 0;
 }
@@ -567,6 +535,7 @@ load_pending(struct pb_state *st, const cJSON *arr, const char *path,
 		struct pb_batch *b = &st->batch[st->nbatch];
 		cJSON *first = cJSON_GetObjectItemCaseSensitive(p, "first"),
 		      *num = cJSON_GetObjectItemCaseSensitive(p, "n"),
+		      *k = cJSON_GetObjectItemCaseSensitive(p, "k"),
 		      *t = cJSON_GetObjectItemCaseSensitive(p, "t"),
 		      *left = cJSON_GetObjectItemCaseSensitive(p, "left"),
 		      *done = cJSON_GetObjectItemCaseSensitive(p, "done");
@@ -578,6 +547,9 @@ load_pending(struct pb_state *st, const cJSON *arr, const char *path,
 			return bad(err, path, "malformed pending batch");
 		b->first = (long)first->valuedouble;
 		b->n = (long)num->valuedouble;
+		if (k && (!isint(k, 1, (double)b->n) || b->n % (long)k->valuedouble))
+			return bad(err, path, "pending batch: bad k");
+		b->k = k ? (long)k->valuedouble : 1;
 		b->t = t->valuedouble;
 		end = b->first + b->n;
 		if (!(b->left = calloc(st->narms, sizeof *b->left))) {
@@ -668,6 +640,12 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 		return bad(err, path, "no pending list");
 	if (load_pending(st, x, path, err) < 0)
 		return -1;
+	if (pb_pairs_load(st, &st->pair, cJSON_GetObjectItemCaseSensitive(o,
+	    "pairs"), hwhy) < 0 || pb_groups_load(st,
+	    cJSON_GetObjectItemCaseSensitive(o, "groups"), hwhy) < 0 ||
+	    pb_ctx_load(st, cJSON_GetObjectItemCaseSensitive(o, "contexts"),
+	    hwhy) < 0)
+		return bad(err, path, hwhy);
 	m = cJSON_GetObjectItemCaseSensitive(o, "merged");
 	st->merged = cJSON_IsArray(m) ? cJSON_Duplicate(m, 1) : cJSON_CreateArray();
 	if (!st->merged) {
@@ -760,6 +738,7 @@ pb_state_begin_batch(struct pb_state *st, double now)
 	if (!(nb->left = calloc(st->narms ? st->narms : 1, sizeof *nb->left)))
 		return -1;
 	nb->first = st->next_pull;
+	nb->k = 1;
 	nb->t = now;
 	st->nbatch++;
 	return 0;
@@ -857,9 +836,17 @@ int
 pb_state_apply(struct pb_state *st, long id, int arm, double reward,
                char err[PB_ERRLEN])
 {
+	return pb_state_apply_ctx(st, id, arm, reward, NULL, err);
+}
+
+int
+pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
+                   const char *ctx, char err[PB_ERRLEN])
+{
 	struct pb_batch *b;
 	size_t i, k;
 	long out = 0;
+	int c;
 
 	if (id < 1 || id >= st->next_pull) {
 		snprintf(err, PB_ERRLEN, "never handed out by this state");
@@ -875,8 +862,12 @@ pb_state_apply(struct pb_state *st, long id, int arm, double reward,
 		         "pulls %ld-%ld", st->arms[arm].id, b->first, b->first + b->n - 1);
 		return -1;
 	}
+	/* Everything that can refuse the pull comes before any change. */
+	if ((c = pb__pool_check(st, b->first, b->k, id, ctx, err)) < -1)
+		return -1;
 	/* The policy first: it may want the state as it was (EXP3). */
-	if (pb_policy_update(st, arm, reward) < 0 || mark_done(b, id) < 0) {
+	if (pb_policy_update(st, arm, reward) < 0 || mark_done(b, id) < 0 ||
+	    pb__pool_apply(st, b->first, b->k, id, arm, reward, c) < 0) {
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
 	}
@@ -889,8 +880,10 @@ pb_state_apply(struct pb_state *st, long id, int arm, double reward,
 	pb_history_note(st);
 	for (k = 0; k < st->narms; k++)
 		out += b->left[k];
-	if (out == 0)
+	if (out == 0) {
+		pb_groups_drop(st, b->first, b->first + b->n - 1);
 		drop_batch(st, b);
+	}
 	return 0;
 }
 
@@ -904,6 +897,8 @@ pb_state_forget(struct pb_state *st, double now)
 		if (now - st->batch[i].t >= st->pending_ttl) {
 			for (k = 0; k < st->narms; k++)
 				n += st->batch[i].left[k];
+			pb_groups_drop(st, st->batch[i].first,
+			               st->batch[i].first + st->batch[i].n - 1);
 			drop_batch(st, &st->batch[i]);
 		} else {
 			i++;
@@ -962,6 +957,8 @@ pb_state_merge(struct pb_state *st, const struct pb_state *other,
 		a->st.nonbinary += b->st.nonbinary;
 		a->errors += b->errors;
 	}
+	if (pb_pool_merge(st, other, err) < 0)
+		return -1;
 	st->updates += other->updates;
 	cJSON_AddItemToArray(st->merged, cJSON_CreateString(other->run));
 	cJSON_ArrayForEach(x, other->merged)

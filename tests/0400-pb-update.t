@@ -22,9 +22,9 @@ is "$ERR" "pb-update: dup.jsonl:3: duplicate arm id 'a'" "duplicate arm ids"
 is "$RC" 2 "exit 2"
 ok "$([ ! -e d.json ]; echo $?)" "no state written"
 run pb-update -s d.json --init dup.jsonl --policy ucb3
-is "$ERR" "pb-update: --policy: unknown policy 'ucb3' (uniform, epsilon-greedy, softmax, ucb1, ucb-v, kl-ucb, thompson, exp3, successive-halving, successive-rejects, lucb, top-two)" "unknown policy"
+is "$ERR" "pb-update: --policy: unknown policy 'ucb3' (uniform, epsilon-greedy, softmax, ucb1, ucb-v, kl-ucb, thompson, exp3, successive-halving, successive-rejects, lucb, top-two, race)" "unknown policy"
 run pb-update -s st.json --seed 4 </dev/null
-is "$ERR" "pb-update: --policy, --seed and --pending-ttl only go with --init" "--seed without --init"
+is "$ERR" "pb-update: --policy, --seed, --pending-ttl and --context only go with --init" "--seed without --init"
 run pb-update -s d.json --init /nonexistent/arms.jsonl
 is "$ERR" "pb-update: /nonexistent/arms.jsonl: No such file or directory" "missing arms file"
 

@@ -32,7 +32,7 @@ main(void)
 	ok(pb_policy_parse(&p, "thompson:a=2,b=3", err) == 0 && p.a0 == 2 &&
 	   p.b0 == 3, "thompson:a=2,b=3 parses");
 	ok(pb_policy_parse(&p, "ucb2", err) < 0, "an unknown policy fails");
-	is_str(err, "unknown policy 'ucb2' (uniform, epsilon-greedy, softmax, ucb1, ucb-v, kl-ucb, thompson, exp3, successive-halving, successive-rejects, lucb, top-two)",
+	is_str(err, "unknown policy 'ucb2' (uniform, epsilon-greedy, softmax, ucb1, ucb-v, kl-ucb, thompson, exp3, successive-halving, successive-rejects, lucb, top-two, race)",
 	       "naming the choices");
 	ok(pb_policy_parse(&p, "ucb1:epsilon=0.1", err) < 0, "a foreign parameter fails");
 	ok(pb_policy_parse(&p, "epsilon-greedy:epsilon=2", err) < 0, "epsilon > 1 fails");

@@ -1,0 +1,369 @@
+/* pool.c - unit tests of lib/pool.c: paired statistics against a recount
+ * from the records, groups that come back in pieces, contexts kept apart,
+ * arms added and retired, the race policy, and the round trip through
+ * the state file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "../../lib/pb.h"
+#include "arms.h"
+
+#define MAXPULL 4000
+
+/* What pb-update would have seen: one record per pull. */
+struct rec {
+	long id, group;
+	int arm, ctx;
+	double r;
+};
+static struct rec rec[MAXPULL];
+static size_t nrec;
+static const char *ctxname[] = { "music", "tennis", "physics" };
+
+/* Hands out ntask tasks of k arms each (contexts drawn if ctx), and
+ * notes the records with made-up rewards (one in ten an error). */
+static void
+hand_out(struct pb_state *s, int ntask, size_t k, int ctx, struct pb_rng *r)
+{
+	int arm[64], m, i, t, c;
+
+	for (t = 0; t < ntask; t++) {
+		c = ctx ? (int)pb_rng_below(r, 3) : -1;
+		int ci = c >= 0 ? pb_state_add_ctx(s, ctxname[c]) : -1;
+		m = pb_state_choose(s, ci, k, NULL, arm);
+		if (t == 0 || s->batch[s->nbatch - 1].k != m) {
+			pb_state_begin_batch(s, pb_now());
+			s->batch[s->nbatch - 1].k = m;
+		}
+		long first = s->next_pull;
+		for (i = 0; i < m; i++) {
+			struct rec *x = &rec[nrec++];
+			x->id = pb_state_hand_out(s, arm[i]);
+			x->group = first;
+			x->arm = arm[i];
+			x->ctx = c;
+			x->r = pb_rng_uniform(r) < 0.1 ? NAN :
+			       pb_rng_uniform(r) < 0.3 + 0.1 * arm[i] ? 1 : 0;
+		}
+	}
+}
+
+/* The pairs recounted from the records of context c (-1: all). */
+static int
+pairs_match(const struct pb_state *s, const struct pb_pair *pair, int c)
+{
+	size_t i, j, a, b;
+	int bad = 0;
+
+	for (a = 0; a < s->narms; a++)
+		for (b = a + 1; b < s->narms; b++) {
+			struct pb_pair want = { 0 };
+			const struct pb_pair *got;
+			struct pb_state v = *s;
+			for (i = 0; i < nrec; i++)
+				for (j = 0; j < nrec; j++)
+					if (rec[i].group == rec[j].group && rec[i].arm == (int)a &&
+					    rec[j].arm == (int)b && !isnan(rec[i].r) &&
+					    !isnan(rec[j].r) && (c < 0 || rec[i].ctx == c))
+						pb_pair_add(&want, rec[i].r, rec[j].r);
+			v.pair = (struct pb_pair *)pair;
+			got = pb_state_pair(&v, (int)a, (int)b);
+			if (!got && want.n == 0)
+				continue;
+			if (!got || got->n != want.n || got->b != want.b ||
+			    got->c != want.c || fabs(got->sum - want.sum) > 1e-9 ||
+			    fabs(got->sumsq - want.sumsq) > 1e-9) {
+				printf("# pair %zu,%zu: got n %ld b %ld c %ld, want n %ld b %ld c %ld\n",
+				       a, b, got ? got->n : -1, got ? got->b : -1,
+				       got ? got->c : -1, want.n, want.b, want.c);
+				bad++;
+			}
+		}
+	return bad == 0;
+}
+
+/* Saves s to a temp file and loads it back into t. */
+static int
+round_trip(const struct pb_state *s, struct pb_state *t)
+{
+	char path[] = "/tmp/pbpool.XXXXXX", err[PB_ERRLEN];
+	int fd = mkstemp(path), rv;
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	unlink(path);
+	rv = pb_state_create(s, path, err) < 0 ? -1 : pb_state_load(t, path, err);
+	if (rv < 0)
+		printf("# %s\n", err);
+	unlink(path);
+	return rv;
+}
+
+static void
+test_pairs(void)
+{
+	struct pb_rng r;
+	char err[PB_ERRLEN];
+	size_t i, order[MAXPULL];
+	int bad = 0;
+	struct pb_state t;
+
+	setup("uniform", 5);
+	pb_rng_seed(&r, 11);
+	nrec = 0;
+	hand_out(&st, 200, 3, 0, &r);
+	ok(nrec == 600 && st.nbatch == 1 && st.batch[0].k == 3,
+	   "200 tasks of 3 arms: 600 pulls in one batch of groups of 3");
+	/* Come back in a shuffled order, the first half now. */
+	for (i = 0; i < nrec; i++)
+		order[i] = i;
+	for (i = nrec - 1; i > 0; i--) {
+		size_t j = (size_t)pb_rng_below(&r, i + 1), x = order[i];
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (i = 0; i < nrec / 2; i++)
+		bad += pb_state_apply(&st, rec[order[i]].id, rec[order[i]].arm,
+		                      rec[order[i]].r, err) != 0;
+	ok(bad == 0 && st.nopen > 0, "half back: %zu groups wait for members", st.nopen);
+	ok(round_trip(&st, &t) == 0 && t.nopen == st.nopen, "open groups survive a save");
+	/* The rest into the reloaded state. */
+	for (i = nrec / 2; i < nrec; i++)
+		bad += pb_state_apply(&t, rec[order[i]].id, rec[order[i]].arm,
+		                      rec[order[i]].r, err) != 0;
+	ok(bad == 0 && t.nopen == 0 && t.nbatch == 0, "all back: no group, no batch left");
+	ok(pairs_match(&t, t.pair, -1), "paired statistics equal a recount from the records");
+	{
+		/* Orientation: pair(i,j) and pair(j,i) are the same numbers. */
+		ok(pb_state_pair(&t, 3, 1) == pb_state_pair(&t, 1, 3) &&
+		   pb_state_pair(&t, 2, 2) == NULL, "pb_state_pair is symmetric, NULL for i == j");
+	}
+	pb_state_free(&t);
+	ok(pb_state_apply(&st, rec[order[0]].id, rec[order[0]].arm, 1, err) == 1,
+	   "a pull applied twice is a duplicate");
+}
+
+static void
+test_contexts(void)
+{
+	struct pb_rng r;
+	char err[PB_ERRLEN];
+	struct pb_state t;
+	size_t i;
+	int c, bad = 0, a;
+
+	setup("thompson", 4);
+	st.ctx_field = strdup("domain");
+	pb_rng_seed(&r, 12);
+	nrec = 0;
+	hand_out(&st, 300, 2, 1, &r);
+	for (i = 0; i < nrec; i++)
+		bad += pb_state_apply_ctx(&st, rec[i].id, rec[i].arm, rec[i].r,
+		                          ctxname[rec[i].ctx], err) != 0;
+	ok(bad == 0 && st.nctx == 3, "three contexts");
+	for (c = 0; c < 3; c++) {
+		int same = 1;
+		for (a = 0; a < 4; a++) {
+			struct pb_stats want = { 0 };
+			long errs = 0;
+			for (i = 0; i < nrec; i++)
+				if (rec[i].arm == a && rec[i].ctx == c) {
+					if (isnan(rec[i].r))
+						errs++;
+					else
+						pb_stats_add(&want, rec[i].r);
+				}
+			int ci = pb_state_find_ctx(&st, ctxname[c]);
+			const struct pb_arm *x = &st.ctx[ci].arms[a];
+			same &= x->st.n == want.n && fabs(x->st.sum - want.sum) < 1e-9 &&
+			        x->errors == errs;
+		}
+		ok(same, "context %s: every arm's statistics are its tasks' alone", ctxname[c]);
+		ok(pairs_match(&st, st.ctx[pb_state_find_ctx(&st, ctxname[c])].pair, c),
+		   "context %s: its pairs are its tasks' alone", ctxname[c]);
+	}
+	{
+		long n = 0, sum = 0;
+		for (c = 0; c < 3; c++)
+			n += st.ctx[c].arms[1].st.n, sum += (long)st.ctx[c].arms[1].st.sum;
+		ok(n == st.arms[1].st.n && sum == (long)st.arms[1].st.sum,
+		   "the state's own statistics are the sum of the contexts'");
+	}
+	ok(round_trip(&st, &t) == 0 && t.nctx == 3 && t.ctx_field &&
+	   !strcmp(t.ctx_field, "domain") && t.ctx[2].arms[3].st.n == st.ctx[2].arms[3].st.n,
+	   "contexts survive a save");
+	{
+		struct pb_state v;
+		int b;
+		pb_state_view(&t, 1, &v);
+		ok(v.narms == 4 && v.arms == t.ctx[1].arms && !pb_state_done(&t, 1, err, &b),
+		   "a context's view works with the policy functions");
+	}
+	pb_state_free(&t);
+
+	/* Errors, before anything changes. */
+	pb_state_begin_batch(&st, pb_now());
+	long id = pb_state_hand_out(&st, 0);
+	ok(pb_state_apply_ctx(&st, id, 0, 1, NULL, err) < 0 &&
+	   strstr(err, "no \"context\""), "a pull without context where the state keeps them");
+	free(st.ctx_field);
+	st.ctx_field = NULL;
+	ok(pb_state_apply_ctx(&st, id, 0, 1, "music", err) < 0 &&
+	   strstr(err, "keeps none"), "a context where the state keeps none");
+	ok(pb_state_apply(&st, id, 0, 1, err) == 0, "and the pull still applies without");
+}
+
+static void
+test_group_context_mismatch(void)
+{
+	char err[PB_ERRLEN];
+	long id;
+
+	setup("uniform", 3);
+	st.ctx_field = strdup("domain");
+	pb_state_begin_batch(&st, pb_now());
+	st.batch[0].k = 2;
+	id = pb_state_hand_out(&st, 0);
+	pb_state_hand_out(&st, 1);
+	ok(pb_state_apply_ctx(&st, id, 0, 1, "music", err) == 0, "first member, music");
+	ok(pb_state_apply_ctx(&st, id + 1, 1, 0, "tennis", err) < 0 &&
+	   strstr(err, "not that of the other pulls"), "second member, tennis: refused");
+	ok(st.arms[1].st.n == 0, "and nothing of it applied");
+}
+
+static void
+test_pool_changes(void)
+{
+	char err[PB_ERRLEN], more[] = "{\"id\":\"new1\"}\n{\"id\":\"new2\",\"prefix\":\"x\"}\n",
+	     dup[] = "{\"id\":\"a1\"}\n";
+	struct pb_rng r;
+	struct pb_pair before;
+	struct pb_stats s0;
+	struct pb_state t;
+	FILE *fp;
+	int i, count[8] = { 0 }, arm[8], bad = 0;
+	size_t k;
+
+	setup("ucb1", 4);
+	st.ctx_field = strdup("domain");
+	pb_rng_seed(&r, 13);
+	nrec = 0;
+	hand_out(&st, 100, 2, 1, &r);
+	for (k = 0; k < nrec; k++)
+		bad += pb_state_apply_ctx(&st, rec[k].id, rec[k].arm, rec[k].r,
+		                          ctxname[rec[k].ctx], err) != 0;
+	before = *pb_state_pair(&st, 1, 3);
+	s0 = st.arms[2].st;
+	fp = fmemopen(more, strlen(more), "r");
+	ok(bad == 0 && pb_state_add_arms(&st, fp, "more", err) == 0 && st.narms == 6,
+	   "two arms added to a running state");
+	fclose(fp);
+	ok(!memcmp(pb_state_pair(&st, 1, 3), &before, sizeof before) &&
+	   st.arms[2].st.n == s0.n && st.arms[2].st.sum == s0.sum,
+	   "the others' statistics and pairs are kept");
+	ok(st.arms[4].st.n == 0 && st.ctx[0].arms[5].st.n == 0 &&
+	   !strcmp(st.ctx[0].arms[5].id, "new2"), "the new arms start empty, in every context");
+	fp = fmemopen(dup, strlen(dup), "r");
+	ok(pb_state_add_arms(&st, fp, "dup", err) < 0 && strstr(err, "'a1' is in the state"),
+	   "adding an arm that is there already fails");
+	fclose(fp);
+	ok(pb_state_retire(&st, "a0", err) == 0 && st.arms[0].retired, "a0 retired");
+	ok(pb_state_retire(&st, "zz", err) < 0 && strstr(err, "no arm 'zz'"), "an unknown arm");
+	for (i = 0; i < 300; i++) {
+		int m = pb_state_choose(&st, 0, 2, NULL, arm);
+		count[arm[0]]++;
+		count[arm[1]]++;
+		bad += m != 2 || arm[0] == arm[1];
+	}
+	ok(bad == 0 && count[0] == 0, "a retired arm is never chosen (two distinct arms each time)");
+	ok(count[4] > 0 && count[5] > 0, "the new arms are (%d and %d times)", count[4], count[5]);
+	ok(round_trip(&st, &t) == 0 && t.arms[0].retired && !t.arms[1].retired &&
+	   t.narms == 6 && t.ctx[1].arms[0].retired, "retired and added arms survive a save");
+	pb_state_free(&t);
+	for (i = 1; i < 5; i++)
+		pb_state_retire(&st, st.arms[i].id, err);
+	ok(pb_state_retire(&st, "new2", err) < 0 && strstr(err, "last arm"),
+	   "the last arm in the pool cannot be retired");
+	/* A pull of an arm retired since it went out still applies. */
+	pb_state_begin_batch(&st, pb_now());
+	long id = pb_state_hand_out(&st, 5);
+	pb_state_retire(&st, "a0", err);
+	ok(pb_state_apply_ctx(&st, id, 5, 1, "music", err) == 0, "pulls still out apply");
+}
+
+/* Race through the state, as the pipeline runs it.  skills: logistic. */
+static int
+race_run(const double *skill, int k, uint64_t seed, long cap, long *calls)
+{
+	struct pb_rng r;
+	char err[PB_ERRLEN];
+	int arm[16], m, i, best = -1;
+
+	setup("race:delta=0.05", k);
+	pb_rng_seed(&r, seed);
+	*calls = 0;
+	while (!pb_state_done(&st, -1, err, &best) && *calls < cap) {
+		double d = 2 * pb_rng_normal(&r);
+		m = pb_state_choose(&st, -1, 0, NULL, arm);
+		pb_state_begin_batch(&st, 0);
+		st.batch[st.nbatch - 1].k = m;
+		for (i = 0; i < m; i++)
+			pb_state_hand_out(&st, arm[i]);
+		for (i = 0; i < m; i++)
+			pb_state_apply(&st, st.next_pull - m + i, arm[i],
+			               pb_rng_uniform(&r) < 1 / (1 + exp(d - skill[arm[i]])), err);
+		*calls += m;
+	}
+	return pb_state_done(&st, -1, err, &best) ? best : -1;
+}
+
+static void
+test_race(void)
+{
+	double sk[4] = { 1.0, 0.0, -0.5, -1.0 }, eq[5] = { 0 };
+	int i, wrong = 0, fin = 0, fired = 0, b;
+	long calls;
+
+	for (i = 0; i < 50; i++) {
+		b = race_run(sk, 4, 500 + (uint64_t)i, 100000, &calls);
+		fin += b >= 0;
+		wrong += b >= 0 && b != 0;
+	}
+	ok(fin == 50 && wrong == 0, "race finds the best of 4 through the state (%d done, %d wrong)",
+	   fin, wrong);
+	/* All equal: the stopping rule may fire in at most delta of the runs. */
+	for (i = 0; i < 200; i++)
+		fired += race_run(eq, 5, 2000 + (uint64_t)i, 5000, &calls) >= 0;
+	ok(fired <= 10, "race, 5 equal arms, 5000 calls: the rule fired in %d of 200 runs "
+	   "(delta 0.05 allows 10)", fired);
+	{
+		/* The race gives a task to its survivors only, best mean first. */
+		int arm[8];
+		setup("race", 4);
+		pb_policy_prepare(&st);
+		st.arms[2].pstate[0] = 0;
+		give(0, 10, 3);
+		give(1, 10, 8);
+		give(3, 10, 5);
+		ok(pb_state_choose(&st, -1, 0, NULL, arm) == 3 && arm[0] == 1 &&
+		   arm[1] == 3 && arm[2] == 0, "race: the three survivors, best first");
+		ok(pb_state_choose(&st, -1, 2, NULL, arm) == 2 && arm[0] == 1 && arm[1] == 3,
+		   "race with -k 2: the two best survivors");
+	}
+}
+
+int
+main(void)
+{
+	test_pairs();
+	test_contexts();
+	test_group_context_mismatch();
+	test_pool_changes();
+	test_race();
+	pb_state_free(&st);
+	return tap_done();
+}
