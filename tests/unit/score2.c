@@ -151,14 +151,12 @@ main(void)
 			pb_coproc_send(&c, b, strlen(b));
 		}
 		pb_coproc_finish(&c);
-		while (!c.eof || (line = pb_coproc_line(&c, NULL))) {
+		for (;;) {
 			while ((line = pb_coproc_line(&c, NULL))) {
 				got++;
 				sum += atoi(line);
 			}
-			if (c.eof)
-				break;
-			if (pb_coproc_pump(&cp, 1, -1, err) < 0)
+			if (c.eof || pb_coproc_pump(&cp, 1, -1, err) < 0)
 				break;
 		}
 		ok(got == 100000 && sum == 450000, "coproc: 100000 lines back (%d, %d)",
