@@ -1,0 +1,147 @@
+#!/bin/sh
+# Paired evaluation (pb-sample -k, --arms, the race policy), contexts and
+# a changing pool, through the command-line tools: the records, the
+# state's pairs against a recount with jq, errors that change nothing,
+# and a race against pb-sim that ends by itself naming the world's best.
+. "$(dirname "$0")/lib.sh"
+plan 39
+
+# Rewards from the pull id (deterministic), as in 0110.
+score() {
+	jq -c '. + {reward: (if ((.pull * 7919 + 13) % 100) <
+	       {"careful": 90, "turing": 50, "plain": 20}[.arm] then 1 else 0 end)}'
+}
+
+pb-update -s p.json --init "$DATA/arms3.jsonl" --policy thompson
+run pb-sample -s p.json -k 2 "$DATA/tasks5.jsonl"
+is "$RC $(printf '%s\n' "$OUT" | grep -c .)" "0 10" "-k 2: five tasks, ten pulls"
+is "$(printf '%s\n' "$OUT" | jq -sc '[group_by(.group)[] | [length, (map(.task.id) | unique | length),
+      (map(.arm) | unique | length)]] | unique')" '[[2,1,2]]' \
+   "each group: two pulls of one task to two distinct arms"
+is "$(printf '%s\n' "$OUT" | jq -sc '[.[] | .pull - .group] | unique')" '[0,1]' \
+   "a group's pulls have consecutive ids from its group id"
+is "$(jq -c '.pending[0] | [.n, .k]' p.json)" '[10,2]' "the batch knows its group size"
+
+# Scored in two halves, in reverse order: the pairs still match a recount.
+printf '%s\n' "$OUT" | score >scored.jsonl
+tail -r scored.jsonl >/dev/null 2>&1 && rev="tail -r" || rev=tac
+$rev scored.jsonl | head -5 >half1.jsonl
+$rev scored.jsonl | tail -n +6 >half2.jsonl
+pb-update -s p.json half1.jsonl
+ok $? "the first half applies"
+is "$(jq '.groups | length > 0' p.json)" true "groups wait for their other member"
+pb-update -s p.json half2.jsonl
+ok $? "the second half applies"
+is "$(jq -c '[(.groups // [] | length), (.pending | length)]' p.json)" '[0,0]' \
+   "then no group and no batch is left"
+recount=$(jq -sc --slurpfile st p.json '
+	($st[0].arms | map(.id)) as $order |
+	[group_by(.group)[] | sort_by(.arm as $a | $order | index($a)) |
+	 {arms: map(.arm), d: (.[0].reward - .[1].reward)}] |
+	group_by(.arms) | map({arms: .[0].arms, tasks: length,
+	  sum: (map(.d) | add), wins: map(select(.d > 0)) | length,
+	  losses: map(select(.d < 0)) | length}) | sort_by(.arms)' scored.jsonl)
+is "$(jq -c '.pairs | map({arms, tasks, sum, wins, losses}) | sort_by(.arms)' p.json)" \
+   "$recount" "the state's pairs equal a recount of the records with jq"
+
+# -k all and --arms
+run pb-sample -s p.json -k all -n 2 --seed 1 "$DATA/tasks5.jsonl"
+is "$(printf '%s\n' "$OUT" | jq -sc 'group_by(.group) | map(map(.arm) | sort)')" \
+   '[["careful","plain","turing"],["careful","plain","turing"]]' "-k all: every arm on every task"
+run pb-sample -s p.json -k all --arms careful,plain -n 3 "$DATA/tasks5.jsonl"
+is "$(printf '%s\n' "$OUT" | jq -sc 'map(.arm) | unique')" '["careful","plain"]' \
+   "--arms narrows the choice to the arms listed"
+before=$(sum p.json)
+run pb-sample -s p.json --arms careful,nosuch "$DATA/tasks5.jsonl"
+is "$RC|$ERR|$(sum p.json)" "2|pb-sample: --arms: no arm 'nosuch' in the state|$before" \
+   "an unknown arm in --arms: exit 2, state unchanged"
+run pb-sample -s p.json -k 0 "$DATA/tasks5.jsonl"
+is "$RC" 2 "-k 0 is a usage error"
+run pb-sample -s p.json -k 7 -n 1 "$DATA/tasks5.jsonl"
+is "$(printf '%s\n' "$OUT" | grep -c .)" 3 "-k larger than the pool: every arm once"
+pb-update -s p.json --forget-pending >/dev/null 2>&1
+
+# A changing pool
+printf '%s\n' '{"id":"steps","prefix":"Think step by step."}' >more.jsonl
+before=$(jq -c '[.arms[] | {id, pulls, sum}], .pairs' p.json)
+run pb-update -s p.json --add-arms more.jsonl --retire plain
+is "$RC" 0 "--add-arms and --retire together"
+is "$(jq -c '[.arms[] | {id, pulls, sum}][:3], .pairs' p.json)" "$before" \
+   "the other arms keep their statistics and pairs"
+is "$(jq -c '[.arms[] | [.id, (.retired // false), .pulls]]' p.json)" \
+   '[["plain",true,'"$(jq '.arms[0].pulls' p.json)"'],["turing",false,'"$(jq '.arms[1].pulls' p.json)"'],["careful",false,'"$(jq '.arms[2].pulls' p.json)"'],["steps",false,0]]' \
+   "plain retired, steps added with nothing"
+run pb-sample -s p.json -k all -n 20 "$DATA/tasks5.jsonl"
+is "$(printf '%s\n' "$OUT" | jq -sc 'map(.arm) | unique')" '["careful","steps","turing"]' \
+   "a retired arm is never chosen; the new one is"
+before=$(sum p.json)
+run pb-update -s p.json --add-arms more.jsonl
+is "$RC|$ERR|$(sum p.json)" "2|pb-update: --add-arms: more.jsonl: arm 'steps' is in the state already; p.json not changed|$before" \
+   "adding an arm twice: exit 2, nothing changed"
+run pb-update -s p.json --retire nosuch
+is "$RC|$ERR" "2|pb-update: --retire: no arm 'nosuch' in the state; p.json not changed" "retiring an unknown arm"
+run pb-update -s p.json --retire turing --retire careful --retire steps
+is "$RC|$(sum p.json)" "2|$before" "retiring every arm is refused, and nothing changes"
+run pb-update -s p.json --add-arms more.jsonl --init "$DATA/arms3.jsonl"
+is "$RC" 2 "pool changes go alone"
+
+# Contexts
+printf '%s\n' '{"id":"m1","input":"q1","answer":"1","domain":"music"}' \
+	'{"id":"m2","input":"q2","answer":"2","domain":"music"}' \
+	'{"id":"t1","input":"q3","answer":"3","domain":"tennis"}' \
+	'{"id":"x","input":"q4","answer":"4"}' >ctx.jsonl
+pb-update -s c.json --init "$DATA/arms3.jsonl" --policy uniform --context domain
+run pb-sample -s c.json ctx.jsonl
+is "$RC" 1 "a task without the context field: exit 1"
+is "$ERR" "pb-sample: ctx.jsonl:4: task has no \"domain\" (the state's context field: a string or a number)" \
+   "naming the file, line and field"
+is "$(printf '%s\n' "$OUT" | jq -c '[.task.id, .context]' | tr '\n' ' ')" \
+   '["m1","music"] ["m2","music"] ["t1","tennis"] ' "the others carry their context"
+is "$(printf '%s\n' "$OUT" | jq -r .arm | tr '\n' ' ')" "plain turing plain " \
+   "each context has its own round robin"
+printf '%s\n' "$OUT" | score >cs.jsonl
+pb-update -s c.json cs.jsonl
+is "$(jq -c '[.contexts.field, [.contexts.values[] | [.value, [.arms[] | .pulls + .errors]]]]' c.json)" \
+   '["domain",[["music",[1,1,0]],["tennis",[1,0,0]]]]' "statistics per context"
+is "$(jq -c '[.arms[] | .pulls + .errors]' c.json)" '[2,1,0]' "and in all"
+pb-sample -s c.json -n 1 --seed 3 ctx.jsonl 2>/dev/null | score | jq -c 'del(.context)' >nocontext.jsonl
+before=$(sum c.json)
+run pb-update -s c.json nocontext.jsonl
+like "$RC|$ERR" "^1\|pb-update: nocontext.jsonl:1: pull [0-9]+: the pull has no \"context\", but the state keeps statistics per task field 'domain'" \
+     "a record without its context is refused"
+is "$(sum c.json)" "$before" "and nothing is applied"
+run pb-update -s p.json cs.jsonl
+like "$ERR" "from run [0-9a-f]+, not this state's" "records of another run"
+run pb-update -s c.json --context domain
+is "$RC" 2 "--context without --init"
+
+# A race against pb-sim, through all five tools, ends by itself and
+# names the world's best arm; the state's pairs hold every shared task.
+start_sim --tasks "$TOP/examples/tasks.jsonl" --world "$TOP/examples/world.jsonl" --seed 3
+pb-update -s race.json --init "$TOP/examples/arms.jsonl" --policy race:delta=0.05
+bash -c 'set -o pipefail
+n=0
+while :; do
+	pb-sample -s race.json -n 16 "$1" 2>stop.err | tee -a race-pulls.jsonl |
+		pb-query -q --no-cache -j 16 --temperature 0.7 |
+		pb-score | pb-update -s race.json 2>/dev/null || { rc=$?; break; }
+	n=$((n + 1)); [ $n -lt 300 ] || exit 99
+done
+exit $rc' loop "$TOP/examples/tasks.jsonl"
+is "$?" 3 "the race ends with status 3"
+like "$(cat stop.err)" "^pb-sample: done: arm first-principles is best with confidence 1-delta = 0.95: every other arm lost a paired test" \
+     "naming the world's best arm"
+is "$(jq '[.arms[] | select(.policy_state == [1])] | map(.id)' race.json | jq -c .)" \
+   '["first-principles"]' "one survivor in the state"
+is "$(jq -s 'group_by(.group) | map(length) | add' race-pulls.jsonl)" "$(jq '[.arms[] | .pulls + .errors] | add' race.json)" \
+   "every pull handed out came back and was applied"
+is "$(jq -s '[group_by(.group)[] | length | . * (. - 1) / 2] | add' race-pulls.jsonl)" \
+   "$(jq '[.pairs[].tasks] | add' race.json)" "every pair of arms on a task is in the pairs"
+# The survivors got every task: first-principles answered each one.
+is "$(jq -s 'group_by(.group) | length' race-pulls.jsonl)" \
+   "$(jq '.arms[] | select(.id == "first-principles") | .pulls + .errors' race.json)" \
+   "the winner answered every task of the race"
+stop_sim
+run pb-report -s race.json
+like "$(printf '%s\n' "$OUT" | grep verdict)" "arm first-principles is best" "pb-report states the verdict"
+done_testing
