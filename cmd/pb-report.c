@@ -1,37 +1,85 @@
-/* pb-report - rank the arms of a state: pulls, mean reward, a confidence
- * interval, the policy's index and errors, as a table, CSV, Markdown or
- * JSON. */
+/* pb-report - what a run learned and whether it is real: the ranking of
+ * the arms of a state (or of the scored records of a run, replayed), with
+ * intervals, the probability that each arm is best and the verdict; the
+ * history of the run as a table, a text chart or a gnuplot picture; and
+ * the validation of the chosen arm on held-out records. */
 #include <errno.h>
 #include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <math.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../lib/pb.h"
+#include "../lib/history.h"
+#include "../lib/report.h"
 #include "util.h"
+
+extern char **environ;
+
+enum { EXIT_GATE = 4 }; /* --require was not met (pb-report(1)) */
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: pb-report [-s STATE] [--json | --csv | --markdown] [--level L]\n"
-	    "                 [--epsilon E]\n"
-	    "Rank the arms of a state, best mean reward first, and give the verdict.\n"
+	    "                 [--epsilon E] [--interval auto|bernstein] [--draws N]\n"
+	    "                 [--seed N] [--price IN,OUT] [--history] [--chart]\n"
+	    "                 [--plot FILE.svg|FILE.png] [--require verdict|uplift[:ALPHA]]\n"
+	    "       pb-report --replay [-s STATE] [options] [FILE...]\n"
+	    "       pb-report --validate FILE [-s STATE] [--baseline ARM] [--arm ARM]\n"
+	    "                 [--resamples B] [options]\n"
+	    "Rank the arms of a state, best mean reward first, and give the verdict;\n"
+	    "show how the run unfolded; check the winner on held-out records.\n"
 	    "  -s, --state STATE the state file (default $PB_STATE)\n"
 	    "      --json        one JSON object; its \"arms\" array is best first\n"
 	    "      --csv         comma-separated values with a header line\n"
 	    "      --markdown    a Markdown table\n"
 	    "      --level L     confidence level of the intervals (default 0.95)\n"
 	    "      --epsilon E   also name the arms that may be within E of the best\n"
+	    "      --interval M  auto (Wilson for 0/1 rewards, else Student t) or\n"
+	    "                    bernstein (empirical Bernstein)\n"
+	    "      --draws N     Monte Carlo draws for P(best) (default 10000)\n"
+	    "      --seed N      seed of P(best) and the bootstrap (default 1)\n"
+	    "      --price IN,OUT dollars per million input and output tokens\n"
+	    "      --history     the history of the run instead of the ranking\n"
+	    "      --chart       text charts of the history, even off a terminal\n"
+	    "      --plot FILE   draw the history with gnuplot into FILE.svg or .png\n"
+	    "      --require G   exit 4 unless the verdict is reached (verdict) or the\n"
+	    "                    held-out uplift is significant (uplift[:ALPHA])\n"
+	    "      --replay      rebuild the ranking from scored records (FILE... or\n"
+	    "                    stdin) and check that they agree with the state\n"
+	    "      --validate FILE  held-out scored records: accuracy and uplift\n"
+	    "      --baseline ARM   the arm uplift is measured against\n"
+	    "      --arm ARM     the arm the run chose (default: the state's leader)\n"
+	    "      --resamples B paired bootstrap resamples (default 10000)\n"
 	    "  -h, --help        show this help\n"
 	    "      --version     show the version\n");
 	exit(status);
 }
 
+/* Everything the options decide. */
+struct opts {
+	enum { F_TABLE, F_JSON, F_CSV, F_MD } format;
+	double level, eps, price_in, price_out, alpha_gate;
+	const char *interval, *plot, *validate, *baseline, *arm, *spath;
+	long draws, resamples;
+	uint64_t seed;
+	int history, chart, replay, price;
+	enum { G_NONE, G_VERDICT, G_UPLIFT } gate;
+};
+
+/* ================================================================ ranking */
+
 struct row {
 	int arm;
-	double mean, lo, hi, index, share, prob;
+	double mean, lo, hi, index, share, prob, pbest;
 	const char *method;
 };
 
@@ -45,6 +93,22 @@ struct verdict {
 	double eps;           /* --epsilon, or NAN */
 	unsigned char *good;  /* per arm: in the eps-good set */
 	char why[PB_ERRLEN];
+};
+
+/* Tokens per arm, from records (the state keeps none). */
+struct tokens {
+	int known;            /* some record had response.usage */
+	double *in, *out;     /* per arm */
+};
+
+/* A ranking: of a state, or of records replayed into one. */
+struct ranking {
+	struct pb_state st;
+	struct row *r;        /* in rank order */
+	struct verdict v;
+	struct tokens tok;
+	long pending;
+	int replayed;         /* index and prob mean nothing */
 };
 
 static void
@@ -154,26 +218,93 @@ bymean(const void *a, const void *b)
 	return x->arm - y->arm;
 }
 
+static int
+cmpid(const void *a, const void *b)
+{
+	return strcmp(cmp_st->arms[*(const size_t *)a].id, cmp_st->arms[*(const size_t *)b].id);
+}
+
+/* Fills rk->r (sorted) and rk->v from rk->st. */
+static void
+rank_arms(struct ranking *rk, const struct opts *o)
+{
+	struct pb_state *st = &rk->st;
+	struct pb_stats *s = ecalloc(st->narms, sizeof *s);
+	double *prob = ecalloc(st->narms, sizeof *prob), total = 0;
+	double *pbest = ecalloc(st->narms, sizeof *pbest);
+	size_t i;
+
+	size_t *byid = ecalloc(st->narms, sizeof *byid);
+
+	rk->r = ecalloc(st->narms, sizeof *rk->r);
+	/* P(best) over the arms sorted by id, so that a replay, whose arms
+	 * come in the order first seen, draws the same numbers */
+	for (i = 0; i < st->narms; i++) {
+		byid[i] = i;
+		total += (double)st->arms[i].st.n;
+	}
+	cmp_st = st;
+	qsort(byid, st->narms, sizeof *byid, cmpid);
+	for (i = 0; i < st->narms; i++)
+		s[i] = st->arms[byid[i]].st;
+	if (pb_prob_best(s, st->narms, o->draws, o->seed, prob) < 0)
+		die("out of memory");
+	for (i = 0; i < st->narms; i++)
+		pbest[byid[i]] = prob[i];
+	if (!rk->replayed && pb_policy_probs(st, prob) < 0)
+		die("out of memory");
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[i];
+		struct row *r = &rk->r[i];
+		r->arm = (int)i;
+		r->mean = pb_stats_mean(&a->st);
+		r->share = total > 0 ? (double)a->st.n / total : NAN;
+		r->index = rk->replayed ? NAN : pb_policy_index(st, (int)i);
+		r->prob = rk->replayed ? NAN : prob[i];
+		r->pbest = pbest[i];
+		pb_report_ci(&a->st, 1 - o->level, o->interval, &r->lo, &r->hi, &r->method);
+		rk->pending += a->pending;
+	}
+	cmp_st = st;
+	qsort(rk->r, st->narms, sizeof *rk->r, bymean);
+	rk->v.eps = o->eps;
+	judge(st, o->level, &rk->v);
+	free(s);
+	free(prob);
+	free(pbest);
+	free(byid);
+}
+
 static void
 num(cJSON *o, const char *k, double v)
 {
 	cJSON_AddItemToObject(o, k, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
 }
 
-static void
-print_json(const struct pb_state *st, const struct row *r, double level,
-           long pending, const struct verdict *v)
+static double
+arm_cost(const struct ranking *rk, const struct opts *o, int arm)
 {
-	cJSON *o = cJSON_CreateObject(), *arr, *a, *pol = pb_state_to_json(st);
+	if (!rk->tok.known || !o->price)
+		return NAN;
+	return pb_cost(rk->tok.in[arm], rk->tok.out[arm], o->price_in, o->price_out);
+}
+
+static cJSON *
+ranking_json(const struct ranking *rk, const struct opts *o)
+{
+	const struct pb_state *st = &rk->st;
+	const struct row *r = rk->r;
+	cJSON *j = cJSON_CreateObject(), *arr, *a, *pol = pb_state_to_json(st);
 	size_t i;
 
-	cJSON_AddStringToObject(o, "run", st->run);
-	cJSON_AddItemToObject(o, "policy", cJSON_DetachItemFromObject(pol, "policy"));
+	cJSON_AddStringToObject(j, "run", st->run);
+	cJSON_AddItemToObject(j, "policy", cJSON_DetachItemFromObject(pol, "policy"));
 	cJSON_Delete(pol);
-	cJSON_AddNumberToObject(o, "updates", (double)st->updates);
-	cJSON_AddNumberToObject(o, "pending", (double)pending);
-	cJSON_AddNumberToObject(o, "level", level);
-	arr = cJSON_AddArrayToObject(o, "arms");
+	cJSON_AddNumberToObject(j, "updates", (double)st->updates);
+	cJSON_AddNumberToObject(j, "pending", (double)rk->pending);
+	cJSON_AddNumberToObject(j, "level", o->level);
+	cJSON_AddNumberToObject(j, "pbest_draws", (double)o->draws);
+	arr = cJSON_AddArrayToObject(j, "arms");
 	for (i = 0; i < st->narms; i++) {
 		const struct pb_arm *arm = &st->arms[r[i].arm];
 		a = cJSON_CreateObject();
@@ -189,12 +320,16 @@ print_json(const struct pb_state *st, const struct row *r, double level,
 		cJSON_AddNumberToObject(a, "errors", (double)arm->errors);
 		cJSON_AddNumberToObject(a, "pending", (double)arm->pending);
 		num(a, "prob", r[i].prob);
+		num(a, "pbest", r[i].pbest);
+		if (rk->tok.known) {
+			cJSON_AddNumberToObject(a, "prompt_tokens", rk->tok.in[r[i].arm]);
+			cJSON_AddNumberToObject(a, "completion_tokens", rk->tok.out[r[i].arm]);
+			num(a, "cost", arm_cost(rk, o, r[i].arm));
+		}
 		cJSON_AddItemToArray(arr, a);
 	}
-	cJSON_AddItemToObject(o, "verdict", verdict_json(st, r, v));
-	if (pb_jsonl_write(stdout, o) < 0)
-		die("write error: %s", strerror(errno));
-	cJSON_Delete(o);
+	cJSON_AddItemToObject(j, "verdict", verdict_json(st, r, &rk->v));
+	return j;
 }
 
 /* A CSV field: quoted when it holds a comma, quote or newline. */
@@ -218,12 +353,14 @@ csvfield(const char *s)
 static const char *
 methods(const struct row *r, size_t n)
 {
-	size_t i, t = 0;
+	size_t i, t = 0, b = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		t += !strcmp(r[i].method, "t");
-	return t == 0 ? "Wilson score" : t == n ? "Student t" :
-	       "Wilson score for 0/1 rewards, Student t otherwise";
+		b += !strcmp(r[i].method, "bernstein");
+	}
+	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
+	       t == n ? "Student t" : "Wilson score for 0/1 rewards, Student t otherwise";
 }
 
 /* Markdown: a | in a cell would end it. */
@@ -246,85 +383,33 @@ fmtnum(char *buf, size_t n, double v, const char *fmt)
 		snprintf(buf, n, "-");
 }
 
-int
-main(int argc, char **argv)
+/* The posterior P(best) drew from, in words, for the note under tables. */
+static const char *
+posteriors(const struct pb_state *st)
 {
-	enum { F_TABLE, F_JSON, F_CSV, F_MD } format = F_TABLE;
-	enum { O_JSON = 256, O_CSV, O_MD, O_LEVEL, O_EPS, O_VERSION };
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "csv", no_argument, NULL, O_CSV },
-		{ "markdown", no_argument, NULL, O_MD },
-		{ "level", required_argument, NULL, O_LEVEL },
-		{ "epsilon", required_argument, NULL, O_EPS },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ 0 }
-	};
-	const char *spath = NULL;
-	double level = 0.95, total = 0;
-	struct pb_state st;
-	struct row *r;
-	struct verdict v = { 0 };
-	double *prob;
-	char err[PB_ERRLEN], m[32], lo[32], hi[32], ix[32], sh[32];
-	long pending = 0;
+	size_t i, nb = 0;
+
+	for (i = 0; i < st->narms; i++)
+		nb += st->arms[i].st.nonbinary > 0;
+	return nb == 0 ? "Beta(1 + wins, 1 + losses)" : nb == st->narms ?
+	       "normal N(mean, var/n)" :
+	       "Beta(1 + wins, 1 + losses) for 0/1 rewards, normal N(mean, var/n) otherwise";
+}
+
+static void
+print_ranking(const struct ranking *rk, const struct opts *o)
+{
+	const struct pb_state *st = &rk->st;
+	const struct row *r = rk->r;
+	char m[32], lo[32], hi[32], ix[32], sh[32], pb[32], cost[32], ci[64], tok[48];
 	size_t i, w = 3;
-	int ch;
+	int md = o->format == F_MD, money = rk->tok.known;
 
-	setprog(argv[0]);
-	v.eps = NAN;
-	while ((ch = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 's': spath = optarg; break;
-		case O_JSON: format = F_JSON; break;
-		case O_CSV: format = F_CSV; break;
-		case O_MD: format = F_MD; break;
-		case O_LEVEL: level = numarg("--level", optarg, 0.5, 0.9999); break;
-		case O_EPS: v.eps = numarg("--epsilon", optarg, 0, 1); break;
-		case 'h': usage(stdout, PB_EXIT_OK); break;
-		case O_VERSION: version(); break;
-		default: usage(stderr, PB_EXIT_USAGE);
-		}
-	}
-	if (optind != argc)
-		usage(stderr, PB_EXIT_USAGE);
-	spath = statepath(spath);
-	if (pb_state_load(&st, spath, err) < 0)
-		die("%s", err);
-	pb_state_count_pending(&st, pb_now());
-
-	r = ecalloc(st.narms, sizeof *r);
-	prob = ecalloc(st.narms, sizeof *prob);
-	if (pb_policy_probs(&st, prob) < 0)
-		die("out of memory");
-	for (i = 0; i < st.narms; i++)
-		total += (double)st.arms[i].st.n;
-	for (i = 0; i < st.narms; i++) {
-		const struct pb_arm *a = &st.arms[i];
-		r[i].arm = (int)i;
-		r[i].mean = pb_stats_mean(&a->st);
-		r[i].share = total > 0 ? (double)a->st.n / total : NAN;
-		r[i].index = pb_policy_index(&st, (int)i);
-		r[i].prob = prob[i];
-		pb_stats_ci(&a->st, 1 - level, &r[i].lo, &r[i].hi, &r[i].method);
-		pending += a->pending;
-		if (strlen(a->id) > w)
-			w = strlen(a->id);
-	}
-	cmp_st = &st;
-	qsort(r, st.narms, sizeof *r, bymean);
-	judge(&st, level, &v);
-
-	switch (format) {
-	case F_JSON:
-		print_json(&st, r, level, pending, &v);
-		break;
-	case F_CSV:
-		printf("rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors\n");
-		for (i = 0; i < st.narms; i++) {
-			const struct pb_arm *a = &st.arms[r[i].arm];
+	if (o->format == F_CSV) {
+		printf("rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors,"
+		       "pbest,prompt_tokens,completion_tokens,cost\n");
+		for (i = 0; i < st->narms; i++) {
+			const struct pb_arm *a = &st->arms[r[i].arm];
 			printf("%zu,", i + 1);
 			csvfield(a->id);
 			fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.6g");
@@ -332,49 +417,1326 @@ main(int argc, char **argv)
 			fmtnum(hi, sizeof hi, r[i].hi, "%.6g");
 			fmtnum(ix, sizeof ix, r[i].index, "%.6g");
 			fmtnum(sh, sizeof sh, r[i].share, "%.6g");
-			printf(",%ld,%s,%s,%s,%s,%s,%s,%ld\n", a->st.n, sh, m, lo, hi,
-			       r[i].method, ix, a->errors);
-		}
-		break;
-	case F_MD:
-	case F_TABLE:
-		printf(format == F_MD ? "Policy `%s`, %ld pulls applied, %ld pending; "
-		       "%g%% intervals (%s).\n\n" : "policy %s, %ld pulls applied, "
-		       "%ld pending; %g%% intervals (%s)\n",
-		       pb_policy_name(st.pol.kind), st.updates, pending, level * 100,
-		       methods(r, st.narms));
-		if (format == F_MD)
-			printf("| rank | arm | pulls | share | mean | %g%% CI | index | errors |\n"
-			       "|---:|:---|---:|---:|---:|:---:|---:|---:|\n", level * 100);
-		else
-			printf("%4s  %-*s %7s %6s %6s  %-15s %7s %6s\n", "rank", (int)w,
-			       "arm", "pulls", "share", "mean", "CI", "index", "errors");
-		for (i = 0; i < st.narms; i++) {
-			const struct pb_arm *a = &st.arms[r[i].arm];
-			char ci[64];
-			fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.3f");
-			fmtnum(ix, sizeof ix, r[i].index, "%.3f");
-			fmtnum(sh, sizeof sh, r[i].share * 100, "%.1f%%");
-			snprintf(ci, sizeof ci, "[%.3f, %.3f]", r[i].lo, r[i].hi);
-			if (format == F_MD) {
-				printf("| %zu | ", i + 1);
-				mdcell(a->id);
-				printf(" | %ld | %s | %s | %s | %s | %ld |\n",
-				       a->st.n, sh, m, ci, ix, a->errors);
-			}
+			fmtnum(pb, sizeof pb, r[i].pbest, "%.6g");
+			fmtnum(cost, sizeof cost, arm_cost(rk, o, r[i].arm), "%.6g");
+			if (money)
+				snprintf(tok, sizeof tok, "%.0f,%.0f", rk->tok.in[r[i].arm],
+				         rk->tok.out[r[i].arm]);
 			else
-				printf("%4zu  %-*s %7ld %6s %6s  %-15s %7s %6ld\n", i + 1,
-				       (int)w, a->id, a->st.n, sh, m, ci, ix, a->errors);
+				snprintf(tok, sizeof tok, "-,-");
+			printf(",%ld,%s,%s,%s,%s,%s,%s,%ld,%s,%s,%s\n", a->st.n, sh, m, lo,
+			       hi, r[i].method, ix, a->errors, pb, tok, cost);
 		}
-		if (format == F_MD)
-			putchar('\n');
-		say_verdict(&st, r, &v);
-		break;
+		return;
 	}
+	for (i = 0; i < st->narms; i++)
+		if (strlen(st->arms[i].id) > w)
+			w = strlen(st->arms[i].id);
+	printf(md ? "Policy `%s`, %ld pulls applied, %ld pending; "
+	       "%g%% intervals (%s).\n\n" : "policy %s, %ld pulls applied, "
+	       "%ld pending; %g%% intervals (%s)\n",
+	       rk->replayed ? "- (replayed from records)" : pb_policy_name(st->pol.kind),
+	       st->updates, rk->pending, o->level * 100, methods(r, st->narms));
+	if (md)
+		printf("| rank | arm | pulls | share | mean | %g%% CI | index | errors | P(best) |%s\n"
+		       "|---:|:---|---:|---:|---:|:---:|---:|---:|---:|%s\n", o->level * 100,
+		       money ? " tokens | cost |" : "", money ? "---:|---:|" : "");
+	else
+		printf("%4s  %-*s %7s %6s %6s  %-15s %7s %6s %7s%s\n", "rank", (int)w,
+		       "arm", "pulls", "share", "mean", "CI", "index", "errors", "P(best)",
+		       money ? "     tokens     cost" : "");
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[r[i].arm];
+		fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.3f");
+		fmtnum(ix, sizeof ix, r[i].index, "%.3f");
+		fmtnum(sh, sizeof sh, r[i].share * 100, "%.1f%%");
+		fmtnum(pb, sizeof pb, r[i].pbest, "%.3f");
+		fmtnum(cost, sizeof cost, arm_cost(rk, o, r[i].arm), "$%.4f");
+		snprintf(ci, sizeof ci, "[%.3f, %.3f]", r[i].lo, r[i].hi);
+		tok[0] = '\0';
+		if (money)
+			snprintf(tok, sizeof tok, "%.0f", rk->tok.in[r[i].arm] + rk->tok.out[r[i].arm]);
+		if (md) {
+			printf("| %zu | ", i + 1);
+			mdcell(a->id);
+			printf(" | %ld | %s | %s | %s | %s | %ld | %s |", a->st.n, sh, m, ci,
+			       ix, a->errors, pb);
+			if (money)
+				printf(" %s | %s |", tok, cost);
+			putchar('\n');
+		} else {
+			printf("%4zu  %-*s %7ld %6s %6s  %-15s %7s %6ld %7s", i + 1,
+			       (int)w, a->id, a->st.n, sh, m, ci, ix, a->errors, pb);
+			if (money)
+				printf(" %10s %8s", tok, cost);
+			putchar('\n');
+		}
+	}
+	if (md)
+		putchar('\n');
+	printf("P(best): Monte Carlo over %ld draws from %s posteriors (seed %llu)\n",
+	       o->draws, posteriors(st), (unsigned long long)o->seed);
+	if (md)
+		putchar('\n');
+	say_verdict(st, r, &rk->v);
+}
+
+static void
+ranking_free(struct ranking *rk)
+{
+	free(rk->r);
+	free(rk->v.open);
+	free(rk->v.good);
+	free(rk->tok.in);
+	free(rk->tok.out);
+	pb_state_free(&rk->st);
+}
+
+/* ================================================================ replay */
+
+/* Reading scored records into a state of their own: one arm per arm id
+ * (in the state's order when a state is given, else as first seen), each
+ * pull counted once (by run and pull id, as pb-update would). */
+struct replay {
+	struct pb_state *st;
+	const struct pb_state *ref; /* the state to check against, or NULL */
+	struct tokens *tok;
+	uint64_t *seen;             /* hashes of (run, pull), open addressing */
+	size_t nseen, capseen;
+	long records, dups, bad;
+};
+
+static uint64_t
+pull_key(const char *run, long pull)
+{
+	uint64_t h = pb_hash(run, strlen(run), (uint64_t)pull);
+
+	return h ? h : 1; /* 0 marks a free place */
+}
+
+/* Adds key; returns 1 if it was there already. */
+static int
+seen_add(struct replay *rp, uint64_t key)
+{
+	size_t i;
+
+	if (2 * (rp->nseen + 1) > rp->capseen) {
+		size_t ncap = rp->capseen ? 2 * rp->capseen : 1024, j;
+		uint64_t *ns = ecalloc(ncap, sizeof *ns);
+		for (j = 0; j < rp->capseen; j++)
+			if (rp->seen[j]) {
+				i = rp->seen[j] & (ncap - 1);
+				while (ns[i])
+					i = (i + 1) & (ncap - 1);
+				ns[i] = rp->seen[j];
+			}
+		free(rp->seen);
+		rp->seen = ns;
+		rp->capseen = ncap;
+	}
+	for (i = key & (rp->capseen - 1); rp->seen[i]; i = (i + 1) & (rp->capseen - 1))
+		if (rp->seen[i] == key)
+			return 1;
+	rp->seen[i] = key;
+	rp->nseen++;
+	return 0;
+}
+
+static void
+grow_tokens(struct tokens *t, size_t n)
+{
+	t->in = erealloc(t->in, n * sizeof *t->in);
+	t->out = erealloc(t->out, n * sizeof *t->out);
+	t->in[n - 1] = t->out[n - 1] = 0;
+}
+
+/* Adds an arm to a replayed state. */
+static int
+replay_arm(struct pb_state *st, struct tokens *tok, const char *id)
+{
+	struct pb_arm *a;
+
+	st->arms = erealloc(st->arms, (st->narms + 1) * sizeof *st->arms);
+	a = &st->arms[st->narms];
+	memset(a, 0, sizeof *a);
+	a->id = estrdup(id);
+	a->fields = cJSON_CreateObject();
+	cJSON_AddStringToObject(a->fields, "id", id);
+	st->narms++;
+	grow_tokens(tok, st->narms);
+	return (int)st->narms - 1;
+}
+
+static void
+add_usage(struct tokens *t, int arm, const cJSON *rec)
+{
+	double pin, pout;
+
+	if (pb_json_num(rec, "response.usage.prompt_tokens", &pin) == 0 &&
+	    pb_json_num(rec, "response.usage.completion_tokens", &pout) == 0) {
+		t->in[arm] += pin;
+		t->out[arm] += pout;
+		t->known = 1;
+	}
+}
+
+static int
+is_merged(const struct pb_state *st, const char *run)
+{
+	const cJSON *x;
+
+	if (!strcmp(st->run, run))
+		return 1;
+	cJSON_ArrayForEach(x, st->merged)
+		if (cJSON_IsString(x) && !strcmp(x->valuestring, run))
+			return 1;
+	return 0;
+}
+
+static int
+replay_bad(struct replay *rp, const struct pb_where *at, long pull, const char *msg)
+{
+	if (pull > 0)
+		warnx_("%s:%ld: pull %ld: %s", at->file, at->line, pull, msg);
+	else
+		warnx_("%s:%ld: %s", at->file, at->line, msg);
+	rp->bad++;
+	return 0;
+}
+
+static int
+replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
+{
+	struct replay *rp = arg;
+	const char *run, *arm;
+	double pull, reward;
+	cJSON *rv;
+	char msg[PB_ERRLEN];
+	int i, rc = 0;
+
+	if (!rec)
+		return replay_bad(rp, at, 0, why);
+	rp->records++;
+	run = pb_json_str(rec, "run");
+	arm = pb_json_str(rec, "arm");
+	rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
+	if (pb_json_num(rec, "pull", &pull) || pull < 1 || pull != floor(pull) || pull > 9e15) {
+		rc = replay_bad(rp, at, 0, "no \"pull\" id (not a pb-sample record?)");
+		goto out;
+	}
+	if (!run || !arm) {
+		rc = replay_bad(rp, at, (long)pull, run ? "no \"arm\"" : "no \"run\"");
+		goto out;
+	}
+	if (!rv) {
+		rc = replay_bad(rp, at, (long)pull, "not scored (no \"reward\"; run pb-score first)");
+		goto out;
+	}
+	if (cJSON_IsNull(rv)) {
+		reward = NAN;
+	} else if (cJSON_IsNumber(rv) && rv->valuedouble >= 0 && rv->valuedouble <= 1) {
+		reward = rv->valuedouble;
+	} else {
+		rc = replay_bad(rp, at, (long)pull, "reward is not a number in [0,1] or null");
+		goto out;
+	}
+	if (rp->ref && !is_merged(rp->ref, run)) {
+		snprintf(msg, sizeof msg, "from run %s, not the state's", run);
+		rc = replay_bad(rp, at, (long)pull, msg);
+		goto out;
+	}
+	if ((i = pb_state_find_arm(rp->st, arm)) < 0) {
+		if (rp->ref) {
+			snprintf(msg, sizeof msg, "unknown arm '%s'", arm);
+			rc = replay_bad(rp, at, (long)pull, msg);
+			goto out;
+		}
+		i = replay_arm(rp->st, rp->tok, arm);
+	}
+	if (seen_add(rp, pull_key(run, (long)pull))) {
+		rp->dups++; /* applied once, as pb-update does */
+		goto out;
+	}
+	if (isnan(reward))
+		rp->st->arms[i].errors++;
+	else
+		pb_stats_add(&rp->st->arms[i].st, reward);
+	rp->st->updates++;
+	add_usage(rp->tok, i, rec);
+out:
+	cJSON_Delete(rec);
+	return rc;
+}
+
+/* Rebuilds rk->st from the files (stdin when none); with ref, in its
+ * arms' order, and checks the numbers against it (differences reported).
+ * Returns the number of bad records plus differences. */
+static long
+replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
+       char *const *files, long *records)
+{
+	struct pb_state *st = &rk->st;
+	struct replay rp = { st, ref, &rk->tok, NULL, 0, 0, 0, 0, 0 };
+	char err[PB_ERRLEN];
+	long diffs = 0;
+	size_t i;
+
+	memset(st, 0, sizeof *st);
+	if (pb_policy_parse(&st->pol, "uniform", err) < 0)
+		die("%s", err);
+	st->merged = cJSON_CreateArray();
+	st->next_pull = 1;
+	if (ref) {
+		memcpy(st->run, ref->run, sizeof st->run);
+		for (i = 0; i < ref->narms; i++)
+			replay_arm(st, &rk->tok, ref->arms[i].id);
+	}
+	if (pb_jsonl_files(nfiles, files, replay_record, &rp, err) < 0)
+		die("%s", err);
+	free(rp.seen);
+	*records = rp.records;
+	if (st->narms == 0)
+		die("replay: no scored records");
+	for (i = 0; ref && i < ref->narms; i++) {
+		const struct pb_arm *a = &ref->arms[i], *b = &st->arms[i];
+		if (a->st.n != b->st.n || fabs(a->st.sum - b->st.sum) > 1e-9 * (1 + a->st.sum) ||
+		    a->errors != b->errors) {
+			warnx_("replay: arm %s: %ld rewarded pulls summing to %.6g and %ld "
+			       "errors in the records; %ld summing to %.6g and %ld in %s",
+			       a->id, b->st.n, b->st.sum, b->errors, a->st.n, a->st.sum,
+			       a->errors, "the state");
+			diffs++;
+		}
+	}
+	return rp.bad + diffs;
+}
+
+/* =============================================================== history */
+
+/* The stats of arm series s at point k, for an interval: 0/1 rewards
+ * unless the arm's variance says otherwise (binary arms have var =
+ * n/(n-1) m(1-m) exactly, up to the six decimals kept). */
+static struct pb_stats
+point_stats(const struct pb_hist_series *s, size_t k, int nonbinary)
+{
+	struct pb_stats t = { 0 };
+	double n = s->pulls[k], m = s->mean[k], v = isnan(s->var[k]) ? 0 : s->var[k];
+
+	if (isnan(n) || n <= 0)
+		return t;
+	t.n = (long)n;
+	t.sum = n * m;
+	t.sumsq = nonbinary ? (n - 1) * v + n * m * m : t.sum;
+	t.nonbinary = nonbinary;
+	return t;
+}
+
+/* Whether arm id of st has had nonbinary rewards (arms gone: assume 0/1). */
+static int
+nonbinary(const struct pb_state *st, const char *id)
+{
+	int i = pb_state_find_arm(st, id);
+
+	return i >= 0 && st->arms[i].st.nonbinary > 0;
+}
+
+/* The total reward at point k: sum of pulls * mean over the arms. */
+static double
+cum_reward(const struct pb_history *h, size_t k)
+{
+	double c = 0;
+	size_t i;
+
+	for (i = 0; i < h->nser; i++)
+		if (!isnan(h->ser[i].pulls[k]))
+			c += h->ser[i].pulls[k] * h->ser[i].mean[k];
+	return c;
+}
+
+static void
+need_history(const struct pb_state *st, const struct opts *o)
+{
+	if (!st->hist || st->hist->n == 0)
+		die("%s: no history yet (no pulls applied since history was kept)", o->spath);
+}
+
+static void
+print_history(const struct pb_state *st, const struct opts *o)
+{
+	const struct pb_history *h = st->hist;
+	size_t i, k, w = 7;
+	char a[32], b[32];
+	int md = o->format == F_MD;
+
+	need_history(st, o);
+	if (o->format == F_JSON) {
+		cJSON *j = cJSON_CreateObject(), *pts = NULL, *p, *arms, *x;
+		cJSON_AddNumberToObject(j, "stride", (double)h->stride);
+		cJSON_AddNumberToObject(j, "level", o->level);
+		pts = cJSON_AddArrayToObject(j, "points");
+		for (k = 0; k < h->n; k++) {
+			p = cJSON_CreateObject();
+			cJSON_AddNumberToObject(p, "updates", h->updates[k]);
+			cJSON_AddNumberToObject(p, "cum_reward", cum_reward(h, k));
+			arms = cJSON_AddObjectToObject(p, "arms");
+			for (i = 0; i < h->nser; i++) {
+				const struct pb_hist_series *s = &h->ser[i];
+				struct pb_stats t = point_stats(s, k, nonbinary(st, s->id));
+				double lo, hi;
+				const char *meth;
+				if (isnan(s->pulls[k]))
+					continue;
+				pb_report_ci(&t, 1 - o->level, o->interval, &lo, &hi, &meth);
+				x = cJSON_AddObjectToObject(arms, s->id);
+				num(x, "pulls", s->pulls[k]);
+				num(x, "mean", t.n ? s->mean[k] : NAN);
+				num(x, "ci_low", lo);
+				num(x, "ci_high", hi);
+				num(x, "prob", s->prob[k]);
+			}
+			cJSON_AddItemToArray(pts, p);
+		}
+		if (pb_jsonl_write(stdout, j) < 0)
+			die("write error: %s", strerror(errno));
+		cJSON_Delete(j);
+		return;
+	}
+	if (o->format == F_CSV) {
+		printf("updates,id,pulls,mean,ci_low,ci_high,prob,cum_reward\n");
+		for (k = 0; k < h->n; k++)
+			for (i = 0; i < h->nser; i++) {
+				const struct pb_hist_series *s = &h->ser[i];
+				struct pb_stats t = point_stats(s, k, nonbinary(st, s->id));
+				double lo, hi;
+				const char *meth;
+				char m[32], l[32], u[32], p[32];
+				if (isnan(s->pulls[k]))
+					continue;
+				pb_report_ci(&t, 1 - o->level, o->interval, &lo, &hi, &meth);
+				fmtnum(m, sizeof m, t.n ? s->mean[k] : NAN, "%.6g");
+				fmtnum(l, sizeof l, lo, "%.6g");
+				fmtnum(u, sizeof u, hi, "%.6g");
+				fmtnum(p, sizeof p, s->prob[k], "%.6g");
+				printf("%.0f,", h->updates[k]);
+				csvfield(s->id);
+				printf(",%.0f,%s,%s,%s,%s,%.6g\n", s->pulls[k], m, l, u, p,
+				       cum_reward(h, k));
+			}
+		return;
+	}
+	for (i = 0; i < h->nser; i++)
+		if (strlen(h->ser[i].id) > w)
+			w = strlen(h->ser[i].id);
+	printf(md ? "History: %zu points, one every %ld updates; each cell is the "
+	       "selection probability / mean reward.\n\n" : "history: %zu points, "
+	       "one every %ld updates; each cell is selection probability / mean reward\n",
+	       h->n, h->stride);
+	printf(md ? "| updates |" : "%9s", "updates");
+	for (i = 0; i < h->nser; i++) {
+		if (md) {
+			putchar(' ');
+			mdcell(h->ser[i].id);
+			printf(" |");
+		} else {
+			printf("  %*s", (int)(w > 11 ? w : 11), h->ser[i].id);
+		}
+	}
+	printf(md ? " cumulative reward |\n|---:|" : "  %10s\n", "cum.reward");
+	for (i = 0; md && i < h->nser; i++)
+		printf(":---:|");
+	if (md)
+		printf("---:|\n");
+	for (k = 0; k < h->n; k++) {
+		printf(md ? "| %.0f |" : "%9.0f", h->updates[k]);
+		for (i = 0; i < h->nser; i++) {
+			const struct pb_hist_series *s = &h->ser[i];
+			char cell[80];
+			fmtnum(a, sizeof a, s->prob[k], "%.3f");
+			fmtnum(b, sizeof b, s->pulls[k] > 0 ? s->mean[k] : NAN, "%.3f");
+			snprintf(cell, sizeof cell, "%s / %s", a, b);
+			if (md)
+				printf(" %s |", cell);
+			else
+				printf("  %*s", (int)(w > 11 ? w : 11), cell);
+		}
+		printf(md ? " %.6g |\n" : "  %10.6g\n", cum_reward(h, k));
+	}
+}
+
+/* Sparklines: eight levels in UTF-8, else ASCII. */
+static const char *const spark_utf8[] = {
+	"\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",
+	"\xe2\x96\x85", "\xe2\x96\x86", "\xe2\x96\x87", "\xe2\x96\x88"
+};
+static const char *const spark_ascii[] = { "_", ".", ",", "-", "=", "+", "*", "#" };
+
+#define CHART_W 60
+
+/* One sparkline of v over the points (the last point of each column),
+ * scaled to [0, top]. */
+static void
+sparkline(const double *v, size_t n, double top, int utf8)
+{
+	size_t c, cols = n < CHART_W ? n : CHART_W;
+
+	for (c = 0; c < cols; c++) {
+		double x = v[(c + 1) * n / cols - 1];
+		int lv;
+		if (isnan(x)) {
+			putchar(' ');
+			continue;
+		}
+		lv = top > 0 ? (int)floor(x / top * 8) : 0;
+		lv = lv < 0 ? 0 : lv > 7 ? 7 : lv;
+		fputs(utf8 ? spark_utf8[lv] : spark_ascii[lv], stdout);
+	}
+	for (; c < CHART_W; c++)
+		putchar(' ');
+}
+
+static void
+print_chart(const struct pb_state *st)
+{
+	const struct pb_history *h = st->hist;
+	const char *cs;
+	double *cum, top = 0;
+	size_t i, k, w = 4;
+	int utf8;
+
+	if (!h || h->n == 0)
+		return;
+	setlocale(LC_CTYPE, "");
+	cs = nl_langinfo(CODESET);
+	utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+	for (i = 0; i < h->nser; i++)
+		if (strlen(h->ser[i].id) > w)
+			w = strlen(h->ser[i].id);
+	printf("\nselection probability over %.0f updates (0 to 1):\n", h->updates[h->n - 1]);
+	for (i = 0; i < h->nser; i++) {
+		printf("  %-*s  ", (int)w, h->ser[i].id);
+		sparkline(h->ser[i].prob, h->n, 1, utf8);
+		printf("  %.3f\n", h->ser[i].prob[h->n - 1]);
+	}
+	printf("mean reward (0 to 1):\n");
+	for (i = 0; i < h->nser; i++) {
+		printf("  %-*s  ", (int)w, h->ser[i].id);
+		sparkline(h->ser[i].mean, h->n, 1, utf8);
+		printf("  %.3f\n", h->ser[i].mean[h->n - 1]);
+	}
+	cum = ecalloc(h->n, sizeof *cum);
+	for (k = 0; k < h->n; k++)
+		if ((cum[k] = cum_reward(h, k)) > top)
+			top = cum[k];
+	printf("cumulative reward (0 to %.6g):\n  %-*s  ", top, (int)w, "all");
+	sparkline(cum, h->n, top, utf8);
+	printf("  %.6g\n", cum[h->n - 1]);
+	free(cum);
+}
+
+/* ------------------------------------------------------------ gnuplot */
+
+/* s as a gnuplot single-quoted string: quotes doubled, control
+ * characters shown as '?'. */
+static void
+gpstr(FILE *fp, const char *s)
+{
+	putc('\'', fp);
+	for (; *s; s++) {
+		if (*s == '\'')
+			putc('\'', fp);
+		putc((unsigned char)*s < 0x20 ? '?' : *s, fp);
+	}
+	putc('\'', fp);
+}
+
+static void
+gpnum(FILE *fp, double v)
+{
+	if (isfinite(v))
+		fprintf(fp, " %.6g", v);
+	else
+		fputs(" ?", fp);
+}
+
+/* Draws the three panels of the history into o->plot through gnuplot: the
+ * data and the script go to a temp folder, gnuplot runs without a shell,
+ * and its exit status decides. */
+static void
+plot(const struct pb_state *st, const struct opts *o)
+{
+	const struct pb_history *h = st->hist;
+	const char *ext = strrchr(o->plot, '.'), *tmpdir = getenv("TMPDIR");
+	char dir[4096], data[4200], script[4200];
+	char *argv[] = { "gnuplot", script, NULL };
+	const char *meth = "";
+	FILE *fp;
+	size_t i, k;
+	pid_t pid;
+	int png, status, e;
+	struct stat sb;
+
+	if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
+		die("--plot: '%s' does not end in .svg or .png", o->plot);
+	png = !strcmp(ext, ".png");
+	need_history(st, o);
+	snprintf(dir, sizeof dir, "%s/pb-report.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!mkdtemp(dir))
+		die("cannot make a temp folder in %s: %s", tmpdir && *tmpdir ? tmpdir : "/tmp",
+		    strerror(errno));
+	snprintf(data, sizeof data, "%s/history.dat", dir);
+	snprintf(script, sizeof script, "%s/plot.gp", dir);
+
+	/* data: one block per arm (updates pulls mean lo hi prob), then the
+	 * cumulative reward; blocks are two blank lines apart (gnuplot's
+	 * `index`) */
+	if (!(fp = fopen(data, "w")))
+		die("%s: %s", data, strerror(errno));
+	for (i = 0; i < h->nser; i++) {
+		const struct pb_hist_series *s = &h->ser[i];
+		int nb = nonbinary(st, s->id);
+		fprintf(fp, "# arm %zu\n", i);
+		for (k = 0; k < h->n; k++) {
+			struct pb_stats t = point_stats(s, k, nb);
+			double lo = NAN, hi = NAN;
+			if (isnan(s->pulls[k]))
+				continue;
+			if (t.n > 0)
+				pb_report_ci(&t, 1 - o->level, o->interval, &lo, &hi, &meth);
+			fprintf(fp, "%.0f", h->updates[k]);
+			gpnum(fp, s->pulls[k]);
+			gpnum(fp, t.n ? s->mean[k] : NAN);
+			gpnum(fp, lo);
+			gpnum(fp, hi);
+			gpnum(fp, s->prob[k]);
+			putc('\n', fp);
+		}
+		fputs("\n\n", fp);
+	}
+	fprintf(fp, "# cumulative reward\n");
+	for (k = 0; k < h->n; k++)
+		fprintf(fp, "%.0f %.6g\n", h->updates[k], cum_reward(h, k));
+	if (fclose(fp) == EOF)
+		die("%s: %s", data, strerror(errno));
+
+	if (!(fp = fopen(script, "w")))
+		die("%s: %s", script, strerror(errno));
+	if (png)
+		fputs("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+		      "  set terminal pngcairo size 900,1200 noenhanced font 'sans,10'\n"
+		      "} else {\n"
+		      "  set terminal png size 900,1200 noenhanced\n"
+		      "}\n", fp);
+	else
+		fputs("set terminal svg size 900,1200 dynamic noenhanced font 'sans,11'\n", fp);
+	fputs("set output ", fp);
+	gpstr(fp, o->plot);
+	/* fixed margins, so the three panels share their x axis */
+	fputs("\nset datafile missing '?'\nset key outside right top\n"
+	      "set lmargin 10\nset rmargin 26\n"
+	      "set grid\nset xlabel 'updates (pulls applied)'\n"
+	      "set style fill transparent solid 0.15 noborder\nset multiplot layout 3,1 title ", fp);
+	{
+		char t[256];
+		snprintf(t, sizeof t, "promptbandit run %.8s, policy %s, %ld updates",
+		         st->run, pb_policy_name(st->pol.kind), st->updates);
+		gpstr(fp, t);
+	}
+	fputs("\nset title 'selection probability: chance of the next pull'\n"
+	      "set yrange [0:1]\nset ylabel 'probability'\nplot", fp);
+	for (i = 0; i < h->nser; i++) {
+		fprintf(fp, "%s", i ? ", \\\n  " : " ");
+		gpstr(fp, data);
+		fprintf(fp, " index %zu using 1:6 with lines lw 2 lc %zu title ", i, i + 1);
+		gpstr(fp, h->ser[i].id);
+	}
+	fprintf(fp, "\nset title '%g%% interval band and mean reward'\n"
+	        "set ylabel 'mean reward'\nplot", o->level * 100);
+	for (i = 0; i < h->nser; i++) {
+		fprintf(fp, "%s", i ? ", \\\n  " : " ");
+		gpstr(fp, data);
+		fprintf(fp, " index %zu using 1:4:5 with filledcurves lc %zu notitle, ", i, i + 1);
+		gpstr(fp, data);
+		fprintf(fp, " index %zu using 1:3 with lines lw 2 lc %zu title ", i, i + 1);
+		gpstr(fp, h->ser[i].id);
+	}
+	fputs("\nset title 'cumulative reward'\nset autoscale y\nset ylabel 'reward'\nplot ", fp);
+	gpstr(fp, data);
+	fprintf(fp, " index %zu using 1:2 with lines lw 2 lc black title 'all arms'\n"
+	        "unset multiplot\nset output\n", h->nser);
+	if (fclose(fp) == EOF)
+		die("%s: %s", script, strerror(errno));
+
+	fflush(stdout);
+	e = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
+	if (e == 0) {
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				die("waitpid: %s", strerror(errno));
+	}
+	unlink(data);
+	unlink(script);
+	rmdir(dir);
+	if (e == ENOENT)
+		die("--plot: gnuplot not found; install it (Debian: apt-get install gnuplot-nox)");
+	if (e)
+		die("--plot: cannot run gnuplot: %s", strerror(e));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		unlink(o->plot);
+		die("--plot: gnuplot failed (%s %d); its messages are above",
+		    WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+	if (stat(o->plot, &sb) < 0 || sb.st_size == 0)
+		die("--plot: gnuplot wrote nothing to %s", o->plot);
+}
+
+/* ============================================================ validation */
+
+/* Held-out records: per arm, per task, the sum and count of rewards;
+ * tasks are told apart by task.id, or by the task object's canonical
+ * text when it has none. */
+struct varm {
+	char *id;
+	double *sum;   /* per task */
+	int *cnt;      /* per task: rewarded answers */
+	long errors;
+	double tin, tout;
+};
+
+struct vset {
+	struct varm *arm;
+	size_t narms;
+	char **task;   /* keys, in order of first appearance */
+	size_t ntasks, captasks;
+	size_t *slot;  /* hash table of task indexes + 1 */
+	size_t capslot;
+	long records, bad;
+	int tokens;
+};
+
+static size_t
+task_index(struct vset *vs, const char *key)
+{
+	size_t i, j, a;
+	uint64_t hk = pb_hash(key, strlen(key), 0);
+
+	if (2 * (vs->ntasks + 1) > vs->capslot) {
+		size_t ncap = vs->capslot ? 2 * vs->capslot : 256;
+		size_t *ns = ecalloc(ncap, sizeof *ns);
+		for (j = 0; j < vs->ntasks; j++) {
+			uint64_t h2 = pb_hash(vs->task[j], strlen(vs->task[j]), 0);
+			for (i = h2 & (ncap - 1); ns[i]; i = (i + 1) & (ncap - 1))
+				;
+			ns[i] = j + 1;
+		}
+		free(vs->slot);
+		vs->slot = ns;
+		vs->capslot = ncap;
+	}
+	for (i = hk & (vs->capslot - 1); vs->slot[i]; i = (i + 1) & (vs->capslot - 1))
+		if (!strcmp(vs->task[vs->slot[i] - 1], key))
+			return vs->slot[i] - 1;
+	if (vs->ntasks == vs->captasks) {
+		vs->captasks = vs->captasks ? 2 * vs->captasks : 64;
+		vs->task = erealloc(vs->task, vs->captasks * sizeof *vs->task);
+		for (a = 0; a < vs->narms; a++) {
+			vs->arm[a].sum = erealloc(vs->arm[a].sum, vs->captasks * sizeof(double));
+			vs->arm[a].cnt = erealloc(vs->arm[a].cnt, vs->captasks * sizeof(int));
+		}
+	}
+	for (a = 0; a < vs->narms; a++) {
+		vs->arm[a].sum[vs->ntasks] = 0;
+		vs->arm[a].cnt[vs->ntasks] = 0;
+	}
+	vs->task[vs->ntasks] = estrdup(key);
+	vs->slot[i] = vs->ntasks + 1;
+	return vs->ntasks++;
+}
+
+static size_t
+varm_index(struct vset *vs, const char *id)
+{
+	struct varm *a;
+	size_t i;
+
+	for (i = 0; i < vs->narms; i++)
+		if (!strcmp(vs->arm[i].id, id))
+			return i;
+	vs->arm = erealloc(vs->arm, (vs->narms + 1) * sizeof *vs->arm);
+	a = &vs->arm[vs->narms];
+	memset(a, 0, sizeof *a);
+	a->id = estrdup(id);
+	a->sum = ecalloc(vs->captasks ? vs->captasks : 1, sizeof(double));
+	a->cnt = ecalloc(vs->captasks ? vs->captasks : 1, sizeof(int));
+	return vs->narms++;
+}
+
+static int
+validate_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
+{
+	struct vset *vs = arg;
+	const char *arm;
+	cJSON *task, *rv, *id;
+	char *key;
+	size_t a, t;
+	double pin, pout;
+
+	if (!rec) {
+		warnx_("%s:%ld: %s", at->file, at->line, why);
+		vs->bad++;
+		return 0;
+	}
+	vs->records++;
+	arm = pb_json_str(rec, "arm");
+	task = cJSON_GetObjectItemCaseSensitive(rec, "task");
+	rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
+	if (!arm || !task || !rv || !(cJSON_IsNull(rv) || (cJSON_IsNumber(rv) &&
+	    rv->valuedouble >= 0 && rv->valuedouble <= 1))) {
+		warnx_("%s:%ld: %s", at->file, at->line, !arm ? "no \"arm\"" :
+		       !task ? "no \"task\"" : !rv ? "not scored (no \"reward\"; run pb-score first)" :
+		       "reward is not a number in [0,1] or null");
+		vs->bad++;
+		cJSON_Delete(rec);
+		return 0;
+	}
+	id = cJSON_IsObject(task) ? cJSON_GetObjectItemCaseSensitive(task, "id") : NULL;
+	key = id && (cJSON_IsString(id) || cJSON_IsNumber(id)) ? pb_json_text(id) :
+	      pb_json_canonical(task);
+	if (!key)
+		die("out of memory");
+	a = varm_index(vs, arm);
+	t = task_index(vs, key);
+	free(key);
+	if (cJSON_IsNull(rv)) {
+		vs->arm[a].errors++;
+	} else {
+		vs->arm[a].sum[t] += rv->valuedouble;
+		vs->arm[a].cnt[t]++;
+	}
+	if (pb_json_num(rec, "response.usage.prompt_tokens", &pin) == 0 &&
+	    pb_json_num(rec, "response.usage.completion_tokens", &pout) == 0) {
+		vs->arm[a].tin += pin;
+		vs->arm[a].tout += pout;
+		vs->tokens = 1;
+	}
+	cJSON_Delete(rec);
+	return 0;
+}
+
+/* One arm's held-out numbers. */
+struct vrow {
+	size_t arm;
+	struct pb_stats acc;  /* over tasks, each the mean of its answers */
+	double lo, hi;
+	const char *method;
+	size_t npair;         /* tasks both it and the baseline answered */
+	double uplift, ulo, uhi, p;
+	long b, c;            /* tasks it did better / worse than the baseline */
+};
+
+static void
+validate_rows(const struct vset *vs, size_t base, const struct opts *o, struct vrow *r)
+{
+	double *d = ecalloc(vs->ntasks ? vs->ntasks : 1, sizeof *d);
+	size_t a, t;
+
+	for (a = 0; a < vs->narms; a++) {
+		const struct varm *x = &vs->arm[a], *y = &vs->arm[base];
+		struct vrow *v = &r[a];
+		memset(v, 0, sizeof *v);
+		v->arm = a;
+		for (t = 0; t < vs->ntasks; t++) {
+			if (!x->cnt[t])
+				continue;
+			pb_stats_add(&v->acc, x->sum[t] / x->cnt[t]);
+			if (!y->cnt[t])
+				continue;
+			d[v->npair] = x->sum[t] / x->cnt[t] - y->sum[t] / y->cnt[t];
+			v->b += d[v->npair] > 0;
+			v->c += d[v->npair] < 0;
+			v->uplift += d[v->npair];
+			v->npair++;
+		}
+		pb_report_ci(&v->acc, 1 - o->level, o->interval, &v->lo, &v->hi, &v->method);
+		v->uplift = v->npair ? v->uplift / (double)v->npair : NAN;
+		if (pb_boot_mean_ci(d, v->npair, o->resamples, 1 - o->level, o->seed,
+		                    &v->ulo, &v->uhi) < 0)
+			die("out of memory");
+		v->p = pb_mcnemar_exact(v->b, v->c);
+	}
+	free(d);
+}
+
+/* The accuracy intervals used, in words. */
+static const char *
+vmethods(const struct vrow *r, size_t n)
+{
+	size_t i, t = 0, b = 0;
+
+	for (i = 0; i < n; i++) {
+		t += !strcmp(r[i].method, "t");
+		b += !strcmp(r[i].method, "bernstein");
+	}
+	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
+	       t == n ? "Student t" : "Wilson score for 0/1, Student t otherwise";
+}
+
+static const struct vset *cmp_vs;
+static const struct vrow *cmp_rows;
+
+static int
+byacc(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	double ma = pb_stats_mean(&cmp_rows[a].acc), mb = pb_stats_mean(&cmp_rows[b].acc);
+
+	(void)cmp_vs;
+	if (ma != mb)
+		return ma > mb ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* The validation report; returns whether the gate (if any) is met. */
+static int
+validate(const struct opts *o, const struct pb_state *st)
+{
+	struct vset vs = { 0 };
+	struct vrow *r;
+	size_t *ord, a, base, chosen = (size_t)-1;
+	char *files[1];
+	char err[PB_ERRLEN], lo[32], hi[32], up[64], ci[64], uci[64], pv[32], cost[32];
+	const char *bname = o->baseline, *cname = o->arm;
+	int tr = -1, met = 1, md = o->format == F_MD;
+	size_t w = 3;
+
+	files[0] = (char *)o->validate;
+	if (pb_jsonl_files(1, files, validate_record, &vs, err) < 0)
+		die("%s", err);
+	if (vs.narms == 0)
+		die("--validate: %s: no scored records", o->validate);
+	if (!bname && st) {
+		for (a = 0; a < st->narms && !bname; a++) {
+			const char *p = pb_json_str(st->arms[a].fields, "prefix");
+			if (p && !*p)
+				bname = st->arms[a].id;
+		}
+	}
+	if (!bname)
+		die("--validate: no baseline: give --baseline ARM");
+	for (base = 0; base < vs.narms && strcmp(vs.arm[base].id, bname); base++)
+		;
+	if (base == vs.narms)
+		die("--validate: the baseline arm '%s' has no records in %s", bname, o->validate);
+	if (!cname && st && (tr = pb_glr_leader(st)) >= 0)
+		cname = st->arms[tr].id;
+	if (!cname && vs.narms == 2)
+		cname = vs.arm[base == 0 ? 1 : 0].id;
+	if (cname) {
+		for (chosen = 0; chosen < vs.narms && strcmp(vs.arm[chosen].id, cname); chosen++)
+			;
+		if (chosen == vs.narms)
+			die("--validate: the chosen arm '%s' has no records in %s", cname, o->validate);
+	}
+	if (st && cname)
+		tr = pb_state_find_arm(st, cname);
+
+	r = ecalloc(vs.narms, sizeof *r);
+	validate_rows(&vs, base, o, r);
+	ord = ecalloc(vs.narms, sizeof *ord);
+	for (a = 0; a < vs.narms; a++) {
+		ord[a] = a;
+		if (strlen(vs.arm[a].id) > w)
+			w = strlen(vs.arm[a].id);
+	}
+	cmp_vs = &vs;
+	cmp_rows = r;
+	qsort(ord, vs.narms, sizeof *ord, byacc);
+
+	if (o->gate == G_UPLIFT) {
+		if (chosen == (size_t)-1 || chosen == base)
+			met = 0;
+		else
+			met = r[chosen].npair > 0 && r[chosen].uplift > 0 &&
+			      r[chosen].p < o->alpha_gate;
+	}
+
+	if (o->format == F_JSON) {
+		cJSON *j = cJSON_CreateObject(), *v = cJSON_AddObjectToObject(j, "validate"),
+		      *arr, *x;
+		cJSON_AddStringToObject(v, "file", o->validate);
+		cJSON_AddNumberToObject(v, "tasks", (double)vs.ntasks);
+		cJSON_AddNumberToObject(v, "records", (double)vs.records);
+		cJSON_AddStringToObject(v, "baseline", vs.arm[base].id);
+		cJSON_AddItemToObject(v, "chosen", cname ? cJSON_CreateString(cname) : cJSON_CreateNull());
+		cJSON_AddNumberToObject(v, "level", o->level);
+		cJSON_AddNumberToObject(v, "resamples", (double)o->resamples);
+		cJSON_AddNumberToObject(v, "seed", (double)o->seed);
+		arr = cJSON_AddArrayToObject(v, "arms");
+		for (a = 0; a < vs.narms; a++) {
+			const struct vrow *q = &r[ord[a]];
+			const struct varm *m = &vs.arm[ord[a]];
+			x = cJSON_CreateObject();
+			cJSON_AddStringToObject(x, "id", m->id);
+			cJSON_AddNumberToObject(x, "tasks", (double)q->acc.n);
+			num(x, "accuracy", q->acc.n ? pb_stats_mean(&q->acc) : NAN);
+			num(x, "ci_low", q->lo);
+			num(x, "ci_high", q->hi);
+			cJSON_AddStringToObject(x, "ci_method", q->method);
+			cJSON_AddNumberToObject(x, "errors", (double)m->errors);
+			if (ord[a] != base) {
+				cJSON_AddNumberToObject(x, "paired", (double)q->npair);
+				num(x, "uplift", q->uplift);
+				num(x, "uplift_low", q->ulo);
+				num(x, "uplift_high", q->uhi);
+				cJSON_AddNumberToObject(x, "b", (double)q->b);
+				cJSON_AddNumberToObject(x, "c", (double)q->c);
+				num(x, "p_mcnemar", q->p);
+			}
+			if (vs.tokens) {
+				cJSON_AddNumberToObject(x, "prompt_tokens", m->tin);
+				cJSON_AddNumberToObject(x, "completion_tokens", m->tout);
+				num(x, "cost", o->price ? pb_cost(m->tin, m->tout, o->price_in,
+				    o->price_out) : NAN);
+			}
+			cJSON_AddItemToArray(arr, x);
+		}
+		if (tr >= 0 && chosen != (size_t)-1) {
+			const struct pb_arm *t = &st->arms[tr];
+			double tlo, thi;
+			const char *tm;
+			x = cJSON_AddObjectToObject(v, "winners_curse");
+			pb_report_ci(&t->st, 1 - o->level, o->interval, &tlo, &thi, &tm);
+			cJSON_AddStringToObject(x, "arm", t->id);
+			cJSON_AddNumberToObject(x, "train_pulls", (double)t->st.n);
+			num(x, "train_mean", t->st.n ? pb_stats_mean(&t->st) : NAN);
+			num(x, "train_ci_low", tlo);
+			num(x, "train_ci_high", thi);
+			num(x, "heldout_mean", r[chosen].acc.n ? pb_stats_mean(&r[chosen].acc) : NAN);
+			num(x, "heldout_ci_low", r[chosen].lo);
+			num(x, "heldout_ci_high", r[chosen].hi);
+		}
+		if (o->gate == G_UPLIFT) {
+			x = cJSON_AddObjectToObject(v, "gate");
+			cJSON_AddNumberToObject(x, "alpha", o->alpha_gate);
+			cJSON_AddBoolToObject(x, "met", met);
+		}
+		if (pb_jsonl_write(stdout, j) < 0)
+			die("write error: %s", strerror(errno));
+		cJSON_Delete(j);
+		goto done;
+	}
+	if (o->format == F_CSV) {
+		printf("id,tasks,accuracy,ci_low,ci_high,ci_method,paired,uplift,uplift_low,"
+		       "uplift_high,b,c,p_mcnemar,errors,prompt_tokens,completion_tokens,cost\n");
+		for (a = 0; a < vs.narms; a++) {
+			const struct vrow *q = &r[ord[a]];
+			const struct varm *m = &vs.arm[ord[a]];
+			int isb = ord[a] == base;
+			csvfield(m->id);
+			fmtnum(lo, sizeof lo, q->lo, "%.6g");
+			fmtnum(hi, sizeof hi, q->hi, "%.6g");
+			fmtnum(up, sizeof up, isb ? NAN : q->uplift, "%.6g");
+			fmtnum(ci, sizeof ci, isb ? NAN : q->ulo, "%.6g");
+			fmtnum(uci, sizeof uci, isb ? NAN : q->uhi, "%.6g");
+			fmtnum(pv, sizeof pv, isb ? NAN : q->p, "%.6g");
+			fmtnum(cost, sizeof cost, vs.tokens && o->price ? pb_cost(m->tin, m->tout,
+			       o->price_in, o->price_out) : NAN, "%.6g");
+			printf(",%ld,%.6g,%s,%s,%s,", q->acc.n, pb_stats_mean(&q->acc), lo, hi, q->method);
+			if (isb)
+				printf("-,%s,%s,%s,-,-,%s", up, ci, uci, pv);
+			else
+				printf("%zu,%s,%s,%s,%ld,%ld,%s", q->npair, up, ci, uci, q->b, q->c, pv);
+			if (vs.tokens)
+				printf(",%ld,%.0f,%.0f,%s\n", m->errors, m->tin, m->tout, cost);
+			else
+				printf(",%ld,-,-,%s\n", m->errors, cost);
+		}
+		goto done;
+	}
+	printf(md ? "Held-out validation: %zu arms on %zu tasks of `%s`, paired by task; "
+	       "baseline `%s`.\n\n" : "held-out validation: %zu arms on %zu tasks of %s, "
+	       "paired by task; baseline %s\n", vs.narms, vs.ntasks, o->validate, vs.arm[base].id);
+	if (!md)
+		printf("%g%% intervals: %s for accuracy, paired percentile bootstrap for uplift "
+		       "(%ld resamples, seed %llu); p: exact McNemar\n", o->level * 100,
+		       vmethods(r, vs.narms), o->resamples, (unsigned long long)o->seed);
+	if (md)
+		printf("| arm | tasks | accuracy | %g%% CI | uplift | %g%% CI | b | c | McNemar p | errors |%s\n"
+		       "|:---|---:|---:|:---:|---:|:---:|---:|---:|---:|---:|%s\n", o->level * 100,
+		       o->level * 100, vs.tokens ? " tokens | cost |" : "", vs.tokens ? "---:|---:|" : "");
+	else
+		printf("%-*s %6s %8s  %-15s %7s  %-17s %4s %4s %9s %6s%s\n", (int)w, "arm", "tasks",
+		       "accuracy", "CI", "uplift", "CI", "b", "c", "McNemar p", "errors",
+		       vs.tokens ? "     tokens     cost" : "");
+	for (a = 0; a < vs.narms; a++) {
+		const struct vrow *q = &r[ord[a]];
+		const struct varm *m = &vs.arm[ord[a]];
+		char acc[32], bs[32], cs[32], tok[32];
+		int isb = ord[a] == base;
+		fmtnum(acc, sizeof acc, q->acc.n ? pb_stats_mean(&q->acc) : NAN, "%.3f");
+		snprintf(ci, sizeof ci, "[%.3f, %.3f]", q->lo, q->hi);
+		if (isb) {
+			snprintf(up, sizeof up, "(base)");
+			snprintf(uci, sizeof uci, "-");
+			snprintf(bs, sizeof bs, "-");
+			snprintf(cs, sizeof cs, "-");
+			snprintf(pv, sizeof pv, "-");
+		} else {
+			fmtnum(up, sizeof up, q->uplift, "%+.3f");
+			if (isfinite(q->ulo))
+				snprintf(uci, sizeof uci, "[%+.3f, %+.3f]", q->ulo, q->uhi);
+			else
+				snprintf(uci, sizeof uci, "-");
+			snprintf(bs, sizeof bs, "%ld", q->b);
+			snprintf(cs, sizeof cs, "%ld", q->c);
+			snprintf(pv, sizeof pv, "%.4g", q->p);
+		}
+		snprintf(tok, sizeof tok, "%.0f", m->tin + m->tout);
+		fmtnum(cost, sizeof cost, o->price ? pb_cost(m->tin, m->tout, o->price_in,
+		       o->price_out) : NAN, "$%.4f");
+		if (md) {
+			printf("| ");
+			mdcell(m->id);
+			printf(" | %ld | %s | %s | %s | %s | %s | %s | %s | %ld |", q->acc.n, acc,
+			       ci, up, uci, bs, cs, pv, m->errors);
+			if (vs.tokens)
+				printf(" %s | %s |", tok, cost);
+			putchar('\n');
+		} else {
+			printf("%-*s %6ld %8s  %-15s %7s  %-17s %4s %4s %9s %6ld", (int)w, m->id,
+			       q->acc.n, acc, ci, up, uci, bs, cs, pv, m->errors);
+			if (vs.tokens)
+				printf(" %10s %8s", tok, cost);
+			putchar('\n');
+		}
+	}
+	if (md)
+		printf("\n%g%% intervals: %s for accuracy, paired percentile bootstrap for "
+		       "uplift (%ld resamples, seed %llu); p: exact McNemar.\n", o->level * 100,
+		       vmethods(r, vs.narms), o->resamples, (unsigned long long)o->seed);
+	if (chosen != (size_t)-1 && chosen != base) {
+		const struct vrow *q = &r[chosen];
+		double ho = pb_stats_mean(&q->acc);
+		if (md)
+			putchar('\n');
+		if (tr >= 0 && st->arms[tr].st.n > 0) {
+			const struct pb_arm *t = &st->arms[tr];
+			double tm = pb_stats_mean(&t->st), tlo, thi;
+			const char *meth;
+			pb_report_ci(&t->st, 1 - o->level, o->interval, &tlo, &thi, &meth);
+			printf("winner's curse: the run chose %s on a training mean of %.3f "
+			       "[%.3f, %.3f] over %ld pulls; on %ld held-out tasks it scored %.3f "
+			       "[%.3f, %.3f]", t->id, tm, tlo, thi, t->st.n, q->acc.n, ho, q->lo, q->hi);
+			if (ho < tm)
+				printf(", %.3f lower: the training figure was flattered by picking "
+				       "the luckiest arm; believe the held-out one.\n", tm - ho);
+			else
+				printf(", no lower: no sign of the winner's curse.\n");
+		}
+		printf("uplift of %s over %s: %+.3f on %zu paired tasks (%g%% CI [%+.3f, %+.3f]), "
+		       "McNemar p = %.4g: %ssignificant at %g%s\n", vs.arm[chosen].id,
+		       vs.arm[base].id, q->uplift, q->npair, o->level * 100, q->ulo, q->uhi, q->p,
+		       q->uplift > 0 && q->p < o->alpha_gate ? "" : "not ", o->alpha_gate,
+		       q->uplift > 0 && q->p < o->alpha_gate ? "." : ": the held-out tasks "
+		       "do not show that it beats the baseline.");
+	}
+done:
+	for (a = 0; a < vs.narms; a++) {
+		free(vs.arm[a].id);
+		free(vs.arm[a].sum);
+		free(vs.arm[a].cnt);
+	}
+	for (a = 0; a < vs.ntasks; a++)
+		free(vs.task[a]);
+	free(vs.task);
+	free(vs.slot);
+	free(vs.arm);
 	free(r);
-	free(prob);
-	free(v.open);
-	free(v.good);
-	pb_state_free(&st);
-	return fshut(stdout, "<stdout>") ? PB_EXIT_USAGE : PB_EXIT_OK;
+	free(ord);
+	if (o->gate == G_UPLIFT && !met)
+		warnx_("gate: %s", chosen == (size_t)-1 ? "no chosen arm (give --arm ARM)" :
+		       "the held-out uplift of the chosen arm is not significant");
+	return vs.bad ? -1 - !met : met; /* -1: bad records, -2: both */
+}
+
+/* =================================================================== main */
+
+static void
+parse_price(struct opts *o, const char *s)
+{
+	char *end;
+
+	errno = 0;
+	o->price_in = strtod(s, &end);
+	if (errno || end == s || *end != ',' || !(o->price_in >= 0))
+		die("--price: '%s' is not IN,OUT (dollars per million tokens)", s);
+	s = end + 1;
+	o->price_out = strtod(s, &end);
+	if (errno || end == s || *end || !(o->price_out >= 0))
+		die("--price: '%s' is not IN,OUT (dollars per million tokens)", s);
+	o->price = 1;
+}
+
+static void
+parse_gate(struct opts *o, const char *s)
+{
+	if (!strcmp(s, "verdict")) {
+		o->gate = G_VERDICT;
+	} else if (!strncmp(s, "uplift", 6) && (s[6] == '\0' || s[6] == ':')) {
+		o->gate = G_UPLIFT;
+		if (s[6] == ':')
+			o->alpha_gate = numarg("--require uplift:ALPHA", s + 7, 1e-9, 0.5);
+	} else {
+		die("--require: '%s' is not verdict or uplift[:ALPHA]", s);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { O_JSON = 256, O_CSV, O_MD, O_LEVEL, O_EPS, O_VERSION, O_INTERVAL,
+	       O_DRAWS, O_SEED, O_PRICE, O_HISTORY, O_CHART, O_PLOT, O_REQUIRE,
+	       O_REPLAY, O_VALIDATE, O_BASELINE, O_ARM, O_RESAMPLES };
+	static const struct option lopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "csv", no_argument, NULL, O_CSV },
+		{ "markdown", no_argument, NULL, O_MD },
+		{ "level", required_argument, NULL, O_LEVEL },
+		{ "epsilon", required_argument, NULL, O_EPS },
+		{ "interval", required_argument, NULL, O_INTERVAL },
+		{ "draws", required_argument, NULL, O_DRAWS },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "price", required_argument, NULL, O_PRICE },
+		{ "history", no_argument, NULL, O_HISTORY },
+		{ "chart", no_argument, NULL, O_CHART },
+		{ "plot", required_argument, NULL, O_PLOT },
+		{ "require", required_argument, NULL, O_REQUIRE },
+		{ "replay", no_argument, NULL, O_REPLAY },
+		{ "validate", required_argument, NULL, O_VALIDATE },
+		{ "baseline", required_argument, NULL, O_BASELINE },
+		{ "arm", required_argument, NULL, O_ARM },
+		{ "resamples", required_argument, NULL, O_RESAMPLES },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ 0 }
+	};
+	struct opts o = { F_TABLE, 0.95, NAN, 0, 0, 0.05, "auto", NULL, NULL, NULL,
+	                  NULL, NULL, 10000, 10000, 1, 0, 0, 0, 0, G_NONE };
+	struct ranking rk = { 0 };
+	struct pb_state ref;
+	char err[PB_ERRLEN];
+	int ch, have_ref = 0, status = PB_EXIT_OK, vr;
+	long records = 0;
+
+	setprog(argv[0]);
+	while ((ch = getopt_long(argc, argv, "s:h", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': o.spath = optarg; break;
+		case O_JSON: o.format = F_JSON; break;
+		case O_CSV: o.format = F_CSV; break;
+		case O_MD: o.format = F_MD; break;
+		case O_LEVEL: o.level = numarg("--level", optarg, 0.5, 0.9999); break;
+		case O_EPS: o.eps = numarg("--epsilon", optarg, 0, 1); break;
+		case O_INTERVAL:
+			if (strcmp(optarg, "auto") && strcmp(optarg, "bernstein"))
+				die("--interval: '%s' is not auto or bernstein", optarg);
+			o.interval = optarg;
+			break;
+		case O_DRAWS: o.draws = intarg("--draws", optarg, 1, 100000000); break;
+		case O_SEED: o.seed = (uint64_t)intarg("--seed", optarg, 0, 0x7fffffffffffffffL); break;
+		case O_PRICE: parse_price(&o, optarg); break;
+		case O_HISTORY: o.history = 1; break;
+		case O_CHART: o.chart = 1; break;
+		case O_PLOT: o.plot = optarg; break;
+		case O_REQUIRE: parse_gate(&o, optarg); break;
+		case O_REPLAY: o.replay = 1; break;
+		case O_VALIDATE: o.validate = optarg; break;
+		case O_BASELINE: o.baseline = optarg; break;
+		case O_ARM: o.arm = optarg; break;
+		case O_RESAMPLES: o.resamples = intarg("--resamples", optarg, 2, 10000000); break;
+		case 'h': usage(stdout, PB_EXIT_OK); break;
+		case O_VERSION: version(); break;
+		default: usage(stderr, PB_EXIT_USAGE);
+		}
+	}
+	if (optind != argc && !o.replay)
+		usage(stderr, PB_EXIT_USAGE);
+	if (o.validate && (o.replay || o.history || o.plot))
+		die("--validate does not go with --replay, --history or --plot");
+	if (o.replay && (o.history || o.plot))
+		die("--replay rebuilds the ranking only: no --history or --plot");
+	if (o.gate == G_UPLIFT && !o.validate)
+		die("--require uplift needs --validate FILE");
+	if (o.gate == G_VERDICT && o.validate)
+		die("--require verdict needs the ranking, not --validate");
+
+	/* Replay and validation can go without a state: use one only if named. */
+	if ((o.replay || o.validate) && !o.spath)
+		o.spath = getenv("PB_STATE") && *getenv("PB_STATE") ? getenv("PB_STATE") : NULL;
+	else
+		o.spath = statepath(o.spath);
+	if (o.spath) {
+		if (pb_state_load(&ref, o.spath, err) < 0)
+			die("%s", err);
+		pb_state_count_pending(&ref, pb_now());
+		have_ref = 1;
+	}
+
+	if (o.validate) {
+		vr = validate(&o, have_ref ? &ref : NULL);
+		if (have_ref)
+			pb_state_free(&ref);
+		if (fshut(stdout, "<stdout>"))
+			return PB_EXIT_USAGE;
+		return vr == 1 ? PB_EXIT_OK : vr == 0 || vr == -2 ? EXIT_GATE : PB_EXIT_RECORDS;
+	}
+
+	if (o.replay) {
+		long bad = replay(&rk, have_ref ? &ref : NULL, argc - optind, argv + optind,
+		                  &records);
+		rk.replayed = 1;
+		if (bad)
+			status = PB_EXIT_RECORDS;
+		if (have_ref) {
+			rk.st.pol = ref.pol; /* the verdict by the state's policy's rule */
+			pb_state_free(&ref);
+		}
+	} else {
+		rk.st = ref;
+	}
+
+	rank_arms(&rk, &o);
+	if (o.history) {
+		print_history(&rk.st, &o);
+	} else {
+		if (o.format == F_JSON) {
+			cJSON *j = ranking_json(&rk, &o);
+			if (o.replay) {
+				cJSON *x = cJSON_AddObjectToObject(j, "replay");
+				cJSON_AddNumberToObject(x, "records", (double)records);
+				cJSON_AddBoolToObject(x, "agrees", have_ref && status == PB_EXIT_OK);
+			}
+			if (pb_jsonl_write(stdout, j) < 0)
+				die("write error: %s", strerror(errno));
+			cJSON_Delete(j);
+		} else {
+			print_ranking(&rk, &o);
+			if (o.replay && have_ref && o.format == F_TABLE)
+				printf("replay: %ld records %s %s\n", records, status ==
+				       PB_EXIT_OK ? "agree with" : "disagree with", o.spath);
+		}
+		if (!o.replay && (o.chart || (o.format == F_TABLE && isatty(1))))
+			print_chart(&rk.st);
+	}
+	if (o.plot)
+		plot(&rk.st, &o);
+	if (o.gate == G_VERDICT && !rk.v.done) {
+		warnx_("gate: the verdict is not reached");
+		status = EXIT_GATE;
+	}
+	ranking_free(&rk);
+	if (fshut(stdout, "<stdout>"))
+		return PB_EXIT_USAGE;
+	return status;
 }

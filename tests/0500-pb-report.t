@@ -1,7 +1,7 @@
 #!/bin/sh
 # pb-report: the ranking in four formats, from a state with known counts.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 24
 
 pb-update -s st.json --init "$DATA/arms3.jsonl" --policy uniform
 # 30 pulls, 10 per arm: careful 8/10, turing 5/10, plain 2/10 right.
@@ -22,15 +22,18 @@ is "$(printf '%s' "$OUT" | jq -r '.policy.name + " " + (.updates|tostring)')" "u
 
 run pb-report -s st.json
 is "$(printf '%s\n' "$OUT" | head -1)" "policy uniform, 30 pulls applied, 0 pending; 95% intervals (Wilson score)" "table header line"
-is "$(printf '%s\n' "$OUT" | sed -n 3p | tr -s ' ')" " 1 careful 10 33.3% 0.800 [0.490, 0.943] 0.800 0" "table row"
+is "$(printf '%s\n' "$OUT" | sed -n 3p | tr -s ' ')" " 1 careful 10 33.3% 0.800 [0.490, 0.943] 0.800 0 0.905" "table row, with P(best)"
+is "$(printf '%s\n' "$OUT" | sed -n 6p)" "P(best): Monte Carlo over 10000 draws from Beta(1 + wins, 1 + losses) posteriors (seed 1)" \
+   "the table names how P(best) was computed"
+like "$(printf '%s\n' "$OUT" | tail -1)" "^verdict: " "the verdict comes last"
 
 run pb-report -s st.json --csv
-is "$(printf '%s\n' "$OUT" | head -1)" "rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors" "CSV header"
-is "$(printf '%s\n' "$OUT" | sed -n 4p)" "3,plain,10,0.333333,0.2,0.0566822,0.509838,wilson,0.2,0" "CSV row"
+is "$(printf '%s\n' "$OUT" | head -1)" "rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors,pbest,prompt_tokens,completion_tokens,cost" "CSV header"
+is "$(printf '%s\n' "$OUT" | sed -n 4p)" "3,plain,10,0.333333,0.2,0.0566822,0.509838,wilson,0.2,0,0.0021,-,-,-" "CSV row: no tokens in a state"
 
 run pb-report -s st.json --markdown
-is "$(printf '%s\n' "$OUT" | sed -n 3p)" "| rank | arm | pulls | share | mean | 95% CI | index | errors |" "Markdown header"
-is "$(printf '%s\n' "$OUT" | sed -n 5p)" "| 1 | careful | 10 | 33.3% | 0.800 | [0.490, 0.943] | 0.800 | 0 |" "Markdown row"
+is "$(printf '%s\n' "$OUT" | sed -n 3p)" "| rank | arm | pulls | share | mean | 95% CI | index | errors | P(best) |" "Markdown header"
+is "$(printf '%s\n' "$OUT" | sed -n 5p)" "| 1 | careful | 10 | 33.3% | 0.800 | [0.490, 0.943] | 0.800 | 0 | 0.905 |" "Markdown row"
 
 # an arm id with a | stays one Markdown cell; an arm without rewards has no share
 printf '{"id":"a|b"}\n{"id":"c"}\n' >pipe.jsonl
@@ -38,10 +41,21 @@ pb-update -s p.json --init pipe.jsonl
 run pb-report -s p.json --markdown
 is "$(printf '%s\n' "$OUT" | grep -c 'a\\|b')" 1 "a | in an arm id is escaped in Markdown"
 run pb-report -s p.json --csv
-is "$(printf '%s\n' "$OUT" | sed -n 2p)" '1,a|b,0,-,-,0,1,wilson,-,0' "CSV: no pulls, no share or mean"
+is "$(printf '%s\n' "$OUT" | sed -n 2p)" '1,a|b,0,-,-,0,1,wilson,-,0,0.5121,-,-,-' "CSV: no pulls, no share or mean; P(best) from the prior"
 
 run pb-report -s st.json --json --level 0.9
 is "$(printf '%s' "$OUT" | jq -r '.arms[1].ci_low * 1e4 | round')" 2693 "--level 0.9 narrows the interval"
+
+# P(best) against the two-arm exact value is in tests/unit/report.c;
+# here: the JSON carries it, and it is reproducible
+run pb-report -s st.json --json --draws 2000 --seed 9
+a=$(printf '%s' "$OUT" | jq -c '[.arms[].pbest]')
+run pb-report -s st.json --json --draws 2000 --seed 9
+is "$(printf '%s' "$OUT" | jq -c '[.arms[].pbest]')" "$a" "P(best) is the same for the same seed"
+is "$(printf '%s' "$OUT" | jq '[.arms[].pbest] | add * 1e9 | round')" 1000000000 "and adds up to 1"
+run pb-report -s st.json --json --interval bernstein
+is "$(printf '%s' "$OUT" | jq -c '.arms[0] | [.ci_method, (.ci_low * 1e6 | round), (.ci_high * 1e6 | round)]')" \
+   '["bernstein",0,1000000]' "--interval bernstein: 8/10 is still [0, 1] by empirical Bernstein"
 
 run pb-report -s st.json --level 2
 is "$ERR" "pb-report: --level: '2' is not a number in [0.5, 0.9999]" "a bad --level"
