@@ -1,6 +1,8 @@
 #!/bin/sh
 # demo.sh - the README's `make demo`: start pb-sim on a free loopback port,
-# run a real bandit loop against it, print the ranking, stop the server.
+# run a real bandit loop against it, print the ranking and the run as text
+# charts, check the leader on held-out tasks, draw the run with gnuplot
+# into BUILD-DIR/demo.svg, stop the server.
 # Usage: sh examples/demo.sh [BUILD-DIR]   (ROUNDS and BATCH in the environment)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,8 +17,11 @@ sim=
 trap '[ -n "$sim" ] && kill "$sim" 2>/dev/null; rm -rf "$work"' EXIT
 trap 'exit 2' HUP INT TERM
 
+# held-out tasks the loop never samples; pb-sim knows their answers too
+sh "$ex/gen-tasks.sh" 60 777 | jq -c '.id = "heldout-" + .id' >"$work/heldout.jsonl"
+cat "$ex/tasks.jsonl" "$work/heldout.jsonl" >"$work/sim-tasks.jsonl"
 mkfifo "$work/url"
-pb-sim --tasks "$ex/tasks.jsonl" --world "$ex/world.jsonl" --seed 1 --latency 20 \
+pb-sim --tasks "$work/sim-tasks.jsonl" --world "$ex/world.jsonl" --seed 1 --latency 20 \
 	>"$work/url" 2>"$work/sim.err" &
 sim=$!
 read -r OPENAI_BASE_URL <"$work/url" || { cat "$work/sim.err" >&2; exit 2; }
@@ -27,7 +32,9 @@ echo "loop:   $rounds rounds of $batch pulls: pb-sample | pb-query | pb-score | 
 echo
 
 state=$work/state.json
-pb-update -s "$state" --init "$ex/arms.jsonl" --policy ucb1 --seed 7
+# Thompson sampling: its selection probabilities move smoothly, as in the
+# study's figures of each persona's probability over time
+pb-update -s "$state" --init "$ex/arms.jsonl" --policy thompson --seed 7
 start=$(date +%s)
 i=0
 while [ "$i" -lt "$rounds" ]; do
@@ -49,8 +56,36 @@ while [ "$i" -lt "$rounds" ]; do
 done
 [ -t 2 ] && printf '\n' >&2
 echo
-pb-report -s "$state"
+# the ranking, the run as text charts, and the run as a picture
+plot=$bin/demo.svg
+if command -v gnuplot >/dev/null 2>&1; then
+	pb-report -s "$state" --chart --plot "$plot"
+else
+	pb-report -s "$state" --chart
+	plot=
+fi
 echo
 best=$(jq -rs 'max_by(.skill) | .match' "$ex/world.jsonl")
 echo "$((rounds * batch)) pulls in $(( $(date +%s) - start )) s.  In pb-sim's world the most skilled"
 echo "arm is $(jq -r --arg m "$best" 'select(.prefix | contains($m)) | .id' "$ex/arms.jsonl"): \"$(jq -r --arg m "$best" 'select(.prefix | contains($m)) | .prefix' "$ex/arms.jsonl")\""
+
+# Is it real?  The leader and the bare prompt on 60 tasks the run never
+# saw, every task to both, then pb-report --validate.
+echo
+lead=$(pb-report -s "$state" --json | jq -r '.arms[0].id')
+echo "held-out check: $lead and plain on 60 new tasks"
+for arm in "$lead" plain; do
+	jq -c --arg arm "$arm" --slurpfile arms "$ex/arms.jsonl" '
+		($arms[] | select(.id == $arm) | .prefix) as $p |
+		{run: "heldout", pull: input_line_number, arm: $arm, task: .,
+		 messages: [{role: "user", content: (if $p == "" then .input
+		            else $p + "\n\n" + .input end)}]}' "$work/heldout.jsonl"
+done | pb-query -j 16 --model pb-sim --temperature 0.7 --no-cache |
+	pb-score --scorer number >"$work/heldout-scored.jsonl"
+pb-report -s "$state" --validate "$work/heldout-scored.jsonl" --baseline plain --arm "$lead"
+echo
+if [ -n "$plot" ]; then
+	echo "picture of the run (selection probability, mean with its interval, cumulative reward): $plot"
+else
+	echo "no picture: gnuplot is not installed (apt-get install gnuplot-nox)"
+fi
