@@ -115,8 +115,8 @@ static void
 judge(const struct pb_state *st, double level, struct verdict *v)
 {
 	enum pb_policy_kind k = st->pol.kind;
-	double delta = k == PB_POL_LUCB || k == PB_POL_TOPTWO ? st->pol.delta :
-	               1 - level;
+	double delta = k == PB_POL_LUCB || k == PB_POL_TOPTWO || k == PB_POL_RACE ?
+	               st->pol.delta : 1 - level;
 	size_t i;
 
 	v->open = ecalloc(st->narms, 1);
@@ -128,6 +128,14 @@ judge(const struct pb_state *st, double level, struct verdict *v)
 		v->done = pb_policy_done(st, v->why, &v->best);
 		for (i = 0; i < st->narms; i++) /* the arms still in the race */
 			v->open[i] = (int)i != v->best && isfinite(pb_policy_index(st, (int)i));
+	} else if (k == PB_POL_RACE) {
+		/* the race's own rule on paired statistics: the last arm
+		 * standing; the others still in it are not yet separated */
+		v->rule = "race";
+		v->done = pb_policy_done(st, v->why, &v->best);
+		for (i = 0; i < st->narms; i++)
+			v->open[i] = (int)i != v->best &&
+			             (!st->arms[i].pstate || st->arms[i].pstate[0] != 0);
 	} else if (k == PB_POL_LUCB) {
 		v->rule = "box";
 		v->done = pb_box_stop(st, delta, &v->best, v->open);
