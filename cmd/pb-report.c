@@ -32,6 +32,7 @@ usage(FILE *fp, int status)
 	    "                 [--epsilon E] [--interval auto|bernstein] [--draws N]\n"
 	    "                 [--seed N] [--price IN,OUT] [--history] [--chart]\n"
 	    "                 [--plot FILE.svg|FILE.png] [--require verdict|uplift[:ALPHA]]\n"
+	    "                 [--context VALUE]\n"
 	    "       pb-report --replay [-s STATE] [options] [FILE...]\n"
 	    "       pb-report --validate FILE [-s STATE] [--baseline ARM] [--arm ARM]\n"
 	    "                 [--resamples B] [options]\n"
@@ -51,6 +52,8 @@ usage(FILE *fp, int status)
 	    "      --history     the history of the run instead of the ranking\n"
 	    "      --chart       text charts of the history, even off a terminal\n"
 	    "      --plot FILE   draw the history with gnuplot into FILE.svg or .png\n"
+	    "      --context VALUE  the ranking of one context only (default: the\n"
+	    "                    totals, then each context)\n"
 	    "      --require G   exit 4 unless the verdict is reached (verdict) or the\n"
 	    "                    held-out uplift is significant (uplift[:ALPHA])\n"
 	    "      --replay      rebuild the ranking from scored records (FILE... or\n"
@@ -68,7 +71,7 @@ usage(FILE *fp, int status)
 struct opts {
 	enum { F_TABLE, F_JSON, F_CSV, F_MD } format;
 	double level, eps, price_in, price_out, alpha_gate;
-	const char *interval, *plot, *validate, *baseline, *arm, *spath;
+	const char *interval, *plot, *validate, *baseline, *arm, *spath, *context;
 	long draws, resamples;
 	uint64_t seed;
 	int history, chart, replay, price;
@@ -109,44 +112,68 @@ struct ranking {
 	struct tokens tok;
 	long pending;
 	int replayed;         /* index and prob mean nothing */
+	const char *ctx;      /* a context's ranking: its value (or ctx_all
+	                       * for the totals of a state with contexts) */
+	int view;             /* st is a view of another state: not freed */
+	int more;             /* one more context after the totals (CSV: no
+	                       * header) */
 };
 
-static void
-judge(const struct pb_state *st, double level, struct verdict *v)
-{
-	enum pb_policy_kind k = st->pol.kind;
-	double delta = k == PB_POL_LUCB || k == PB_POL_TOPTWO || k == PB_POL_RACE ?
-	               st->pol.delta : 1 - level;
-	size_t i;
+static const char ctx_all[] = "";
 
-	v->open = ecalloc(st->narms, 1);
+/* The verdict on the arms still in the pool: retired arms are never
+ * pulled again, so they neither block a verdict nor win one. */
+static void
+judge(const struct pb_state *full, double level, struct verdict *v)
+{
+	enum pb_policy_kind k = full->pol.kind;
+	double delta = k == PB_POL_LUCB || k == PB_POL_TOPTWO || k == PB_POL_RACE ?
+	               full->pol.delta : 1 - level;
+	struct pb_arm *arms = ecalloc(full->narms, sizeof *arms);
+	int *map = ecalloc(full->narms, sizeof *map), best = -1;
+	unsigned char *open = ecalloc(full->narms, 1), *good = NULL;
+	struct pb_state view, *st = &view;
+	size_t i, n = pb_state_active(full, &view, arms, map);
+
+	v->open = ecalloc(full->narms, 1);
 	v->delta = delta;
 	v->conf = 1 - delta;
 	if (k == PB_POL_HALVING || k == PB_POL_REJECTS) {
 		v->rule = "budget";
 		v->conf = NAN;
-		v->done = pb_policy_done(st, v->why, &v->best);
-		for (i = 0; i < st->narms; i++) /* the arms still in the race */
-			v->open[i] = (int)i != v->best && isfinite(pb_policy_index(st, (int)i));
+		v->done = pb_policy_done(st, v->why, &best);
+		for (i = 0; i < n; i++) /* the arms still in the race */
+			open[i] = (int)i != best && isfinite(pb_policy_index(st, (int)i));
 	} else if (k == PB_POL_RACE) {
 		/* the race's own rule on paired statistics: the last arm
 		 * standing; the others still in it are not yet separated */
-		v->rule = "race";
-		v->done = pb_policy_done(st, v->why, &v->best);
-		for (i = 0; i < st->narms; i++)
-			v->open[i] = (int)i != v->best &&
-			             (!st->arms[i].pstate || st->arms[i].pstate[0] != 0);
+		v->rule = "paired";
+		v->done = pb_policy_done(st, v->why, &best);
+		for (i = 0; i < n; i++)
+			open[i] = (int)i != best &&
+			          (!st->arms[i].pstate || st->arms[i].pstate[0] != 0);
 	} else if (k == PB_POL_LUCB) {
 		v->rule = "box";
-		v->done = pb_box_stop(st, delta, &v->best, v->open);
+		v->done = pb_box_stop(st, delta, &best, open);
 	} else {
 		v->rule = "glr";
-		v->done = pb_glr_stop(st, delta, &v->best, v->open);
+		v->done = pb_glr_stop(st, delta, &best, open);
 	}
 	if (!isnan(v->eps)) {
-		v->good = ecalloc(st->narms, 1);
-		pb_eps_good(st, delta, v->eps, v->good);
+		good = ecalloc(full->narms, 1);
+		v->good = ecalloc(full->narms, 1);
+		pb_eps_good(st, delta, v->eps, good);
 	}
+	v->best = best >= 0 ? map[best] : -1;
+	for (i = 0; i < n; i++) {
+		v->open[map[i]] = open[i];
+		if (good)
+			v->good[map[i]] = good[i];
+	}
+	free(arms);
+	free(map);
+	free(open);
+	free(good);
 }
 
 /* The verdict as one line of words (and one more for --epsilon). */
@@ -318,6 +345,8 @@ ranking_json(const struct ranking *rk, const struct opts *o)
 		a = cJSON_CreateObject();
 		cJSON_AddNumberToObject(a, "rank", (double)i + 1);
 		cJSON_AddStringToObject(a, "id", arm->id);
+		if (arm->retired)
+			cJSON_AddBoolToObject(a, "retired", 1);
 		cJSON_AddNumberToObject(a, "pulls", (double)arm->st.n);
 		num(a, "share", r[i].share);
 		num(a, "mean", arm->st.n ? r[i].mean : NAN);
@@ -414,10 +443,16 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 	int md = o->format == F_MD, money = rk->tok.known;
 
 	if (o->format == F_CSV) {
-		printf("rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors,"
-		       "pbest,prompt_tokens,completion_tokens,cost\n");
+		if (!rk->more)
+			printf("%srank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,"
+			       "errors,pbest,prompt_tokens,completion_tokens,cost\n",
+			       rk->ctx ? "context," : "");
 		for (i = 0; i < st->narms; i++) {
 			const struct pb_arm *a = &st->arms[r[i].arm];
+			if (rk->ctx) {
+				csvfield(rk->ctx);
+				putchar(',');
+			}
 			printf("%zu,", i + 1);
 			csvfield(a->id);
 			fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.6g");
@@ -438,8 +473,8 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 		return;
 	}
 	for (i = 0; i < st->narms; i++)
-		if (strlen(st->arms[i].id) > w)
-			w = strlen(st->arms[i].id);
+		if (strlen(st->arms[i].id) + (st->arms[i].retired ? 10 : 0) > w)
+			w = strlen(st->arms[i].id) + (st->arms[i].retired ? 10 : 0);
 	printf(md ? "Policy `%s`, %ld pulls applied, %ld pending; "
 	       "%g%% intervals (%s).\n\n" : "policy %s, %ld pulls applied, "
 	       "%ld pending; %g%% intervals (%s)\n",
@@ -467,14 +502,18 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 		if (md) {
 			printf("| %zu | ", i + 1);
 			mdcell(a->id);
+			if (a->retired)
+				printf(" (retired)");
 			printf(" | %ld | %s | %s | %s | %s | %ld | %s |", a->st.n, sh, m, ci,
 			       ix, a->errors, pb);
 			if (money)
 				printf(" %s | %s |", tok, cost);
 			putchar('\n');
 		} else {
+			char name[300];
+			snprintf(name, sizeof name, "%s%s", a->id, a->retired ? " (retired)" : "");
 			printf("%4zu  %-*s %7ld %6s %6s  %-15s %7s %6ld %7s", i + 1,
-			       (int)w, a->id, a->st.n, sh, m, ci, ix, a->errors, pb);
+			       (int)w, name, a->st.n, sh, m, ci, ix, a->errors, pb);
 			if (money)
 				printf(" %10s %8s", tok, cost);
 			putchar('\n');
@@ -489,6 +528,51 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 	say_verdict(st, r, &rk->v);
 }
 
+static void ranking_free(struct ranking *rk);
+
+/* A view of context c of st, its "updates" those of the context. */
+static void
+context_view(const struct pb_state *st, size_t c, struct pb_state *v)
+{
+	size_t i;
+
+	pb_state_view(st, c, v);
+	v->updates = 0;
+	for (i = 0; i < v->narms; i++)
+		v->updates += v->arms[i].st.n + v->arms[i].errors;
+}
+
+/* After the totals of a state with contexts: each context's ranking and
+ * verdict, into j (JSON) or printed. */
+static void
+contexts(const struct pb_state *st, const struct opts *o, cJSON *j)
+{
+	cJSON *arr = j ? cJSON_AddArrayToObject(j, "contexts") : NULL, *x;
+	size_t c;
+
+	if (j)
+		cJSON_AddStringToObject(j, "context_field", st->ctx_field);
+	for (c = 0; c < st->nctx; c++) {
+		struct ranking cr = { 0 };
+		context_view(st, c, &cr.st);
+		cr.view = cr.more = 1;
+		cr.ctx = st->ctx[c].name;
+		rank_arms(&cr, o);
+		if (j) {
+			x = ranking_json(&cr, o);
+			cJSON_AddStringToObject(x, "context", cr.ctx);
+			cJSON_AddItemToArray(arr, x);
+		} else {
+			if (o->format == F_MD)
+				printf("\nContext `%s` = `%s`.\n\n", st->ctx_field, cr.ctx);
+			else if (o->format == F_TABLE)
+				printf("\ncontext %s = %s\n", st->ctx_field, cr.ctx);
+			print_ranking(&cr, o);
+		}
+		ranking_free(&cr);
+	}
+}
+
 static void
 ranking_free(struct ranking *rk)
 {
@@ -497,7 +581,8 @@ ranking_free(struct ranking *rk)
 	free(rk->v.good);
 	free(rk->tok.in);
 	free(rk->tok.out);
-	pb_state_free(&rk->st);
+	if (!rk->view)
+		pb_state_free(&rk->st);
 }
 
 /* ================================================================ replay */
@@ -1604,7 +1689,7 @@ main(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CSV, O_MD, O_LEVEL, O_EPS, O_VERSION, O_INTERVAL,
 	       O_DRAWS, O_SEED, O_PRICE, O_HISTORY, O_CHART, O_PLOT, O_REQUIRE,
-	       O_REPLAY, O_VALIDATE, O_BASELINE, O_ARM, O_RESAMPLES };
+	       O_REPLAY, O_VALIDATE, O_BASELINE, O_ARM, O_RESAMPLES, O_CONTEXT };
 	static const struct option lopts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, O_JSON },
@@ -1625,12 +1710,13 @@ main(int argc, char **argv)
 		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "arm", required_argument, NULL, O_ARM },
 		{ "resamples", required_argument, NULL, O_RESAMPLES },
+		{ "context", required_argument, NULL, O_CONTEXT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
 	};
 	struct opts o = { F_TABLE, 0.95, NAN, 0, 0, 0.05, "auto", NULL, NULL, NULL,
-	                  NULL, NULL, 10000, 10000, 1, 0, 0, 0, 0, G_NONE };
+	                  NULL, NULL, NULL, 10000, 10000, 1, 0, 0, 0, 0, G_NONE };
 	struct ranking rk = { 0 };
 	struct pb_state ref;
 	char err[PB_ERRLEN];
@@ -1663,6 +1749,7 @@ main(int argc, char **argv)
 		case O_BASELINE: o.baseline = optarg; break;
 		case O_ARM: o.arm = optarg; break;
 		case O_RESAMPLES: o.resamples = intarg("--resamples", optarg, 2, 10000000); break;
+		case O_CONTEXT: o.context = optarg; break;
 		case 'h': usage(stdout, PB_EXIT_OK); break;
 		case O_VERSION: version(); break;
 		default: usage(stderr, PB_EXIT_USAGE);
@@ -1674,6 +1761,8 @@ main(int argc, char **argv)
 		die("--validate does not go with --replay, --history or --plot");
 	if (o.replay && (o.history || o.plot))
 		die("--replay rebuilds the ranking only: no --history or --plot");
+	if (o.context && (o.replay || o.validate || o.history || o.plot))
+		die("--context goes with the ranking only");
 	if (o.gate == G_UPLIFT && !o.validate)
 		die("--require uplift needs --validate FILE");
 	if (o.gate == G_VERDICT && o.validate)
@@ -1710,8 +1799,20 @@ main(int argc, char **argv)
 			rk.st.pol = ref.pol; /* the verdict by the state's policy's rule */
 			pb_state_free(&ref);
 		}
+	} else if (o.context) {
+		int c = pb_state_find_ctx(&ref, o.context);
+		if (!ref.ctx_field)
+			die("--context: %s keeps no contexts", o.spath);
+		if (c < 0)
+			die("--context: no context '%s' of %s in %s", o.context,
+			    ref.ctx_field, o.spath);
+		context_view(&ref, (size_t)c, &rk.st);
+		rk.view = 1;
+		rk.ctx = ref.ctx[c].name;
 	} else {
 		rk.st = ref;
+		if (ref.ctx_field)
+			rk.ctx = ctx_all;
 	}
 
 	rank_arms(&rk, &o);
@@ -1725,11 +1826,20 @@ main(int argc, char **argv)
 				cJSON_AddNumberToObject(x, "records", (double)records);
 				cJSON_AddBoolToObject(x, "agrees", have_ref && status == PB_EXIT_OK);
 			}
+			if (rk.ctx && !rk.view)
+				contexts(&rk.st, &o, j);
+			else if (rk.view)
+				cJSON_AddStringToObject(j, "context", rk.ctx);
 			if (pb_jsonl_write(stdout, j) < 0)
 				die("write error: %s", strerror(errno));
 			cJSON_Delete(j);
 		} else {
+			if (rk.view && o.format != F_CSV)
+				printf(o.format == F_MD ? "Context `%s` = `%s`.\n\n" :
+				       "context %s = %s\n", ref.ctx_field, rk.ctx);
 			print_ranking(&rk, &o);
+			if (rk.ctx && !rk.view)
+				contexts(&rk.st, &o, NULL);
 			if (o.replay && have_ref && o.format == F_TABLE)
 				printf("replay: %ld records %s %s\n", records, status ==
 				       PB_EXIT_OK ? "agree with" : "disagree with", o.spath);
@@ -1744,6 +1854,8 @@ main(int argc, char **argv)
 		status = EXIT_GATE;
 	}
 	ranking_free(&rk);
+	if (rk.view)
+		pb_state_free(&ref);
 	if (fshut(stdout, "<stdout>"))
 		return PB_EXIT_USAGE;
 	return status;

@@ -340,6 +340,13 @@ int pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
 int pb_state_choose(struct pb_state *st, int ctx, size_t k,
                     const unsigned char *allow, int *out);
 
+/* The arms of st still in the pool (not retired), as a view: arms (room
+ * for st->narms) receives copies of them, map[v] the index in st of the
+ * view's arm v.  Returns how many.  The view has no pairs; never free
+ * it. */
+size_t pb_state_active(const struct pb_state *st, struct pb_state *view,
+                       struct pb_arm *arms, int *map);
+
 /* pb_policy_done on the arms still in the pool (and context ctx, or -1
  * for all tasks); *best, if not NULL, is an index into st->arms. */
 int pb_state_done(const struct pb_state *st, int ctx, char why[PB_ERRLEN],

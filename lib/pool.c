@@ -279,6 +279,16 @@ pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
 
 /* ------------------------------------------------------------ choosing */
 
+static size_t active_view(const struct pb_state *, const unsigned char *,
+                          struct pb_state *, struct pb_arm *, int *);
+
+size_t
+pb_state_active(const struct pb_state *st, struct pb_state *view,
+                struct pb_arm *arms, int *map)
+{
+	return active_view(st, NULL, view, arms, map);
+}
+
 /* The arms of base (a state or a context view) that may be chosen: in
  * the pool and not taken for this task yet, as a view of their own with
  * map[v] the index in base.  The view's arms are copies (pstate shared),

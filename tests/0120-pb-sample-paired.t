@@ -4,7 +4,7 @@
 # state's pairs against a recount with jq, errors that change nothing,
 # and a race against pb-sim that ends by itself naming the world's best.
 . "$(dirname "$0")/lib.sh"
-plan 39
+plan 44
 
 # Rewards from the pull id (deterministic), as in 0110.
 score() {
@@ -114,6 +114,19 @@ run pb-update -s p.json cs.jsonl
 like "$ERR" "from run [0-9a-f]+, not this state's" "records of another run"
 run pb-update -s c.json --context domain
 is "$RC" 2 "--context without --init"
+run pb-report -s c.json
+is "$(printf '%s\n' "$OUT" | grep '^context ' | tr '\n' ' ')" "context domain = music context domain = tennis " \
+   "pb-report: the totals, then each context"
+run pb-report -s c.json --json
+is "$(printf '%s' "$OUT" | jq -c '[.context_field, [.contexts[] | [.context, ([.arms[] | .pulls + .errors] | add)]]]')" \
+   '["domain",[["music",2],["tennis",1]]]' "in JSON, each context's ranking of its own pulls"
+run pb-report -s c.json --context tennis --csv
+is "$(printf '%s\n' "$OUT" | head -2 | cut -d, -f1-4 | tr '\n' ' ')" "context,rank,id,pulls tennis,1,plain,1 " \
+   "--context VALUE alone, in CSV with its context column"
+run pb-report -s c.json --context golf
+is "$RC|$ERR" "2|pb-report: --context: no context 'golf' of domain in c.json" "an unknown context"
+run pb-report -s p.json
+like "$OUT" "plain \(retired\)" "pb-report marks a retired arm"
 
 # A race against pb-sim, through all five tools, ends by itself and
 # names the world's best arm; the state's pairs hold every shared task.
