@@ -74,13 +74,10 @@ echo "arm is $(jq -r --arg m "$best" 'select(.prefix | contains($m)) | .id' "$ex
 echo
 lead=$(pb-report -s "$state" --json | jq -r '.arms[0].id')
 echo "held-out check: $lead and plain on 60 new tasks"
-for arm in "$lead" plain; do
-	jq -c --arg arm "$arm" --slurpfile arms "$ex/arms.jsonl" '
-		($arms[] | select(.id == $arm) | .prefix) as $p |
-		{run: "heldout", pull: input_line_number, arm: $arm, task: .,
-		 messages: [{role: "user", content: (if $p == "" then .input
-		            else $p + "\n\n" + .input end)}]}' "$work/heldout.jsonl"
-done | pb-query -j 16 --model pb-sim --temperature 0.7 --no-cache |
+# a state of its own, so the run's state sees nothing of the held-out set
+pb-update -s "$work/heldout-state.json" --init "$ex/arms.jsonl" --policy uniform
+pb-sample -s "$work/heldout-state.json" -k all --arms "$lead,plain" "$work/heldout.jsonl" |
+	pb-query -j 16 --model pb-sim --temperature 0.7 --no-cache |
 	pb-score --scorer number >"$work/heldout-scored.jsonl"
 pb-report -s "$state" --validate "$work/heldout-scored.jsonl" --baseline plain --arm "$lead"
 echo
