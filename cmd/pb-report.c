@@ -16,8 +16,6 @@
 #include <unistd.h>
 
 #include "../lib/pb.h"
-#include "../lib/history.h"
-#include "../lib/report.h"
 #include "util.h"
 
 extern char **environ;

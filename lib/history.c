@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "history.h"
 
 void
 pb_history_free(struct pb_history *h)

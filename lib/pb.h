@@ -592,6 +592,124 @@ int pb_policy_probs(const struct pb_state *st, double *p);
 double pb_char_time(const double *mu, size_t k, double *w);
 
 /* ===================================================================== */
+/* history.c: each arm's pulls, mean and selection probability over time */
+/* ===================================================================== */
+
+/* At most PB_HIST_CAP points are kept.  A point is taken after every
+ * `stride` applied pulls (st->updates a multiple of stride, or the first
+ * update past the next multiple when a merge jumps the count); when the
+ * buffer is full, every other point is dropped (the later of each pair
+ * stays, so the newest point always survives) and the stride doubles.
+ * A million updates therefore leave between PB_HIST_CAP / 2 and
+ * PB_HIST_CAP points at a stride of 2^13 or 2^14, and taking a point,
+ * the only costly step (pb_policy_probs), happens about
+ * PB_HIST_CAP / 2 * log2(updates / PB_HIST_CAP) times in all. */
+#define PB_HIST_CAP 200
+
+/* One arm's series, keyed by arm id so arms added or retired later keep
+ * their past: values are NAN at points where the arm was not in the
+ * state. */
+struct pb_hist_series {
+	char *id;
+	double *pulls; /* rewarded pulls (PB_HIST_CAP places each) */
+	double *mean;  /* mean reward */
+	double *var;   /* sample variance of the rewards (for the t band) */
+	double *prob;  /* pb_policy_probs: chance of the next pull */
+};
+
+struct pb_history {
+	long stride;   /* updates between points, a power of two */
+	long next;     /* take the next point when updates reaches this
+	                * (derived, not saved: the next multiple of stride
+	                * after the last point) */
+	size_t n;      /* points kept */
+	double *updates; /* st->updates at each point */
+	struct pb_hist_series *ser;
+	size_t nser;
+};
+
+/* Takes a point if one is due after st->updates changed; called by
+ * pb_state_apply after each applied pull.  When no point is due this is
+ * one comparison.  Out of memory, the point is skipped: the history is
+ * a record for people, and never worth failing an update for. */
+void pb_history_note(struct pb_state *st);
+
+/* Takes a point now, whatever the stride (tests, and a final point for
+ * plots).  Returns 0, or -1 out of memory. */
+int pb_history_take(struct pb_state *st);
+
+/* The history as the state file's "history" member (pb-state(5)):
+ *   {"stride":S,"updates":[...],
+ *    "arms":{"ID":{"pulls":[...],"mean":[...],"var":[...],"prob":[...]}}}
+ * with NAN written as null.  Returns a new tree, or NULL. */
+cJSON *pb_history_to_json(const struct pb_history *h);
+
+/* Reads a "history" member into a new *out (NULL when o is NULL: a state
+ * without history).  Arrays must all have the length of "updates", at
+ * most PB_HIST_CAP, with updates increasing.  Returns 0, or -1 with err
+ * saying what is wrong (without the path). */
+int pb_history_from_json(struct pb_history **out, const cJSON *o,
+                         char err[PB_ERRLEN]);
+
+void pb_history_free(struct pb_history *h);
+
+/* The series of arm id, or NULL. */
+const struct pb_hist_series *pb_history_find(const struct pb_history *h,
+                                             const char *id);
+
+/* ===================================================================== */
+/* report.c: P(best), empirical Bernstein, paired bootstrap, McNemar     */
+/* ===================================================================== */
+
+/* The probability that each of the k arms is the best, p[0..k), by
+ * Monte Carlo over `draws` joint draws from the arms' posteriors, with
+ * an rng of its own seeded with seed (so the same statistics always give
+ * the same answer).  An arm whose rewards were all 0 or 1 has the
+ * posterior Beta(1 + sum, 1 + n - sum) of a uniform prior; an arm with
+ * other rewards the normal approximation N(mean, v / n), v the sample
+ * variance floored at 1 / (4 n) so that a few equal rewards still leave
+ * some doubt.  Each draw counts for the arm with the largest value (the
+ * first on a tie).  The standard error of each p[i] is at most
+ * 0.5 / sqrt(draws).  Returns 0, or -1 out of memory or draws < 1. */
+int pb_prob_best(const struct pb_stats *s, size_t k, long draws,
+                 uint64_t seed, double *p);
+
+/* The empirical Bernstein interval of Maurer and Pontil (2009) for the
+ * mean of rewards in [0,1], two-sided at level 1 - alpha: with v the
+ * sample variance (divisor n - 1) and L = ln(4 / alpha),
+ *     mean -+ (sqrt(2 v L / n) + 7 L / (3 (n - 1))),
+ * clipped to [0,1].  It holds for any distribution on [0,1], not only
+ * in the limit, at the price of being wider than Student's t.  Fewer
+ * than two rewards give [0,1]. */
+void pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi);
+
+/* The interval pb-report shows: method "auto" is pb_stats_ci (Wilson
+ * for 0/1 rewards, Student t otherwise), "bernstein" pb_eb_ci.  *name
+ * receives a static name: "wilson", "t" or "bernstein". */
+void pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
+                  double *lo, double *hi, const char **name);
+
+/* The percentile bootstrap interval for the mean of d[0..n) (for paired
+ * data, the per-task differences), two-sided at level 1 - alpha: B
+ * resamples of n values drawn with replacement (pb_rng_below, seeded
+ * with seed), their means sorted, and the alpha/2 and 1 - alpha/2
+ * quantiles taken by linear interpolation between order statistics
+ * (Hyndman and Fan's type 7: position q (B - 1), 0-based).  n == 0
+ * gives NAN.  Returns 0, or -1 out of memory or B < 2. */
+int pb_boot_mean_ci(const double *d, size_t n, long B, double alpha,
+                    uint64_t seed, double *lo, double *hi);
+
+/* The exact two-sided McNemar test of b against c discordant pairs (the
+ * binomial sign test of b successes in b + c trials at 1/2):
+ *     p = min(1, 2 sum_{i=0}^{min(b,c)} C(b+c, i) / 2^(b+c)),
+ * and 1 when b + c = 0. */
+double pb_mcnemar_exact(long b, long c);
+
+/* Dollars for in_tok input and out_tok output tokens at the given
+ * prices in dollars per million tokens of each kind. */
+double pb_cost(double in_tok, double out_tok, double usd_in_m, double usd_out_m);
+
+/* ===================================================================== */
 /* template.c: prompt rendering                                           */
 /* ===================================================================== */
 

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "pb.h"
-#include "report.h"
 
 int
 pb_prob_best(const struct pb_stats *s, size_t k, long draws, uint64_t seed,

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "pb.h"
-#include "history.h"
 
 double
 pb_now(void)

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "../../lib/pb.h"
-#include "../../lib/history.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/pbhistXXXXXX";

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 
 #include "../../lib/pb.h"
-#include "../../lib/report.h"
 #include "tap.h"
 
 static double
