@@ -1,6 +1,6 @@
 /* report.c - the statistics of pb-report: the probability that each arm
  * is best, the empirical Bernstein interval, the paired bootstrap, the
- * exact McNemar test and cost.  Formulas are in report.h and
+ * exact McNemar test and cost.  Formulas are in pb.h and
  * man/pb-report.1. */
 #include <math.h>
 #include <stdlib.h>
