@@ -81,8 +81,11 @@ struct run {
 static int
 out_record(cJSON *rec, void *arg, char err[PB_ERRLEN])
 {
+	int rv = pb_jsonl_write(stdout, rec);
+
 	(void)arg;
-	if (pb_jsonl_write(stdout, rec) < 0) {
+	cJSON_Delete(rec);
+	if (rv < 0) {
 		snprintf(err, PB_ERRLEN, "write error on <stdout>: %s", strerror(errno));
 		return -1;
 	}

@@ -54,6 +54,8 @@ struct pb_blend {
 	struct pb_query *judge;
 	int judge_comp;
 	int finished;
+	int full;                  /* the window filled up and has not yet
+	                            * drained to half */
 	int broken;
 	char broke[PB_ERRLEN];
 	struct pb_blend_counts cnt;
@@ -557,7 +559,8 @@ emit(struct pb_blend *b, char err[PB_ERRLEN])
 		free(s->failed);
 		s->failed = NULL;
 		b->head = (b->head + 1) % b->cap;
-		b->n--;
+		if (--b->n <= b->cap / 2)
+			b->full = 0;
 		b->cnt.done++;
 		if (rv < 0)
 			return fail(b, err, "%s", err);
@@ -718,10 +721,14 @@ pb_blend_free(struct pb_blend *b)
 	free(b);
 }
 
+/* Once the window is full, no room until half of it is handed back:
+ * otherwise each answer from a coprocess would let one record in and a
+ * full window would turn one record at a time, a wakeup each, instead
+ * of in batches while the coprocess works on. */
 int
 pb_blend_room(const struct pb_blend *b)
 {
-	return !b->broken && b->n < b->cap &&
+	return !b->broken && !b->full && b->n < b->cap &&
 	       (!b->judge || pb_query_room(b->judge) > 0);
 }
 
@@ -763,6 +770,8 @@ pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
 		       fail(b, err, "pb_blend_add without room");
 	}
 	s = &b->ring[(b->head + b->n++) % b->cap];
+	if (b->n == b->cap && b->cap > 1)
+		b->full = 1;
 	s->rec = rec;
 	s->file = file;
 	s->line = line;

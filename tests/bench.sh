@@ -7,8 +7,9 @@
 # Usage: sh tests/bench.sh [BUILD-DIR]
 # Environment: BENCH_QUICK=1 sends 200 requests at -j 1 instead of 2000
 # (100 s at 50 ms each); BENCH_REPEAT=N runs every case but -j 1 and jq
-# N times and keeps the median by wall time (default 3).  TMPDIR holds
-# about 2.5 GB of input files while it runs.
+# N times and keeps the median by wall time (default 3); BENCH_ONLY=score
+# runs only the pb-score scorers (section 4).  TMPDIR holds about 2.5 GB
+# of input files while it runs.
 set -u
 LC_ALL=C
 export LC_ALL
@@ -20,6 +21,7 @@ PATH=$bin:$PATH
 export PATH
 here=$top/tests/bench
 quick=${BENCH_QUICK:-0}
+only=${BENCH_ONLY:-}
 repeat=${BENCH_REPEAT:-3}
 latency=50           # ms, pb-sim's delay per reply
 nreq=2000            # requests per pb-query case
@@ -72,6 +74,47 @@ for t in jq curl xargs awk; do
 done
 
 # ---------------------------------------------------------------------
+# 4: pb-score's scorers over the same answered records: the built-in
+# number scorer, a jq program (one jq coprocess) beside the same program
+# run by jq alone, and --cmd with a trivial program that answers 1.
+score_jq='.task.answer as $a | if (.response.text | contains($a)) then 1 else 0 end'
+score_bench() { # FILE N
+	cc -O2 -o "$T/one" "$here/one.c" || die "cannot compile $here/one.c"
+	stage "snum.$2" "$T/s.out" : pb-score --scorer number "$1"
+	[ "$(lines "$T/s.out")" -eq "$2" ] || broken "pb-score number: short output" "$T/err"
+	stage "sjq.$2" "$T/s.out" : pb-score --jq "$score_jq" "$1"
+	[ "$(lines "$T/s.out")" -eq "$2" ] || broken "pb-score --jq: short output" "$T/err"
+	stage "scmd.$2" "$T/s.out" : pb-score "$1" --cmd "$T/one"
+	[ "$(lines "$T/s.out")" -eq "$2" ] || broken "pb-score --cmd: short output" "$T/err"
+	stage "pjq.$2" "$T/s.out" : jq -c "$score_jq" "$1"
+	[ "$(lines "$T/s.out")" -eq "$2" ] || broken "jq alone: short output" "$T/err"
+	rm -f "$T/s.out"
+}
+score_report() { # N
+	echo "4. pb-score's scorers, $1 answered records (~180-character responses)"
+	[ "$repeat" -gt 1 ] && echo "   the median of $repeat runs by wall time"
+	printf '%-34s %7s %9s %7s %9s\n' case "wall s" "rec/s" "CPU s" "peak RSS"
+	for c in "snum|pb-score --scorer number" "sjq|pb-score --jq PROGRAM" \
+	    "pjq|jq -c PROGRAM (alone)" "scmd|pb-score --cmd one (answers 1)"; do
+		read -r w u s m <"$T/${c%%|*}.$1.m"
+		awk -v l="${c#*|}" -v n="$1" -v w="$w" -v u="$u" -v s="$s" -v m="$m" 'BEGIN {
+			printf "%-34s %7.2f %9.0f %7.2f %5.1f MiB\n", l, w, n / w, u + s, m / 1024 }'
+	done
+	read -r jw _ <"$T/sjq.$1.m"
+	read -r pw _ <"$T/pjq.$1.m"
+	awk -v a="$jw" -v b="$pw" -v goals="$T/goals" 'BEGIN {
+		r = a / b
+		printf "pb-score --jq time / jq alone: %.2fx (goal <= 1.5x: %s)\n", r,
+		    (r <= 1.5 ? "PASS" : "FAIL")
+		printf "pb-score --jq: time over jq alone|%.2fx|<= 1.5x|%s\n", r,
+		    (r <= 1.5 ? "PASS" : "FAIL") >>goals }'
+	echo "PROGRAM: $score_jq"
+	echo "pb-score runs one jq (jq -c --unbuffered) and one --cmd program for the"
+	echo "whole input; jq alone prints only the numbers, pb-score whole records."
+	echo
+}
+
+# ---------------------------------------------------------------------
 # Inputs, made once: tasks, pull records from pb-sample, answered records
 # with an awk step standing in for pb-query, scored records from the
 # measured pb-score run.
@@ -84,6 +127,7 @@ pb-update -s "$T/s0.json" --init "$top/examples/arms.jsonl" ||
 
 # ---------------------------------------------------------------------
 # 1 and 2: requests.  pb-sim knows the tasks, so every answer is a real one.
+if [ "$only" != score ]; then
 qopts="--model pb-sim"
 qhelp=$(pb-query -h 2>&1)
 case $qhelp in *--no-cache*) qopts="$qopts --no-cache" ;; esac
@@ -141,6 +185,7 @@ median curl "$repeat"
 echo "$_ok" >"$T/curl.ok"
 kill "$sim" 2>/dev/null && wait "$sim" 2>/dev/null
 sim=
+fi # not BENCH_ONLY=score
 
 # ---------------------------------------------------------------------
 # 3: local stages, ours at both sizes, then jq at the large one.
@@ -158,6 +203,21 @@ stage() {
 	done
 	median "$_name" "$repeat"
 }
+if [ "$only" = score ]; then
+	: >"$T/goals"
+	cp "$T/s0.json" "$T/s.$nbig"
+	pb-sample -s "$T/s.$nbig" "$T/tasks.$nbig" >"$T/pulls.$nbig" || die "pb-sample failed"
+	awk -f "$here/answer.awk" "$T/pulls.$nbig" >"$T/answered.$nbig"
+	rm -f "$T/pulls.$nbig"
+	score_bench "$T/answered.$nbig" $nbig
+	echo "promptbandit benchmark (pb-score only), $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "$(uname -srm), $(getconf _NPROCESSORS_ONLN 2>/dev/null) CPUs, load ${load:-?} at the start; $(jq --version)"
+	echo
+	score_report $nbig
+	[ -s "$T/failed" ] && { echo "FAILED:"; sort -u "$T/failed" | sed 's/^/  /'; }
+	echo "$(($(date +%s) - started)) s in all.  The goals are reported, not enforced."
+	exit $status
+fi
 for n in $nsmall $nbig; do
 	# pb-sample hands the pulls out from a fresh state each time, and
 	# pb-update applies them to a copy of the state the last one left.
@@ -190,6 +250,7 @@ measure jqsample jq -c "$jq_sample" "$T/tasks.$nbig" >"$T/jq.out" 2>"$T/err" ||
 say "jq score, $nbig records"
 measure jqscore jq -c "$jq_score" "$T/answered.$nbig" >"$T/jq.out" 2>"$T/err" ||
 	broken "jq score" "$T/err"
+score_bench "$T/answered.$nbig" $nbig
 say "jq update, $nbig records"
 measure jqupdate jq -n "$jq_update" "$T/scored.$nbig" >"$T/jq.out" 2>"$T/err" ||
 	broken "jq update" "$T/err"
@@ -272,7 +333,9 @@ echo "  pb-update applying the scored records to the state pb-sample left; jq: a
 echo "  rewards per arm.  RSS x: our peak RSS at $nbig over that at $nsmall records."
 echo
 
-echo "Goals (issue 3)"
+score_report $nbig
+
+echo "Goals (issues 3 and 5)"
 awk -F'|' '{ printf "%-46s %-26s %-9s %s\n", $1, $2, $3, $4 }' "$T/goals"
 echo
 if [ -s "$T/failed" ]; then
