@@ -263,8 +263,10 @@ main(int argc, char *argv[])
 	long maxwords = -1, jobs = 8;
 	unsigned norm = 0;
 	size_t n, i;
-	int c, summary = 0, nocache = 0, has_scale = 0, has_jscale = 0, status;
-	int has[8] = { 0 };
+	int c, summary = 0, nocache = 0, has_scale = 0, status;
+	/* which kinds are in use: jq, cmd, judge, text options apply,
+	 * --tolerance applies, length */
+	int has[6] = { 0 };
 
 	setprog(argv[0]);
 	/* --cmd takes the rest of the line, so its arguments are never
@@ -329,7 +331,6 @@ main(int argc, char *argv[])
 			if (pb_judge_scale_parse(&bo.judge_scale, optarg, err) < 0)
 				die("--judge-scale: %s", err);
 			judgeopt = "--judge-scale";
-			has_jscale = 1;
 			break;
 		case O_JKEY: jkeyenv = optarg; judgeopt = "--judge-key-env"; break;
 		case 'j': jobs = intarg("-j", optarg, 1, 1024); judgeopt = "-j"; break;
@@ -349,7 +350,6 @@ main(int argc, char *argv[])
 		default: usage();
 		}
 	}
-	(void)has_jscale;
 
 	/* The components: --blend, --scorer, or the one an option implies. */
 	if (blend && scorer)
@@ -417,8 +417,6 @@ main(int argc, char *argv[])
 		}
 	}
 	/* Options that would silently do nothing are mistakes. */
-	if (regex && !has[3 + 0] && !(has[3] && has[4]))
-		die("--regex applies only to --scorer regex");
 	if (regex) {
 		for (i = 0; i < n; i++)
 			if (comp[i].sc && comp[i].sc->kind == PB_SCORER_REGEX)
