@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "../lib/pb.h"
-#include "../lib/score2.h"
 #include "util.h"
 
 #define DEFAULT_JUDGE_MODEL "gpt-4o-mini"

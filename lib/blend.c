@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include "pb.h"
-#include "score2.h"
 
 #define DEFAULT_WINDOW 4096
 #define FLUSH_AT 65536 /* bytes queued for a coprocess before a pump */

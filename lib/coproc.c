@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "pb.h"
-#include "score2.h"
 
 #define CHUNK 65536
 

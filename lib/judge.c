@@ -8,7 +8,6 @@
 #include <strings.h>
 
 #include "pb.h"
-#include "score2.h"
 
 /* A number as short text that reads back the same. */
 static void

@@ -4,7 +4,6 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
-#include "../../lib/score2.h"
 
 static void
 value(const char *json, const struct pb_reward_scale *s, double want,
