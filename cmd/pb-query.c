@@ -16,8 +16,6 @@
 #include "util.h"
 
 #define DEFAULT_MODEL "gpt-4o-mini"
-#define OPENAI_URL "https://api.openai.com/v1"
-#define ANTHROPIC_URL "https://api.anthropic.com/v1"
 #define ANTHROPIC_VERSION "2023-06-01"
 
 static void
@@ -464,33 +462,6 @@ api_key(const char *keyfile, const char *keyenv, const char *dflt)
 	return key;
 }
 
-/* BASE + the API's path.  An Anthropic base with no path at all (the
- * way Anthropic's own clients take ANTHROPIC_BASE_URL) gets /v1. */
-static char *
-endpoint(const char *base, enum pb_llm_api api)
-{
-	const char *path = pb_llm_path(api), *v1 = "", *host;
-	size_t n;
-	char *url;
-
-	if (!base || !*base)
-		base = getenv(api == PB_API_ANTHROPIC ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL");
-	if (!base || !*base)
-		base = api == PB_API_ANTHROPIC ? ANTHROPIC_URL : OPENAI_URL;
-	if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8))
-		die("base URL '%s' is not http:// or https://", base);
-	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
-		;
-	host = strstr(base, "//") + 2;
-	if (api == PB_API_ANTHROPIC && !memchr(host, '/', n - (size_t)(host - base)))
-		v1 = "/v1";
-	url = emalloc(n + strlen(v1) + strlen(path) + 1);
-	memcpy(url, base, n);
-	strcpy(url + n, v1);
-	strcat(url, path);
-	return url;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -637,7 +608,8 @@ main(int argc, char **argv)
 		die("--progress and -q go alone");
 	qo.par.stop = stops;
 	qo.par.extra = extra;
-	url = endpoint(base, qo.par.api);
+	if (!(url = pb_llm_endpoint(base, qo.par.api, err)))
+		die("%s", err);
 	if (!qo.dry_run && (key = api_key(keyfile, keyenv, qo.par.api == PB_API_ANTHROPIC ?
 	                                 "ANTHROPIC_API_KEY" : "OPENAI_API_KEY"))) {
 		const char *h = qo.par.api == PB_API_ANTHROPIC ? "x-api-key: "

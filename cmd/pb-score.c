@@ -11,8 +11,6 @@
 #include "util.h"
 
 #define DEFAULT_JUDGE_MODEL "gpt-4o-mini"
-#define OPENAI_URL "https://api.openai.com/v1"
-#define ANTHROPIC_URL "https://api.anthropic.com/v1"
 #define ANTHROPIC_VERSION "2023-06-01"
 #define MAXCOMP 16
 
@@ -119,31 +117,6 @@ onrec(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 }
 
 /* BASE + the API's path, as pb-query builds it. */
-static char *
-endpoint(const char *base, enum pb_llm_api api)
-{
-	const char *path = pb_llm_path(api), *v1 = "", *host;
-	size_t n;
-	char *url;
-
-	if (!base || !*base)
-		base = getenv(api == PB_API_ANTHROPIC ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL");
-	if (!base || !*base)
-		base = api == PB_API_ANTHROPIC ? ANTHROPIC_URL : OPENAI_URL;
-	if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8))
-		die("--judge-url: '%s' is not http:// or https://", base);
-	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
-		;
-	host = strstr(base, "//") + 2;
-	if (api == PB_API_ANTHROPIC && !memchr(host, '/', n - (size_t)(host - base)))
-		v1 = "/v1";
-	url = emalloc(n + strlen(v1) + strlen(path) + 1);
-	memcpy(url, base, n);
-	strcpy(url + n, v1);
-	strcat(url, path);
-	return url;
-}
-
 static char *
 slurp(const char *path)
 {
@@ -466,7 +439,8 @@ main(int argc, char *argv[])
 		bo.judge.par.model = jmodel ? jmodel : getenv("PB_MODEL");
 		if (!bo.judge.par.model || !*bo.judge.par.model)
 			bo.judge.par.model = DEFAULT_JUDGE_MODEL;
-		url = endpoint(jurl, bo.judge.par.api);
+		if (!(url = pb_llm_endpoint(jurl, bo.judge.par.api, err)))
+			die("--judge-url: %s", err);
 		key = getenv(jkeyenv ? jkeyenv : bo.judge.par.api == PB_API_ANTHROPIC ?
 		             "ANTHROPIC_API_KEY" : "OPENAI_API_KEY");
 		if (jkeyenv && (!key || !*key))

@@ -41,6 +41,36 @@ pb_llm_path(enum pb_llm_api api)
 	return api == PB_API_ANTHROPIC ? "/messages" : "/chat/completions";
 }
 
+char *
+pb_llm_endpoint(const char *base, enum pb_llm_api api, char err[PB_ERRLEN])
+{
+	const char *path = pb_llm_path(api), *v1 = "", *host;
+	size_t n;
+	char *url;
+
+	if (!base || !*base)
+		base = getenv(api == PB_API_ANTHROPIC ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL");
+	if (!base || !*base)
+		base = api == PB_API_ANTHROPIC ? PB_ANTHROPIC_URL : PB_OPENAI_URL;
+	if (strncmp(base, "http://", 7) && strncmp(base, "https://", 8)) {
+		snprintf(err, PB_ERRLEN, "base URL '%s' is not http:// or https://", base);
+		return NULL;
+	}
+	for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
+		;
+	host = strstr(base, "//") + 2;
+	if (api == PB_API_ANTHROPIC && !memchr(host, '/', n - (size_t)(host - base)))
+		v1 = "/v1";
+	if (!(url = malloc(n + strlen(v1) + strlen(path) + 1))) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return NULL;
+	}
+	memcpy(url, base, n);
+	strcpy(url + n, v1);
+	strcat(url, path);
+	return url;
+}
+
 /* Adds Anthropic's "system" field and its messages array to body: the
  * system messages, wherever they stand, become the one top-level system
  * prompt (strings joined by blank lines; if any is an array of parts, a

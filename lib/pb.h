@@ -854,6 +854,17 @@ struct pb_llm_params {
 /* The path after the base URL: "/chat/completions" or "/messages". */
 const char *pb_llm_path(enum pb_llm_api api);
 
+#define PB_OPENAI_URL "https://api.openai.com/v1"
+#define PB_ANTHROPIC_URL "https://api.anthropic.com/v1"
+
+/* The URL requests go to: base (NULL or "": $ANTHROPIC_BASE_URL or
+ * $OPENAI_BASE_URL by api, else the provider's own) without trailing
+ * slashes, plus pb_llm_path.  An Anthropic base with no path at all (the
+ * way Anthropic's own clients take ANTHROPIC_BASE_URL) gets /v1.
+ * Returns a malloc'd string, or NULL with err set (not http or https). */
+char *pb_llm_endpoint(const char *base, enum pb_llm_api api,
+                      char err[PB_ERRLEN]);
+
 /* Checks that rec has a "messages" array fit to send: not empty, every
  * element an object with a string "role" and a "content" that is a
  * string, an array (parts) or null.  Returns 0, or -1 with err set ("no
