@@ -384,18 +384,24 @@ csvfield(const char *s)
 	putchar('"');
 }
 
+/* The interval methods in words, from how many of n rows used Student's
+ * t and how many empirical Bernstein. */
+static const char *
+method_words(size_t n, size_t t, size_t b)
+{
+	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
+	       t == n ? "Student t" : "Wilson score for 0/1 rewards, Student t otherwise";
+}
+
 /* Names the interval methods used, for the heading. */
 static const char *
 methods(const struct row *r, size_t n)
 {
 	size_t i, t = 0, b = 0;
 
-	for (i = 0; i < n; i++) {
-		t += !strcmp(r[i].method, "t");
-		b += !strcmp(r[i].method, "bernstein");
-	}
-	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
-	       t == n ? "Student t" : "Wilson score for 0/1 rewards, Student t otherwise";
+	for (i = 0; i < n; i++)
+		t += !strcmp(r[i].method, "t"), b += !strcmp(r[i].method, "bernstein");
+	return method_words(n, t, b);
 }
 
 /* Markdown: a | in a cell would end it. */
@@ -1364,12 +1370,9 @@ vmethods(const struct vrow *r, size_t n)
 {
 	size_t i, t = 0, b = 0;
 
-	for (i = 0; i < n; i++) {
-		t += !strcmp(r[i].method, "t");
-		b += !strcmp(r[i].method, "bernstein");
-	}
-	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
-	       t == n ? "Student t" : "Wilson score for 0/1, Student t otherwise";
+	for (i = 0; i < n; i++)
+		t += !strcmp(r[i].method, "t"), b += !strcmp(r[i].method, "bernstein");
+	return method_words(n, t, b);
 }
 
 static const struct vset *cmp_vs;

@@ -441,15 +441,6 @@ str_or_null(const char *s)
 	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-static void
-set_field(cJSON *obj, const char *key, cJSON *item)
-{
-	if (cJSON_GetObjectItemCaseSensitive(obj, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
-	else
-		cJSON_AddItemToObjectCS(obj, key, item);
-}
-
 /* Fills obj with one outcome's fields. */
 static void
 put_res(cJSON *obj, const struct res *r)
@@ -534,9 +525,9 @@ finalize(struct pb_blend *b, struct slot *s)
 	if (o->blend && all.status == PB_SCORE_UNSCORED && !s->failed)
 		free(all.reason);
 	b->cnt.status[all.status]++;
-	set_field(s->rec, "reward", all.status == PB_SCORE_UNSCORED ?
+	pb_json_set(s->rec, "reward", all.status == PB_SCORE_UNSCORED ?
 	          cJSON_CreateNull() : cJSON_CreateNumber(all.reward));
-	set_field(s->rec, "score", score);
+	pb_json_set(s->rec, "score", score);
 	return 0;
 }
 

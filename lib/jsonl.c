@@ -177,3 +177,15 @@ pb_json_text(const cJSON *v)
 		return strdup("");
 	return cJSON_PrintUnformatted(v);
 }
+
+void
+pb_fmt_num(char *buf, size_t n, double v)
+{
+	if (v == floor(v) && fabs(v) < 1e15)
+		snprintf(buf, n, "%.0f", v);
+	else {
+		snprintf(buf, n, "%.15g", v);
+		if (strtod(buf, NULL) != v)
+			snprintf(buf, n, "%.17g", v);
+	}
+}

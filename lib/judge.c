@@ -9,19 +9,6 @@
 
 #include "pb.h"
 
-/* A number as short text that reads back the same. */
-static void
-fmt_value(char *buf, size_t n, double v)
-{
-	if (v == floor(v) && fabs(v) < 1e15)
-		snprintf(buf, n, "%.0f", v);
-	else {
-		snprintf(buf, n, "%.15g", v);
-		if (strtod(buf, NULL) != v)
-			snprintf(buf, n, "%.17g", v);
-	}
-}
-
 int
 pb_reward_value(const cJSON *v, const struct pb_reward_scale *s,
                 double *reward, char raw[64], char why[PB_ERRLEN])
@@ -60,7 +47,7 @@ pb_reward_value(const cJSON *v, const struct pb_reward_scale *s,
 		return -1;
 	}
 	x = v->valuedouble;
-	fmt_value(buf, sizeof buf, x);
+	pb_fmt_num(buf, sizeof buf, x);
 	if (raw)
 		snprintf(raw, 64, "%s", buf);
 	if (s && s->has_scale) {
@@ -222,7 +209,7 @@ pb_judge_verdict(const struct pb_judge_scale *s, const char *reply,
 	{
 		char num[40];
 
-		fmt_value(num, sizeof num, v);
+		pb_fmt_num(num, sizeof num, v);
 		snprintf(verdict, 64, "%s/%d", num, s->scale);
 	}
 	return 0;

@@ -77,6 +77,11 @@ cJSON *pb_json_path(const cJSON *obj, const char *path);
 const char *pb_json_str(const cJSON *obj, const char *path);
 int pb_json_num(const cJSON *obj, const char *path, double *out);
 
+/* A number as short text that reads back the same: an integer below
+ * 1e15 without a point ("63"), others in %.15g, or %.17g where that is
+ * needed to read back exactly. */
+void pb_fmt_num(char *buf, size_t n, double v);
+
 /* Replaces (or adds) key in obj with item, taking ownership of item. */
 void pb_json_set(cJSON *obj, const char *key, cJSON *item);
 

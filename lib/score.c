@@ -890,19 +890,6 @@ pb_score_result_free(struct pb_score_result *res)
 	res->extracted = res->reference = NULL;
 }
 
-/* A number as short text that reads back the same. */
-static void
-fmt_num(char *buf, size_t n, double v)
-{
-	if (v == floor(v) && fabs(v) < 1e15)
-		snprintf(buf, n, "%.0f", v);
-	else {
-		snprintf(buf, n, "%.15g", v);
-		if (strtod(buf, NULL) != v)
-			snprintf(buf, n, "%.17g", v);
-	}
-}
-
 /* Text of a scalar reference, malloc'd; NULL (err set) if not a scalar. */
 static char *
 ref_text(const struct pb_scorer *sc, const cJSON *ref, char err[PB_ERRLEN])
@@ -913,7 +900,7 @@ ref_text(const struct pb_scorer *sc, const cJSON *ref, char err[PB_ERRLEN])
 	if (cJSON_IsString(ref))
 		s = strdup(ref->valuestring);
 	else if (cJSON_IsNumber(ref)) {
-		fmt_num(buf, sizeof buf, ref->valuedouble);
+		pb_fmt_num(buf, sizeof buf, ref->valuedouble);
 		s = strdup(buf);
 	} else if (cJSON_IsBool(ref))
 		s = strdup(cJSON_IsTrue(ref) ? "true" : "false");
@@ -943,7 +930,7 @@ score_number(const struct pb_scorer *sc, const char *text, const cJSON *ref,
 
 	if (cJSON_IsNumber(ref)) {
 		want = ref->valuedouble;
-		fmt_num(buf, sizeof buf, want);
+		pb_fmt_num(buf, sizeof buf, want);
 	} else if (cJSON_IsString(ref)) {
 		if (!pb_extract_number(ref->valuestring, &want, buf, sizeof buf)) {
 			snprintf(err, PB_ERRLEN, "reference at %s has no number: '%.60s'",
@@ -1184,16 +1171,6 @@ pb_score_text(const struct pb_scorer *sc, const char *text, const cJSON *ref,
 
 /* ------------------------------------------------------------ records */
 
-/* Adds key (a constant string: no copy) or replaces a stale one. */
-static void
-set_field(cJSON *obj, const char *key, cJSON *item)
-{
-	if (cJSON_GetObjectItemCaseSensitive(obj, key))
-		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, item);
-	else
-		cJSON_AddItemToObjectCS(obj, key, item);
-}
-
 static cJSON *
 str_or_null(const char *s)
 {
@@ -1266,8 +1243,8 @@ pb_score_record(const struct pb_scorer *sc, cJSON *rec, char err[PB_ERRLEN])
 		reward = cJSON_CreateNull();
 	} else
 		reward = cJSON_CreateNumber(res.reward);
-	set_field(rec, "reward", reward);
-	set_field(rec, "score", score);
+	pb_json_set(rec, "reward", reward);
+	pb_json_set(rec, "score", score);
 	pb_score_result_free(&res);
 	if (!reward)
 		return oom(err);
