@@ -230,6 +230,31 @@ pb_eps_good(const struct pb_state *st, double delta, double eps,
 
 /* ---------------------------------------------------------------- pairs */
 
+/* log of the grid mixture of (2q)^w (2(1 - q))^l over the q_m. */
+static double
+pair_logm(double w, double l)
+{
+	double v[PB_PAIR_GRID], mx = -INFINITY, sum = 0, q;
+	int m;
+
+	for (m = 0; m < PB_PAIR_GRID; m++) {
+		q = 0.5 + 0.25 * pow(2, -m / 2.0);
+		v[m] = w * log(2 * q) + l * log(2 * (1 - q));
+		if (v[m] > mx)
+			mx = v[m];
+	}
+	for (m = 0; m < PB_PAIR_GRID; m++)
+		sum += exp(v[m] - mx);
+	return mx + log(sum / PB_PAIR_GRID);
+}
+
+void
+pb_pair_refresh(struct pb_pair *p)
+{
+	p->lm[0] = pair_logm((double)p->b, (double)p->c);
+	p->lm[1] = pair_logm((double)p->c, (double)p->b);
+}
+
 void
 pb_pair_add(struct pb_pair *p, double ri, double rj)
 {
@@ -242,107 +267,16 @@ pb_pair_add(struct pb_pair *p, double ri, double rj)
 		p->b++;
 	else if (d < 0)
 		p->c++;
+	if (d != 0)
+		pb_pair_refresh(p);
 }
 
 double
 pb_pair_evidence(const struct pb_pair *p, int j_over_i)
 {
-	double w = (double)(j_over_i ? p->c : p->b),
-	       l = (double)(j_over_i ? p->b : p->c);
+	long w = j_over_i ? p->c : p->b, l = j_over_i ? p->b : p->c;
 
-	double v[PB_PAIR_GRID], mx = -INFINITY, sum = 0, q;
-	int m;
-
-	if (w <= l)
-		return 0;
-	for (m = 0; m < PB_PAIR_GRID; m++) {
-		q = 0.5 + 0.25 * pow(2, -m / 2.0);
-		v[m] = w * log(2 * q) + l * log(2 * (1 - q));
-		if (v[m] > mx)
-			mx = v[m];
-	}
-	for (m = 0; m < PB_PAIR_GRID; m++)
-		sum += exp(v[m] - mx);
-	return mx + log(sum / PB_PAIR_GRID);
-}
-
-int
-pb_race_init(struct pb_race *r, size_t k, double delta)
-{
-	memset(r, 0, sizeof *r);
-	r->k = r->nalive = k;
-	r->thr = pb_glr_threshold(k, delta);
-	r->pair = calloc(k > 1 ? k * (k - 1) / 2 : 1, sizeof *r->pair);
-	r->alive = malloc(k ? k : 1);
-	if (!r->pair || !r->alive) {
-		pb_race_free(r);
-		return -1;
-	}
-	memset(r->alive, 1, k);
-	return 0;
-}
-
-void
-pb_race_free(struct pb_race *r)
-{
-	free(r->pair);
-	free(r->alive);
-	memset(r, 0, sizeof *r);
-}
-
-struct pb_pair *
-pb_race_pair(const struct pb_race *r, size_t i, size_t j)
-{
-	return &r->pair[i * (2 * r->k - i - 1) / 2 + (j - i - 1)];
-}
-
-size_t
-pb_race_task(struct pb_race *r, const double *reward)
-{
-	size_t i, j, dead = 0;
-	unsigned char *out = r->alive; /* 2 marks an arm beaten this task */
-
-	r->tasks++;
-	r->calls += (long)r->nalive;
-	for (i = 0; i < r->k; i++) {
-		if (!r->alive[i])
-			continue;
-		for (j = i + 1; j < r->k; j++) {
-			struct pb_pair *p;
-			if (!r->alive[j])
-				continue;
-			p = pb_race_pair(r, i, j);
-			pb_pair_add(p, reward[i], reward[j]);
-			/* Evidence only grows when the winner's count does. */
-			if (reward[i] > reward[j] && out[j] == 1 &&
-			    pb_pair_evidence(p, 0) >= r->thr)
-				out[j] = 2, dead++;
-			else if (reward[j] > reward[i] && out[i] == 1 &&
-			         pb_pair_evidence(p, 1) >= r->thr)
-				out[i] = 2, dead++;
-		}
-	}
-	/* A cycle of wins could beat every arm at once; then keep them all
-	 * for another task rather than declare nothing. */
-	for (i = 0; i < r->k; i++)
-		if (r->alive[i] == 2)
-			r->alive[i] = dead < r->nalive ? 0 : 1;
-	if (dead < r->nalive)
-		r->nalive -= dead;
-	return r->nalive;
-}
-
-int
-pb_race_best(const struct pb_race *r)
-{
-	size_t i;
-
-	if (r->nalive != 1)
-		return -1;
-	for (i = 0; i < r->k; i++)
-		if (r->alive[i])
-			return (int)i;
-	return -1;
+	return w > l ? p->lm[j_over_i != 0] : 0;
 }
 
 /* ----------------------------------------------------------- T*(mu) */

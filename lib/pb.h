@@ -435,9 +435,18 @@ int pb_policy_update(struct pb_state *st, int i, double reward);
 
 /* Tells the policy that the paired statistics of arms i and j changed
  * (pool.c calls it when a group's rewards come back).  Race knocks out
- * the loser of a pair once pb_pair_evidence reaches pb_glr_threshold(
- * narms, delta); the others ignore it.  Returns -1 only if out of
- * memory. */
+ * arm x (i, then j) once the evidence of all the others against it,
+ *     log sum over y != x of M(y over x)       (M = exp(lm), see pb_pair)
+ * reaches log(K / delta), K the arms in the state; the last arm standing
+ * stays.  If x is a best arm, every M(y over x) is a supermartingale, so
+ * their mean is one, and by Ville's inequality it ever reaches
+ * K / ((K - 1) delta) with probability <= delta (K - 1) / K: a best arm
+ * is knocked out with at most that probability, and with all arms equal
+ * the race ends (K - 1 of K knocked out) with probability <= delta.  A
+ * pair with no discordant task counts M = 1.  The sum, where the usual
+ * rule takes the largest M against a threshold (K - 1) / delta, lets the
+ * several arms that beat a middling arm pool their evidence.  Other
+ * policies ignore the call.  Returns -1 only if out of memory. */
 int pb_policy_pair(struct pb_state *st, int i, int j);
 
 /* Gives every arm its policy numbers (pb_arm.pstate) at their starting
@@ -537,9 +546,13 @@ struct pb_pair {
 	long n;
 	double sum, sumsq;
 	long b, c;
+	double lm[2]; /* log of the mixture martingales below: [0] for the
+	               * first arm over the second, [1] the other way; kept
+	               * by pb_pair_add, recomputed by pb_pair_refresh */
 };
 
 void pb_pair_add(struct pb_pair *p, double ri, double rj);
+void pb_pair_refresh(struct pb_pair *p); /* after b or c were set */
 
 /* Evidence that the first arm of the pair is better (second: j_over_i
  * set): the sign test on discordant tasks as a mixture martingale.  Of
@@ -553,34 +566,10 @@ void pb_pair_add(struct pb_pair *p, double ri, double rj);
  * probability <= d, at any time.  Concordant tasks leave it alone.  The
  * grid puts the prior where paired prompt comparisons cost calls: win
  * rates between 52% and 75% among discordant tasks (a larger effect is
- * found quickly through q_0 anyway).  Returns log of the mixture, or 0
- * when b <= c. */
+ * found quickly through q_0 anyway).  Returns log of the mixture
+ * (lm[0] or lm[1]) when the arm has more wins, else 0. */
 #define PB_PAIR_GRID 8
 double pb_pair_evidence(const struct pb_pair *p, int j_over_i);
-
-/* Racing on paired statistics: every surviving arm answers the same
- * task; after each task an arm is eliminated as soon as some other arm
- * beats it with pb_pair_evidence >= log(k / delta).  The best arm is
- * eliminated with probability <= delta (k - 1) / k: k - 1 arms could beat
- * it, each with probability <= delta / k. */
-struct pb_race {
-	size_t k, nalive;
-	struct pb_pair *pair;   /* k (k - 1) / 2 pairs, i < j, see pb_race_pair */
-	unsigned char *alive;
-	double thr;
-	long tasks, calls;
-};
-
-int pb_race_init(struct pb_race *r, size_t k, double delta);
-void pb_race_free(struct pb_race *r);
-struct pb_pair *pb_race_pair(const struct pb_race *r, size_t i, size_t j);
-
-/* Records one task: reward[i] for every alive arm i (others unread).
- * Eliminates the beaten arms; returns how many remain. */
-size_t pb_race_task(struct pb_race *r, const double *reward);
-
-/* The last arm standing, or -1 while more than one remain. */
-int pb_race_best(const struct pb_race *r);
 
 /* Every arm's chance of getting the next pull (p[0..narms)), as
  * pb_policy_prob gives them one at a time; cheaper for all arms of a

@@ -852,31 +852,46 @@ pb_policy_update(struct pb_state *st, int i, double reward)
 	return 0;
 }
 
+/* Race: knocks x out if the others' pooled evidence against it is
+ * enough (pb.h, pb_policy_pair). */
+static int
+race_check(struct pb_state *st, int x, double thr)
+{
+	const struct pb_pair *p;
+	double mx = -INFINITY, sum = 0, v;
+	size_t y;
+
+	if (pstate_of(st, (size_t)x) == 0 || st->arms[x].retired || nalive(st) <= 1)
+		return 0; /* out already, or the last one standing */
+	for (y = 0; y < st->narms; y++) {
+		if ((int)y == x)
+			continue;
+		p = pb_state_pair(st, (int)y, x);
+		v = !p ? 0 : (int)y < x ? p->lm[0] : p->lm[1];
+		if (v > mx) {
+			sum = sum * exp(mx - v) + 1;
+			mx = v;
+		} else {
+			sum += exp(v - mx);
+		}
+	}
+	if (mx + log(sum) < thr)
+		return 0;
+	if (pstate_make(st, (size_t)x) < 0)
+		return -1;
+	st->arms[x].pstate[0] = 0;
+	return 0;
+}
+
 int
 pb_policy_pair(struct pb_state *st, int i, int j)
 {
-	const struct pb_pair *p;
 	double thr;
-	int loser;
 
-	if (st->pol.kind != PB_POL_RACE || !(p = pb_state_pair(st, i, j)))
+	if (st->pol.kind != PB_POL_RACE || st->narms < 2)
 		return 0;
-	/* Any arm may knock another out, alive or not: the only mistake is
-	 * to knock out a best arm, and the threshold pays for each of the
-	 * k - 1 arms that could do it. */
 	thr = pb_glr_threshold(st->narms, st->pol.delta);
-	if (pb_pair_evidence(p, 0) >= thr)
-		loser = i < j ? j : i;
-	else if (pb_pair_evidence(p, 1) >= thr)
-		loser = i < j ? i : j;
-	else
-		return 0;
-	if (pstate_of(st, (size_t)loser) == 0 || nalive(st) <= 1)
-		return 0; /* out already, or the last one standing */
-	if (pstate_make(st, (size_t)loser) < 0)
-		return -1;
-	st->arms[loser].pstate[0] = 0;
-	return 0;
+	return race_check(st, i, thr) < 0 || race_check(st, j, thr) < 0 ? -1 : 0;
 }
 
 double

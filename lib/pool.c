@@ -551,6 +551,7 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		p->sumsq = sumsq;
 		p->b = (long)w;
 		p->c = (long)l;
+		pb_pair_refresh(p);
 		k++;
 	}
 	return 0;
@@ -759,6 +760,7 @@ merge_pairs(const struct pb_state *st, struct pb_pair **pair,
 			p->sumsq += q->sumsq;
 			p->b += a < b ? q->b : q->c;
 			p->c += a < b ? q->c : q->b;
+			pb_pair_refresh(p);
 		}
 	return 0;
 }

@@ -372,8 +372,8 @@ main(int argc, char **argv)
 	       "others %ld calls) without a verdict.\n", delta, nseeds, nthreads,
 	       caps[S_UNIFORM], caps[S_UCB1], caps[S_LUCB]);
 	printf("GLR stop: leader's Z >= log(K/delta), Z from Jeffreys-mixture "
-	       "likelihoods; race: paired\nsign test, grid-mixture evidence >= "
-	       "log(K/delta).\n");
+	       "likelihoods; race: paired\nsign test, an arm out when the "
+	       "others' grid-mixture evidence sums to K/delta.\n");
 	for (wi = 0; wi < NWORLD; wi++) {
 		struct world *w = &worlds[wi];
 		double ts, lb;

@@ -356,9 +356,38 @@ test_race(void)
 	}
 }
 
+/* The same seed and inputs give the same choices, -k and contexts too:
+ * the generator lives in the state. */
+static void
+test_reproducible(void)
+{
+	int a[2][64], arm[4], t, r, same = 1;
+	struct pb_state keep;
+
+	for (r = 0; r < 2; r++) {
+		setup("thompson", 5);
+		st.ctx_field = strdup("domain");
+		pb_state_add_ctx(&st, "music");
+		for (t = 0; t < 32; t++) {
+			pb_state_choose(&st, t % 2 ? 0 : -1, 2, NULL, arm);
+			a[r][2 * t] = arm[0];
+			a[r][2 * t + 1] = arm[1];
+		}
+		if (r == 0) {
+			keep = st;
+			memset(&st, 0, sizeof st);
+		}
+	}
+	for (t = 0; t < 64; t++)
+		same &= a[0][t] == a[1][t];
+	ok(same, "thompson with -k 2 and a context: the same seed, the same choices");
+	pb_state_free(&keep);
+}
+
 int
 main(void)
 {
+	test_reproducible();
 	test_pairs();
 	test_contexts();
 	test_group_context_mismatch();
