@@ -38,7 +38,7 @@ pb_reward_value(const cJSON *v, const struct pb_reward_scale *s,
 	}
 	if (!cJSON_IsNumber(v)) {
 		if (cJSON_IsNull(v)) {
-			snprintf(why, PB_ERRLEN, "null");
+			snprintf(why, PB_ERRLEN, "null: no reward for this record");
 			return -1;
 		}
 		t = cJSON_PrintUnformatted(v);

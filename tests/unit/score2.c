@@ -76,7 +76,7 @@ main(void)
 	value("{\"reward\":0.25}", &none, 0.25, "0.25");
 	value("{\"reward\":null,\"reason\":\"no idea\"}", &none, -1, "no idea");
 	value("{\"score\":1}", &none, -1, "an object without \"reward\"");
-	value("null", &none, -1, "null");
+	value("null", &none, -1, "null: no reward for this record");
 	value("\"0.5\"", &none, -1, "not a number or boolean: \"0.5\"");
 	value("[1]", &none, -1, "not a number or boolean: [1]");
 	value("1.5", &none, -1, "1.5 is outside [0,1] (give --scale LO:HI for another range)");
