@@ -247,6 +247,18 @@ co_send(struct pb_blend *b, struct co *c, struct slot *s, const char *text,
 	return 0;
 }
 
+/* The sequence number at the head of one of jq's answers. */
+static int
+jq_seq(const cJSON *j, double *n)
+{
+	const cJSON *x = cJSON_GetArrayItem(j, 0);
+
+	if (!cJSON_IsArray(j) || !cJSON_IsNumber(x))
+		return -1;
+	*n = x->valuedouble;
+	return 0;
+}
+
 /* One answer line from c for the record it owes first. */
 static void
 co_answer(struct pb_blend *b, struct co *c, const char *line, int jq)
@@ -263,7 +275,7 @@ co_answer(struct pb_blend *b, struct co *c, const char *line, int jq)
 
 		/* The wrapper numbers each answer: one out of step means the
 		 * program read input of its own (input, inputs) or halted. */
-		if (!j || pb_json_num(j, "n", &n) < 0 || !c->n || (long)n != c->owed[c->head]) {
+		if (jq_seq(j, &n) < 0 || !c->n || (long)n != c->owed[c->head]) {
 			cJSON_Delete(j);
 			co_dead(b, c, "jq's answers are out of step with the records "
 			        "(does the program use input or inputs?)");
@@ -280,7 +292,8 @@ co_answer(struct pb_blend *b, struct co *c, const char *line, int jq)
 		goto bad;
 	}
 	if (jq) {
-		const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "e");
+		/* [SEQ, [VALUES...]] or, when the program failed, [SEQ, null, ERROR] */
+		const cJSON *e = cJSON_GetArrayItem(j, 2);
 
 		if (e) {
 			char *t = cJSON_IsString(e) ? NULL : cJSON_PrintUnformatted(e);
@@ -289,7 +302,7 @@ co_answer(struct pb_blend *b, struct co *c, const char *line, int jq)
 			cJSON_free(t);
 			goto bad;
 		}
-		v = cJSON_GetObjectItemCaseSensitive(j, "v");
+		v = cJSON_GetArrayItem(j, 1);
 		if (cJSON_GetArraySize(v) != 1) {
 			snprintf(why, sizeof why, cJSON_GetArraySize(v) ?
 			         "the program gave %d values, not one" :
@@ -595,7 +608,7 @@ jq_hello(struct pb_blend *b, char err[PB_ERRLEN])
 		return -1;
 	}
 	j = cJSON_Parse(line);
-	if (!j || pb_json_num(j, "n", &n) < 0 || n != 0) {
+	if (jq_seq(j, &n) < 0 || n != 0) {
 		cJSON_Delete(j);
 		snprintf(err, PB_ERRLEN, "jq's first answer is not the wrapper's: %.60s",
 		         line);
@@ -633,9 +646,11 @@ pb_blend_new(const struct pb_blend_opts *o, char err[PB_ERRLEN])
 		case PB_COMP_BUILTIN:
 			break;
 		case PB_COMP_JQ: {
-			const char *pre = "if .[0] == 0 then {n: 0} else .[0] as $pb_n | "
-			                  ".[1] | try {n: $pb_n, v: [\n";
-			const char *post = "\n]} catch {n: $pb_n, e: .} end";
+			/* Arrays, not objects, in the answers: building an
+			 * object per record costs jq a fifth of its time. */
+			const char *pre = "if .[0] == 0 then [0] else .[0] as $pb_n | "
+			                  ".[1] | try [$pb_n, [\n";
+			const char *post = "\n]] catch [$pb_n, null, .] end";
 			char *prog, *argv[5];
 
 			if (!(prog = malloc(strlen(pre) + strlen(o->jq_prog) + strlen(post) + 1)))
