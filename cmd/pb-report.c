@@ -270,6 +270,20 @@ rank_arms(struct ranking *rk, const struct opts *o)
 	size_t *byid = ecalloc(st->narms, sizeof *byid);
 
 	rk->r = ecalloc(st->narms, sizeof *rk->r);
+	/* Tokens: the state's own counts (pb-update adds each applied
+	 * pull's response.usage); a replay counts them from the records. */
+	if (!rk->replayed)
+		for (i = 0; i < st->narms; i++)
+			if (st->arms[i].tok_in || st->arms[i].tok_out)
+				rk->tok.known = 1;
+	if (!rk->replayed && rk->tok.known) {
+		rk->tok.in = ecalloc(st->narms, sizeof *rk->tok.in);
+		rk->tok.out = ecalloc(st->narms, sizeof *rk->tok.out);
+		for (i = 0; i < st->narms; i++) {
+			rk->tok.in[i] = st->arms[i].tok_in;
+			rk->tok.out[i] = st->arms[i].tok_out;
+		}
+	}
 	/* P(best) over the arms sorted by id, so that a replay, whose arms
 	 * come in the order first seen, draws the same numbers */
 	for (i = 0; i < st->narms; i++) {

@@ -51,6 +51,7 @@ struct scored {
 	int arm, run;     /* indexes into the name table */
 	int ctx;          /* the pull's context (name table), or -1 */
 	double reward; /* NAN: not scored, counted as an error */
+	double tin, tout; /* response.usage's tokens, or -1 */
 };
 
 struct ctx {
@@ -145,7 +146,11 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	{
 		struct scored r = { (long)pull, at->line, at->file, intern(c, arm),
 		                    intern(c, run), cv ? intern(c, cv->valuestring) : -1,
-		                    reward };
+		                    reward, -1, -1 };
+		if (pb_json_num(rec, "response.usage.prompt_tokens", &r.tin) < 0 ||
+		    pb_json_num(rec, "response.usage.completion_tokens", &r.tout) < 0 ||
+		    !(r.tin >= 0 && r.tout >= 0))
+			r.tin = r.tout = -1;
 		if (fwrite(&r, sizeof r, 1, c->spool) != 1)
 			die("spool file: %s", strerror(errno));
 	}
@@ -177,6 +182,10 @@ apply(struct ctx *c, struct pb_state *st, const struct scored *r,
 	if ((rv = pb_state_apply_ctx(st, r->pull, armidx[r->arm], r->reward,
 	                             r->ctx >= 0 ? c->names[r->ctx] : NULL, err)) < 0)
 		report(file, r->line, r->pull, "%s", err);
+	else if (rv == 0 && r->tin >= 0)
+		pb_state_add_tokens(st, armidx[r->arm], r->ctx >= 0 ?
+		                    pb_state_find_ctx(st, c->names[r->ctx]) : -1,
+		                    r->tin, r->tout);
 	return rv;
 }
 

@@ -185,6 +185,8 @@ struct pb_arm {
 	long pending;        /* live pending pulls (derived at load, not saved) */
 	int retired;         /* out of the pool: never chosen again, kept for
 	                      * its statistics (pb_state_retire) */
+	double tok_in, tok_out; /* prompt and completion tokens of its pulls
+	                      * applied (pb_state_add_tokens) */
 	double *pstate;      /* the policy's own numbers for this arm, saved as
 	                      * "policy_state" (pb_policy_nstate of them), or
 	                      * NULL: the policy's starting values */
@@ -363,6 +365,11 @@ int pb_state_done(const struct pb_state *st, int ctx, char why[PB_ERRLEN],
  * an error naming name:line.  Nothing changes on failure. */
 int pb_state_add_arms(struct pb_state *st, FILE *arms, const char *name,
                       char err[PB_ERRLEN]);
+
+/* Adds one applied pull's token usage (response.usage) to arm i, and to
+ * its context c (or -1), for the cost in pb-report. */
+void pb_state_add_tokens(struct pb_state *st, int i, int c, double in,
+                         double out);
 
 /* Takes arm id out of the pool.  Its statistics stay; its pulls still
  * out are applied when they come back. */

@@ -452,6 +452,10 @@ pb_arm_stats_json(const struct pb_state *st, const struct pb_arm *a, cJSON *o)
 	cJSON_AddNumberToObject(o, "sumsq", a->st.sumsq);
 	cJSON_AddNumberToObject(o, "nonbinary", (double)a->st.nonbinary);
 	cJSON_AddNumberToObject(o, "errors", (double)a->errors);
+	if (a->tok_in || a->tok_out) {
+		cJSON_AddNumberToObject(o, "prompt_tokens", a->tok_in);
+		cJSON_AddNumberToObject(o, "completion_tokens", a->tok_out);
+	}
 	if (a->pstate)
 		cJSON_AddItemToObject(o, "policy_state", cJSON_CreateDoubleArray(
 		    a->pstate, pb_policy_nstate(st->pol.kind)));
@@ -473,6 +477,11 @@ pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a, const cJSON *o)
 	a->st.sumsq = sumsq;
 	a->st.nonbinary = (long)nonbin;
 	a->errors = (long)errors;
+	if ((cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens") &&
+	     num(o, "prompt_tokens", &a->tok_in)) ||
+	    (cJSON_GetObjectItemCaseSensitive(o, "completion_tokens") &&
+	     num(o, "completion_tokens", &a->tok_out)))
+		return -1;
 	if (!ps)
 		return 0; /* the policy's starting values */
 	if (!cJSON_IsArray(ps) || cJSON_GetArraySize(ps) != n)
@@ -794,6 +803,8 @@ pb_pool_merge(struct pb_state *st, const struct pb_state *other,
 			a->st.sumsq += b->st.sumsq;
 			a->st.nonbinary += b->st.nonbinary;
 			a->errors += b->errors;
+			a->tok_in += b->tok_in;
+			a->tok_out += b->tok_out;
 		}
 		if (merge_pairs(st, &st->ctx[ci].pair, other, oc->pair) < 0)
 			goto oom;
@@ -881,6 +892,17 @@ oom:
 	pb_state_free(&add);
 	snprintf(err, PB_ERRLEN, "out of memory");
 	return -1;
+}
+
+void
+pb_state_add_tokens(struct pb_state *st, int i, int c, double in, double out)
+{
+	st->arms[i].tok_in += in;
+	st->arms[i].tok_out += out;
+	if (c >= 0) {
+		st->ctx[c].arms[i].tok_in += in;
+		st->ctx[c].arms[i].tok_out += out;
+	}
 }
 
 int

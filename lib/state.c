@@ -955,6 +955,8 @@ pb_state_merge(struct pb_state *st, const struct pb_state *other,
 		a->st.sumsq += b->st.sumsq;
 		a->st.nonbinary += b->st.nonbinary;
 		a->errors += b->errors;
+		a->tok_in += b->tok_in;
+		a->tok_out += b->tok_out;
 	}
 	if (pb_pool_merge(st, other, err) < 0)
 		return -1;

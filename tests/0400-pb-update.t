@@ -2,7 +2,7 @@
 # pb-update: creating states, applying scored pulls exactly once, errors
 # never as rewards, all-or-nothing on bad input, merging shards.
 . "$(dirname "$0")/lib.sh"
-plan 45
+plan 48
 
 out() { printf '%s\n' "$OUT"; }
 
@@ -119,4 +119,20 @@ run pb-update -s all.json --merge a.json b.json
 is "$(jq -c '[.arms[] | [.pulls, .sum]]' all.json)" "[[4,2],[4,2],[2,1]]" "--merge adds the shards' statistics"
 run pb-update -s all.json --merge a.json
 is "$ERR" "pb-update: a.json: run $(jq -r .run a.json) was merged already; all.json not changed" "a shard merged twice is refused"
+
+# Token counts: each applied pull's response.usage, for the cost
+pb-update -s tok.json --init "$DATA/arms3.jsonl" --policy uniform
+pb-sample -s tok.json "$DATA/tasks5.jsonl" |
+	jq -c '. + {reward: 1, response: {text: "1", usage: {prompt_tokens: (.pull * 10), completion_tokens: .pull}}}' >tok.jsonl
+pb-update -s tok.json tok.jsonl
+is "$(jq -c '[.arms[] | [.id, .prompt_tokens, .completion_tokens]]' tok.json)" \
+   "$(jq -sc '[group_by(.arm)[] | [.[0].arm, (map(.response.usage.prompt_tokens) | add),
+      (map(.response.usage.completion_tokens) | add)]] | sort_by(.[0] | {"plain":0,"turing":1,"careful":2}[.])' tok.jsonl)" \
+   "each arm's tokens are the sum of its records' usage"
+pb-update -s tok.json tok.jsonl 2>/dev/null
+is "$(jq '[.arms[].prompt_tokens] | add' tok.json)" 150 "applied before: not counted twice"
+run pb-report -s tok.json --json --price 1,2
+is "$(printf '%s' "$OUT" | jq -c '[.arms[] | select(.id == "plain") | .prompt_tokens, .completion_tokens, .cost]')" \
+   "$(jq -c '.arms[0] | [.prompt_tokens, .completion_tokens, (.prompt_tokens + 2 * .completion_tokens) / 1000000]' tok.json)" \
+   "pb-report's tokens and cost come from the state"
 done_testing
