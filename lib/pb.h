@@ -397,6 +397,8 @@ int pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
                    double reward, int c);
 /* Drops the groups of pulls lo .. hi (a batch that is gone). */
 void pb_groups_drop(struct pb_state *st, long lo, long hi);
+/* Adds b's rewards, errors and tokens into a (merging). */
+void pb_arm_add(struct pb_arm *a, const struct pb_arm *b);
 /* Adds other's pairs and contexts into st (arms matched by id). */
 int pb_pool_merge(struct pb_state *st, const struct pb_state *other,
                   char err[PB_ERRLEN]);

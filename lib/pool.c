@@ -745,6 +745,18 @@ pb_pool_free(struct pb_state *st)
 
 /* ------------------------------------------------------------- merging */
 
+void
+pb_arm_add(struct pb_arm *a, const struct pb_arm *b)
+{
+	a->st.n += b->st.n;
+	a->st.sum += b->st.sum;
+	a->st.sumsq += b->st.sumsq;
+	a->st.nonbinary += b->st.nonbinary;
+	a->errors += b->errors;
+	a->tok_in += b->tok_in;
+	a->tok_out += b->tok_out;
+}
+
 /* Adds the pairs of other (over other's arms) into *pair (over st's). */
 static int
 merge_pairs(const struct pb_state *st, struct pb_pair **pair,
@@ -795,16 +807,8 @@ pb_pool_merge(struct pb_state *st, const struct pb_state *other,
 		if (ci < 0)
 			goto oom;
 		for (i = 0; i < other->narms; i++) {
-			struct pb_arm *a = &st->ctx[ci].arms[pb_state_find_arm(st,
-			                   other->arms[i].id)];
-			const struct pb_arm *b = &oc->arms[i];
-			a->st.n += b->st.n;
-			a->st.sum += b->st.sum;
-			a->st.sumsq += b->st.sumsq;
-			a->st.nonbinary += b->st.nonbinary;
-			a->errors += b->errors;
-			a->tok_in += b->tok_in;
-			a->tok_out += b->tok_out;
+			pb_arm_add(&st->ctx[ci].arms[pb_state_find_arm(st,
+			           other->arms[i].id)], &oc->arms[i]);
 		}
 		if (merge_pairs(st, &st->ctx[ci].pair, other, oc->pair) < 0)
 			goto oom;

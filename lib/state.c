@@ -948,15 +948,8 @@ pb_state_merge(struct pb_state *st, const struct pb_state *other,
 		if (pb_state_find_arm(st, other->arms[i].id) < 0)
 			goto arms;
 	for (i = 0; i < other->narms; i++) {
-		struct pb_arm *a = &st->arms[pb_state_find_arm(st, other->arms[i].id)];
-		const struct pb_arm *b = &other->arms[i];
-		a->st.n += b->st.n;
-		a->st.sum += b->st.sum;
-		a->st.sumsq += b->st.sumsq;
-		a->st.nonbinary += b->st.nonbinary;
-		a->errors += b->errors;
-		a->tok_in += b->tok_in;
-		a->tok_out += b->tok_out;
+		pb_arm_add(&st->arms[pb_state_find_arm(st, other->arms[i].id)],
+		           &other->arms[i]);
 	}
 	if (pb_pool_merge(st, other, err) < 0)
 		return -1;
