@@ -384,9 +384,52 @@ test_reproducible(void)
 	pb_state_free(&keep);
 }
 
+/* Merging adds the pairs and the contexts. */
+static void
+test_merge(void)
+{
+	struct pb_state a, b;
+	struct pb_rng r;
+	char err[PB_ERRLEN];
+	size_t i;
+	long n1, n2;
+
+	for (int k = 0; k < 2; k++) {
+		setup("uniform", 3);
+		st.ctx_field = strdup("domain");
+		pb_rng_seed(&r, 40 + (uint64_t)k);
+		nrec = 0;
+		hand_out(&st, 50, 2, 1, &r);
+		for (i = 0; i < nrec; i++)
+			pb_state_apply_ctx(&st, rec[i].id, rec[i].arm, rec[i].r,
+			                   ctxname[rec[i].ctx], err);
+		if (k == 0)
+			a = st;
+		else
+			b = st;
+		memset(&st, 0, sizeof st);
+	}
+	n1 = pb_state_pair(&a, 0, 1)->n + pb_state_pair(&b, 0, 1)->n;
+	n2 = a.ctx[pb_state_find_ctx(&a, "music")].arms[2].st.n +
+	     b.ctx[pb_state_find_ctx(&b, "music")].arms[2].st.n;
+	ok(pb_state_merge(&a, &b, err) == 0, "two states with pairs and contexts merge");
+	ok(pb_state_pair(&a, 0, 1)->n == n1, "pairs add up (%ld tasks)", n1);
+	ok(a.ctx[pb_state_find_ctx(&a, "music")].arms[2].st.n == n2,
+	   "contexts add up (%ld pulls)", n2);
+	free(b.ctx_field);
+	b.ctx_field = NULL;
+	memcpy(b.run, "00000000000000000000000000000001", 33); /* another run */
+	ok(pb_state_merge(&a, &b, err) < 0 && strstr(err, "same contexts"),
+	   "a state without the contexts is refused");
+	pb_state_free(&a);
+	b.ctx_field = strdup("domain");
+	pb_state_free(&b);
+}
+
 int
 main(void)
 {
+	test_merge();
 	test_reproducible();
 	test_pairs();
 	test_contexts();
