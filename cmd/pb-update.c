@@ -184,9 +184,47 @@ apply(struct ctx *c, struct pb_state *st, const struct scored *r,
 		report(file, r->line, r->pull, "%s", err);
 	else if (rv == 0 && r->tin >= 0)
 		pb_state_add_tokens(st, armidx[r->arm], r->ctx >= 0 ?
-		                    pb_state_find_ctx(st, c->names[r->ctx]) : -1,
-		                    r->tin, r->tout);
+		                    c->names[r->ctx] : NULL, r->tin, r->tout);
 	return rv;
+}
+
+/* An arms file, or standard input for "-"; *name is what errors call it. */
+static FILE *
+open_arms(const char *path, const char **name)
+{
+	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
+
+	if (!fp)
+		die("%s: %s", path, strerror(errno));
+	*name = fp == stdin ? "<stdin>" : path;
+	return fp;
+}
+
+static void
+close_arms(FILE *fp)
+{
+	if (fp != stdin)
+		fclose(fp);
+}
+
+/* Every change but --init: lock the state, load it, let change alter it,
+ * save it if change returns 1, unlock.  change dies on an error, which
+ * leaves the file as it was. */
+typedef int change_fn(struct pb_state *st, const char *path, void *arg);
+
+static void
+locked(const char *path, change_fn *change, void *arg)
+{
+	struct pb_state st;
+	char err[PB_ERRLEN];
+	int fd;
+
+	if ((fd = pb_state_lock(path, err)) < 0 || pb_state_load(&st, path, err) < 0)
+		die("%s", err);
+	if (change(&st, path, arg) == 1 && pb_state_save(&st, path, err) < 0)
+		die("%s", err);
+	pb_state_free(&st);
+	pb_state_unlock(fd);
 }
 
 static int
@@ -196,16 +234,15 @@ do_init(const char *path, const char *arms, const char *policy, uint64_t seed,
 	struct pb_state st;
 	struct pb_policy pol;
 	char err[PB_ERRLEN];
+	const char *name;
 	FILE *fp;
 
 	if (pb_policy_parse(&pol, policy, err) < 0)
 		die("--policy: %s", err);
-	if (!(fp = strcmp(arms, "-") ? fopen(arms, "r") : stdin))
-		die("%s: %s", arms, strerror(errno));
-	if (pb_state_new(&st, fp, fp == stdin ? "<stdin>" : arms, &pol, seed, err) < 0)
+	fp = open_arms(arms, &name);
+	if (pb_state_new(&st, fp, name, &pol, seed, err) < 0)
 		die("%s", err);
-	if (fp != stdin)
-		fclose(fp);
+	close_arms(fp);
 	if (ttl >= 0)
 		st.pending_ttl = ttl;
 	if (cfield)
@@ -218,79 +255,113 @@ do_init(const char *path, const char *arms, const char *policy, uint64_t seed,
 	return PB_EXIT_OK;
 }
 
-static int
-do_merge(const char *path, int argc, char **argv)
-{
-	struct pb_state st, other;
-	char err[PB_ERRLEN];
-	int fd, i;
+struct files {
+	int n;
+	char **v;
+};
 
-	if (argc == 0)
-		die("--merge: no state files to merge");
-	if ((fd = pb_state_lock(path, err)) < 0)
-		die("%s", err);
-	if (pb_state_load(&st, path, err) < 0)
-		die("%s", err);
-	for (i = 0; i < argc; i++) {
-		if (pb_state_load(&other, argv[i], err) < 0)
+/* --merge: every OTHER read and checked before the save. */
+static int
+merge_all(struct pb_state *st, const char *path, void *arg)
+{
+	const struct files *f = arg;
+	struct pb_state other;
+	char err[PB_ERRLEN];
+	int i;
+
+	for (i = 0; i < f->n; i++) {
+		if (pb_state_load(&other, f->v[i], err) < 0)
 			die("%s", err);
-		if (pb_state_merge(&st, &other, err) < 0)
-			die("%s: %s; %s not changed", argv[i], err, path);
+		if (pb_state_merge(st, &other, err) < 0)
+			die("%s: %s; %s not changed", f->v[i], err, path);
 		pb_state_free(&other);
 	}
-	if (pb_state_save(&st, path, err) < 0)
-		die("%s", err);
-	pb_state_free(&st);
-	pb_state_unlock(fd);
-	return PB_EXIT_OK;
+	return 1;
 }
 
-/* Adds arms and retires others in one locked change. */
+struct pool {
+	const char *add;
+	char **retire;
+	int nretire;
+};
+
+/* --add-arms and --retire, in one change. */
 static int
-do_pool(const char *path, const char *add, char **retire, int nretire)
+change_pool(struct pb_state *st, const char *path, void *arg)
 {
-	struct pb_state st;
+	const struct pool *p = arg;
 	char err[PB_ERRLEN];
+	const char *name;
 	FILE *fp;
-	int fd, i;
+	int i;
 
-	if ((fd = pb_state_lock(path, err)) < 0 || pb_state_load(&st, path, err) < 0)
-		die("%s", err);
-	if (add) {
-		if (!(fp = strcmp(add, "-") ? fopen(add, "r") : stdin))
-			die("%s: %s", add, strerror(errno));
-		if (pb_state_add_arms(&st, fp, fp == stdin ? "<stdin>" : add, err) < 0)
+	if (p->add) {
+		fp = open_arms(p->add, &name);
+		if (pb_state_add_arms(st, fp, name, err) < 0)
 			die("--add-arms: %s; %s not changed", err, path);
-		if (fp != stdin)
-			fclose(fp);
+		close_arms(fp);
 	}
-	for (i = 0; i < nretire; i++)
-		if (pb_state_retire(&st, retire[i], err) < 0)
+	for (i = 0; i < p->nretire; i++)
+		if (pb_state_retire(st, p->retire[i], err) < 0)
 			die("--retire: %s; %s not changed", err, path);
-	if (pb_state_save(&st, path, err) < 0)
-		die("%s", err);
-	pb_state_free(&st);
-	pb_state_unlock(fd);
-	return PB_EXIT_OK;
+	return 1;
 }
 
-static int
-do_forget(const char *path)
-{
-	struct pb_state st;
-	char err[PB_ERRLEN];
-	long n;
-	int fd;
+/* Applying: every spooled pull, all or nothing unless -k. */
+struct applying {
+	struct ctx *c;
+	int keep;
+	long applied, dups, errors;
+};
 
-	if ((fd = pb_state_lock(path, err)) < 0 || pb_state_load(&st, path, err) < 0)
-		die("%s", err);
-	n = pb_state_forget(&st, pb_now());
-	if (n && pb_state_save(&st, path, err) < 0)
-		die("%s", err);
+static int
+apply_all(struct pb_state *st, const char *path, void *arg)
+{
+	struct applying *a = arg;
+	struct ctx *c = a->c;
+	int *armidx = emalloc((size_t)(c->nnames + 1) * sizeof *armidx), k;
+	size_t i;
+
+	for (k = 0; k < c->nnames; k++)
+		armidx[k] = pb_state_find_arm(st, c->names[k]);
+	rewind(c->spool);
+	for (i = 0; i < c->n; i++) {
+		struct scored r;
+
+		if (fread(&r, sizeof r, 1, c->spool) != 1)
+			die("spool file: %s", ferror(c->spool) ? strerror(errno) :
+			    "short read");
+		switch (apply(c, st, &r, armidx)) {
+		case 0:
+			a->applied++;
+			a->errors += isnan(r.reward);
+			break;
+		case 1:
+			a->dups++;
+			break;
+		default:
+			c->bad++;
+		}
+	}
+	free(armidx);
+	if (c->bad && !a->keep) {
+		warnx_("%ld bad record%s; %s not changed (use -k to apply the rest)",
+		       c->bad, c->bad == 1 ? "" : "s", path);
+		exit(PB_EXIT_RECORDS);
+	}
+	return a->applied > 0;
+}
+
+/* --forget-pending: saved only if something was forgotten. */
+static int
+forget(struct pb_state *st, const char *path, void *arg)
+{
+	long n = pb_state_forget(st, pb_now());
+
+	(void)path;
+	(void)arg;
 	warnx_("forgot %ld pending pull%s", n, n == 1 ? "" : "s");
-	pb_state_free(&st);
-	pb_state_unlock(fd);
-	return PB_EXIT_OK;
+	return n > 0;
 }
 
 int
@@ -319,14 +390,13 @@ main(int argc, char **argv)
 	           *add = NULL;
 	char **retire = NULL;
 	int nretire = 0;
-	long seed = 1, dups = 0, errors = 0, applied = 0;
+	long seed = 1;
 	double ttl = -1;
-	int ch, keep = 0, verbose = 0, merge = 0, forget = 0, seed_given = 0, fd;
+	int ch, keep = 0, verbose = 0, merge = 0, forget_pending = 0, seed_given = 0;
 	struct pb_state st;
-	int *armidx;
 	struct ctx c = { 0 };
+	struct applying a = { &c, 0, 0, 0, 0 };
 	char err[PB_ERRLEN];
-	size_t i;
 
 	setprog(argv[0]);
 	while ((ch = getopt_long(argc, argv, "s:kvh", opts, NULL)) != -1) {
@@ -342,7 +412,7 @@ main(int argc, char **argv)
 			break;
 		case O_TTL: ttl = numarg("--pending-ttl", optarg, 0, 1e9); break;
 		case O_MERGE: merge = 1; break;
-		case O_FORGET: forget = 1; break;
+		case O_FORGET: forget_pending = 1; break;
 		case O_CONTEXT:
 			if (!*optarg)
 				die("--context: empty field name");
@@ -361,11 +431,11 @@ main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	spath = statepath(spath);
-	if (!!init + merge + forget + (add || nretire) > 1)
+	if (!!init + merge + forget_pending + (add || nretire) > 1)
 		die("--init, --merge, --forget-pending and --add-arms/--retire go alone");
 	if ((policy || ttl >= 0 || seed_given || cfield) && !init)
 		die("--policy, --seed, --pending-ttl and --context only go with --init");
-	if ((keep || verbose) && (init || merge || forget || add || nretire))
+	if ((keep || verbose) && (init || merge || forget_pending || add || nretire))
 		die("-k and -v only go with applying records");
 	if (init) {
 		if (argc)
@@ -374,16 +444,24 @@ main(int argc, char **argv)
 		               ttl, cfield);
 	}
 	if (add || nretire) {
+		struct pool p = { add, retire, nretire };
 		if (argc)
 			usage(stderr, PB_EXIT_USAGE);
-		ch = do_pool(spath, add, retire, nretire);
+		locked(spath, change_pool, &p);
 		free(retire);
-		return ch;
+		return PB_EXIT_OK;
 	}
-	if (merge)
-		return do_merge(spath, argc, argv);
-	if (forget)
-		return do_forget(spath);
+	if (merge) {
+		struct files f = { argc, argv };
+		if (argc == 0)
+			die("--merge: no state files to merge");
+		locked(spath, merge_all, &f);
+		return PB_EXIT_OK;
+	}
+	if (forget_pending) {
+		locked(spath, forget, NULL);
+		return PB_EXIT_OK;
+	}
 
 	/* Read and check every record first: the state may still be in the
 	 * hands of the pb-sample at the head of our pipeline. */
@@ -401,51 +479,19 @@ main(int argc, char **argv)
 		warnx_("no records to apply; %s not changed", spath);
 		return PB_EXIT_OK;
 	}
-	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
-		die("%s", err);
-	armidx = emalloc((size_t)(c.nnames + 1) * sizeof *armidx);
-	for (ch = 0; ch < c.nnames; ch++)
-		armidx[ch] = pb_state_find_arm(&st, c.names[ch]);
-	rewind(c.spool);
-	for (i = 0; i < c.n; i++) {
-		struct scored r;
-
-		if (fread(&r, sizeof r, 1, c.spool) != 1)
-			die("spool file: %s", ferror(c.spool) ? strerror(errno) :
-			    "short read");
-		switch (apply(&c, &st, &r, armidx)) {
-		case 0:
-			applied++;
-			errors += isnan(r.reward);
-			break;
-		case 1:
-			dups++;
-			break;
-		default:
-			c.bad++;
-		}
-	}
-	if (c.bad && !keep) {
-		warnx_("%ld bad record%s; %s not changed (use -k to apply the rest)",
-		       c.bad, c.bad == 1 ? "" : "s", spath);
-		return PB_EXIT_RECORDS;
-	}
-	if (applied && pb_state_save(&st, spath, err) < 0)
-		die("%s", err);
-	pb_state_unlock(fd);
-	if (dups)
-		warnx_("%ld pull%s applied before; skipped", dups,
-		       dups == 1 ? " was" : "s were");
+	a.keep = keep;
+	locked(spath, apply_all, &a);
+	if (a.dups)
+		warnx_("%ld pull%s applied before; skipped", a.dups,
+		       a.dups == 1 ? " was" : "s were");
 	if (verbose)
-		warnx_("applied %ld pull%s (%ld unscored, counted as errors)", applied,
-		       applied == 1 ? "" : "s", errors);
+		warnx_("applied %ld pull%s (%ld unscored, counted as errors)", a.applied,
+		       a.applied == 1 ? "" : "s", a.errors);
 	if (c.bad)
 		warnx_("%ld bad record%s skipped", c.bad, c.bad == 1 ? "" : "s");
-	pb_state_free(&st);
 	for (ch = 0; ch < c.nnames; ch++)
 		free(c.names[ch]);
 	free(c.names);
-	free(armidx);
 	fclose(c.spool);
 	return c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
 }

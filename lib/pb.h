@@ -367,9 +367,9 @@ int pb_state_add_arms(struct pb_state *st, FILE *arms, const char *name,
                       char err[PB_ERRLEN]);
 
 /* Adds one applied pull's token usage (response.usage) to arm i, and to
- * its context c (or -1), for the cost in pb-report. */
-void pb_state_add_tokens(struct pb_state *st, int i, int c, double in,
-                         double out);
+ * its context ctx (NULL: none), for the cost in pb-report. */
+void pb_state_add_tokens(struct pb_state *st, int i, const char *ctx,
+                         double in, double out);
 
 /* Takes arm id out of the pool.  Its statistics stay; its pulls still
  * out are applied when they come back. */

@@ -899,8 +899,11 @@ oom:
 }
 
 void
-pb_state_add_tokens(struct pb_state *st, int i, int c, double in, double out)
+pb_state_add_tokens(struct pb_state *st, int i, const char *ctx, double in,
+                    double out)
 {
+	int c = ctx ? pb_state_find_ctx(st, ctx) : -1;
+
 	st->arms[i].tok_in += in;
 	st->arms[i].tok_out += out;
 	if (c >= 0) {
