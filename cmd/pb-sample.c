@@ -53,6 +53,7 @@ struct ctx {
 	char **cjson;   /* the same as JSON strings */
 	size_t ncname;
 	int *tctx;
+	size_t tcap;
 	FILE *spool;   /* every-task mode: lines go here, not into memory */
 	/* the write phase */
 	const struct pb_state *st;
@@ -146,8 +147,10 @@ read_task(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 			c->cname = erealloc(c->cname, (k + 1) * sizeof *c->cname);
 			c->cname[c->ncname++] = estrdup(name);
 		}
-		if ((c->n & (c->n - 1)) == 0 || c->n == 0)
-			c->tctx = erealloc(c->tctx, (c->n ? 2 * c->n : 1) * sizeof *c->tctx);
+		if (c->n == c->tcap) {
+			c->tcap = c->tcap ? 2 * c->tcap : 256;
+			c->tctx = erealloc(c->tctx, c->tcap * sizeof *c->tctx);
+		}
 		c->tctx[c->n] = (int)k;
 	}
 	cJSON_Delete(rec);
@@ -458,8 +461,9 @@ main(int argc, char **argv)
 	for (i = 0; i < nout; i++) {
 		t = task ? task[i] : i;
 		ci = ctx_field ? c.tctx[t] : -1;
+		/* A budget counts pulls handed out, whatever the pool. */
 		if (i > 0 && (st.pol.kind == PB_POL_HALVING ||
-		    st.pol.kind == PB_POL_REJECTS) && pb_state_done(&st, -1, err, NULL)) {
+		    st.pol.kind == PB_POL_REJECTS) && pb_policy_done(&st, err, NULL)) {
 			if (perk == 1)
 				warnx_("budget of %.0f pulls reached: %zu of %zu pulls "
 				       "written", st.pol.budget, i, nout);

@@ -281,12 +281,18 @@ static int
 write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
            char err[PB_ERRLEN])
 {
-	cJSON *o = pb_state_to_json(st);
-	char *text = o ? cJSON_Print(o) : NULL;
+	cJSON *o;
+	char *text;
 	size_t len, off = 0;
 	mode_t um;
 	int fd;
 
+	if (strlen(path) + 12 > n) {
+		snprintf(err, PB_ERRLEN, "%s: path too long", path);
+		return -1;
+	}
+	o = pb_state_to_json(st);
+	text = o ? cJSON_Print(o) : NULL;
 	cJSON_Delete(o);
 	if (!text) {
 		snprintf(err, PB_ERRLEN, "%s: out of memory", path);
@@ -349,10 +355,6 @@ pb_state_save(const struct pb_state *st, const char *path, char err[PB_ERRLEN])
 {
 	char tmp[4096];
 
-	if (strlen(path) + 12 > sizeof tmp) {
-		snprintf(err, PB_ERRLEN, "%s: path too long", path);
-		return -1;
-	}
 	if (write_temp(st, path, tmp, sizeof tmp, err) < 0)
 		return -1;
 	if (rename(tmp, path) < 0) {
@@ -371,10 +373,6 @@ pb_state_create(const struct pb_state *st, const char *path, char err[PB_ERRLEN]
 	char tmp[4096];
 	int rv = 0;
 
-	if (strlen(path) + 12 > sizeof tmp) {
-		snprintf(err, PB_ERRLEN, "%s: path too long", path);
-		return -1;
-	}
 	if (write_temp(st, path, tmp, sizeof tmp, err) < 0)
 		return -1;
 	if (link(tmp, path) < 0) {
