@@ -286,8 +286,7 @@ pb_judge_check(const char *tmpl, char err[PB_ERRLEN])
 }
 
 struct render {
-	char *buf;
-	size_t len, cap;
+	struct pb_buf out;
 	const char *val[4]; /* NULL: none */
 	int oom;
 };
@@ -295,22 +294,10 @@ struct render {
 static int
 put(struct render *r, const char *p, size_t n)
 {
-	char *b;
-	size_t want;
-
-	if (r->len + n + 1 > r->cap) {
-		for (want = r->cap ? r->cap * 2 : 1024; want < r->len + n + 1; want *= 2)
-			;
-		if (!(b = realloc(r->buf, want))) {
-			r->oom = 1;
-			return -1;
-		}
-		r->buf = b;
-		r->cap = want;
+	if (pb_buf_put(&r->out, p, n) < 0) {
+		r->oom = 1;
+		return -1;
 	}
-	memcpy(r->buf + r->len, p, n);
-	r->len += n;
-	r->buf[r->len] = '\0';
 	return 0;
 }
 
@@ -332,6 +319,7 @@ pb_judge_render(const char *tmpl, const cJSON *rec, const char *refpath,
 {
 	struct render r = { 0 };
 	const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(rec, "messages"), *m;
+	const cJSON *refv = refpath ? pb_json_path(rec, refpath) : NULL;
 	char *ref = NULL, *prompt = NULL;
 	struct render pr = { 0 };
 	const char *task = pb_json_str(rec, "task.input"), *c, *last_user = NULL;
@@ -343,7 +331,7 @@ pb_judge_render(const char *tmpl, const cJSON *rec, const char *refpath,
 
 		if (!(c = pb_json_str(m, "content")))
 			continue;
-		if (pr.len)
+		if (pr.out.len)
 			put(&pr, "\n\n", 2);
 		put(&pr, c, strlen(c));
 		if (role && !strcmp(role, "user"))
@@ -351,27 +339,24 @@ pb_judge_render(const char *tmpl, const cJSON *rec, const char *refpath,
 	}
 	if (!task)
 		task = last_user;
-	prompt = pr.buf;
+	prompt = pr.out.p;
 	if (pr.oom)
 		goto oom;
-	if (refpath && pb_json_path(rec, refpath) &&
-	    !cJSON_IsNull(pb_json_path(rec, refpath)) &&
-	    !(ref = pb_json_text(pb_json_path(rec, refpath))))
+	if (refv && !cJSON_IsNull(refv) && !(ref = pb_json_text(refv)))
 		goto oom;
 	r.val[0] = task;
 	r.val[1] = ref;
 	r.val[2] = text;
 	r.val[3] = prompt;
-	if (each_piece(tmpl, piece, &r, err) < 0 || r.oom) {
+	if (put(&r, "", 0) < 0 || each_piece(tmpl, piece, &r, err) < 0 || r.oom) {
 		if (r.oom)
 			snprintf(err, PB_ERRLEN, "out of memory");
-		free(r.buf);
-		r.buf = NULL;
-	} else if (!r.buf && !(r.buf = strdup("")))
-		snprintf(err, PB_ERRLEN, "out of memory");
+		free(r.out.p);
+		r.out.p = NULL;
+	}
 	free(ref);
 	free(prompt);
-	return r.buf;
+	return r.out.p;
 oom:
 	snprintf(err, PB_ERRLEN, "out of memory");
 	free(prompt);

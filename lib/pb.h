@@ -725,6 +725,18 @@ double pb_cost(double in_tok, double out_tok, double usd_in_m, double usd_out_m)
 char *pb_render(const char *tmpl, const cJSON *arm, const cJSON *task,
                 const char *input_field, char err[PB_ERRLEN]);
 
+/* A string that grows as text is put on its end; start it as { 0 }.
+ * p is NULL until the first put (even of 0 bytes), then malloc'd, owned
+ * by the user and always NUL-terminated after len bytes. */
+struct pb_buf {
+	char *p;
+	size_t len, cap;
+};
+
+/* Appends the n bytes at s.  Returns 0, or -1 out of memory (b is left
+ * as it was). */
+int pb_buf_put(struct pb_buf *b, const char *s, size_t n);
+
 /* ===================================================================== */
 /* http.c: many HTTP requests in flight through one libcurl multi handle */
 /* ===================================================================== */

@@ -1,16 +1,12 @@
-/* template.c - renders prompt templates with {placeholders}. */
+/* template.c - renders prompt templates with {placeholders}, and the
+ * growing string (pb_buf) that they and the judge's prompt are built in. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "pb.h"
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int
-put(struct buf *b, const char *s, size_t n)
+int
+pb_buf_put(struct pb_buf *b, const char *s, size_t n)
 {
 	if (b->len + n + 1 > b->cap) {
 		size_t ncap = (b->len + n + 1) * 2;
@@ -47,21 +43,21 @@ char *
 pb_render(const char *tmpl, const cJSON *arm, const cJSON *task,
           const char *input_field, char err[PB_ERRLEN])
 {
-	struct buf b = { 0 };
+	struct pb_buf b = { 0 };
 	const char *s = tmpl, *close;
 	char name[256];
 
-	if (put(&b, "", 0) < 0)
+	if (pb_buf_put(&b, "", 0) < 0)
 		goto oom;
 	while (*s) {
 		size_t lit = strcspn(s, "{}");
-		if (put(&b, s, lit) < 0)
+		if (pb_buf_put(&b, s, lit) < 0)
 			goto oom;
 		s += lit;
 		if (!*s)
 			break;
 		if (s[0] == s[1]) { /* {{ or }} */
-			if (put(&b, s, 1) < 0)
+			if (pb_buf_put(&b, s, 1) < 0)
 				goto oom;
 			s += 2;
 			continue;
@@ -88,7 +84,7 @@ pb_render(const char *tmpl, const cJSON *arm, const cJSON *task,
 			}
 			if (!(text = pb_json_text(v)))
 				goto oom;
-			if (put(&b, text, strlen(text)) < 0) {
+			if (pb_buf_put(&b, text, strlen(text)) < 0) {
 				free(text);
 				goto oom;
 			}
