@@ -637,10 +637,11 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 		return bad(err, path, "no pending list");
 	if (load_pending(st, x, path, err) < 0)
 		return -1;
+	/* contexts before groups, which name them */
 	if (pb_pairs_load(st, &st->pair, cJSON_GetObjectItemCaseSensitive(o,
-	    "pairs"), hwhy) < 0 || pb_groups_load(st,
-	    cJSON_GetObjectItemCaseSensitive(o, "groups"), hwhy) < 0 ||
-	    pb_ctx_load(st, cJSON_GetObjectItemCaseSensitive(o, "contexts"),
+	    "pairs"), hwhy) < 0 || pb_ctx_load(st,
+	    cJSON_GetObjectItemCaseSensitive(o, "contexts"), hwhy) < 0 ||
+	    pb_groups_load(st, cJSON_GetObjectItemCaseSensitive(o, "groups"),
 	    hwhy) < 0)
 		return bad(err, path, hwhy);
 	m = cJSON_GetObjectItemCaseSensitive(o, "merged");

@@ -4,7 +4,7 @@
 # state's pairs against a recount with jq, errors that change nothing,
 # and a race against pb-sim that ends by itself naming the world's best.
 . "$(dirname "$0")/lib.sh"
-plan 44
+plan 62
 
 # Rewards from the pull id (deterministic), as in 0110.
 score() {
@@ -127,6 +127,68 @@ run pb-report -s c.json --context golf
 is "$RC|$ERR" "2|pb-report: --context: no context 'golf' of domain in c.json" "an unknown context"
 run pb-report -s p.json
 like "$OUT" "plain \(retired\)" "pb-report marks a retired arm"
+
+# Bad input: one line naming what is wrong, the documented status, the
+# state as it was.
+pb-update -s bad.json --init "$DATA/arms3.jsonl"
+pb-update -s bad.json --retire plain
+before=$(sum bad.json)
+run pb-sample -s bad.json --arms plain "$DATA/tasks5.jsonl"
+is "$RC|$ERR|$(sum bad.json)" "2|pb-sample: --arms: arm 'plain' is retired|$before" "--arms naming a retired arm"
+run pb-sample -s bad.json --arms , "$DATA/tasks5.jsonl"
+is "$RC|$ERR" "2|pb-sample: --arms: no arm named" "--arms naming no arm"
+run pb-sample -s bad.json -k 0 "$DATA/tasks5.jsonl"
+is "$RC|$ERR" "2|pb-sample: --arms-per-task: '0' is not an integer in [1, 2147483647]" "-k 0"
+run pb-update -s bad.json --retire turing --retire careful
+is "$RC|$ERR|$(sum bad.json)" "2|pb-update: --retire: cannot retire 'careful': it is the last arm in the pool; bad.json not changed|$before" \
+   "retiring the last arm in the pool"
+run pb-update -s bad.json --add-arms more.jsonl --init "$DATA/arms3.jsonl"
+is "$RC|$ERR" "2|pb-update: --init, --merge, --forget-pending and --add-arms/--retire go alone" "pool changes go alone"
+run pb-update -s bad.json --add-arms /nonexistent/arms.jsonl
+is "$RC|$ERR|$(sum bad.json)" "2|pb-update: /nonexistent/arms.jsonl: No such file or directory|$before" "--add-arms: a missing file"
+run pb-update -s bad.json --context domain
+is "$RC|$ERR" "2|pb-update: --policy, --seed, --pending-ttl and --context only go with --init" "--context without --init"
+run pb-update -s empty.json --init "$DATA/arms3.jsonl" --context ''
+is "$RC|$ERR|$(test -e empty.json && echo made)" "2|pb-update: --context: empty field name|" "--context with an empty name"
+pb-sample -s bad.json -n 1 --seed 1 "$DATA/tasks5.jsonl" | jq -c '. + {reward: 1, context: "music"}' >withctx.jsonl
+before=$(sum bad.json)
+run pb-update -s bad.json withctx.jsonl
+like "$RC|$ERR" "^1\|pb-update: withctx.jsonl:1: pull [0-9]+: the pull has a context but the state keeps none \(pb-update --init --context FIELD\)" \
+     "a context where the state keeps none"
+jq -c '.context = 5' withctx.jsonl >numctx.jsonl
+run pb-update -s bad.json numctx.jsonl
+like "$RC|$ERR" "^1\|pb-update: numctx.jsonl:1: pull [0-9]+: \"context\" is not a string" \
+     "a context that is not a string"
+is "$(sum bad.json)" "$before" "neither changed the state"
+# A task's two pulls that disagree on its context; the first one waits
+# in the state between the two runs.
+pb-update -s grp.json --init "$DATA/arms3.jsonl" --context domain
+printf '%s\n' '{"id":"m1","input":"q","answer":"1","domain":"music"}' >one.jsonl
+pb-sample -s grp.json -k 2 one.jsonl | jq -c '. + {reward: 1}' >grp.jsonl
+head -1 grp.jsonl | pb-update -s grp.json
+is "$(jq -c '.groups | map([.first, .k, .context, (.back | length)])' grp.json)" '[[1,2,"music",1]]' \
+   "a task's first pull back: its group waits in the state, with its context"
+tail -1 grp.jsonl | jq -c '.context = "tennis"' >tennis.jsonl
+before=$(sum grp.json)
+run pb-update -s grp.json tennis.jsonl
+is "$RC|$ERR|$(sum grp.json)" "1|pb-update: tennis.jsonl:1: pull 2: context 'tennis' is not that of the other pulls of its task ('music')
+pb-update: 1 bad record; grp.json not changed (use -k to apply the rest)|$before" "a pull whose context is not its task's"
+# States whose paired parts are damaged are refused on load.
+jq '.pairs = [{"arms":["careful","plain"],"tasks":1,"sum":0,"sumsq":0,"wins":0,"losses":0}]' bad.json >badpairs.json
+run pb-report -s badpairs.json
+is "$RC|$ERR" "2|pb-report: badpairs.json: not a valid state file: pairs[0] is malformed (arms in file order, tasks, sum, sumsq, wins, losses)" \
+   "pairs out of file order"
+jq '.groups = [{"first":1,"k":2,"back":[]}]' bad.json >badgroups.json
+run pb-report -s badgroups.json
+is "$RC|$ERR" "2|pb-report: badgroups.json: not a valid state file: groups[0] is malformed" "a group with nothing back"
+jq '.contexts = {"field":"d","values":[{"value":"x","arms":[]}]}' bad.json >badctx.json
+run pb-update -s badctx.json withctx.jsonl
+is "$RC|$ERR" "2|pb-update: badctx.json: not a valid state file: contexts.values[0] is malformed (its arms must be the state's, in order)" \
+   "a context without the state's arms"
+run pb-report -s bad.json --context music
+is "$RC|$ERR" "2|pb-report: --context: bad.json keeps no contexts" "pb-report --context on a state without contexts"
+run pb-report -s c.json --context music --replay cs.jsonl
+is "$RC|$ERR" "2|pb-report: --context goes with the ranking only" "--context with --replay"
 
 # A race against pb-sim, through all five tools, ends by itself and
 # names the world's best arm; the state's pairs hold every shared task.
