@@ -147,10 +147,7 @@ merge(cJSON *body, const cJSON *extra)
 	cJSON_ArrayForEach(x, extra) {
 		if (!(v = cJSON_Duplicate(x, 1)))
 			return -1;
-		if (cJSON_GetObjectItemCaseSensitive(body, x->string))
-			cJSON_ReplaceItemInObjectCaseSensitive(body, x->string, v);
-		else
-			cJSON_AddItemToObject(body, x->string, v);
+		pb_json_set(body, x->string, v);
 	}
 	return 0;
 }
