@@ -46,24 +46,34 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/* Copies the header value v (n bytes, trimmed) into buf as a string and
+ * reads it as a number: returns 1 with *d set if it is one whole, 0 if
+ * not (buf still holds it), -1 if it is empty or does not fit. */
+static int
+hnum(const char *v, size_t n, char *buf, size_t size, double *d)
+{
+	char *end;
+
+	if (n == 0 || n >= size)
+		return -1;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	*d = strtod(buf, &end);
+	return end != buf && !*end;
+}
+
 /* Retry-After is either delay-seconds or an HTTP date (RFC 9110 10.2.3). */
 static double
 retry_after(const char *v, size_t n)
 {
-	char buf[64], *end;
+	char buf[64];
 	double d;
 	time_t t;
+	int r = hnum(v, n, buf, sizeof buf, &d);
 
-	while (n && (*v == ' ' || *v == '\t'))
-		v++, n--;
-	while (n && (v[n - 1] == '\r' || v[n - 1] == '\n' || v[n - 1] == ' '))
-		n--;
-	if (n == 0 || n >= sizeof buf)
+	if (r < 0)
 		return -1;
-	memcpy(buf, v, n);
-	buf[n] = '\0';
-	d = strtod(buf, &end);
-	if (end != buf && !*end)
+	if (r)
 		return d >= 0 && d < 1e9 ? d : -1;
 	if ((t = curl_getdate(buf, NULL)) == -1)
 		return -1;
@@ -107,7 +117,7 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	struct pb_http_req *r = arg;
 	size_t len = size * n, vn;
 	const char *v;
-	char buf[32], *end;
+	char buf[32];
 	double d;
 
 	if (len > 5 && !strncmp(p, "HTTP/", 5)) {
@@ -116,13 +126,8 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	} else if (header_is(p, len, "retry-after:", &v, &vn)) {
 		r->ra_s = retry_after(v, vn);
 	} else if (header_is(p, len, "retry-after-ms:", &v, &vn)) {
-		if (vn && vn < sizeof buf) {
-			memcpy(buf, v, vn);
-			buf[vn] = '\0';
-			d = strtod(buf, &end);
-			if (end != buf && !*end && d >= 0 && d < 1e12)
-				r->ra_ms = d;
-		}
+		if (hnum(v, vn, buf, sizeof buf, &d) == 1 && d >= 0 && d < 1e12)
+			r->ra_ms = d;
 	} else if (header_is(p, len, "x-should-retry:", &v, &vn)) {
 		if (vn == 4 && !strncasecmp(v, "true", 4))
 			r->should_retry = 1;
