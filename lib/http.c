@@ -249,12 +249,6 @@ pb_http_free(struct pb_http *h)
 }
 
 int
-pb_http_free_slots(const struct pb_http *h)
-{
-	return h->parallel - h->in_flight;
-}
-
-int
 pb_http_in_flight(const struct pb_http *h)
 {
 	return h->in_flight;

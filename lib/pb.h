@@ -812,8 +812,7 @@ struct pb_http *pb_http_new(const struct pb_http_opts *o, char err[PB_ERRLEN]);
  * callbacks never run).  The requests themselves are the caller's. */
 void pb_http_free(struct pb_http *h);
 
-/* Requests that pb_http_submit would accept now (parallel - in flight). */
-int pb_http_free_slots(const struct pb_http *h);
+/* Requests in flight now (pb_http_submit accepts up to parallel). */
 int pb_http_in_flight(const struct pb_http *h);
 
 /* Starts req.  Fails (returns -1, err set) if no slot is free or libcurl

@@ -547,8 +547,8 @@ pb_query_send(struct pb_query *q, double now, double *next, char err[PB_ERRLEN])
 			*next = q->nheap ? q->heap[0]->due : HUGE_VAL;
 			return 0;
 		}
-		if (pb_http_in_flight(q->http) >= pb_limiter_slots(&q->lim) ||
-		    pb_http_free_slots(q->http) <= 0) {
+		/* The limiter's slots never exceed http.parallel (its max). */
+		if (pb_http_in_flight(q->http) >= pb_limiter_slots(&q->lim)) {
 			*next = HUGE_VAL; /* a slot frees in on_done */
 			return 0;
 		}
