@@ -96,18 +96,14 @@ struct verdict {
 	char why[PB_ERRLEN];
 };
 
-/* Tokens per arm, from records (the state keeps none). */
-struct tokens {
-	int known;            /* some record had response.usage */
-	double *in, *out;     /* per arm */
-};
-
 /* A ranking: of a state, or of records replayed into one. */
 struct ranking {
 	struct pb_state st;
 	struct row *r;        /* in rank order */
 	struct verdict v;
-	struct tokens tok;
+	int tokens;           /* the arms' tok_in and tok_out mean something:
+	                       * some arm has tokens, or (replayed) some record
+	                       * had response.usage */
 	long pending;
 	int replayed;         /* index and prob mean nothing */
 	const char *ctx;      /* a context's ranking: its value (or ctx_all
@@ -271,19 +267,11 @@ rank_arms(struct ranking *rk, const struct opts *o)
 
 	rk->r = ecalloc(st->narms, sizeof *rk->r);
 	/* Tokens: the state's own counts (pb-update adds each applied
-	 * pull's response.usage); a replay counts them from the records. */
+	 * pull's response.usage); a replay added them from the records. */
 	if (!rk->replayed)
 		for (i = 0; i < st->narms; i++)
 			if (st->arms[i].tok_in || st->arms[i].tok_out)
-				rk->tok.known = 1;
-	if (!rk->replayed && rk->tok.known) {
-		rk->tok.in = ecalloc(st->narms, sizeof *rk->tok.in);
-		rk->tok.out = ecalloc(st->narms, sizeof *rk->tok.out);
-		for (i = 0; i < st->narms; i++) {
-			rk->tok.in[i] = st->arms[i].tok_in;
-			rk->tok.out[i] = st->arms[i].tok_out;
-		}
-	}
+				rk->tokens = 1;
 	/* P(best) over the arms sorted by id, so that a replay, whose arms
 	 * come in the order first seen, draws the same numbers */
 	for (i = 0; i < st->narms; i++) {
@@ -331,9 +319,11 @@ num(cJSON *o, const char *k, double v)
 static double
 arm_cost(const struct ranking *rk, const struct opts *o, int arm)
 {
-	if (!rk->tok.known || !o->price)
+	const struct pb_arm *a = &rk->st.arms[arm];
+
+	if (!rk->tokens || !o->price)
 		return NAN;
-	return pb_cost(rk->tok.in[arm], rk->tok.out[arm], o->price_in, o->price_out);
+	return pb_cost(a->tok_in, a->tok_out, o->price_in, o->price_out);
 }
 
 static cJSON *
@@ -370,9 +360,9 @@ ranking_json(const struct ranking *rk, const struct opts *o)
 		cJSON_AddNumberToObject(a, "pending", (double)arm->pending);
 		num(a, "prob", r[i].prob);
 		num(a, "pbest", r[i].pbest);
-		if (rk->tok.known) {
-			cJSON_AddNumberToObject(a, "prompt_tokens", rk->tok.in[r[i].arm]);
-			cJSON_AddNumberToObject(a, "completion_tokens", rk->tok.out[r[i].arm]);
+		if (rk->tokens) {
+			cJSON_AddNumberToObject(a, "prompt_tokens", arm->tok_in);
+			cJSON_AddNumberToObject(a, "completion_tokens", arm->tok_out);
 			num(a, "cost", arm_cost(rk, o, r[i].arm));
 		}
 		cJSON_AddItemToArray(arr, a);
@@ -458,7 +448,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 	const struct row *r = rk->r;
 	char m[32], lo[32], hi[32], ix[32], sh[32], pb[32], cost[32], ci[64], tok[48];
 	size_t i, w = 3;
-	int md = o->format == F_MD, money = rk->tok.known;
+	int md = o->format == F_MD, money = rk->tokens;
 
 	if (o->format == F_CSV) {
 		if (!rk->more)
@@ -481,8 +471,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 			fmtnum(pb, sizeof pb, r[i].pbest, "%.6g");
 			fmtnum(cost, sizeof cost, arm_cost(rk, o, r[i].arm), "%.6g");
 			if (money)
-				snprintf(tok, sizeof tok, "%.0f,%.0f", rk->tok.in[r[i].arm],
-				         rk->tok.out[r[i].arm]);
+				snprintf(tok, sizeof tok, "%.0f,%.0f", a->tok_in, a->tok_out);
 			else
 				snprintf(tok, sizeof tok, "-,-");
 			printf(",%ld,%s,%s,%s,%s,%s,%s,%ld,%s,%s,%s\n", a->st.n, sh, m, lo,
@@ -516,7 +505,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 		snprintf(ci, sizeof ci, "[%.3f, %.3f]", r[i].lo, r[i].hi);
 		tok[0] = '\0';
 		if (money)
-			snprintf(tok, sizeof tok, "%.0f", rk->tok.in[r[i].arm] + rk->tok.out[r[i].arm]);
+			snprintf(tok, sizeof tok, "%.0f", a->tok_in + a->tok_out);
 		if (md) {
 			printf("| %zu | ", i + 1);
 			mdcell(a->id);
@@ -597,8 +586,6 @@ ranking_free(struct ranking *rk)
 	free(rk->r);
 	free(rk->v.open);
 	free(rk->v.good);
-	free(rk->tok.in);
-	free(rk->tok.out);
 	if (!rk->view)
 		pb_state_free(&rk->st);
 }
@@ -611,7 +598,7 @@ ranking_free(struct ranking *rk)
 struct replay {
 	struct pb_state *st;
 	const struct pb_state *ref; /* the state to check against, or NULL */
-	struct tokens *tok;
+	int *tokens;                /* set when a record has response.usage */
 	uint64_t *seen;             /* hashes of (run, pull), open addressing */
 	size_t nseen, capseen;
 	long records, dups, bad;
@@ -653,17 +640,9 @@ seen_add(struct replay *rp, uint64_t key)
 	return 0;
 }
 
-static void
-grow_tokens(struct tokens *t, size_t n)
-{
-	t->in = erealloc(t->in, n * sizeof *t->in);
-	t->out = erealloc(t->out, n * sizeof *t->out);
-	t->in[n - 1] = t->out[n - 1] = 0;
-}
-
 /* Adds an arm to a replayed state. */
 static int
-replay_arm(struct pb_state *st, struct tokens *tok, const char *id)
+replay_arm(struct pb_state *st, const char *id)
 {
 	struct pb_arm *a;
 
@@ -674,21 +653,16 @@ replay_arm(struct pb_state *st, struct tokens *tok, const char *id)
 	a->fields = cJSON_CreateObject();
 	cJSON_AddStringToObject(a->fields, "id", id);
 	st->narms++;
-	grow_tokens(tok, st->narms);
 	return (int)st->narms - 1;
 }
 
-static void
-add_usage(struct tokens *t, int arm, const cJSON *rec)
+/* The token counts of a record's response.usage: 0, or -1 if it has
+ * none. */
+static int
+rec_usage(const cJSON *rec, double *in, double *out)
 {
-	double pin, pout;
-
-	if (pb_json_num(rec, "response.usage.prompt_tokens", &pin) == 0 &&
-	    pb_json_num(rec, "response.usage.completion_tokens", &pout) == 0) {
-		t->in[arm] += pin;
-		t->out[arm] += pout;
-		t->known = 1;
-	}
+	return pb_json_num(rec, "response.usage.prompt_tokens", in) == 0 &&
+	       pb_json_num(rec, "response.usage.completion_tokens", out) == 0 ? 0 : -1;
 }
 
 static int
@@ -720,7 +694,7 @@ replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
 	struct replay *rp = arg;
 	const char *run, *arm;
-	double pull, reward;
+	double pull, reward, tin, tout;
 	cJSON *rv;
 	char msg[PB_ERRLEN];
 	int i, rc = 0;
@@ -762,7 +736,7 @@ replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 			rc = replay_bad(rp, at, (long)pull, msg);
 			goto out;
 		}
-		i = replay_arm(rp->st, rp->tok, arm);
+		i = replay_arm(rp->st, arm);
 	}
 	if (seen_add(rp, pull_key(run, (long)pull))) {
 		rp->dups++; /* applied once, as pb-update does */
@@ -773,7 +747,10 @@ replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	else
 		pb_stats_add(&rp->st->arms[i].st, reward);
 	rp->st->updates++;
-	add_usage(rp->tok, i, rec);
+	if (rec_usage(rec, &tin, &tout) == 0) {
+		pb_state_add_tokens(rp->st, i, NULL, tin, tout);
+		*rp->tokens = 1;
+	}
 out:
 	cJSON_Delete(rec);
 	return rc;
@@ -787,7 +764,7 @@ replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
        char *const *files, long *records)
 {
 	struct pb_state *st = &rk->st;
-	struct replay rp = { st, ref, &rk->tok, NULL, 0, 0, 0, 0, 0 };
+	struct replay rp = { st, ref, &rk->tokens, NULL, 0, 0, 0, 0, 0 };
 	char err[PB_ERRLEN];
 	long diffs = 0;
 	size_t i;
@@ -800,7 +777,7 @@ replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
 	if (ref) {
 		memcpy(st->run, ref->run, sizeof st->run);
 		for (i = 0; i < ref->narms; i++)
-			replay_arm(st, &rk->tok, ref->arms[i].id);
+			replay_arm(st, ref->arms[i].id);
 	}
 	if (pb_jsonl_files(nfiles, files, replay_record, &rp, err) < 0)
 		die("%s", err);
@@ -1324,8 +1301,7 @@ validate_record(cJSON *rec, const struct pb_where *at, const char *why, void *ar
 		vs->arm[a].sum[t] += rv->valuedouble;
 		vs->arm[a].cnt[t]++;
 	}
-	if (pb_json_num(rec, "response.usage.prompt_tokens", &pin) == 0 &&
-	    pb_json_num(rec, "response.usage.completion_tokens", &pout) == 0) {
+	if (rec_usage(rec, &pin, &pout) == 0) {
 		vs->arm[a].tin += pin;
 		vs->arm[a].tout += pout;
 		vs->tokens = 1;

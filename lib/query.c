@@ -238,11 +238,10 @@ fail(struct pb_query *q, struct job *j, cJSON *error)
 		cJSON_AddNumberToObject(error, "attempts", j->tries);
 	pb_llm_error_line(error, line);
 	after = j->tries > 1 ? " (after retries)" : "";
-	if (!strcmp(pb_json_str(error, "kind"), "input") && j->pull)
-		rc = notify(q, "%s:%ld: pull %ld: %s", j->file, j->line, j->pull,
-		          pb_json_str(error, "message"));
-	else if (!strcmp(pb_json_str(error, "kind"), "input"))
-		rc = notify(q, "%s:%ld: %s", j->file, j->line, pb_json_str(error, "message"));
+	m = pb_json_str(error, "message");
+	if (!strcmp(pb_json_str(error, "kind"), "input"))
+		rc = j->pull ? notify(q, "%s:%ld: pull %ld: %s", j->file, j->line, j->pull, m)
+		             : notify(q, "%s:%ld: %s", j->file, j->line, m);
 	else if (j->pull)
 		rc = notify(q, "pull %ld: %s%s", j->pull, line, after);
 	else
@@ -328,7 +327,8 @@ on_done(struct pb_http_req *r, void *arg)
 	enum pb_retry d;
 	double now = now_s(), wait, t;
 	cJSON *resp = NULL, *error;
-	int malformed;
+	int malformed, ok2xx = r->result == PB_HTTP_DONE && r->status >= 200 &&
+	                       r->status <= 299;
 
 	if (q->broken)
 		return;
@@ -336,9 +336,8 @@ on_done(struct pb_http_req *r, void *arg)
 		broke(q, "out of memory");
 		return;
 	}
-	if (r->result == PB_HTTP_DONE && r->status >= 200 && r->status <= 299 &&
-	    (resp = pb_llm_response(q->o.par.api, r->resp, r->resp_len, r->latency_ms,
-	                            q->o.par.model, err))) {
+	if (ok2xx && (resp = pb_llm_response(q->o.par.api, r->resp, r->resp_len,
+	                                     r->latency_ms, q->o.par.model, err))) {
 		if (pb_json_num(resp, "usage.total_tokens", &t) == 0)
 			pb_limiter_usage(&q->lim, j->est, t);
 		pb_limiter_success(&q->lim);
@@ -352,8 +351,8 @@ on_done(struct pb_http_req *r, void *arg)
 		complete(q, j);
 		return;
 	}
-	if (!(error = try_error(r, r->result == PB_HTTP_DONE && r->status >= 200 &&
-	                        r->status <= 299 ? err : NULL, &malformed))) {
+	/* A 2xx that is no answer: err says why pb_llm_response refused it. */
+	if (!(error = try_error(r, ok2xx ? err : NULL, &malformed))) {
 		broke(q, "out of memory");
 		return;
 	}

@@ -66,7 +66,7 @@ enum pb_retry
 pb_retry_decide(const struct pb_retry_policy *p, const struct pb_retry_in *in,
                 double u, double *wait)
 {
-	int again;
+	int again, ok2xx = in->status >= 200 && in->status <= 299;
 
 	*wait = 0;
 	if (in->result == PB_HTTP_DONE) {
@@ -74,11 +74,8 @@ pb_retry_decide(const struct pb_retry_policy *p, const struct pb_retry_in *in,
 		    is_unsupported(in->type) || is_unsupported(in->code) ||
 		    final_status(in->status))
 			return PB_RETRY_NO;
-		if (in->status >= 200 && in->status <= 299)
-			again = in->malformed;
-		else
-			again = retryable_status(in->status);
-		if (in->should_retry == 1 && !(in->status >= 200 && in->status <= 299))
+		again = ok2xx ? in->malformed : retryable_status(in->status);
+		if (in->should_retry == 1 && !ok2xx)
 			again = 1;
 		else if (in->should_retry == 0)
 			again = 0;
