@@ -574,15 +574,14 @@ emit(struct pb_blend *b, char err[PB_ERRLEN])
 /* ------------------------------------------------------------ the API */
 
 static int
-start_co(struct pb_blend *b, struct co *c, int comp, char *const argv[],
-         const char *label, char err[PB_ERRLEN])
+start_co(struct co *c, int comp, char *const argv[], const char *label,
+         char err[PB_ERRLEN])
 {
 	c->comp = comp;
 	c->label = label;
 	if (pb_coproc_start(&c->p, argv, err) < 0)
 		return -1;
 	c->on = 1;
-	(void)b;
 	return 0;
 }
 
@@ -663,7 +662,7 @@ pb_blend_new(const struct pb_blend_opts *o, char err[PB_ERRLEN])
 			argv[2] = "--unbuffered";
 			argv[3] = prog;
 			argv[4] = NULL;
-			if (start_co(b, &b->jq, (int)i, argv, "jq", err) < 0) {
+			if (start_co(&b->jq, (int)i, argv, "jq", err) < 0) {
 				free(prog);
 				goto bad;
 			}
@@ -674,7 +673,7 @@ pb_blend_new(const struct pb_blend_opts *o, char err[PB_ERRLEN])
 			break;
 		}
 		case PB_COMP_CMD:
-			if (start_co(b, &b->cmd, (int)i, o->cmd, o->cmd[0], err) < 0)
+			if (start_co(&b->cmd, (int)i, o->cmd, o->cmd[0], err) < 0)
 				goto bad;
 			b->cnt.cmd_started = 1;
 			break;
@@ -744,21 +743,6 @@ pb_blend_idle(const struct pb_blend *b)
 	       (!co_busy(&b->jq, 1) && !co_busy(&b->cmd, 1))));
 }
 
-/* Why a record's query failed, as pb_score_record words it. */
-static char *
-query_failed(const cJSON *e)
-{
-	const char *m = cJSON_IsString(e) ? e->valuestring : pb_json_str(e, "message");
-	char *s;
-
-	if (!m)
-		m = pb_json_str(e, "kind");
-	if (!(s = malloc(strlen("query failed: ") + (m ? strlen(m) : 0) + 1)))
-		return NULL;
-	sprintf(s, "query failed%s%s", m ? ": " : "", m ? m : "");
-	return s;
-}
-
 int
 pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
              const char *text, size_t len, char err[PB_ERRLEN])
@@ -771,8 +755,8 @@ pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
 
 	if (b->broken || b->n == b->cap) {
 		cJSON_Delete(rec);
-		return b->broken ? fail(b, err, "%s", b->broke) :
-		       fail(b, err, "pb_blend_add without room");
+		/* a broken engine's fail() gives why it broke instead */
+		return fail(b, err, "pb_blend_add without room");
 	}
 	s = &b->ring[(b->head + b->n++) % b->cap];
 	if (b->n == b->cap && b->cap > 1)
@@ -804,7 +788,7 @@ pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
 	if (e && !cJSON_IsNull(e)) {
 		/* Failed queries are data: unscored, never rewarded, not
 		 * sent to any program or judge. */
-		if (!(s->failed = query_failed(e)))
+		if (!(s->failed = pb_score_query_failed(e)))
 			return fail(b, err, "out of memory");
 		for (i = 0; i < o->ncomp; i++) {
 			s->r[i].done = 1;
@@ -823,27 +807,23 @@ pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
 		s->pending++;
 		switch (c->kind) {
 		case PB_COMP_BUILTIN: {
-			const cJSON *ref = pb_json_path(rec, o->reference);
 			struct pb_score_result sr;
 
-			if (!resp) {
-				snprintf(why, sizeof why, "no response text at %s", o->response);
-			} else if ((!ref || cJSON_IsNull(ref)) && c->sc->kind != PB_SCORER_LENGTH) {
-				snprintf(why, sizeof why, "no reference at %s", o->reference);
-			} else if (pb_score_text(c->sc, resp, ref, &sr, why) < 0) {
+			/* the scorer's own paths, which its messages name */
+			if (pb_score_text(c->sc, pb_json_str(rec, c->sc->response),
+			                  pb_json_path(rec, c->sc->reference), &sr, why) < 0) {
 				r->reference = sr.reference;
 				free(sr.extracted);
-			} else {
-				r->status = sr.status;
-				r->reward = sr.reward;
-				r->extracted = sr.extracted;
-				r->reference = sr.reference;
-				r->done = 1;
-				s->pending--;
+				unscored(b, s, (int)i, why, 0);
+				b->cnt.failed++;
 				break;
 			}
-			unscored(b, s, (int)i, why, 0);
-			b->cnt.failed++;
+			r->status = sr.status;
+			r->reward = sr.reward;
+			r->extracted = sr.extracted;
+			r->reference = sr.reference;
+			r->done = 1;
+			s->pending--;
 			break;
 		}
 		case PB_COMP_JQ:

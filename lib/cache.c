@@ -530,6 +530,7 @@ pb_cache_put(struct pb_cache *c, const char *key, const char *value,
 {
 	char path[PATH_MAX], tmp[PATH_MAX], sum[65], *text = NULL;
 	cJSON *v, *e;
+	size_t len;
 	int fd = -1;
 
 	if (!key_ok(key, err))
@@ -557,9 +558,9 @@ pb_cache_put(struct pb_cache *c, const char *key, const char *value,
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
 	}
-	if (strlen(text) >= (size_t)MAX_ENTRY) { /* get would not believe it */
+	if ((len = strlen(text)) >= (size_t)MAX_ENTRY) { /* get would not believe it */
 		snprintf(err, PB_ERRLEN, "cache value for %.12s... too big (%zu bytes)",
-		         key, strlen(text));
+		         key, len);
 		goto fail;
 	}
 	snprintf(path, sizeof path, "%s/%.2s", c->dir, key);
@@ -577,7 +578,7 @@ pb_cache_put(struct pb_cache *c, const char *key, const char *value,
 		         strerror(errno));
 		goto fail;
 	}
-	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 ||
+	if (write_all(fd, text, len) < 0 || write_all(fd, "\n", 1) < 0 ||
 	    fchmod(fd, 0600) < 0) {
 		snprintf(err, PB_ERRLEN, "%s: %s", tmp, strerror(errno));
 		goto fail_tmp;

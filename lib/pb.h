@@ -1008,8 +1008,10 @@ const char *pb_score_status_name(enum pb_score_status s);
 /* Scores text (may be "") against the reference value ref (a string,
  * number, boolean or, for exact/contains/regex, an array of those, any
  * of which counts).  Returns 0 with res filled, or -1 with err set when
- * ref is unusable for this scorer (res then holds only what was read).
- * Pure apart from allocation; safe to call from several threads. */
+ * text is NULL ("no response text at" sc->response), ref is NULL or a
+ * JSON null ("no reference at" sc->reference; the length scorer needs
+ * none) or ref is unusable for this scorer (res then holds only what was
+ * read).  Pure apart from allocation; safe to call from several threads. */
 int pb_score_text(const struct pb_scorer *sc, const char *text,
                   const cJSON *ref, struct pb_score_result *res,
                   char err[PB_ERRLEN]);
@@ -1023,6 +1025,11 @@ void pb_score_result_free(struct pb_score_result *res);
  * every case. */
 int pb_score_record(const struct pb_scorer *sc, cJSON *rec,
                     char err[PB_ERRLEN]);
+
+/* The reason given for a record whose query failed, from its "error" (a
+ * string, or an object's message, else its kind): "query failed: ...",
+ * or "query failed" alone.  Malloc'd; NULL out of memory. */
+char *pb_score_query_failed(const cJSON *error);
 
 /* Extractors, exposed for tests and for other scorers to build on.  Each
  * returns 1 if it found an answer, 0 if not; buf (size n, may be 0)

@@ -4,12 +4,12 @@
 
 #define MIN_FACTOR (1.0 / 64)
 
+/* A second's worth, and at least one request (or token). */
 static void
-bucket_init(struct pb_bucket *b, double per_minute, double burst_min,
-            double now)
+bucket_init(struct pb_bucket *b, double per_minute, double now)
 {
 	b->rate = per_minute / 60;
-	b->cap = b->rate > burst_min ? b->rate : burst_min;
+	b->cap = b->rate > 1 ? b->rate : 1;
 	b->level = b->cap;
 	b->t = now;
 }
@@ -46,8 +46,8 @@ void
 pb_limiter_init(struct pb_limiter *l, int max, double rpm, double tpm,
                 double now)
 {
-	bucket_init(&l->rpm, rpm, 1, now);
-	bucket_init(&l->tpm, tpm, 1, now);
+	bucket_init(&l->rpm, rpm, now);
+	bucket_init(&l->tpm, tpm, now);
 	l->max = max < 1 ? 1 : max;
 	l->conc = l->max;
 	l->factor = 1;

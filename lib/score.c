@@ -1161,6 +1161,14 @@ pb_score_text(const struct pb_scorer *sc, const char *text, const cJSON *ref,
 	res->status = PB_SCORE_UNSCORED;
 	res->extracted = res->reference = NULL;
 	res->reward = 0;
+	if (!text) {
+		snprintf(err, PB_ERRLEN, "no response text at %s", sc->response);
+		return -1;
+	}
+	if ((!ref || cJSON_IsNull(ref)) && sc->kind != PB_SCORER_LENGTH) {
+		snprintf(err, PB_ERRLEN, "no reference at %s", sc->reference);
+		return -1;
+	}
 	rv = score_kind(sc, text, ref, res, err);
 	if (rv == 0 && res->status == PB_SCORE_OK)
 		res->reward = 1;
@@ -1177,15 +1185,19 @@ str_or_null(const char *s)
 	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
-/* Why a failed query failed: its error message, else its kind. */
-static void
-query_reason(const cJSON *e, char err[PB_ERRLEN])
+char *
+pb_score_query_failed(const cJSON *error)
 {
-	const char *m = cJSON_IsString(e) ? e->valuestring : pb_json_str(e, "message");
+	const char *m = cJSON_IsString(error) ? error->valuestring :
+	                pb_json_str(error, "message");
+	char *s;
 
 	if (!m)
-		m = pb_json_str(e, "kind");
-	snprintf(err, PB_ERRLEN, "query failed%s%s", m ? ": " : "", m ? m : "");
+		m = pb_json_str(error, "kind");
+	if (!(s = malloc(strlen("query failed: ") + (m ? strlen(m) : 0) + 1)))
+		return NULL;
+	sprintf(s, "query failed%s%s", m ? ": " : "", m ? m : "");
+	return s;
 }
 
 int
@@ -1199,14 +1211,11 @@ pb_score_record(const struct pb_scorer *sc, cJSON *rec, char err[PB_ERRLEN])
 	int rv = 0;
 
 	if (e && !cJSON_IsNull(e)) {
-		query_reason(e, err);
-		rv = 1;
-	} else if (!text) {
-		snprintf(err, PB_ERRLEN, "no response text at %s", sc->response);
-		rv = -1;
-	} else if ((!ref || cJSON_IsNull(ref)) && sc->kind != PB_SCORER_LENGTH) {
-		snprintf(err, PB_ERRLEN, "no reference at %s", sc->reference);
-		rv = -1;
+		char *why = pb_score_query_failed(e);
+
+		snprintf(err, PB_ERRLEN, "%s", why ? why : "out of memory");
+		rv = why ? 1 : -1;
+		free(why);
 	} else if (pb_score_text(sc, text, ref, &res, err) < 0) {
 		res.status = PB_SCORE_UNSCORED;
 		free(res.extracted);
