@@ -697,12 +697,23 @@ wrong_number(double v, uint64_t h)
 	return w;
 }
 
+/* A boolean as the model states it, by bool_word's index. */
+static const char *const said_bool[] = { "False", "True", "No", "Yes" };
+
+/* A choice letter as the model states it. */
+static char *
+said_choice(char c)
+{
+	char buf[2] = { c, '\0' };
+
+	return strdup(buf);
+}
+
 /* The answer as the model states it when right. */
 static char *
 right_given(const struct pb_sim_task *k)
 {
 	char buf[64];
-	int b;
 
 	switch (k->kind) {
 	case PB_SIM_NUMBER:
@@ -711,12 +722,9 @@ right_given(const struct pb_sim_task *k)
 		fmtnum(buf, sizeof buf, k->value);
 		return strdup(buf);
 	case PB_SIM_BOOL:
-		b = bool_word(k->answer);
-		return strdup((const char *[]){ "False", "True", "No", "Yes" }[b]);
+		return strdup(said_bool[bool_word(k->answer)]);
 	case PB_SIM_CHOICE:
-		buf[0] = choice_letter(k->answer);
-		buf[1] = '\0';
-		return strdup(buf);
+		return said_choice(choice_letter(k->answer));
 	case PB_SIM_TEXT:
 		break;
 	}
@@ -728,19 +736,16 @@ wrong_given(const struct pb_sim *s, const struct pb_sim_task *k, uint64_t h)
 {
 	char buf[64];
 	size_t i, n;
-	int b;
 
 	switch (k->kind) {
 	case PB_SIM_NUMBER:
 		fmtnum(buf, sizeof buf, wrong_number(k->value, h));
 		return strdup(buf);
 	case PB_SIM_BOOL:
-		b = bool_word(k->answer) ^ 1;
-		return strdup((const char *[]){ "False", "True", "No", "Yes" }[b]);
+		return strdup(said_bool[bool_word(k->answer) ^ 1]);
 	case PB_SIM_CHOICE:
-		buf[0] = (char)('A' + (choice_letter(k->answer) - 'A' + 1 + (int)(h % 4)) % 5);
-		buf[1] = '\0';
-		return strdup(buf);
+		return said_choice((char)('A' + (choice_letter(k->answer) - 'A' + 1 +
+		                                 (int)(h % 4)) % 5));
 	case PB_SIM_TEXT:
 		break;
 	}
