@@ -9,6 +9,15 @@ sum_tasks 8
 awk '{ printf "{\"pull\":%d,\"messages\":[{\"role\":\"system\",\"content\":\"You are careful.\"},{\"role\":\"user\",\"content\":\"What is %d + %d?\"}]}\n", NR, NR, NR }' \
     tasks.jsonl >pulls.jsonl
 texts() { sed 's/.*"response":{"text":"\([^"]*\)".*/\1/' "$@"; }
+# with_fault KIND:RATE ARGS...: pb-query --api anthropic ARGS against a
+# fresh pb-sim that injects the fault.
+with_fault() {
+	spec=$1
+	shift
+	start_sim --tasks tasks.jsonl --seed 8 --fault "$spec"
+	ANTHROPIC_BASE_URL=$OPENAI_BASE_URL
+	run pb-query --no-cache --api anthropic "$@" <pulls.jsonl
+}
 
 start_sim --tasks tasks.jsonl --seed 8 --api-key sk-canary-XYZ
 ANTHROPIC_BASE_URL=$OPENAI_BASE_URL
@@ -51,9 +60,7 @@ is "$(grep -c '"error":{"kind":"http","status":401,"type":"authentication_error"
 is "$(field "$s" requests)" 8 "a wrong key: no retries"
 stop_sim
 
-start_sim --tasks tasks.jsonl --seed 8 --fault 529:1
-ANTHROPIC_BASE_URL=$OPENAI_BASE_URL
-run pb-query --no-cache --api anthropic --retries 1 <pulls.jsonl
+with_fault 529:1 --retries 1
 s=$(reset)
 is "$RC" 1 "529 every time: exit 1"
 is "$(grep -c '"error":{"kind":"http","status":529,"type":"overloaded_error",.*"attempts":2}}$' out)" 8 \
@@ -61,9 +68,7 @@ is "$(grep -c '"error":{"kind":"http","status":529,"type":"overloaded_error",.*"
 is "$(field "$s" requests)" 16 "529: two requests per record"
 stop_sim
 
-start_sim --tasks tasks.jsonl --seed 8 --fault 529:0.3
-ANTHROPIC_BASE_URL=$OPENAI_BASE_URL
-run pb-query --no-cache --api anthropic <pulls.jsonl
+with_fault 529:0.3
 is "$RC" 0 "529 at times: exit 0"
 is "$(grep -c '"response"' out)" 8 "529 at times: every record answered in the end"
 stop_sim

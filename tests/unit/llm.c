@@ -69,6 +69,19 @@ test_request(void)
 	cJSON_Delete(r);
 }
 
+/* pb_llm_response of body printed compactly (free with cJSON_free), or
+ * NULL when it is no answer. */
+static char *
+response_text(enum pb_llm_api api, const char *body, double ms, const char *model)
+{
+	char err[PB_ERRLEN], *s;
+	cJSON *o = pb_llm_response(api, body, strlen(body), ms, model, err);
+
+	s = o ? cJSON_PrintUnformatted(o) : NULL;
+	cJSON_Delete(o);
+	return s;
+}
+
 static void
 test_response(void)
 {
@@ -80,14 +93,12 @@ test_response(void)
 	char err[PB_ERRLEN], *s;
 	cJSON *o;
 
-	o = pb_llm_response(PB_API_OPENAI, body, strlen(body), 12.345, "fallback", err);
-	s = o ? cJSON_PrintUnformatted(o) : NULL;
+	s = response_text(PB_API_OPENAI, body, 12.345, "fallback");
 	is_str(s, "{\"text\":\"The answer is 4.\",\"model\":\"sim-1\",\"finish_reason\":"
 	       "\"stop\",\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,"
 	       "\"total_tokens\":17},\"latency_ms\":12.3}",
 	       "response: text, model, finish_reason, usage, latency to 0.1 ms");
 	cJSON_free(s);
-	cJSON_Delete(o);
 
 	body = "{\"choices\":[{\"message\":{\"content\":\"\"},\"finish_reason\":\"length\"}],"
 	       "\"usage\":{\"prompt_tokens\":2,\"completion_tokens\":3}}";
@@ -298,14 +309,12 @@ test_response_anthropic(void)
 	char err[PB_ERRLEN], *s;
 	cJSON *o;
 
-	o = pb_llm_response(PB_API_ANTHROPIC, body, strlen(body), 3, "asked", err);
-	s = o ? cJSON_PrintUnformatted(o) : NULL;
+	s = response_text(PB_API_ANTHROPIC, body, 3, "asked");
 	is_str(s, "{\"text\":\"The answer is 4.\",\"model\":\"claude-x\",\"finish_reason\":"
 	       "\"end_turn\",\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":5,"
 	       "\"total_tokens\":17},\"latency_ms\":3}",
 	       "anthropic response: text blocks joined, stop_reason, usage in OpenAI's names");
 	cJSON_free(s);
-	cJSON_Delete(o);
 
 	body = "{\"content\":[{\"type\":\"tool_use\",\"id\":\"t\"}],\"stop_reason\":\"tool_use\"}";
 	o = pb_llm_response(PB_API_ANTHROPIC, body, strlen(body), 1, "m", err);

@@ -527,6 +527,14 @@ ask(struct pb_sim *s, const char *path, const char *body, const char *auth,
 	return o;
 }
 
+/* ask for a test that wants only the reply's status (in r). */
+static void
+asked(struct pb_sim *s, const char *path, const char *body, const char *auth,
+      const char *xkey, const char *version, struct pb_sim_response *r)
+{
+	cJSON_Delete(ask(s, path, body, auth, xkey, version, r));
+}
+
 #define CHAT "/v1/chat/completions"
 #define MSGS "/v1/messages"
 #define V "2023-06-01"
@@ -898,19 +906,16 @@ test_api_key(void)
 	       "OpenAI: a wrong key, 401");
 	LEAK(o);
 	cJSON_Delete(o);
-	o = ask(&s, CHAT, CHATREQ, NULL, key, NULL, &r);
+	asked(&s, CHAT, CHATREQ, NULL, key, NULL, &r);
 	ok(r.status == 401, "OpenAI: x-api-key is not enough");
-	cJSON_Delete(o);
 	o = ask(&s, CHAT, CHATREQ, "Basic sk-canary-5d41402abc4b2a76", NULL, NULL, &r);
 	ok(r.status == 401, "OpenAI: not Bearer, 401");
 	LEAK(o);
 	cJSON_Delete(o);
-	o = ask(&s, CHAT, CHATREQ, "Bearer sk-canary-5d41402abc4b2a76", NULL, NULL, &r);
+	asked(&s, CHAT, CHATREQ, "Bearer sk-canary-5d41402abc4b2a76", NULL, NULL, &r);
 	ok(r.status == 200, "OpenAI: the right key, 200");
-	cJSON_Delete(o);
-	o = ask(&s, CHAT, CHATREQ, "bearer sk-canary-5d41402abc4b2a76", NULL, NULL, &r);
+	asked(&s, CHAT, CHATREQ, "bearer sk-canary-5d41402abc4b2a76", NULL, NULL, &r);
 	ok(r.status == 200, "OpenAI: bearer in any case");
-	cJSON_Delete(o);
 	o = handle(&s, "GET", "/v1/models", "", &r);
 	ok(r.status == 401, "GET /v1/models needs the key too");
 	cJSON_Delete(o);
@@ -923,16 +928,14 @@ test_api_key(void)
 	is_str(pb_json_str(o, "error.type"), "authentication_error", "... authentication_error");
 	LEAK(o);
 	cJSON_Delete(o);
-	o = ask(&s, MSGS, MSGREQ, "Bearer sk-canary-5d41402abc4b2a76", NULL, V, &r);
+	asked(&s, MSGS, MSGREQ, "Bearer sk-canary-5d41402abc4b2a76", NULL, V, &r);
 	ok(r.status == 401, "Anthropic: Bearer is not enough");
-	cJSON_Delete(o);
 	o = ask(&s, MSGS, MSGREQ, NULL, "sk-canary-x", V, &r);
 	is_str(pb_json_str(o, "error.message"), "invalid x-api-key", "Anthropic: a wrong key");
 	LEAK(o);
 	cJSON_Delete(o);
-	o = ask(&s, MSGS, MSGREQ, NULL, key, V, &r);
+	asked(&s, MSGS, MSGREQ, NULL, key, V, &r);
 	ok(r.status == 200, "Anthropic: the right key, 200");
-	cJSON_Delete(o);
 	ok(!leaks, "no reply names a key");
 #undef LEAK
 	pb_sim_free(&s);
@@ -995,31 +998,27 @@ test_anthropic(void)
 	ok(r.status == 400, "no max_tokens: 400");
 	is_str(pb_json_str(o, "error.message"), "max_tokens: Field required", "... says so");
 	cJSON_Delete(o);
-	o = ask(&s, MSGS, "{\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
-	        NULL, NULL, V, &r);
+	asked(&s, MSGS, "{\"max_tokens\":0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+	      NULL, NULL, V, &r);
 	ok(r.status == 400, "max_tokens 0: 400");
-	cJSON_Delete(o);
 	o = ask(&s, MSGS, "{\"max_tokens\":5,\"messages\":[{\"role\":\"system\",\"content\":\"x\"},"
 	        "{\"role\":\"user\",\"content\":\"hi\"}]}", NULL, NULL, V, &r);
 	ok(r.status == 400 && strstr(pb_json_str(o, "error.message"), "messages.0.role"),
 	   "a system message among the messages: 400 naming it");
 	cJSON_Delete(o);
-	o = ask(&s, MSGS, "{\"max_tokens\":5,\"messages\":[]}", NULL, NULL, V, &r);
+	asked(&s, MSGS, "{\"max_tokens\":5,\"messages\":[]}", NULL, NULL, V, &r);
 	ok(r.status == 400, "no messages: 400");
-	cJSON_Delete(o);
 	o = ask(&s, MSGS, "{\"max_tokens\":5,\"system\":5,\"messages\":[{\"role\":\"user\","
 	        "\"content\":\"hi\"}]}", NULL, NULL, V, &r);
 	ok(r.status == 400 && strstr(pb_json_str(o, "error.message"), "system"),
 	   "a system that is not text: 400");
 	cJSON_Delete(o);
-	o = ask(&s, MSGS, "{\"max_tokens\":5,\"temperature\":1.5,\"messages\":[{\"role\":"
-	        "\"user\",\"content\":\"hi\"}]}", NULL, NULL, V, &r);
+	asked(&s, MSGS, "{\"max_tokens\":5,\"temperature\":1.5,\"messages\":[{\"role\":"
+	      "\"user\",\"content\":\"hi\"}]}", NULL, NULL, V, &r);
 	ok(r.status == 400, "temperature over 1: 400");
-	cJSON_Delete(o);
-	o = ask(&s, MSGS, "{\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":"
-	        "[{\"type\":\"image\"}]}]}", NULL, NULL, V, &r);
+	asked(&s, MSGS, "{\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":"
+	      "[{\"type\":\"image\"}]}]}", NULL, NULL, V, &r);
 	ok(r.status == 400, "a block that is not text: 400");
-	cJSON_Delete(o);
 	o = ask(&s, MSGS, "[1]", NULL, NULL, V, &r);
 	ok(r.status == 400 && !strcmp(pb_json_str(o, "type"), "error"),
 	   "a body that is not an object: 400, Anthropic's shape");
