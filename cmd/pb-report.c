@@ -9,6 +9,7 @@
 #include <locale.h>
 #include <math.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -601,7 +602,7 @@ struct replay {
 	int *tokens;                /* set when a record has response.usage */
 	uint64_t *seen;             /* hashes of (run, pull), open addressing */
 	size_t nseen, capseen;
-	long records, dups, bad;
+	long records, bad;
 };
 
 static uint64_t
@@ -656,6 +657,42 @@ replay_arm(struct pb_state *st, const char *id)
 	return (int)st->narms - 1;
 }
 
+/* Reports a bad scored record on stderr, by file and line (and pull,
+ * when known), and counts it in *bad. */
+static void __attribute__((format(printf, 4, 5)))
+bad_record(long *bad, const struct pb_where *at, long pull, const char *fmt, ...)
+{
+	char msg[PB_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (pull > 0)
+		warnx_("%s:%ld: pull %ld: %s", at->file, at->line, pull, msg);
+	else
+		warnx_("%s:%ld: %s", at->file, at->line, msg);
+	(*bad)++;
+}
+
+/* The reward of a scored record into *reward (NAN for null, the reward
+ * of a record whose query failed).  Returns NULL, or what is wrong. */
+static const char *
+rec_reward(const cJSON *rec, double *reward)
+{
+	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
+
+	if (!rv)
+		return "not scored (no \"reward\"; run pb-score first)";
+	if (cJSON_IsNull(rv))
+		*reward = NAN;
+	else if (cJSON_IsNumber(rv) && rv->valuedouble >= 0 && rv->valuedouble <= 1)
+		*reward = rv->valuedouble;
+	else
+		return "reward is not a number in [0,1] or null";
+	return NULL;
+}
+
 /* The token counts of a record's response.usage: 0, or -1 if it has
  * none. */
 static int
@@ -679,69 +716,45 @@ is_merged(const struct pb_state *st, const char *run)
 }
 
 static int
-replay_bad(struct replay *rp, const struct pb_where *at, long pull, const char *msg)
-{
-	if (pull > 0)
-		warnx_("%s:%ld: pull %ld: %s", at->file, at->line, pull, msg);
-	else
-		warnx_("%s:%ld: %s", at->file, at->line, msg);
-	rp->bad++;
-	return 0;
-}
-
-static int
 replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
 	struct replay *rp = arg;
 	const char *run, *arm;
 	double pull, reward, tin, tout;
-	cJSON *rv;
-	char msg[PB_ERRLEN];
-	int i, rc = 0;
+	int i;
 
-	if (!rec)
-		return replay_bad(rp, at, 0, why);
+	if (!rec) {
+		bad_record(&rp->bad, at, 0, "%s", why);
+		return 0;
+	}
 	rp->records++;
 	run = pb_json_str(rec, "run");
 	arm = pb_json_str(rec, "arm");
-	rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
 	if (pb_json_num(rec, "pull", &pull) || pull < 1 || pull != floor(pull) || pull > 9e15) {
-		rc = replay_bad(rp, at, 0, "no \"pull\" id (not a pb-sample record?)");
+		bad_record(&rp->bad, at, 0, "no \"pull\" id (not a pb-sample record?)");
 		goto out;
 	}
 	if (!run || !arm) {
-		rc = replay_bad(rp, at, (long)pull, run ? "no \"arm\"" : "no \"run\"");
+		bad_record(&rp->bad, at, (long)pull, run ? "no \"arm\"" : "no \"run\"");
 		goto out;
 	}
-	if (!rv) {
-		rc = replay_bad(rp, at, (long)pull, "not scored (no \"reward\"; run pb-score first)");
-		goto out;
-	}
-	if (cJSON_IsNull(rv)) {
-		reward = NAN;
-	} else if (cJSON_IsNumber(rv) && rv->valuedouble >= 0 && rv->valuedouble <= 1) {
-		reward = rv->valuedouble;
-	} else {
-		rc = replay_bad(rp, at, (long)pull, "reward is not a number in [0,1] or null");
+	if ((why = rec_reward(rec, &reward))) {
+		bad_record(&rp->bad, at, (long)pull, "%s", why);
 		goto out;
 	}
 	if (rp->ref && !is_merged(rp->ref, run)) {
-		snprintf(msg, sizeof msg, "from run %s, not the state's", run);
-		rc = replay_bad(rp, at, (long)pull, msg);
+		bad_record(&rp->bad, at, (long)pull, "from run %s, not the state's", run);
 		goto out;
 	}
 	if ((i = pb_state_find_arm(rp->st, arm)) < 0) {
 		if (rp->ref) {
-			snprintf(msg, sizeof msg, "unknown arm '%s'", arm);
-			rc = replay_bad(rp, at, (long)pull, msg);
+			bad_record(&rp->bad, at, (long)pull, "unknown arm '%s'", arm);
 			goto out;
 		}
 		i = replay_arm(rp->st, arm);
 	}
-	if (seen_add(rp, pull_key(run, (long)pull))) {
-		rp->dups++; /* applied once, as pb-update does */
-		goto out;
-	}
+	if (seen_add(rp, pull_key(run, (long)pull)))
+		goto out; /* applied once, as pb-update does */
 	if (isnan(reward))
 		rp->st->arms[i].errors++;
 	else
@@ -753,7 +766,7 @@ replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	}
 out:
 	cJSON_Delete(rec);
-	return rc;
+	return 0;
 }
 
 /* Rebuilds rk->st from the files (stdin when none); with ref, in its
@@ -764,7 +777,7 @@ replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
        char *const *files, long *records)
 {
 	struct pb_state *st = &rk->st;
-	struct replay rp = { st, ref, &rk->tokens, NULL, 0, 0, 0, 0, 0 };
+	struct replay rp = { .st = st, .ref = ref, .tokens = &rk->tokens };
 	char err[PB_ERRLEN];
 	long diffs = 0;
 	size_t i;
@@ -1264,26 +1277,21 @@ validate_record(cJSON *rec, const struct pb_where *at, const char *why, void *ar
 {
 	struct vset *vs = arg;
 	const char *arm;
-	cJSON *task, *rv, *id;
+	cJSON *task, *id;
 	char *key;
 	size_t a, t;
-	double pin, pout;
+	double reward, pin, pout;
 
 	if (!rec) {
-		warnx_("%s:%ld: %s", at->file, at->line, why);
-		vs->bad++;
+		bad_record(&vs->bad, at, 0, "%s", why);
 		return 0;
 	}
 	vs->records++;
 	arm = pb_json_str(rec, "arm");
 	task = cJSON_GetObjectItemCaseSensitive(rec, "task");
-	rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
-	if (!arm || !task || !rv || !(cJSON_IsNull(rv) || (cJSON_IsNumber(rv) &&
-	    rv->valuedouble >= 0 && rv->valuedouble <= 1))) {
-		warnx_("%s:%ld: %s", at->file, at->line, !arm ? "no \"arm\"" :
-		       !task ? "no \"task\"" : !rv ? "not scored (no \"reward\"; run pb-score first)" :
-		       "reward is not a number in [0,1] or null");
-		vs->bad++;
+	why = !arm ? "no \"arm\"" : !task ? "no \"task\"" : rec_reward(rec, &reward);
+	if (why) {
+		bad_record(&vs->bad, at, 0, "%s", why);
 		cJSON_Delete(rec);
 		return 0;
 	}
@@ -1295,10 +1303,10 @@ validate_record(cJSON *rec, const struct pb_where *at, const char *why, void *ar
 	a = varm_index(vs, arm);
 	t = task_index(vs, key);
 	free(key);
-	if (cJSON_IsNull(rv)) {
+	if (isnan(reward)) {
 		vs->arm[a].errors++;
 	} else {
-		vs->arm[a].sum[t] += rv->valuedouble;
+		vs->arm[a].sum[t] += reward;
 		vs->arm[a].cnt[t]++;
 	}
 	if (rec_usage(rec, &pin, &pout) == 0) {
