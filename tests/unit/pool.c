@@ -51,6 +51,28 @@ hand_out(struct pb_state *s, int ntask, size_t k, int ctx, struct pb_rng *r)
 	}
 }
 
+/* A state under policy with narms arms and contexts by "domain", given
+ * ntask tasks of 2 arms each, every pull applied; returns how many
+ * applies failed. */
+static int
+run_contexts(const char *policy, int narms, uint64_t seed, int ntask)
+{
+	struct pb_rng r;
+	char err[PB_ERRLEN];
+	size_t i;
+	int bad = 0;
+
+	setup(policy, narms);
+	st.ctx_field = strdup("domain");
+	pb_rng_seed(&r, seed);
+	nrec = 0;
+	hand_out(&st, ntask, 2, 1, &r);
+	for (i = 0; i < nrec; i++)
+		bad += pb_state_apply_ctx(&st, rec[i].id, rec[i].arm, rec[i].r,
+		                          ctxname[rec[i].ctx], err) != 0;
+	return bad;
+}
+
 /* The pairs recounted from the records of context c (-1: all). */
 static int
 pairs_match(const struct pb_state *s, const struct pb_pair *pair, int c)
@@ -150,20 +172,12 @@ test_pairs(void)
 static void
 test_contexts(void)
 {
-	struct pb_rng r;
 	char err[PB_ERRLEN];
 	struct pb_state t;
 	size_t i;
 	int c, bad = 0, a;
 
-	setup("thompson", 4);
-	st.ctx_field = strdup("domain");
-	pb_rng_seed(&r, 12);
-	nrec = 0;
-	hand_out(&st, 300, 2, 1, &r);
-	for (i = 0; i < nrec; i++)
-		bad += pb_state_apply_ctx(&st, rec[i].id, rec[i].arm, rec[i].r,
-		                          ctxname[rec[i].ctx], err) != 0;
+	bad = run_contexts("thompson", 4, 12, 300);
 	ok(bad == 0 && st.nctx == 3, "three contexts");
 	for (c = 0; c < 3; c++) {
 		int same = 1;
@@ -240,22 +254,13 @@ test_pool_changes(void)
 {
 	char err[PB_ERRLEN], more[] = "{\"id\":\"new1\"}\n{\"id\":\"new2\",\"prefix\":\"x\"}\n",
 	     dup[] = "{\"id\":\"a1\"}\n";
-	struct pb_rng r;
 	struct pb_pair before;
 	struct pb_stats s0;
 	struct pb_state t;
 	FILE *fp;
 	int i, count[8] = { 0 }, arm[8], bad = 0;
-	size_t k;
 
-	setup("ucb1", 4);
-	st.ctx_field = strdup("domain");
-	pb_rng_seed(&r, 13);
-	nrec = 0;
-	hand_out(&st, 100, 2, 1, &r);
-	for (k = 0; k < nrec; k++)
-		bad += pb_state_apply_ctx(&st, rec[k].id, rec[k].arm, rec[k].r,
-		                          ctxname[rec[k].ctx], err) != 0;
+	bad = run_contexts("ucb1", 4, 13, 100);
 	before = *pb_state_pair(&st, 1, 3);
 	s0 = st.arms[2].st;
 	fp = fmemopen(more, strlen(more), "r");
@@ -389,20 +394,11 @@ static void
 test_merge(void)
 {
 	struct pb_state a, b;
-	struct pb_rng r;
 	char err[PB_ERRLEN];
-	size_t i;
 	long n1, n2;
 
 	for (int k = 0; k < 2; k++) {
-		setup("uniform", 3);
-		st.ctx_field = strdup("domain");
-		pb_rng_seed(&r, 40 + (uint64_t)k);
-		nrec = 0;
-		hand_out(&st, 50, 2, 1, &r);
-		for (i = 0; i < nrec; i++)
-			pb_state_apply_ctx(&st, rec[i].id, rec[i].arm, rec[i].r,
-			                   ctxname[rec[i].ctx], err);
+		run_contexts("uniform", 3, 40 + (uint64_t)k, 50);
 		if (k == 0)
 			a = st;
 		else
