@@ -116,7 +116,8 @@ onrec(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	return 0;
 }
 
-/* BASE + the API's path, as pb-query builds it. */
+/* The whole of the --judge template file; dies if it is unreadable or
+ * empty. */
 static char *
 slurp(const char *path)
 {
@@ -141,24 +142,31 @@ slurp(const char *path)
 	return buf;
 }
 
+/* Is name a scorer?  The built-in ones are pb_scorer_init's to know; its
+ * message (in err) lists every name, these three too. */
 static int
-known(const char *name)
+known(const char *name, char err[PB_ERRLEN])
 {
-	static const char *const names[] = { "number", "bool", "exact", "contains",
-		"regex", "choice", "length", "jq", "cmd", "judge" };
-	size_t i;
+	struct pb_scorer sc;
 
-	for (i = 0; i < sizeof names / sizeof *names; i++)
-		if (!strcmp(name, names[i]))
-			return 1;
-	return 0;
+	return !strcmp(name, "jq") || !strcmp(name, "cmd") ||
+	       !strcmp(name, "judge") || pb_scorer_init(&sc, name, err) == 0;
+}
+
+/* optarg, refused if empty ("--cache: empty folder name"). */
+static const char *
+nonempty(const char *opt, const char *what)
+{
+	if (!*optarg)
+		die("%s: empty %s", opt, what);
+	return optarg;
 }
 
 /* Reads --blend's NAME:WEIGHT,... into names and weights. */
 static size_t
 parse_blend(char *spec, const char **names, double *w)
 {
-	char *tok, *save = NULL, *colon, *e;
+	char *tok, *save = NULL, *colon, *e, err[PB_ERRLEN];
 	size_t n = 0, i;
 
 	for (tok = strtok_r(spec, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -167,9 +175,8 @@ parse_blend(char *spec, const char **names, double *w)
 		if (!(colon = strchr(tok, ':')))
 			die("--blend: '%s' is not NAME:WEIGHT", tok);
 		*colon = '\0';
-		if (!known(tok))
-			die("--blend: unknown scorer '%s' (number, bool, exact, contains, "
-			    "regex, choice, length, jq, cmd, judge)", tok);
+		if (!known(tok, err))
+			die("--blend: %s", err);
 		errno = 0;
 		w[n] = strtod(colon + 1, &e);
 		if (e == colon + 1 || *e || errno || !isfinite(w[n]) || !(w[n] > 0))
@@ -235,7 +242,7 @@ main(int argc, char *argv[])
 	long maxwords = -1, jobs = 8;
 	unsigned norm = 0;
 	size_t n, i;
-	int c, summary = 0, nocache = 0, has_scale = 0, status;
+	int c, nfiles, summary = 0, nocache = 0, has_scale = 0, status;
 	/* which kinds are in use: jq, cmd, judge, text options apply,
 	 * --tolerance applies, length */
 	int has[6] = { 0 };
@@ -272,11 +279,7 @@ main(int argc, char *argv[])
 		case O_PUNCT: norm |= PB_NORM_KEEP_PUNCT; textopt = "--keep-punct"; break;
 		case O_ART: norm |= PB_NORM_NO_ARTICLES; textopt = "--no-articles"; break;
 		case O_WORDS: maxwords = intarg("--max-words", optarg, 1, 100000000); break;
-		case O_JQ:
-			if (!*optarg)
-				die("--jq: empty program");
-			jq = optarg;
-			break;
+		case O_JQ: jq = nonempty("--jq", "program"); break;
 		case O_SCALE:
 			if (pb_reward_scale_parse(&bo.scale, optarg, err) < 0)
 				die("--scale: '%s' is %s", optarg, err);
@@ -284,9 +287,7 @@ main(int argc, char *argv[])
 			break;
 		case O_JUDGE: judge = optarg; break;
 		case O_JMODEL:
-			if (!*optarg)
-				die("--judge-model: empty model name");
-			jmodel = optarg;
+			jmodel = nonempty("--judge-model", "model name");
 			judgeopt = "--judge-model";
 			break;
 		case O_JURL: jurl = optarg; judgeopt = "--judge-url"; break;
@@ -307,9 +308,7 @@ main(int argc, char *argv[])
 		case O_JKEY: jkeyenv = optarg; judgeopt = "--judge-key-env"; break;
 		case 'j': jobs = intarg("-j", optarg, 1, 1024); judgeopt = "-j"; break;
 		case O_CACHE:
-			if (!*optarg)
-				die("--cache: empty folder name");
-			cachedir = optarg;
+			cachedir = nonempty("--cache", "folder name");
 			judgeopt = "--cache";
 			break;
 		case O_NOCACHE: nocache = 1; judgeopt = "--no-cache"; break;
@@ -332,9 +331,7 @@ main(int argc, char *argv[])
 		if (!scorer)
 			scorer = regex ? "regex" : jq ? "jq" : cmd ? "cmd" : judge ? "judge" :
 			         "number";
-		if (!known(scorer))
-			die("unknown scorer '%s' (number, bool, exact, contains, regex, "
-			    "choice, length, jq, cmd, judge)", scorer);
+		/* an unknown name is refused by pb_scorer_init below */
 		names[0] = scorer;
 		w[0] = 1;
 		n = 1;
@@ -481,27 +478,24 @@ main(int argc, char *argv[])
 	}
 
 	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
-	if (optind == argc) {
-		if (pb_jsonl_each(stdin, "<stdin>", onrec, &r, NULL, err) < 0) {
-			warnx_("%s", err);
-			r.sys = 1;
-		}
-	}
-	for (c = optind; c < argc; c++) {
-		const char *name = argv[c];
-		FILE *fp = strcmp(name, "-") ? fopen(name, "r") : stdin;
+	/* Not pb_jsonl_files: a file that cannot be read is reported and the
+	 * others are still scored. */
+	nfiles = argc - optind;
+	for (c = 0; c < (nfiles ? nfiles : 1); c++) {
+		const char *name = nfiles ? argv[optind + c] : "-";
+		int std = !strcmp(name, "-");
+		FILE *fp = std ? stdin : fopen(name, "r");
 
 		if (!fp) {
 			warnx_("%s: %s", name, strerror(errno));
 			r.sys = 1;
 			continue;
 		}
-		if (pb_jsonl_each(fp, fp == stdin ? "<stdin>" : name, onrec, &r,
-		                  NULL, err) < 0) {
+		if (pb_jsonl_each(fp, std ? "<stdin>" : name, onrec, &r, NULL, err) < 0) {
 			warnx_("%s", err);
 			r.sys = 1;
 		}
-		if (fp != stdin)
+		if (!std)
 			fclose(fp);
 	}
 	pb_blend_finish(r.b);
