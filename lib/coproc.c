@@ -111,12 +111,9 @@ pb_coproc_send(struct pb_coproc *c, const char *p, size_t n)
 {
 	if (c->broken || c->shut)
 		return 0; /* nobody listens; the caller learns it from eof */
-	if (c->olen + n > c->ocap || c->ooff) {
-		if (c->ooff == c->olen)
-			c->ooff = c->olen = 0;
-		if (reserve(&c->obuf, &c->olen, &c->ooff, &c->ocap, n) < 0)
-			return -1;
-	}
+	if ((c->olen + n > c->ocap || c->ooff) &&
+	    reserve(&c->obuf, &c->olen, &c->ooff, &c->ocap, n) < 0)
+		return -1;
 	memcpy(c->obuf + c->olen, p, n);
 	c->olen += n;
 	return 0;
@@ -246,8 +243,6 @@ pb_coproc_line(struct pb_coproc *c, size_t *len)
 	if (len)
 		*len = (size_t)(nl - s);
 	c->ioff = (size_t)(nl - c->ibuf) + (nl < c->ibuf + c->ilen);
-	if (nl == c->ibuf + c->ilen)
-		c->ioff = c->ilen;
 	return s;
 }
 
