@@ -122,7 +122,6 @@ main(void)
 	number("\\boxed{", NULL, 0);
 	number("####", NULL, 0);
 	number("1.2.3", "3", 3);
-	choice("B) Paris, or maybe (C)", 0);
 	ok(pb_extract_number("answer is 12345", &v, buf, sizeof buf) && v == 12345 &&
 	   !strcmp(buf, "123"), "number: text truncated to the buffer, value whole");
 	ok(pb_extract_number("7", &v, NULL, 0) && v == 7, "number: no buffer");
@@ -152,6 +151,7 @@ main(void)
 	choice("B) Paris", 'B');
 	choice("I pick (d) here", 'D');
 	choice("(A) or (C)?", 0);
+	choice("B) Paris, or maybe (C)", 0);
 	choice("The answer is a mystery", 0);
 	choice("F", 0);
 	choice("Answer: B. Actually, the answer is E.", 'E');
