@@ -389,8 +389,9 @@ void pb_pool_free(struct pb_state *st);
 /* For pb_state_apply_ctx (internal): pb__pool_check resolves the pull's
  * context (adding a new one) and checks it against its group's: returns
  * the context's index, -1 for none, or -2 with err set.  pb__pool_apply
- * then records the reward in the context and the group (pairing it with
- * the members back already); -1 only if out of memory. */
+ * then records the reward, the policy told first, in the arm's
+ * statistics, its context's and its group's (pairing it with the
+ * members back already); -1 only if out of memory. */
 int pb__pool_check(struct pb_state *st, long first, long k, long id,
                    const char *ctx, char err[PB_ERRLEN]);
 int pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,

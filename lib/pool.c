@@ -227,22 +227,46 @@ pb__pool_check(struct pb_state *st, long first, long k, long id,
 	return c;
 }
 
+/* A reward in one set of statistics, st's own or a context's view: the
+ * policy first, as it may want them as they were (EXP3). */
+static int
+reward_in(struct pb_state *v, int arm, double reward)
+{
+	if (pb_policy_update(v, arm, reward) < 0)
+		return -1;
+	if (isnan(reward))
+		v->arms[arm].errors++;
+	else
+		pb_stats_add(&v->arms[arm].st, reward);
+	return 0;
+}
+
+/* One task's rewards of arms a and b into v's pairs *pp, and v's policy
+ * told (the race may knock one out). */
+static int
+pair_in(struct pb_state *v, struct pb_pair **pp, int a, int b, double ra,
+        double rb)
+{
+	if (pair_add(pp, v->narms, a, b, ra, rb) < 0)
+		return -1;
+	v->pair = *pp;
+	return pb_policy_pair(v, a, b);
+}
+
 int
 pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
                double reward, int c)
 {
+	struct pb_state view;
 	struct pb_group *g;
-	long m, gfirst;
+	long m, o, gfirst;
 
+	if (reward_in(st, arm, reward) < 0)
+		return -1;
 	if (c >= 0) {
-		struct pb_state view;
 		pb_state_view(st, (size_t)c, &view);
-		if (pb_policy_update(&view, arm, reward) < 0)
+		if (reward_in(&view, arm, reward) < 0)
 			return -1;
-		if (isnan(reward))
-			st->ctx[c].arms[arm].errors++;
-		else
-			pb_stats_add(&st->ctx[c].arms[arm].st, reward);
 	}
 	if (k <= 1)
 		return 0;
@@ -250,21 +274,13 @@ pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
 	if (!(g = find_group(st, gfirst)) && !(g = group_new(st, gfirst, k, c)))
 		return -1;
 	m = id - gfirst;
-	for (long o = 0; o < k; o++) {
+	for (o = 0; o < k; o++) {
 		if (g->arm[o] < 0 || isnan(g->r[o]) || isnan(reward) || g->arm[o] == arm)
 			continue;
-		if (pair_add(&st->pair, st->narms, arm, g->arm[o], reward, g->r[o]) < 0 ||
-		    pb_policy_pair(st, arm, g->arm[o]) < 0)
+		if (pair_in(st, &st->pair, arm, g->arm[o], reward, g->r[o]) < 0 ||
+		    (c >= 0 && pair_in(&view, &st->ctx[c].pair, arm, g->arm[o],
+		                       reward, g->r[o]) < 0))
 			return -1;
-		if (c >= 0) {
-			struct pb_state view;
-			if (pair_add(&st->ctx[c].pair, st->narms, arm, g->arm[o],
-			             reward, g->r[o]) < 0)
-				return -1;
-			pb_state_view(st, (size_t)c, &view);
-			if (pb_policy_pair(&view, arm, g->arm[o]) < 0)
-				return -1;
-		}
 	}
 	g->arm[m] = arm;
 	g->r[m] = reward;

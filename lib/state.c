@@ -863,17 +863,12 @@ pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
 	/* Everything that can refuse the pull comes before any change. */
 	if ((c = pb__pool_check(st, b->first, b->k, id, ctx, err)) < -1)
 		return -1;
-	/* The policy first: it may want the state as it was (EXP3). */
-	if (pb_policy_update(st, arm, reward) < 0 || mark_done(b, id) < 0 ||
+	if (mark_done(b, id) < 0 ||
 	    pb__pool_apply(st, b->first, b->k, id, arm, reward, c) < 0) {
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
 	}
 	b->left[arm]--;
-	if (isnan(reward))
-		st->arms[arm].errors++;
-	else
-		pb_stats_add(&st->arms[arm].st, reward);
 	st->updates++;
 	pb_history_note(st);
 	for (k = 0; k < st->narms; k++)
