@@ -10,6 +10,7 @@
 #include <math.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -262,9 +263,7 @@ rank_arms(struct ranking *rk, const struct opts *o)
 	struct pb_stats *s = ecalloc(st->narms, sizeof *s);
 	double *prob = ecalloc(st->narms, sizeof *prob), total = 0;
 	double *pbest = ecalloc(st->narms, sizeof *pbest);
-	size_t i;
-
-	size_t *byid = ecalloc(st->narms, sizeof *byid);
+	size_t i, *byid = ecalloc(st->narms, sizeof *byid);
 
 	rk->r = ecalloc(st->narms, sizeof *rk->r);
 	/* Tokens: the state's own counts (pb-update adds each applied
@@ -301,7 +300,6 @@ rank_arms(struct ranking *rk, const struct opts *o)
 		pb_report_ci(&a->st, 1 - o->level, o->interval, &r->lo, &r->hi, &r->method);
 		rk->pending += a->pending;
 	}
-	cmp_st = st;
 	qsort(rk->r, st->narms, sizeof *rk->r, bymean);
 	rk->v.eps = o->eps;
 	judge(st, o->level, &rk->v);
@@ -311,10 +309,29 @@ rank_arms(struct ranking *rk, const struct opts *o)
 	free(byid);
 }
 
+/* Writes j as one line to stdout, and frees it. */
+static void
+put_json(cJSON *j)
+{
+	if (pb_jsonl_write(stdout, j) < 0)
+		die("write error: %s", strerror(errno));
+	cJSON_Delete(j);
+}
+
 static void
 num(cJSON *o, const char *k, double v)
 {
 	cJSON_AddItemToObject(o, k, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+}
+
+/* Dollars for the tokens at --price; NAN without a price or without
+ * token counts (known 0). */
+static double
+cost(const struct opts *o, int known, double in, double out)
+{
+	if (!known || !o->price)
+		return NAN;
+	return pb_cost(in, out, o->price_in, o->price_out);
 }
 
 static double
@@ -322,9 +339,7 @@ arm_cost(const struct ranking *rk, const struct opts *o, int arm)
 {
 	const struct pb_arm *a = &rk->st.arms[arm];
 
-	if (!rk->tokens || !o->price)
-		return NAN;
-	return pb_cost(a->tok_in, a->tok_out, o->price_in, o->price_out);
+	return cost(o, rk->tokens, a->tok_in, a->tok_out);
 }
 
 static cJSON *
@@ -389,24 +404,21 @@ csvfield(const char *s)
 	putchar('"');
 }
 
-/* The interval methods in words, from how many of n rows used Student's
- * t and how many empirical Bernstein. */
+/* The interval methods used, in words, for a heading: of n rows (the
+ * ranking's or the validation's) of size bytes, each holding the name
+ * pb_report_ci gave at offset off. */
 static const char *
-method_words(size_t n, size_t t, size_t b)
+methods(const void *rows, size_t n, size_t size, size_t off)
 {
-	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
-	       t == n ? "Student t" : "Wilson score for 0/1 rewards, Student t otherwise";
-}
-
-/* Names the interval methods used, for the heading. */
-static const char *
-methods(const struct row *r, size_t n)
-{
+	const char *p = rows, *m;
 	size_t i, t = 0, b = 0;
 
-	for (i = 0; i < n; i++)
-		t += !strcmp(r[i].method, "t"), b += !strcmp(r[i].method, "bernstein");
-	return method_words(n, t, b);
+	for (i = 0; i < n; i++, p += size) {
+		memcpy(&m, p + off, sizeof m);
+		t += !strcmp(m, "t"), b += !strcmp(m, "bernstein");
+	}
+	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
+	       t == n ? "Student t" : "Wilson score for 0/1 rewards, Student t otherwise";
 }
 
 /* Markdown: a | in a cell would end it. */
@@ -447,7 +459,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 {
 	const struct pb_state *st = &rk->st;
 	const struct row *r = rk->r;
-	char m[32], lo[32], hi[32], ix[32], sh[32], pb[32], cost[32], ci[64], tok[48];
+	char m[32], lo[32], hi[32], ix[32], sh[32], pb[32], usd[32], ci[64], tok[48];
 	size_t i, w = 3;
 	int md = o->format == F_MD, money = rk->tokens;
 
@@ -470,13 +482,13 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 			fmtnum(ix, sizeof ix, r[i].index, "%.6g");
 			fmtnum(sh, sizeof sh, r[i].share, "%.6g");
 			fmtnum(pb, sizeof pb, r[i].pbest, "%.6g");
-			fmtnum(cost, sizeof cost, arm_cost(rk, o, r[i].arm), "%.6g");
+			fmtnum(usd, sizeof usd, arm_cost(rk, o, r[i].arm), "%.6g");
 			if (money)
 				snprintf(tok, sizeof tok, "%.0f,%.0f", a->tok_in, a->tok_out);
 			else
 				snprintf(tok, sizeof tok, "-,-");
 			printf(",%ld,%s,%s,%s,%s,%s,%s,%ld,%s,%s,%s\n", a->st.n, sh, m, lo,
-			       hi, r[i].method, ix, a->errors, pb, tok, cost);
+			       hi, r[i].method, ix, a->errors, pb, tok, usd);
 		}
 		return;
 	}
@@ -487,7 +499,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 	       "%g%% intervals (%s).\n\n" : "policy %s, %ld pulls applied, "
 	       "%ld pending; %g%% intervals (%s)\n",
 	       rk->replayed ? "- (replayed from records)" : pb_policy_name(st->pol.kind),
-	       st->updates, rk->pending, o->level * 100, methods(r, st->narms));
+	       st->updates, rk->pending, o->level * 100, methods(r, st->narms, sizeof *r, offsetof(struct row, method)));
 	if (md)
 		printf("| rank | arm | pulls | share | mean | %g%% CI | index | errors | P(best) |%s\n"
 		       "|---:|:---|---:|---:|---:|:---:|---:|---:|---:|%s\n", o->level * 100,
@@ -502,7 +514,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 		fmtnum(ix, sizeof ix, r[i].index, "%.3f");
 		fmtnum(sh, sizeof sh, r[i].share * 100, "%.1f%%");
 		fmtnum(pb, sizeof pb, r[i].pbest, "%.3f");
-		fmtnum(cost, sizeof cost, arm_cost(rk, o, r[i].arm), "$%.4f");
+		fmtnum(usd, sizeof usd, arm_cost(rk, o, r[i].arm), "$%.4f");
 		snprintf(ci, sizeof ci, "[%.3f, %.3f]", r[i].lo, r[i].hi);
 		tok[0] = '\0';
 		if (money)
@@ -515,7 +527,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 			printf(" | %ld | %s | %s | %s | %s | %ld | %s |", a->st.n, sh, m, ci,
 			       ix, a->errors, pb);
 			if (money)
-				printf(" %s | %s |", tok, cost);
+				printf(" %s | %s |", tok, usd);
 			putchar('\n');
 		} else {
 			char name[300];
@@ -523,7 +535,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 			printf("%4zu  %-*s %7ld %6s %6s  %-15s %7s %6ld %7s", i + 1,
 			       (int)w, name, a->st.n, sh, m, ci, ix, a->errors, pb);
 			if (money)
-				printf(" %10s %8s", tok, cost);
+				printf(" %10s %8s", tok, usd);
 			putchar('\n');
 		}
 	}
@@ -897,9 +909,7 @@ print_history(const struct pb_state *st, const struct opts *o)
 			}
 			cJSON_AddItemToArray(pts, p);
 		}
-		if (pb_jsonl_write(stdout, j) < 0)
-			die("write error: %s", strerror(errno));
-		cJSON_Delete(j);
+		put_json(j);
 		return;
 	}
 	if (o->format == F_CSV) {
@@ -1254,15 +1264,25 @@ task_index(struct vset *vs, const char *key)
 	return vs->ntasks++;
 }
 
+/* The index of arm id in vs, or vs->narms if it has no records. */
+static size_t
+varm_find(const struct vset *vs, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < vs->narms && strcmp(vs->arm[i].id, id); i++)
+		;
+	return i;
+}
+
 static size_t
 varm_index(struct vset *vs, const char *id)
 {
 	struct varm *a;
-	size_t i;
+	size_t i = varm_find(vs, id);
 
-	for (i = 0; i < vs->narms; i++)
-		if (!strcmp(vs->arm[i].id, id))
-			return i;
+	if (i < vs->narms)
+		return i;
 	vs->arm = erealloc(vs->arm, (vs->narms + 1) * sizeof *vs->arm);
 	a = &vs->arm[vs->narms];
 	memset(a, 0, sizeof *a);
@@ -1362,18 +1382,16 @@ validate_rows(const struct vset *vs, size_t base, const struct opts *o, struct v
 	free(d);
 }
 
-/* The accuracy intervals used, in words. */
-static const char *
-vmethods(const struct vrow *r, size_t n)
+/* The validation's note on its intervals, ending in end. */
+static void
+vintervals(const struct opts *o, const struct vrow *r, size_t n, const char *end)
 {
-	size_t i, t = 0, b = 0;
-
-	for (i = 0; i < n; i++)
-		t += !strcmp(r[i].method, "t"), b += !strcmp(r[i].method, "bernstein");
-	return method_words(n, t, b);
+	printf("%g%% intervals: %s for accuracy, paired percentile bootstrap for uplift "
+	       "(%ld resamples, seed %llu); p: exact McNemar%s\n", o->level * 100,
+	       methods(r, n, sizeof *r, offsetof(struct vrow, method)), o->resamples,
+	       (unsigned long long)o->seed, end);
 }
 
-static const struct vset *cmp_vs;
 static const struct vrow *cmp_rows;
 
 static int
@@ -1382,7 +1400,6 @@ byacc(const void *x, const void *y)
 	size_t a = *(const size_t *)x, b = *(const size_t *)y;
 	double ma = pb_stats_mean(&cmp_rows[a].acc), mb = pb_stats_mean(&cmp_rows[b].acc);
 
-	(void)cmp_vs;
 	if (ma != mb)
 		return ma > mb ? -1 : 1;
 	return a < b ? -1 : a > b;
@@ -1396,7 +1413,7 @@ validate(const struct opts *o, const struct pb_state *st)
 	struct vrow *r;
 	size_t *ord, a, base, chosen = (size_t)-1;
 	char *files[1];
-	char err[PB_ERRLEN], lo[32], hi[32], up[64], ci[64], uci[64], pv[32], cost[32];
+	char err[PB_ERRLEN], lo[32], hi[32], up[64], ci[64], uci[64], pv[32], usd[32];
 	const char *bname = o->baseline, *cname = o->arm;
 	int tr = -1, met = 1, md = o->format == F_MD;
 	size_t w = 3;
@@ -1415,20 +1432,14 @@ validate(const struct opts *o, const struct pb_state *st)
 	}
 	if (!bname)
 		die("--validate: no baseline: give --baseline ARM");
-	for (base = 0; base < vs.narms && strcmp(vs.arm[base].id, bname); base++)
-		;
-	if (base == vs.narms)
+	if ((base = varm_find(&vs, bname)) == vs.narms)
 		die("--validate: the baseline arm '%s' has no records in %s", bname, o->validate);
 	if (!cname && st && (tr = pb_glr_leader(st)) >= 0)
 		cname = st->arms[tr].id;
 	if (!cname && vs.narms == 2)
 		cname = vs.arm[base == 0 ? 1 : 0].id;
-	if (cname) {
-		for (chosen = 0; chosen < vs.narms && strcmp(vs.arm[chosen].id, cname); chosen++)
-			;
-		if (chosen == vs.narms)
-			die("--validate: the chosen arm '%s' has no records in %s", cname, o->validate);
-	}
+	if (cname && (chosen = varm_find(&vs, cname)) == vs.narms)
+		die("--validate: the chosen arm '%s' has no records in %s", cname, o->validate);
 	if (st && cname)
 		tr = pb_state_find_arm(st, cname);
 
@@ -1440,7 +1451,6 @@ validate(const struct opts *o, const struct pb_state *st)
 		if (strlen(vs.arm[a].id) > w)
 			w = strlen(vs.arm[a].id);
 	}
-	cmp_vs = &vs;
 	cmp_rows = r;
 	qsort(ord, vs.narms, sizeof *ord, byacc);
 
@@ -1487,8 +1497,7 @@ validate(const struct opts *o, const struct pb_state *st)
 			if (vs.tokens) {
 				cJSON_AddNumberToObject(x, "prompt_tokens", m->tin);
 				cJSON_AddNumberToObject(x, "completion_tokens", m->tout);
-				num(x, "cost", o->price ? pb_cost(m->tin, m->tout, o->price_in,
-				    o->price_out) : NAN);
+				num(x, "cost", cost(o, vs.tokens, m->tin, m->tout));
 			}
 			cJSON_AddItemToArray(arr, x);
 		}
@@ -1512,9 +1521,7 @@ validate(const struct opts *o, const struct pb_state *st)
 			cJSON_AddNumberToObject(x, "alpha", o->alpha_gate);
 			cJSON_AddBoolToObject(x, "met", met);
 		}
-		if (pb_jsonl_write(stdout, j) < 0)
-			die("write error: %s", strerror(errno));
-		cJSON_Delete(j);
+		put_json(j);
 		goto done;
 	}
 	if (o->format == F_CSV) {
@@ -1531,17 +1538,16 @@ validate(const struct opts *o, const struct pb_state *st)
 			fmtnum(ci, sizeof ci, isb ? NAN : q->ulo, "%.6g");
 			fmtnum(uci, sizeof uci, isb ? NAN : q->uhi, "%.6g");
 			fmtnum(pv, sizeof pv, isb ? NAN : q->p, "%.6g");
-			fmtnum(cost, sizeof cost, vs.tokens && o->price ? pb_cost(m->tin, m->tout,
-			       o->price_in, o->price_out) : NAN, "%.6g");
+			fmtnum(usd, sizeof usd, cost(o, vs.tokens, m->tin, m->tout), "%.6g");
 			printf(",%ld,%.6g,%s,%s,%s,", q->acc.n, pb_stats_mean(&q->acc), lo, hi, q->method);
 			if (isb)
 				printf("-,%s,%s,%s,-,-,%s", up, ci, uci, pv);
 			else
 				printf("%zu,%s,%s,%s,%ld,%ld,%s", q->npair, up, ci, uci, q->b, q->c, pv);
 			if (vs.tokens)
-				printf(",%ld,%.0f,%.0f,%s\n", m->errors, m->tin, m->tout, cost);
+				printf(",%ld,%.0f,%.0f,%s\n", m->errors, m->tin, m->tout, usd);
 			else
-				printf(",%ld,-,-,%s\n", m->errors, cost);
+				printf(",%ld,-,-,%s\n", m->errors, usd);
 		}
 		goto done;
 	}
@@ -1549,9 +1555,7 @@ validate(const struct opts *o, const struct pb_state *st)
 	       "baseline `%s`.\n\n" : "held-out validation: %zu arms on %zu tasks of %s, "
 	       "paired by task; baseline %s\n", vs.narms, vs.ntasks, o->validate, vs.arm[base].id);
 	if (!md)
-		printf("%g%% intervals: %s for accuracy, paired percentile bootstrap for uplift "
-		       "(%ld resamples, seed %llu); p: exact McNemar\n", o->level * 100,
-		       vmethods(r, vs.narms), o->resamples, (unsigned long long)o->seed);
+		vintervals(o, r, vs.narms, "");
 	if (md)
 		printf("| arm | tasks | accuracy | %g%% CI | uplift | %g%% CI | b | c | McNemar p | errors |%s\n"
 		       "|:---|---:|---:|:---:|---:|:---:|---:|---:|---:|---:|%s\n", o->level * 100,
@@ -1584,28 +1588,27 @@ validate(const struct opts *o, const struct pb_state *st)
 			snprintf(pv, sizeof pv, "%.4g", q->p);
 		}
 		snprintf(tok, sizeof tok, "%.0f", m->tin + m->tout);
-		fmtnum(cost, sizeof cost, o->price ? pb_cost(m->tin, m->tout, o->price_in,
-		       o->price_out) : NAN, "$%.4f");
+		fmtnum(usd, sizeof usd, cost(o, vs.tokens, m->tin, m->tout), "$%.4f");
 		if (md) {
 			printf("| ");
 			mdcell(m->id);
 			printf(" | %ld | %s | %s | %s | %s | %s | %s | %s | %ld |", q->acc.n, acc,
 			       ci, up, uci, bs, cs, pv, m->errors);
 			if (vs.tokens)
-				printf(" %s | %s |", tok, cost);
+				printf(" %s | %s |", tok, usd);
 			putchar('\n');
 		} else {
 			printf("%-*s %6ld %8s  %-15s %7s  %-17s %4s %4s %9s %6ld", (int)w, m->id,
 			       q->acc.n, acc, ci, up, uci, bs, cs, pv, m->errors);
 			if (vs.tokens)
-				printf(" %10s %8s", tok, cost);
+				printf(" %10s %8s", tok, usd);
 			putchar('\n');
 		}
 	}
-	if (md)
-		printf("\n%g%% intervals: %s for accuracy, paired percentile bootstrap for "
-		       "uplift (%ld resamples, seed %llu); p: exact McNemar.\n", o->level * 100,
-		       vmethods(r, vs.narms), o->resamples, (unsigned long long)o->seed);
+	if (md) {
+		putchar('\n');
+		vintervals(o, r, vs.narms, ".");
+	}
 	if (chosen != (size_t)-1 && chosen != base) {
 		const struct vrow *q = &r[chosen];
 		double ho = pb_stats_mean(&q->acc);
@@ -1829,9 +1832,7 @@ main(int argc, char **argv)
 				contexts(&rk.st, &o, j);
 			else if (rk.view)
 				cJSON_AddStringToObject(j, "context", rk.ctx);
-			if (pb_jsonl_write(stdout, j) < 0)
-				die("write error: %s", strerror(errno));
-			cJSON_Delete(j);
+			put_json(j);
 		} else {
 			if (rk.view && o.format != F_CSV)
 				printf(o.format == F_MD ? "Context `%s` = `%s`.\n\n" :
