@@ -844,6 +844,19 @@ point_stats(const struct pb_hist_series *s, size_t k, int nonbinary)
 	return t;
 }
 
+/* The interval of series s at point k into lo, hi; returns the rewarded
+ * pulls it rests on (0: none, and [0,1]). */
+static long
+point_ci(const struct pb_hist_series *s, size_t k, int nonbinary,
+         const struct opts *o, double *lo, double *hi)
+{
+	struct pb_stats t = point_stats(s, k, nonbinary);
+	const char *meth;
+
+	pb_report_ci(&t, 1 - o->level, o->interval, lo, hi, &meth);
+	return t.n;
+}
+
 /* Whether arm id of st has had nonbinary rewards (arms gone: assume 0/1). */
 static int
 nonbinary(const struct pb_state *st, const char *id)
@@ -894,15 +907,14 @@ print_history(const struct pb_state *st, const struct opts *o)
 			arms = cJSON_AddObjectToObject(p, "arms");
 			for (i = 0; i < h->nser; i++) {
 				const struct pb_hist_series *s = &h->ser[i];
-				struct pb_stats t = point_stats(s, k, nonbinary(st, s->id));
 				double lo, hi;
-				const char *meth;
+				long n;
 				if (isnan(s->pulls[k]))
 					continue;
-				pb_report_ci(&t, 1 - o->level, o->interval, &lo, &hi, &meth);
+				n = point_ci(s, k, nonbinary(st, s->id), o, &lo, &hi);
 				x = cJSON_AddObjectToObject(arms, s->id);
 				num(x, "pulls", s->pulls[k]);
-				num(x, "mean", t.n ? s->mean[k] : NAN);
+				num(x, "mean", n ? s->mean[k] : NAN);
 				num(x, "ci_low", lo);
 				num(x, "ci_high", hi);
 				num(x, "prob", s->prob[k]);
@@ -917,14 +929,13 @@ print_history(const struct pb_state *st, const struct opts *o)
 		for (k = 0; k < h->n; k++)
 			for (i = 0; i < h->nser; i++) {
 				const struct pb_hist_series *s = &h->ser[i];
-				struct pb_stats t = point_stats(s, k, nonbinary(st, s->id));
 				double lo, hi;
-				const char *meth;
 				char m[32], l[32], u[32], p[32];
+				long n;
 				if (isnan(s->pulls[k]))
 					continue;
-				pb_report_ci(&t, 1 - o->level, o->interval, &lo, &hi, &meth);
-				fmtnum(m, sizeof m, t.n ? s->mean[k] : NAN, "%.6g");
+				n = point_ci(s, k, nonbinary(st, s->id), o, &lo, &hi);
+				fmtnum(m, sizeof m, n ? s->mean[k] : NAN, "%.6g");
 				fmtnum(l, sizeof l, lo, "%.6g");
 				fmtnum(u, sizeof u, hi, "%.6g");
 				fmtnum(p, sizeof p, s->prob[k], "%.6g");
@@ -1079,7 +1090,6 @@ plot(const struct pb_state *st, const struct opts *o)
 	const char *ext = strrchr(o->plot, '.'), *tmpdir = getenv("TMPDIR");
 	char dir[4096], data[4200], script[4200];
 	char *argv[] = { "gnuplot", script, NULL };
-	const char *meth = "";
 	FILE *fp;
 	size_t i, k;
 	pid_t pid;
@@ -1107,15 +1117,15 @@ plot(const struct pb_state *st, const struct opts *o)
 		int nb = nonbinary(st, s->id);
 		fprintf(fp, "# arm %zu\n", i);
 		for (k = 0; k < h->n; k++) {
-			struct pb_stats t = point_stats(s, k, nb);
-			double lo = NAN, hi = NAN;
+			double lo, hi;
+			long n;
 			if (isnan(s->pulls[k]))
 				continue;
-			if (t.n > 0)
-				pb_report_ci(&t, 1 - o->level, o->interval, &lo, &hi, &meth);
+			if ((n = point_ci(s, k, nb, o, &lo, &hi)) == 0)
+				lo = hi = NAN; /* no band where there is no mean */
 			fprintf(fp, "%.0f", h->updates[k]);
 			gpnum(fp, s->pulls[k]);
-			gpnum(fp, t.n ? s->mean[k] : NAN);
+			gpnum(fp, n ? s->mean[k] : NAN);
 			gpnum(fp, lo);
 			gpnum(fp, hi);
 			gpnum(fp, s->prob[k]);
