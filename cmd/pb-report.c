@@ -562,6 +562,14 @@ context_view(const struct pb_state *st, size_t c, struct pb_state *v)
 		v->updates += v->arms[i].st.n + v->arms[i].errors;
 }
 
+/* The line above a context's table (CSV has a column instead). */
+static void
+context_heading(const char *field, const char *value, const struct opts *o)
+{
+	printf(o->format == F_MD ? "Context `%s` = `%s`.\n\n" : "context %s = %s\n",
+	       field, value);
+}
+
 /* After the totals of a state with contexts: each context's ranking and
  * verdict, into j (JSON) or printed. */
 static void
@@ -583,10 +591,10 @@ contexts(const struct pb_state *st, const struct opts *o, cJSON *j)
 			cJSON_AddStringToObject(x, "context", cr.ctx);
 			cJSON_AddItemToArray(arr, x);
 		} else {
-			if (o->format == F_MD)
-				printf("\nContext `%s` = `%s`.\n\n", st->ctx_field, cr.ctx);
-			else if (o->format == F_TABLE)
-				printf("\ncontext %s = %s\n", st->ctx_field, cr.ctx);
+			if (o->format != F_CSV) {
+				putchar('\n');
+				context_heading(st->ctx_field, cr.ctx, o);
+			}
 			print_ranking(&cr, o);
 		}
 		ranking_free(&cr);
@@ -1845,8 +1853,7 @@ main(int argc, char **argv)
 			put_json(j);
 		} else {
 			if (rk.view && o.format != F_CSV)
-				printf(o.format == F_MD ? "Context `%s` = `%s`.\n\n" :
-				       "context %s = %s\n", ref.ctx_field, rk.ctx);
+				context_heading(ref.ctx_field, rk.ctx, &o);
 			print_ranking(&rk, &o);
 			if (rk.ctx && !rk.view)
 				contexts(&rk.st, &o, NULL);
