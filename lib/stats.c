@@ -32,32 +32,44 @@ pb_stats_var(const struct pb_stats *s)
 	return v > 0 ? v : 0;
 }
 
+/* The x in [lo, hi] where cdf(x, arg) reaches p, by bisection on the
+ * exact CDF until the bracket is narrower than tol: slower than a
+ * rational approximation but exact to that, and reports call it a
+ * handful of times. */
 static double
-phi(double x)
+quantile(double (*cdf)(double, double), double arg, double p, double lo,
+         double hi, double tol)
 {
-	return 0.5 * erfc(-x / sqrt(2));
-}
-
-/* Bisection on the exact CDF: slower than a rational approximation but
- * exact to double precision, and reports call it a handful of times. */
-double
-pb_normal_quantile(double p)
-{
-	double lo = -40, hi = 40, mid;
+	double mid;
 	int i;
 
 	if (p <= 0)
 		return -INFINITY;
 	if (p >= 1)
 		return INFINITY;
-	for (i = 0; i < 200 && hi - lo > 1e-15; i++) {
+	for (i = 0; i < 200 && hi - lo > tol; i++) {
 		mid = (lo + hi) / 2;
-		if (phi(mid) < p)
+		if (cdf(mid, arg) < p)
 			lo = mid;
 		else
 			hi = mid;
 	}
 	return (lo + hi) / 2;
+}
+
+/* The standard normal CDF (no parameter; the second argument is for
+ * quantile()). */
+static double
+phi(double x, double unused)
+{
+	(void)unused;
+	return 0.5 * erfc(-x / sqrt(2));
+}
+
+double
+pb_normal_quantile(double p)
+{
+	return quantile(phi, 0, p, -40, 40, 1e-15);
 }
 
 /* Continued fraction for the regularised incomplete beta (modified Lentz). */
@@ -119,21 +131,7 @@ t_cdf(double t, double df)
 double
 pb_t_quantile(double p, double df)
 {
-	double lo = -1e3, hi = 1e3, mid;
-	int i;
-
-	if (p <= 0)
-		return -INFINITY;
-	if (p >= 1)
-		return INFINITY;
-	for (i = 0; i < 200 && hi - lo > 1e-13; i++) {
-		mid = (lo + hi) / 2;
-		if (t_cdf(mid, df) < p)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return (lo + hi) / 2;
+	return quantile(t_cdf, df, p, -1e3, 1e3, 1e-13);
 }
 
 void
