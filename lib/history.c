@@ -82,13 +82,12 @@ pb_history_find(const struct pb_history *h, const char *id)
 static struct pb_hist_series *
 series_for(struct pb_history *h, const char *id, size_t hint)
 {
-	size_t i;
+	const struct pb_hist_series *s;
 
 	if (hint < h->nser && !strcmp(h->ser[hint].id, id))
 		return &h->ser[hint];
-	for (i = 0; i < h->nser; i++)
-		if (!strcmp(h->ser[i].id, id))
-			return &h->ser[i];
+	if ((s = pb_history_find(h, id)))
+		return &h->ser[s - h->ser];
 	return series_add(h, id);
 }
 
