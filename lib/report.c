@@ -131,14 +131,15 @@ double
 pb_mcnemar_exact(long b, long c)
 {
 	long n = b + c, m = b < c ? b : c, i;
-	double p = 0;
+	double p = 0, lfact, l2n;
 
 	if (n <= 0)
 		return 1;
 	/* Terms in logs: C(n, i) / 2^n underflows long before n is large. */
+	lfact = lgamma((double)n + 1);
+	l2n = (double)n * log(2);
 	for (i = 0; i <= m; i++)
-		p += exp(lgamma((double)n + 1) - lgamma((double)i + 1) -
-		         lgamma((double)(n - i) + 1) - (double)n * log(2));
+		p += exp(lfact - lgamma((double)i + 1) - lgamma((double)(n - i) + 1) - l2n);
 	p *= 2;
 	return p > 1 ? 1 : p;
 }
