@@ -7,22 +7,9 @@
 
 #include "../../lib/pb.h"
 #include "tap.h"
+#include "mkstate.h"
 
 static char dir[] = "/tmp/pbhistXXXXXX";
-
-static int
-mkstate(struct pb_state *st, const char *arms, const char *policy, char *err)
-{
-	struct pb_policy pol;
-	FILE *fp = fmemopen((void *)arms, strlen(arms), "r");
-	int rv;
-
-	if (pb_policy_parse(&pol, policy, err) < 0)
-		return -1;
-	rv = pb_state_new(st, fp, "arms.jsonl", &pol, 42, err);
-	fclose(fp);
-	return rv;
-}
 
 /* Hands out n pulls round robin and applies them: arm i is right on a
  * share (i + 1) / (narms + 1) of its pulls. */
@@ -54,14 +41,6 @@ increasing(const struct pb_history *h)
 		if (h->updates[k] <= h->updates[k - 1])
 			return 0;
 	return 1;
-}
-
-static void
-writefile(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-	fputs(text, fp);
-	fclose(fp);
 }
 
 int
