@@ -73,15 +73,6 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- reading: a thread of its own ----------------------------------- */
 
 /* Input is read by a second thread running the one record loop, so the
@@ -389,18 +380,18 @@ run(struct tool *t, struct feed *f)
 			moved++;
 		}
 		t->total = eof ? taken : lines;
-		now = now_s();
+		now = pb_clock();
 		if (pb_query_send(t->q, now, &next, err) < 0)
 			die("%s", err);
 		if (eof && pb_query_idle(t->q))
 			break;
 		if ((n = pb_query_poll(t->q, 0, err)) < 0)
 			die("%s", err);
-		progress_draw(t, now_s(), 0);
+		progress_draw(t, pb_clock(), 0);
 		if (n || moved)
 			continue;
 		flush_out(t);
-		now = now_s();
+		now = pb_clock();
 		ms = 1000;
 		if (next - now < 1.0)
 			ms = next <= now ? 0 : (int)ceil((next - now) * 1000);
@@ -412,7 +403,7 @@ run(struct tool *t, struct feed *f)
 	flush_out(t);
 	if (t->on) {
 		t->total = taken;
-		progress_draw(t, now_s(), 1);
+		progress_draw(t, pb_clock(), 1);
 	}
 }
 
@@ -642,7 +633,7 @@ main(int argc, char **argv)
 	qo.tpm = tpm;
 	qo.ordered = !unordered;
 	qo.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
-	          (uint64_t)(now_s() * 1e9);
+	          (uint64_t)(pb_clock() * 1e9);
 	qo.out = out_record;
 	qo.warn = warn_record;
 	qo.arg = &t;
@@ -658,7 +649,7 @@ main(int argc, char **argv)
 	nc = getenv("NO_COLOR");
 	term = getenv("TERM");
 	t.color = t.tty && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
-	t.start = t.last = now_s();
+	t.start = t.last = pb_clock();
 	t.total = -1;
 
 	f.cap = (size_t)jobs;

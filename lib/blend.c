@@ -851,15 +851,6 @@ pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
 	return emit(b, err);
 }
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int
 pb_blend_step(struct pb_blend *b, int timeout_ms, char err[PB_ERRLEN])
 {
@@ -888,7 +879,7 @@ pb_blend_step(struct pb_blend *b, int timeout_ms, char err[PB_ERRLEN])
 			co_drain(b, cs[i], cs[i] == &b->jq);
 	}
 	if (b->judge && !pb_query_idle(b->judge)) {
-		double next, now = mono();
+		double next, now = pb_clock();
 		int ms = moved || n ? 0 : timeout_ms < 0 ? 1000 : timeout_ms;
 
 		if (pb_query_send(b->judge, now, &next, err) < 0)

@@ -137,15 +137,6 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000 + ts.tv_nsec / 1e6;
-}
-
 /* The stall limit.  libcurl's own (CURLOPT_LOW_SPEED_*) averages the
  * speed over several seconds, so the bytes of the request itself keep a
  * silent server alive for seconds past the limit; this counts the time
@@ -156,7 +147,7 @@ on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
             curl_off_t ulnow)
 {
 	struct pb_http_req *r = arg;
-	double now = now_ms();
+	double now = pb_clock() * 1000;
 
 	(void)dltotal;
 	(void)ultotal;
@@ -304,7 +295,7 @@ pb_http_submit(struct pb_http *h, struct pb_http_req *r, char err[PB_ERRLEN])
 	if (r->resp)
 		r->resp[0] = '\0';
 	r->retry_after = r->ra_s = r->ra_ms = -1;
-	r->moved = now_ms();
+	r->moved = pb_clock() * 1000;
 	r->seen = 0;
 	r->stall_ms = h->stall_ms;
 	r->stalled = 0;

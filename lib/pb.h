@@ -292,6 +292,7 @@ int pb_state_merge(struct pb_state *st, const struct pb_state *other,
 cJSON *pb_state_to_json(const struct pb_state *st);
 
 double pb_now(void); /* wall clock, seconds since the epoch */
+double pb_clock(void); /* monotonic clock, seconds: for intervals */
 
 /* ===================================================================== */
 /* pool.c: paired statistics, contexts, a changing pool of arms           */

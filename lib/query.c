@@ -52,15 +52,6 @@ struct pb_query {
 	char err[PB_ERRLEN];
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Stops the engine: every call from now on fails with msg. */
 static int
 broke(struct pb_query *q, const char *msg)
@@ -325,7 +316,7 @@ on_done(struct pb_http_req *r, void *arg)
 	struct pb_retry_in in;
 	char err[PB_ERRLEN];
 	enum pb_retry d;
-	double now = now_s(), wait, t;
+	double now = pb_clock(), wait, t;
 	cJSON *resp = NULL, *error;
 	int malformed, ok2xx = r->result == PB_HTTP_DONE && r->status >= 200 &&
 	                       r->status <= 299;
@@ -627,7 +618,7 @@ pb_query_new(const struct pb_query_opts *o, char err[PB_ERRLEN])
 		return NULL;
 	}
 	pb_rng_seed(&q->rng, o->seed);
-	pb_limiter_init(&q->lim, jobs, o->rpm, o->tpm, now_s());
+	pb_limiter_init(&q->lim, jobs, o->rpm, o->tpm, pb_clock());
 	/* A window of 4 x jobs records lets the other slots run on while a
 	 * request is slower than the rest or waits for its retry; in input
 	 * order it is also the most that is held back for the order. */

@@ -24,6 +24,15 @@ pb_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double
+pb_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 void
 pb_state_free(struct pb_state *st)
 {
