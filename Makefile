@@ -49,7 +49,7 @@ $(O)/pb-%: $(O)/cmd/pb-%.o $(O)/cmd/util.o $(O)/libpb.a
 $(O)/pb-sim: $(O)/cmd/pb-sim.o $(O)/cmd/util.o $(O)/libpb.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/cmd/util.o $(O)/libpb.a $(MHD_LIBS) $(LIBS)
 
-$(O)/tests/%.t: tests/unit/%.c tests/unit/tap.h tests/unit/arms.h $(O)/libpb.a
+$(O)/tests/%.t: tests/unit/%.c $(wildcard tests/unit/*.h) $(O)/libpb.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PB_CFLAGS) -o $@ $< $(O)/libpb.a $(LIBS)
 

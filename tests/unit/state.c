@@ -9,30 +9,9 @@
 
 #include "../../lib/pb.h"
 #include "tap.h"
+#include "mkstate.h"
 
 static char dir[] = "/tmp/pbstateXXXXXX";
-
-static int
-mkstate(struct pb_state *st, const char *arms, const char *policy, char *err)
-{
-	struct pb_policy pol;
-	FILE *fp = fmemopen((void *)arms, strlen(arms), "r");
-	int rv;
-
-	if (pb_policy_parse(&pol, policy, err) < 0)
-		return -1;
-	rv = pb_state_new(st, fp, "arms.jsonl", &pol, 42, err);
-	fclose(fp);
-	return rv;
-}
-
-static void
-writefile(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-	fputs(text, fp);
-	fclose(fp);
-}
 
 int
 main(void)
