@@ -26,8 +26,7 @@ struct pb_cache {
  * Streaming it lets pb_cache_key hash a body without allocating. */
 struct sink {
 	struct pb_sha256 *h; /* or NULL */
-	char *buf;           /* keep the text if want_buf */
-	size_t len, cap;
+	struct pb_buf buf;   /* keep the text if want_buf */
 	int want_buf, oom;
 	uint64_t count;
 };
@@ -38,23 +37,8 @@ emit(struct sink *s, const void *p, size_t n)
 	s->count += n;
 	if (s->h)
 		pb_sha256_update(s->h, p, n);
-	if (!s->want_buf || s->oom)
-		return;
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 256;
-		char *nb;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		if (!(nb = realloc(s->buf, cap))) {
-			s->oom = 1;
-			return;
-		}
-		s->buf = nb;
-		s->cap = cap;
-	}
-	memcpy(s->buf + s->len, p, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
+	if (s->want_buf && !s->oom && pb_buf_put(&s->buf, p, n) < 0)
+		s->oom = 1;
 }
 
 static void
@@ -194,14 +178,14 @@ canon(struct sink *s, const cJSON *v)
 char *
 pb_json_canonical(const cJSON *v)
 {
-	struct sink s = { NULL, NULL, 0, 0, 1, 0, 0 };
+	struct sink s = { NULL, { NULL, 0, 0 }, 1, 0, 0 };
 
 	canon(&s, v);
 	if (s.oom) {
-		free(s.buf);
+		free(s.buf.p);
 		return NULL;
 	}
-	return s.buf;
+	return s.buf.p;
 }
 
 /* ---- keys ------------------------------------------------------------- */
@@ -231,8 +215,8 @@ pb_cache_key(const char *endpoint, const char *api, const cJSON *body,
              long sample, char key[65])
 {
 	struct pb_sha256 h;
-	struct sink count = { NULL, NULL, 0, 0, 0, 0, 0 };
-	struct sink hash = { &h, NULL, 0, 0, 0, 0, 0 };
+	struct sink count = { NULL, { NULL, 0, 0 }, 0, 0, 0 };
+	struct sink hash = { &h, { NULL, 0, 0 }, 0, 0, 0 };
 	char num[32];
 
 	pb_sha256_init(&h);
@@ -385,7 +369,7 @@ static void
 value_sum(const cJSON *v, char sum[65])
 {
 	struct pb_sha256 h;
-	struct sink s = { &h, NULL, 0, 0, 0, 0, 0 };
+	struct sink s = { &h, { NULL, 0, 0 }, 0, 0, 0 };
 
 	pb_sha256_init(&h);
 	canon(&s, v);

@@ -28,21 +28,14 @@ static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct pb_http_req *r = arg;
+	struct pb_buf b = { r->resp, r->resp_len, r->resp_cap };
 	size_t len = size * n;
 
-	if (r->resp_len + len + 1 > r->resp_cap) {
-		size_t cap = r->resp_cap ? r->resp_cap : 4096;
-		char *q;
-		while (cap < r->resp_len + len + 1)
-			cap *= 2;
-		if (!(q = realloc(r->resp, cap)))
-			return 0; /* libcurl fails the transfer (CURLE_WRITE_ERROR) */
-		r->resp = q;
-		r->resp_cap = cap;
-	}
-	memcpy(r->resp + r->resp_len, p, len);
-	r->resp_len += len;
-	r->resp[r->resp_len] = '\0';
+	if (pb_buf_put(&b, p, len) < 0)
+		return 0; /* libcurl fails the transfer (CURLE_WRITE_ERROR) */
+	r->resp = b.p;
+	r->resp_len = b.len;
+	r->resp_cap = b.cap;
 	return len;
 }
 
