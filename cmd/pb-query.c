@@ -16,7 +16,6 @@
 #include "util.h"
 
 #define DEFAULT_MODEL "gpt-4o-mini"
-#define ANTHROPIC_VERSION "2023-06-01"
 
 static void
 usage(FILE *fp, int status)
@@ -503,7 +502,7 @@ main(int argc, char **argv)
 	struct pb_query_counts c;
 	struct feed f = { 0 };
 	const char *headers[4] = { "Content-Type: application/json", NULL, NULL, NULL };
-	char err[PB_ERRLEN], *key = NULL, *auth = NULL, *url, *dir = NULL;
+	char err[PB_ERRLEN], *key = NULL, *auth = NULL, *url;
 	cJSON *extra = NULL;
 	const char *nc, *term;
 	pthread_t tid;
@@ -601,26 +600,13 @@ main(int argc, char **argv)
 	qo.par.extra = extra;
 	if (!(url = pb_llm_endpoint(base, qo.par.api, err)))
 		die("%s", err);
-	if (!qo.dry_run && (key = api_key(keyfile, keyenv, qo.par.api == PB_API_ANTHROPIC ?
-	                                 "ANTHROPIC_API_KEY" : "OPENAI_API_KEY"))) {
-		const char *h = qo.par.api == PB_API_ANTHROPIC ? "x-api-key: "
-		                                               : "Authorization: Bearer ";
-		auth = emalloc(strlen(key) + strlen(h) + 1);
-		strcpy(auth, h);
-		strcat(auth, key);
-		headers[1] = auth;
-	}
-	if (qo.par.api == PB_API_ANTHROPIC)
-		headers[auth ? 2 : 1] = "anthropic-version: " ANTHROPIC_VERSION;
-	if (!qo.dry_run && !nocache) {
-		if (!cachedir && !(dir = pb_cache_default_dir(err)))
-			warnx_("cache: %s (going on without it)", err);
-		else if (!(qo.cache = pb_cache_open(cachedir ? cachedir : dir, err))) {
-			if (cachedir)
-				die("%s", err);
-			warnx_("cache: %s (going on without it)", err);
-		}
-	}
+	if (!qo.dry_run)
+		key = api_key(keyfile, keyenv, qo.par.api == PB_API_ANTHROPIC ?
+		              "ANTHROPIC_API_KEY" : "OPENAI_API_KEY");
+	if (pb_llm_headers(qo.par.api, key, headers, &auth) < 0)
+		die("out of memory");
+	if (!qo.dry_run && !nocache)
+		qo.cache = open_cache(cachedir);
 
 	qo.http.parallel = (int)jobs;
 	qo.http.timeout_ms = (long)(timeout * 1000);
@@ -672,7 +658,6 @@ main(int argc, char **argv)
 	pthread_mutex_destroy(&f.mu);
 	pthread_cond_destroy(&f.notfull);
 	pb_cache_close(qo.cache);
-	free(dir);
 	free(url);
 	free(stops);
 	cJSON_Delete(extra);

@@ -11,7 +11,6 @@
 #include "util.h"
 
 #define DEFAULT_JUDGE_MODEL "gpt-4o-mini"
-#define ANTHROPIC_VERSION "2023-06-01"
 #define MAXCOMP 16
 
 static const char usage_text[] =
@@ -237,7 +236,7 @@ main(int argc, char *argv[])
 	const char *judgeopt = NULL, *headers[4] = { "Content-Type: application/json",
 	                                             NULL, NULL, NULL };
 	char err[PB_ERRLEN], *blend = NULL, **cmd = NULL, *tmpl = NULL;
-	char *url = NULL, *auth = NULL, *dir = NULL;
+	char *url = NULL, *auth = NULL;
 	double tol = -1, w[MAXCOMP];
 	long maxwords = -1, jobs = 8;
 	unsigned norm = 0;
@@ -442,26 +441,12 @@ main(int argc, char *argv[])
 		             "ANTHROPIC_API_KEY" : "OPENAI_API_KEY");
 		if (jkeyenv && (!key || !*key))
 			die("--judge-key-env: $%s is not set", jkeyenv);
-		if (key && *key) {
-			const char *h = bo.judge.par.api == PB_API_ANTHROPIC ?
-			                "x-api-key: " : "Authorization: Bearer ";
-			auth = emalloc(strlen(key) + strlen(h) + 1);
-			strcpy(auth, h);
-			strcat(auth, key);
-			headers[1] = auth;
+		if (key && *key)
 			bo.judge.secret = key;
-		}
-		if (bo.judge.par.api == PB_API_ANTHROPIC)
-			headers[auth ? 2 : 1] = "anthropic-version: " ANTHROPIC_VERSION;
-		if (!nocache) {
-			if (!cachedir && !(dir = pb_cache_default_dir(err)))
-				warnx_("cache: %s (going on without it)", err);
-			else if (!(bo.judge.cache = pb_cache_open(cachedir ? cachedir : dir, err))) {
-				if (cachedir)
-					die("%s", err);
-				warnx_("cache: %s (going on without it)", err);
-			}
-		}
+		if (pb_llm_headers(bo.judge.par.api, key, headers, &auth) < 0)
+			die("out of memory");
+		if (!nocache)
+			bo.judge.cache = open_cache(cachedir);
 		bo.judge.http.parallel = (int)jobs;
 		bo.judge.http.timeout_ms = 300000;
 		bo.judge.http.connect_timeout_ms = 10000;
@@ -525,6 +510,5 @@ main(int argc, char *argv[])
 	pb_cache_close(bo.judge.cache);
 	free(tmpl);
 	free(url);
-	free(dir);
 	return status;
 }

@@ -71,6 +71,29 @@ pb_llm_endpoint(const char *base, enum pb_llm_api api, char err[PB_ERRLEN])
 	return url;
 }
 
+int
+pb_llm_headers(enum pb_llm_api api, const char *key, const char *h[4],
+               char **auth)
+{
+	const char *name = api == PB_API_ANTHROPIC ? "x-api-key: " :
+	                   "Authorization: Bearer ";
+	int i = 0;
+
+	*auth = NULL;
+	h[i++] = "Content-Type: application/json";
+	if (key && *key) {
+		if (!(*auth = malloc(strlen(name) + strlen(key) + 1)))
+			return -1;
+		strcpy(*auth, name);
+		strcat(*auth, key);
+		h[i++] = *auth;
+	}
+	if (api == PB_API_ANTHROPIC)
+		h[i++] = "anthropic-version: " PB_ANTHROPIC_VERSION;
+	h[i] = NULL;
+	return 0;
+}
+
 /* Adds Anthropic's "system" field and its messages array to body: the
  * system messages, wherever they stand, become the one top-level system
  * prompt (strings joined by blank lines; if any is an array of parts, a

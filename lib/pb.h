@@ -881,6 +881,16 @@ const char *pb_llm_path(enum pb_llm_api api);
 char *pb_llm_endpoint(const char *base, enum pb_llm_api api,
                       char err[PB_ERRLEN]);
 
+#define PB_ANTHROPIC_VERSION "2023-06-01"
+
+/* The request headers for api into h (NULL-terminated): the JSON content
+ * type, the key's header when key is not NULL or "" (Authorization:
+ * Bearer, or x-api-key), and Anthropic's version.  *auth receives the
+ * malloc'd key header, for the caller to wipe and free once the client
+ * has its copy.  Returns 0, or -1 out of memory. */
+int pb_llm_headers(enum pb_llm_api api, const char *key, const char *h[4],
+                   char **auth);
+
 /* Checks that rec has a "messages" array fit to send: not empty, every
  * element an object with a string "role" and a "content" that is a
  * string, an array (parts) or null.  Returns 0, or -1 with err set ("no
