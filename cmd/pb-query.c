@@ -183,34 +183,24 @@ count_input(struct feed *f)
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* A file that cannot be read: said in its place in the output order. */
+static void
+unreadable(const char *why, void *arg)
+{
+	struct item it = { IT_SYS, NULL, NULL, 0, "" };
+
+	snprintf(it.why, sizeof it.why, "%s", why);
+	feed_push(arg, &it);
+}
+
 static void *
 reader(void *arg)
 {
 	struct feed *f = arg;
-	struct item it = { IT_SYS, NULL, NULL, 0, "" };
-	char err[PB_ERRLEN];
-	int i;
 
 	if (f->count)
 		count_input(f);
-	for (i = 0; i < (f->argc ? f->argc : 1); i++) {
-		const char *name = f->argc ? f->argv[i] : "-";
-		int std = !strcmp(name, "-");
-		FILE *fp = std ? stdin : fopen(name, "r");
-
-		if (!fp) {
-			snprintf(it.why, sizeof it.why, "%s: %s", name, strerror(errno));
-			feed_push(f, &it);
-			continue;
-		}
-		if (pb_jsonl_each(fp, std ? "<stdin>" : name, feed_record, f, NULL,
-		                  err) < 0) {
-			snprintf(it.why, sizeof it.why, "%s", err);
-			feed_push(f, &it);
-		}
-		if (!std)
-			fclose(fp);
-	}
+	pb_jsonl_files_all(f->argc, f->argv, feed_record, f, unreadable);
 	pthread_mutex_lock(&f->mu);
 	f->eof = 1;
 	pthread_mutex_unlock(&f->mu);

@@ -191,6 +191,15 @@ parse_blend(char *spec, const char **names, double *w)
 	return n;
 }
 
+static void
+unreadable(const char *why, void *arg)
+{
+	struct run *r = arg;
+
+	warnx_("%s", why);
+	r->sys = 1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -241,7 +250,7 @@ main(int argc, char *argv[])
 	long maxwords = -1, jobs = 8;
 	unsigned norm = 0;
 	size_t n, i;
-	int c, nfiles, summary = 0, nocache = 0, has_scale = 0, status;
+	int c, summary = 0, nocache = 0, has_scale = 0, status;
 	/* which kinds are in use: jq, cmd, judge, text options apply,
 	 * --tolerance applies, length */
 	int has[6] = { 0 };
@@ -463,26 +472,9 @@ main(int argc, char *argv[])
 	}
 
 	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
-	/* Not pb_jsonl_files: a file that cannot be read is reported and the
-	 * others are still scored. */
-	nfiles = argc - optind;
-	for (c = 0; c < (nfiles ? nfiles : 1); c++) {
-		const char *name = nfiles ? argv[optind + c] : "-";
-		int std = !strcmp(name, "-");
-		FILE *fp = std ? stdin : fopen(name, "r");
-
-		if (!fp) {
-			warnx_("%s: %s", name, strerror(errno));
-			r.sys = 1;
-			continue;
-		}
-		if (pb_jsonl_each(fp, std ? "<stdin>" : name, onrec, &r, NULL, err) < 0) {
-			warnx_("%s", err);
-			r.sys = 1;
-		}
-		if (!std)
-			fclose(fp);
-	}
+	/* A file that cannot be read is reported and the others still
+	 * scored. */
+	pb_jsonl_files_all(argc - optind, argv + optind, onrec, &r, unreadable);
 	pb_blend_finish(r.b);
 	while (!pb_blend_idle(r.b))
 		if (pb_blend_step(r.b, -1, err) < 0)

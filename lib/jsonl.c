@@ -72,27 +72,52 @@ pb_jsonl_each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
 	return each(fp, name, fn, arg, nlines, err);
 }
 
-int
-pb_jsonl_files(int n, char *const *files, pb_record_fn fn, void *arg,
-               char err[PB_ERRLEN])
+/* The file loop of both: with fail NULL, the first file that cannot be
+ * opened or read ends it (err names it); with fail, it is handed over
+ * and the next file read. */
+static int
+files(int n, char *const *names, pb_record_fn fn, void *arg,
+      pb_jsonl_fail_fn *fail, char err[PB_ERRLEN])
 {
 	int i, rv = 0;
 
-	if (n == 0)
-		return each(stdin, "<stdin>", fn, arg, NULL, err);
-	for (i = 0; i < n && rv == 0; i++) {
-		int std = !strcmp(files[i], "-");
-		FILE *fp = std ? stdin : fopen(files[i], "r");
+	for (i = 0; i < (n ? n : 1) && rv >= 0 && (rv == 0 || fail); i++) {
+		const char *name = n ? names[i] : "-";
+		int std = !strcmp(name, "-");
+		FILE *fp = std ? stdin : fopen(name, "r");
 
-		if (!fp) {
-			snprintf(err, PB_ERRLEN, "%s: %s", files[i], strerror(errno));
-			return -1;
-		}
-		rv = each(fp, std ? "<stdin>" : files[i], fn, arg, NULL, err);
-		if (!std)
+		if (!fp)
+			snprintf(err, PB_ERRLEN, "%s: %s", name, strerror(errno));
+		else
+			rv = each(fp, std ? "<stdin>" : name, fn, arg, NULL, err);
+		if (fp && !std)
 			fclose(fp);
+		if (!fp)
+			rv = -1;
+		if (rv > 0)
+			break; /* fn stopped the loop */
+		if (rv < 0 && fail) {
+			fail(err, arg);
+			rv = 0;
+		}
 	}
 	return rv;
+}
+
+int
+pb_jsonl_files(int n, char *const *names, pb_record_fn fn, void *arg,
+               char err[PB_ERRLEN])
+{
+	return files(n, names, fn, arg, NULL, err);
+}
+
+int
+pb_jsonl_files_all(int n, char *const *names, pb_record_fn fn, void *arg,
+                   pb_jsonl_fail_fn *fail)
+{
+	char err[PB_ERRLEN];
+
+	return files(n, names, fn, arg, fail, err);
 }
 
 int

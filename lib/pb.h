@@ -65,6 +65,13 @@ int pb_jsonl_each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
 int pb_jsonl_files(int n, char *const *files, pb_record_fn fn, void *arg,
                    char err[PB_ERRLEN]);
 
+/* Like pb_jsonl_files, but a file that cannot be opened or read is handed
+ * to fail (the message "NAME: why", and arg) and the others are still
+ * read.  Returns 0, or fn's value if it stopped the loop. */
+typedef void pb_jsonl_fail_fn(const char *why, void *arg);
+int pb_jsonl_files_all(int n, char *const *files, pb_record_fn fn, void *arg,
+                       pb_jsonl_fail_fn *fail);
+
 /* Writes rec as one line of compact JSON.  Returns 0, or -1 if the write
  * failed (errno set). */
 int pb_jsonl_write(FILE *fp, const cJSON *rec);
