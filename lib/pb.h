@@ -12,6 +12,7 @@
 #ifndef PB_H
 #define PB_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <regex.h>
@@ -745,6 +746,10 @@ struct pb_buf {
 /* Appends the n bytes at s.  Returns 0, or -1 out of memory (b is left
  * as it was). */
 int pb_buf_put(struct pb_buf *b, const char *s, size_t n);
+
+/* printf into newly allocated memory; NULL out of memory. */
+char *pb_strfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *pb_vstrfmt(const char *fmt, va_list ap);
 
 /* ===================================================================== */
 /* http.c: many HTTP requests in flight through one libcurl multi handle */

@@ -137,18 +137,14 @@ notify(struct pb_query *q, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
-	int n;
 
 	if (!q->o.warn)
 		return 0;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	msg = pb_vstrfmt(fmt, ap);
 	va_end(ap);
-	if (n < 0 || !(msg = malloc((size_t)n + 1)))
+	if (!msg)
 		return broke(q, "out of memory");
-	va_start(ap, fmt);
-	vsnprintf(msg, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	q->o.warn(msg, q->o.arg);
 	free(msg);
 	return 0;

@@ -95,27 +95,6 @@ dupn(const char *s, size_t n)
 	return p;
 }
 
-static char *
-dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-dupf(const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *p;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !(p = malloc((size_t)n + 1)))
-		return NULL;
-	va_start(ap, fmt);
-	vsnprintf(p, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	return p;
-}
-
 /* Hash of two words, laid out little-endian so every machine agrees. */
 static uint64_t
 mix(uint64_t a, uint64_t b, uint64_t seed)
@@ -785,22 +764,22 @@ phrase(const struct pb_sim_task *k, int style, const char *g, uint64_t h)
 		steps_for(k->value, h, a, b, sizeof a);
 		switch (style) {
 		case 0:
-			return dupf("Let me work through this step by step.\n"
+			return pb_strfmt("Let me work through this step by step.\n"
 			            "First, we have %s.\nThen we add %s: %s + %s = %s.\n"
 			            "#### %s", a, b, a, b, g, g);
 		case 1:
-			return dupf("The answer is %s.", g);
+			return pb_strfmt("The answer is %s.", g);
 		case 2:
-			return dupf("Adding everything up: %s + %s = %s.\n"
+			return pb_strfmt("Adding everything up: %s + %s = %s.\n"
 			            "So, the grand total is **%s**. Now that's a result "
 			            "worth celebrating!", a, b, g, g);
 		case 3:
-			return dupf("Step 1: start from %s.\nStep 2: add %s to get %s.\n"
+			return pb_strfmt("Step 1: start from %s.\nStep 2: add %s to get %s.\n"
 			            "Thus, the final amount is **%s**.", a, b, g, g);
 		case 4:
 			return strdup(g);
 		default:
-			return dupf("Let's see. Starting from %s and adding %s gives %s.\n"
+			return pb_strfmt("Let's see. Starting from %s and adding %s gives %s.\n"
 			            "Final answer: %s", a, b, g, g);
 		}
 	case PB_SIM_BOOL:
@@ -809,33 +788,33 @@ phrase(const struct pb_sim_task *k, int style, const char *g, uint64_t h)
 		low[i] = '\0';
 		switch (style) {
 		case 0:
-			return dupf("%s.", g);
+			return pb_strfmt("%s.", g);
 		case 1:
-			return dupf("%s, because that is what a careful reading of the "
+			return pb_strfmt("%s, because that is what a careful reading of the "
 			            "statement shows.", g);
 		case 2:
-			return dupf("The answer is %s.", low);
+			return pb_strfmt("The answer is %s.", low);
 		case 3:
-			return dupf("**%s**", g);
+			return pb_strfmt("**%s**", g);
 		case 4:
-			return dupf("Answer: %s", g);
+			return pb_strfmt("Answer: %s", g);
 		default:
-			return dupf("%s. It follows directly from the facts given.", g);
+			return pb_strfmt("%s. It follows directly from the facts given.", g);
 		}
 	case PB_SIM_CHOICE:
 		switch (style) {
 		case 0:
-			return dupf("The correct option is (%s).", g);
+			return pb_strfmt("The correct option is (%s).", g);
 		case 1:
 			return strdup(g);
 		case 2:
-			return dupf("Answer: %s", g);
+			return pb_strfmt("Answer: %s", g);
 		case 3:
-			return dupf("The answer is (%s).", g);
+			return pb_strfmt("The answer is (%s).", g);
 		case 4:
-			return dupf("(%s)", g);
+			return pb_strfmt("(%s)", g);
 		default:
-			return dupf("Looking at each option in turn, the answer is %s.", g);
+			return pb_strfmt("Looking at each option in turn, the answer is %s.", g);
 		}
 	case PB_SIM_TEXT:
 		break;
@@ -844,9 +823,9 @@ phrase(const struct pb_sim_task *k, int style, const char *g, uint64_t h)
 	case 0:
 		return strdup(g);
 	case 1:
-		return dupf("The answer is %s.", g);
+		return pb_strfmt("The answer is %s.", g);
 	default:
-		return dupf("Answer: %s", g);
+		return pb_strfmt("Answer: %s", g);
 	}
 }
 
@@ -916,13 +895,13 @@ judge_answer(const char *text, struct pb_sim_answer *a)
 	a->task = -1;
 	a->correct = right;
 	if (strstr(text, "FAIL"))
-		a->text = dupf("%s\nVerdict: %s", right && plain ?
+		a->text = pb_strfmt("%s\nVerdict: %s", right && plain ?
 		               "The answer is right and plainly stated." :
 		               !right ? "The answer is wrong or missing." :
 		               "The answer is right but not plainly stated.",
 		               right && plain ? "PASS" : "FAIL");
 	else
-		a->text = dupf("%s\nScore: %d/10", score == 10 ?
+		a->text = pb_strfmt("%s\nScore: %d/10", score == 10 ?
 		               "The answer is right and plainly stated." :
 		               score == 6 ? "The answer is right but not plainly stated." :
 		               score == 2 ? "The answer is wrong." :
@@ -1895,7 +1874,7 @@ pb_sim_save_stats(struct pb_sim *s, const char *path, char err[PB_ERRLEN])
 	size_t len;
 	int fd = -1, dfd, rv = -1;
 
-	if (!txt || !(tmp = dupf("%s.XXXXXX", path)) || !(dir = strdup(path))) {
+	if (!txt || !(tmp = pb_strfmt("%s.XXXXXX", path)) || !(dir = strdup(path))) {
 		snprintf(err, PB_ERRLEN, "out of memory");
 		goto out;
 	}
