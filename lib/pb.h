@@ -1261,9 +1261,6 @@ char *pb_sim_stats(struct pb_sim *s, int reset);
 int pb_sim_save_stats(struct pb_sim *s, const char *path,
                       char err[PB_ERRLEN]);
 
-/* An OpenAI error body {"error":{"message",...}} for status, malloc'd. */
-char *pb_sim_error_json(int status, const char *message, const char *param);
-
 /* ===================================================================== */
 /* retry.c: which failed requests to try again, and when                 */
 /* ===================================================================== */

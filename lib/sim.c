@@ -1170,13 +1170,6 @@ default_code(int status)
 	       status == 429 ? "rate_limit_exceeded" : NULL;
 }
 
-char *
-pb_sim_error_json(int status, const char *message, const char *param)
-{
-	return openai_error(default_type(OPENAI, status), default_code(status),
-	                    param, message);
-}
-
 /* One request on its way through pb_sim_handle. */
 struct call {
 	struct pb_sim *s;
