@@ -3,13 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 plan 24
 
-pb-update -s st.json --init "$DATA/arms3.jsonl" --policy uniform
-# 30 pulls, 10 per arm: careful 8/10, turing 5/10, plain 2/10 right.
-for i in 1 2 3 4 5 6; do cat "$DATA/tasks5.jsonl"; done >tasks30.jsonl
-pb-sample -s st.json tasks30.jsonl |
-jq -c '. as $r | ({"careful": 8, "turing": 5, "plain": 2}[.arm]) as $k |
-       ((.pull - 1) / 3 | floor) as $i | $r + {reward: (if $i < $k then 1 else 0 end)}' |
-pb-update -s st.json
+trained_state st.json
 
 run pb-report -s st.json --json
 is "$RC" 0 "--json"

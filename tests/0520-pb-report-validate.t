@@ -49,12 +49,7 @@ like "$(printf '%s\n' "$OUT" | tail -1)" '^uplift of careful over plain: \+0\.30
    "the uplift in words"
 
 # the winner's curse: a state that saw careful right 8 times in 10
-pb-update -s st.json --init "$DATA/arms3.jsonl" --policy uniform
-for i in 1 2 3 4 5 6; do cat "$DATA/tasks5.jsonl"; done >tasks30.jsonl
-pb-sample -s st.json tasks30.jsonl |
-jq -c '. as $r | ({"careful": 8, "turing": 5, "plain": 2}[.arm]) as $k |
-       ((.pull - 1) / 3 | floor) as $i | $r + {reward: (if $i < $k then 1 else 0 end)}' |
-pb-update -s st.json
+trained_state st.json
 run pb-report --validate held.jsonl -s st.json
 is "$RC" 0 "with the state: the baseline is the arm with an empty prefix"
 is "$(printf '%s\n' "$OUT" | grep "^winner's curse")" \
