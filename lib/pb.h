@@ -431,6 +431,21 @@ int pb_policy_parse(struct pb_policy *p, const char *spec,
                     char err[PB_ERRLEN]);
 const char *pb_policy_name(enum pb_policy_kind k);
 
+/* The policies' parameters, one row per (policy, parameter), with their
+ * ranges (lo < v, or lo <= v with closed_lo; v <= hi): the one table
+ * behind pb_policy_parse, pb_policy_check and the state file's
+ * "policy" object.  pb_policy_field is the member a row names. */
+struct pb_policy_param {
+	enum pb_policy_kind kind;
+	const char *key;
+	size_t off;
+	double lo, hi;
+	int closed_lo, integer;
+};
+extern const struct pb_policy_param pb_policy_params[];
+extern const size_t pb_policy_nparams;
+double *pb_policy_field(struct pb_policy *p, const struct pb_policy_param *q);
+
 /* Checks a policy's parameters are in range (also for loaded states). */
 int pb_policy_check(const struct pb_policy *p, char err[PB_ERRLEN]);
 

@@ -174,32 +174,7 @@ pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 
 /* ---------------------------------------------------------- serialise */
 
-/* The parameters saved with each policy (a policy's others keep their
- * defaults).  load_policy reads whichever are present. */
-static const struct {
-	const char *key;
-	size_t off;
-	unsigned kinds; /* bit per enum pb_policy_kind */
-} pol_params[] = {
-#define K(x) (1u << PB_POL_##x)
-	{ "epsilon", offsetof(struct pb_policy, epsilon), K(EPSILON) },
-	{ "c", offsetof(struct pb_policy, c), K(UCB1) | K(UCBV) | K(KLUCB) },
-	{ "a", offsetof(struct pb_policy, a0), K(THOMPSON) | K(TOPTWO) },
-	{ "b", offsetof(struct pb_policy, b0), K(THOMPSON) | K(TOPTWO) },
-	{ "tau", offsetof(struct pb_policy, tau), K(SOFTMAX) },
-	{ "gamma", offsetof(struct pb_policy, gamma), K(EXP3) },
-	{ "budget", offsetof(struct pb_policy, budget), K(HALVING) | K(REJECTS) },
-	{ "delta", offsetof(struct pb_policy, delta), K(LUCB) | K(TOPTWO) },
-	{ "beta", offsetof(struct pb_policy, beta), K(TOPTWO) },
-#undef K
-};
-
-static double *
-pol_field(struct pb_policy *p, size_t i)
-{
-	return (double *)(void *)((char *)p + pol_params[i].off);
-}
-
+/* The policy and its parameters (pb_policy_params: the parser's table). */
 static cJSON *
 policy_json(const struct pb_policy *p)
 {
@@ -208,9 +183,10 @@ policy_json(const struct pb_policy *p)
 	size_t i;
 
 	cJSON_AddStringToObject(o, "name", pb_policy_name(p->kind));
-	for (i = 0; i < sizeof pol_params / sizeof *pol_params; i++)
-		if (pol_params[i].kinds & (1u << p->kind))
-			cJSON_AddNumberToObject(o, pol_params[i].key, *pol_field(&copy, i));
+	for (i = 0; i < pb_policy_nparams; i++)
+		if (pb_policy_params[i].kind == p->kind)
+			cJSON_AddNumberToObject(o, pb_policy_params[i].key,
+			                        *pb_policy_field(&copy, &pb_policy_params[i]));
 	return o;
 }
 
@@ -467,9 +443,10 @@ load_policy(struct pb_policy *p, const cJSON *o, const char *path,
 	if (!name || (pb_policy_parse(p, name, err) < 0 &&
 	    !strstr(err, "needs budget")))
 		return bad(err, path, "policy.name missing or unknown");
-	for (i = 0; i < sizeof pol_params / sizeof *pol_params; i++)
-		if (getnum(o, pol_params[i].key, &v, 0) == 0)
-			*pol_field(p, i) = v;
+	for (i = 0; i < pb_policy_nparams; i++)
+		if (pb_policy_params[i].kind == p->kind &&
+		    getnum(o, pb_policy_params[i].key, &v, 0) == 0)
+			*pb_policy_field(p, &pb_policy_params[i]) = v;
 	if (pb_policy_check(p, err) < 0) {
 		char why[PB_ERRLEN];
 		snprintf(why, sizeof why, "policy %s", err);
