@@ -574,34 +574,43 @@ size_t pb_eps_good(const struct pb_state *st, double delta, double eps,
 /* ------------------------------------------------------------ paired */
 
 /* Statistics of two arms i < j on the tasks both answered: n tasks, sum
- * and sum of squares of r_i - r_j, and the discordant counts b (r_i >
- * r_j: for 0/1 rewards, i right and j wrong) and c (r_j > r_i). */
+ * and sum of squares of d = r_i - r_j, and the discordant counts b (d > 0:
+ * for 0/1 rewards, i right and j wrong) and c (d < 0).  Of those, fpos
+ * and fneg had a fractional d (not -1, 0 or 1: graded rewards), whose
+ * sum and sum of squares are fsum and fsumsq. */
 struct pb_pair {
 	long n;
 	double sum, sumsq;
 	long b, c;
+	long fpos, fneg;
+	double fsum, fsumsq;
 	double lm[2]; /* log of the mixture martingales below: [0] for the
 	               * first arm over the second, [1] the other way; kept
 	               * by pb_pair_add, recomputed by pb_pair_refresh */
 };
 
 void pb_pair_add(struct pb_pair *p, double ri, double rj);
-void pb_pair_refresh(struct pb_pair *p); /* after b or c were set */
+void pb_pair_refresh(struct pb_pair *p); /* after b, c or f* were set */
 
-/* Evidence that the first arm of the pair is better (second: j_over_i
- * set): the sign test on discordant tasks as a mixture martingale.  Of
- * the b + c discordant tasks, each is a win of i with probability p,
- * and "i is no better" means p <= 1/2.  Against each alternative q > 1/2
- * the likelihood ratio (2q)^b (2(1 - q))^c has expectation <= 1 under
- * any p <= 1/2 (its one-task factor is 2(pq + (1-p)(1-q)) <= 1), so the
- * equal-weight mixture over the PB_PAIR_GRID alternatives
- *     q_m = 1/2 + 2^(-m/2) / 4,  m = 0 .. 7  (0.75, 0.68, ... 0.52)
- * is a supermartingale, and by Ville's inequality it reaches 1/d with
- * probability <= d, at any time.  Concordant tasks leave it alone.  The
- * grid puts the prior where paired prompt comparisons cost calls: win
- * rates between 52% and 75% among discordant tasks (a larger effect is
- * found quickly through q_0 anyway).  Returns log of the mixture
- * (lm[0] or lm[1]) when the arm has more wins, else 0. */
+/* Evidence that the first arm of the pair has the larger MEAN (second:
+ * j_over_i set), as a betting martingale on d in [-1,1] under H0: E[d]
+ * <= 0.  For each bet lam the wealth is prod (1 + lam d) over tasks with
+ * d = -1, 0, 1 and prod exp(lam d + (log(1 - lam) + lam) d^2) over the
+ * others; the second factor is <= 1 + lam d for |d| <= 1 and lam in
+ * [0,1) (Fan, Grama and Liu 2015), so the product is a nonnegative
+ * supermartingale whatever the rewards.  Its log is
+ *     b1 log(1 + lam) + c1 log(1 - lam) + lam S' + (log(1 - lam) + lam) V'
+ * with b1 = b - fpos, c1 = c - fneg the tasks with d = 1 and -1 and S',
+ * V' = fsum, fsumsq: a few numbers per pair.  For 0/1 rewards this is
+ * the sign test's likelihood ratio (2q)^b (2(1 - q))^c at lam = 2q - 1.
+ * The equal-weight mixture over the PB_PAIR_GRID bets
+ *     lam_m = 2^(-m/2) / 2,  m = 0 .. 7  (q = 0.75, 0.68, ... 0.52)
+ * is a supermartingale too, and by Ville's inequality it reaches 1/d
+ * with probability <= d, at any time.  Ties leave it alone.  The grid
+ * puts the prior where paired prompt comparisons cost calls: win rates
+ * between 52% and 75% among discordant tasks (a larger effect is found
+ * quickly through lam_0 anyway).  Returns log of the mixture (lm[0] or
+ * lm[1]) when the arm's mean difference is positive, else 0. */
 #define PB_PAIR_GRID 8
 double pb_pair_evidence(const struct pb_pair *p, int j_over_i);
 

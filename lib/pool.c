@@ -534,6 +534,13 @@ pb_pairs_json(const struct pb_state *st, const struct pb_pair *pair)
 			cJSON_AddNumberToObject(o, "sumsq", p->sumsq);
 			cJSON_AddNumberToObject(o, "wins", (double)p->b);
 			cJSON_AddNumberToObject(o, "losses", (double)p->c);
+			if (p->fpos || p->fneg) {
+				cJSON *f = cJSON_AddArrayToObject(o, "fractional");
+				cJSON_AddItemToArray(f, cJSON_CreateNumber((double)p->fpos));
+				cJSON_AddItemToArray(f, cJSON_CreateNumber((double)p->fneg));
+				cJSON_AddItemToArray(f, cJSON_CreateNumber(p->fsum));
+				cJSON_AddItemToArray(f, cJSON_CreateNumber(p->fsumsq));
+			}
 			cJSON_AddItemToArray(arr, o);
 		}
 	return arr;
@@ -557,8 +564,10 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		const char *b = a ? cJSON_GetStringValue(cJSON_GetArrayItem(ids, 1)) : NULL;
 		int i = a ? pb_state_find_arm(st, a) : -1,
 		    j = b ? pb_state_find_arm(st, b) : -1;
-		double n, sum, sumsq, w, l;
+		double n, sum, sumsq, w, l, fr[4] = { 0, 0, 0, 0 };
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "fractional");
 		struct pb_pair *p;
+		int m;
 
 		if (i < 0 || j < 0 || i >= j || num(o, "tasks", &n) ||
 		    num(o, "sumsq", &sumsq) || num(o, "wins", &w) ||
@@ -566,6 +575,18 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		    w + l > n)
 			goto bad;
 		sum = cJSON_GetObjectItemCaseSensitive(o, "sum")->valuedouble;
+		if (f && (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 4))
+			goto bad;
+		for (m = 0; f && m < 4; m++) {
+			const cJSON *x = cJSON_GetArrayItem(f, m);
+			if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble))
+				goto bad;
+			fr[m] = x->valuedouble;
+		}
+		if (fr[0] < 0 || fr[1] < 0 || fr[0] != floor(fr[0]) ||
+		    fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
+		    fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1])
+			goto bad;
 		if (!*pair && !(*pair = calloc(npairs(st->narms), sizeof **pair))) {
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
@@ -576,6 +597,10 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		p->sumsq = sumsq;
 		p->b = (long)w;
 		p->c = (long)l;
+		p->fpos = (long)fr[0];
+		p->fneg = (long)fr[1];
+		p->fsum = fr[2];
+		p->fsumsq = fr[3];
 		pb_pair_refresh(p);
 		k++;
 	}
@@ -797,6 +822,10 @@ merge_pairs(const struct pb_state *st, struct pb_pair **pair,
 			p->sumsq += q->sumsq;
 			p->b += a < b ? q->b : q->c;
 			p->c += a < b ? q->c : q->b;
+			p->fpos += a < b ? q->fpos : q->fneg;
+			p->fneg += a < b ? q->fneg : q->fpos;
+			p->fsum += a < b ? q->fsum : -q->fsum;
+			p->fsumsq += q->fsumsq;
 			pb_pair_refresh(p);
 		}
 	return 0;

@@ -326,6 +326,33 @@ race_run(const double *skill, int k, uint64_t seed, long cap, long *calls)
 	return pb_state_done(&st, -1, err, &best) ? best : -1;
 }
 
+/* A graded race of two arms: a averages 0.725 (1 w.p. 0.45, else 0.5),
+ * b is always 0.55, so b wins 55% of the tasks while a has the larger
+ * mean.  Returns the winner, or -1. */
+static int
+graded_race(uint64_t seed, long cap, double pa)
+{
+	struct pb_rng r;
+	char err[PB_ERRLEN];
+	int arm[2], m, i, best = -1;
+	long calls = 0;
+
+	setup("race:delta=0.05", 2);
+	pb_rng_seed(&r, seed);
+	while (!pb_state_done(&st, -1, err, &best) && calls < cap) {
+		m = pb_state_choose(&st, -1, 0, NULL, arm);
+		pb_state_begin_batch(&st, 0);
+		st.batch[st.nbatch - 1].k = m;
+		for (i = 0; i < m; i++)
+			pb_state_hand_out(&st, arm[i]);
+		for (i = 0; i < m; i++)
+			pb_state_apply(&st, st.next_pull - m + i, arm[i], arm[i] == 0 ?
+			               (pb_rng_uniform(&r) < pa ? 1 : 0.5) : 0.55, err);
+		calls += m;
+	}
+	return pb_state_done(&st, -1, err, &best) ? best : -1;
+}
+
 static void
 test_race(void)
 {
@@ -345,6 +372,24 @@ test_race(void)
 		fired += race_run(eq, 5, 2000 + (uint64_t)i, 5000, &calls) >= 0;
 	ok(fired <= 10, "race, 5 equal arms, 5000 calls: the rule fired in %d of 200 runs "
 	   "(delta 0.05 allows 10)", fired);
+	{
+		/* The race is about the mean: graded rewards whose sign test
+		 * favours the worse arm (before, b won 300 of 300). */
+		int right = 0, wrongg = 0, w;
+		for (i = 0; i < 300; i++) {
+			w = graded_race(7000 + (uint64_t)i, 20000, 0.45);
+			right += w == 0;
+			wrongg += w == 1;
+		}
+		ok(right >= 285 && wrongg <= 15, "graded race: the arm of mean 0.725 "
+		   "beats the one of 0.55 that wins more tasks (%d right, %d wrong "
+		   "of 300)", right, wrongg);
+		/* equal means (a: 1 w.p. 0.1, else 0.5): at most delta fire */
+		for (i = 0, w = 0; i < 300; i++)
+			w += graded_race(9000 + (uint64_t)i, 4000, 0.1) >= 0;
+		ok(w <= 15, "graded race, equal means, 4000 calls: fired in %d of 300 "
+		   "runs (delta 0.05 allows 15)", w);
+	}
 	{
 		/* The race gives a task to its survivors only, best mean first. */
 		int arm[8];
