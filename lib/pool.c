@@ -79,6 +79,7 @@ ctx_free(struct pb_ctx *c, size_t narms)
 	free(c->arms);
 	free(c->pair);
 	free(c->name);
+	pb_tasks_free(&c->tasks);
 }
 
 int
@@ -468,6 +469,7 @@ pb_arm_stats_json(const struct pb_state *st, const struct pb_arm *a, cJSON *o)
 	cJSON_AddNumberToObject(o, "sumsq", a->st.sumsq);
 	cJSON_AddNumberToObject(o, "nonbinary", (double)a->st.nonbinary);
 	cJSON_AddNumberToObject(o, "errors", (double)a->errors);
+	cJSON_AddNumberToObject(o, "cursor", (double)a->cursor);
 	if (a->tok_in || a->tok_out) {
 		cJSON_AddNumberToObject(o, "prompt_tokens", a->tok_in);
 		cJSON_AddNumberToObject(o, "completion_tokens", a->tok_out);
@@ -493,6 +495,12 @@ pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a, const cJSON *o)
 	a->st.sumsq = sumsq;
 	a->st.nonbinary = (long)nonbin;
 	a->errors = (long)errors;
+	if (cJSON_GetObjectItemCaseSensitive(o, "cursor")) {
+		double cur;
+		if (num(o, "cursor", &cur) || cur != floor(cur) || cur > 9e15)
+			return -1;
+		a->cursor = (long)cur;
+	}
 	if ((cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens") &&
 	     num(o, "prompt_tokens", &a->tok_in)) ||
 	    (cJSON_GetObjectItemCaseSensitive(o, "completion_tokens") &&
@@ -712,6 +720,7 @@ pb_ctx_json(const struct pb_state *st)
 		}
 		if (st->ctx[c].pair)
 			cJSON_AddItemToObject(v, "pairs", pb_pairs_json(st, st->ctx[c].pair));
+		cJSON_AddItemToObject(v, "tasks", pb_tasks_json(&st->ctx[c].tasks));
 		cJSON_AddItemToArray(vals, v);
 	}
 	return o;
@@ -754,6 +763,11 @@ pb_ctx_load(struct pb_state *st, const cJSON *o, char err[PB_ERRLEN])
 		}
 		if (pb_pairs_load(st, &c->pair, cJSON_GetObjectItemCaseSensitive(v,
 		    "pairs"), why) < 0) {
+			snprintf(err, PB_ERRLEN, "contexts.values[%d]: %s", n, why);
+			return -1;
+		}
+		if (pb_tasks_load(&c->tasks, cJSON_GetObjectItemCaseSensitive(v,
+		    "tasks"), why) < 0) {
 			snprintf(err, PB_ERRLEN, "contexts.values[%d]: %s", n, why);
 			return -1;
 		}

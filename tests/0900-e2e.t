@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 plan 9
 
-jq -nc 'range(80) | {id: "q\(.)", input: "Tom has \(. + 3) apples and buys \(. * 7 % 13 + 2) more. How many apples does he have?",
+jq -nc 'range(400) | {id: "q\(.)", input: "Tom has \(. + 3) apples and buys \(. * 7 % 13 + 2) more. How many apples does he have?",
         answer: "\(. + 3 + (. * 7 % 13 + 2))", difficulty: ((. * 37 % 11) / 5 - 1)}' >tasks.jsonl
 cat >arms.jsonl <<'ARMS'
 {"id":"plain","prefix":""}

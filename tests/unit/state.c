@@ -83,7 +83,7 @@ main(void)
 	ok(pb_state_apply(&b, 5, 0, 1, err) < 0, "a pull never handed out is refused");
 	is_str(err, "never handed out by this state", "saying so");
 	ok(pb_state_apply(&b, 1, 0, 1, err) < 0, "a pull of an arm with none out is refused");
-	is_str(err, "arm 'x' has no pull out in the batch of pulls 1-1", "saying so");
+	is_str(err, "handed out to arm 'y', not 'x'", "saying so");
 	ok(pb_state_apply(&b, 3, 0, 1, err) == 0, "apply pull 3");
 	ok(pb_state_apply(&b, 3, 0, 1, err) == 1, "pull 3 again is a duplicate");
 	ok(pb_state_apply(&b, 2, 0, 0, err) == 0 && b.batch[1].ndone == 1 &&
