@@ -96,6 +96,9 @@ struct verdict {
 	double eps;           /* --epsilon, or NAN */
 	unsigned char *good;  /* per arm: in the eps-good set */
 	char why[PB_ERRLEN];
+	int exhausted;        /* not done, and the arms in contention have
+	                       * used every task: no new evidence can come */
+	size_t pool;          /* tasks in the pool */
 };
 
 /* A ranking: of a state, or of records replayed into one. */
@@ -161,6 +164,18 @@ judge(const struct pb_state *full, double level, struct verdict *v)
 		pb_eps_good(st, delta, v->eps, good);
 	}
 	v->best = best >= 0 ? map[best] : -1;
+	v->pool = pb_state_pool_size(full, -1);
+	if (!v->done && pb_state_exhausted(full, -1, v->why)) {
+		long out = 0;
+		size_t b, a;
+		v->exhausted = 1;
+		for (b = 0; b < full->nbatch; b++)
+			for (a = 0; a < full->narms; a++)
+				out += full->batch[b].left[a];
+		if (out)
+			snprintf(v->why + strlen(v->why), PB_ERRLEN - strlen(v->why),
+			         "; %ld pull%s still out", out, out == 1 ? " is" : "s are");
+	}
 	for (i = 0; i < n; i++) {
 		v->open[map[i]] = open[i];
 		if (good)
@@ -172,13 +187,39 @@ judge(const struct pb_state *full, double level, struct verdict *v)
 	free(good);
 }
 
+/* A state holds at most R pulls of each (arm, task) pair: more than R x
+ * the pool's tasks on one arm means rewards were counted twice (a state
+ * made by hand, or by another tool): say so. */
+static void
+check_pairs(const struct pb_state *st, const char *ctx)
+{
+	size_t i, n = pb_state_pool_size(st, -1);
+	double cap = (double)(st->repeats > 0 ? st->repeats : 1) * (double)n;
+
+	if (st->ctx_field)
+		return; /* each context's view is checked on its own */
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[i];
+		if ((double)(a->st.n + a->errors) > cap)
+			warnx_("warning: %s%s%sarm %s holds %ld pulls, but the pool has "
+			       "%zu task%s (repeats %ld): some (arm, task) pairs were counted "
+			       "more than once, and no interval or verdict here is valid",
+			       ctx && *ctx ? "context " : "", ctx && *ctx ? ctx : "",
+			       ctx && *ctx ? ": " : "", a->id, a->st.n + a->errors, n,
+			       n == 1 ? "" : "s", st->repeats > 0 ? st->repeats : 1);
+	}
+}
+
 /* The verdict as one line of words (and one more for --epsilon). */
 static void
 say_verdict(const struct pb_state *st, const struct row *r, const struct verdict *v)
 {
 	size_t i;
 
-	if (!strcmp(v->rule, "budget")) {
+	if (v->exhausted) {
+		printf("verdict: %s (%s rule); no more tasks to hand out\n",
+		       v->why, v->rule);
+	} else if (!strcmp(v->rule, "budget")) {
 		printf("verdict: %s\n", v->done ? v->why :
 		       "fixed budget not yet spent");
 	} else if (v->done) {
@@ -219,8 +260,10 @@ verdict_json(const struct pb_state *st, const struct row *r, const struct verdic
 		if (v->open[r[i].arm])
 			cJSON_AddItemToArray(rem, cJSON_CreateString(st->arms[r[i].arm].id));
 	cJSON_AddStringToObject(o, "rule", v->rule);
-	if (v->done && !strcmp(v->rule, "budget"))
+	if ((v->done && !strcmp(v->rule, "budget")) || v->exhausted)
 		cJSON_AddStringToObject(o, "why", v->why);
+	cJSON_AddBoolToObject(o, "exhausted", v->exhausted);
+	cJSON_AddNumberToObject(o, "pool", (double)v->pool);
 	if (v->good) {
 		cJSON_AddNumberToObject(o, "epsilon", v->eps);
 		cJSON_AddNumberToObject(o, "eps_confidence", 1 - v->delta);
@@ -303,6 +346,8 @@ rank_arms(struct ranking *rk, const struct opts *o)
 	qsort(rk->r, st->narms, sizeof *rk->r, bymean);
 	rk->v.eps = o->eps;
 	judge(st, o->level, &rk->v);
+	if (!rk->replayed)
+		check_pairs(st, rk->ctx);
 	free(s);
 	free(prob);
 	free(pbest);

@@ -151,6 +151,7 @@ double pb_t_quantile(double p, double df);  /* inverse Student t CDF */
 #define PB_STATE_FORMAT "promptbandit-state"
 #define PB_STATE_VERSION 2
 #define PB_PENDING_TTL 900.0 /* seconds a handed-out pull counts as pending */
+#define PB_MAX_REPEATS 1000  /* pb-update --init --repeats R: R at most this */
 
 enum pb_policy_kind {
 	PB_POL_UNIFORM,
@@ -258,6 +259,8 @@ struct pb_state {
 	struct pb_history *hist; /* history.c: the bounded history, or NULL */
 	struct pb_tasks tasks; /* tasks.c: the pool (a state without contexts;
 	                        * with contexts each keeps its own) */
+	long repeats;          /* pulls of one (arm, task) pair (--repeats R):
+	                        * rewards are averaged per task */
 };
 
 /* Makes a new state from an arms file (JSON lines, each with a string

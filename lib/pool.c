@@ -116,6 +116,7 @@ pb_state_view(const struct pb_state *st, size_t c, struct pb_state *view)
 	*view = *st;
 	view->arms = st->ctx[c].arms;
 	view->pair = st->ctx[c].pair;
+	view->tasks = st->ctx[c].tasks; /* shared: the view is never freed */
 	view->ctx = NULL;
 	view->nctx = 0;
 	view->ctx_field = NULL;

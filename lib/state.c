@@ -156,6 +156,7 @@ pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 	pb_rng_seed(&st->rng, seed);
 	st->next_pull = 1;
 	st->pending_ttl = PB_PENDING_TTL;
+	st->repeats = 1;
 	st->created = pb_now();
 	random_run_id(st->run, seed);
 	if (!(st->merged = cJSON_CreateArray())) {
@@ -215,6 +216,7 @@ pb_state_to_json(const struct pb_state *st)
 	cJSON_AddNumberToObject(o, "next_pull", (double)st->next_pull);
 	cJSON_AddNumberToObject(o, "updates", (double)st->updates);
 	cJSON_AddNumberToObject(o, "pending_ttl", st->pending_ttl);
+	cJSON_AddNumberToObject(o, "repeats", (double)(st->repeats > 0 ? st->repeats : 1));
 	arr = cJSON_AddArrayToObject(o, "arms");
 	for (i = 0; i < st->narms; i++) {
 		const struct pb_arm *arm = &st->arms[i];
@@ -701,6 +703,12 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 		return bad(err, path, "bad pending_ttl");
 	if (getnum(o, "created", &st->created, 1))
 		st->created = 0;
+	st->repeats = 1;
+	if (cJSON_GetObjectItemCaseSensitive(o, "repeats")) {
+		if (getnum(o, "repeats", &v, 1) || v < 1 || v > PB_MAX_REPEATS || v != floor(v))
+			return bad(err, path, "\"repeats\" is not an integer in [1, 1000]");
+		st->repeats = (long)v;
+	}
 	if (!cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "arms")))
 		return bad(err, path, "no arms");
 	if (load_arms(st, x, path, err) < 0)
