@@ -200,7 +200,7 @@ check_pairs(const struct pb_state *st, const char *ctx)
 		return; /* each context's view is checked on its own */
 	for (i = 0; i < st->narms; i++) {
 		const struct pb_arm *a = &st->arms[i];
-		if ((double)(a->st.n + a->errors) > cap)
+		if ((double)a->st.n > (double)n || (double)(a->st.n + a->errors) > cap)
 			warnx_("warning: %s%s%sarm %s holds %ld pulls, but the pool has "
 			       "%zu task%s (repeats %ld): some (arm, task) pairs were counted "
 			       "more than once, and no interval or verdict here is valid",

@@ -73,6 +73,7 @@ struct ctx {
 	FILE *choices;  /* per slot: first pull id, m, then m arms (longs) */
 	char **armjson; /* each arm's id as a JSON string */
 	size_t nout;    /* slots: fewer than the tasks if a budget ran out */
+	long repeats;   /* pulls of one (arm, task): records carry "sample" */
 	size_t i;
 };
 
@@ -304,6 +305,8 @@ write_pulls(struct ctx *c, char **buf, size_t *cap)
 		       head[0] + j, c->armjson[arm]);
 		if (head[1] > 1)
 			printf("\"group\":%ld,", head[0]);
+		if (c->repeats > 1)
+			printf("\"sample\":%ld,", j % c->repeats);
 		if (ctx_field)
 			printf("\"context\":%s,", c->cjson[c->tctx[head[2]]]);
 		fputs("\"task\":", stdout);
@@ -404,7 +407,8 @@ main(int argc, char **argv)
 	size_t *task = NULL, nout, i, t, nk, nuse, a, *nexh, nchoice = 0;
 	long **tin, **nxt;
 	char **why;
-	int *chosen, *cidx, ch, fd, ci;
+	int *chosen, *cidx, ch, fd, ci, *rep_arms;
+	long R;
 	double now;
 
 	setprog(argv[0]);
@@ -566,6 +570,9 @@ main(int argc, char **argv)
 		free(use);
 	}
 	chosen = emalloc((st.narms ? st.narms : 1) * sizeof *chosen);
+	R = st.repeats > 1 ? st.repeats : 1;
+	c.repeats = R;
+	rep_arms = emalloc((st.narms ? st.narms : 1) * (size_t)R * sizeof *rep_arms);
 	mask = emalloc(st.narms ? st.narms : 1);
 	in = emalloc(st.narms ? st.narms : 1);
 	why = ecalloc(nk, sizeof *why);
@@ -624,23 +631,29 @@ main(int argc, char **argv)
 		pos = pb_state_next_pos(&st, ci, chosen, (size_t)m, nxt[k]);
 		if (pos < 0)
 			die("internal error: no task for a chosen arm");
-		/* One batch per group size: ids in a batch pair up k by k. */
-		if (spent == 0 || st.batch[st.nbatch - 1].k != m) {
+		/* One batch per group size: ids in a batch pair up k by k;
+		 * with R repeats each arm's R pulls of the task sit side by
+		 * side in the group. */
+		if (spent == 0 || st.batch[st.nbatch - 1].k != m * R) {
 			if (pb_state_begin_batch(&st, now) < 0)
 				die("out of memory");
-			st.batch[st.nbatch - 1].k = m;
+			st.batch[st.nbatch - 1].k = m * R;
 		}
-		spool(c.choices, st.next_pull, m, chosen, tin[k][pos]);
+		for (long j = 0; j < m; j++)
+			for (long s = 0; s < R; s++)
+				rep_arms[j * R + s] = chosen[j];
+		spool(c.choices, st.next_pull, m * R, rep_arms, tin[k][pos]);
 		for (long j = 0; j < m; j++) {
 			int one = chosen[j];
-			if (pb_state_hand_out_task(&st, chosen[j], ci, pos) < 0)
-				die("out of memory");
+			for (long s = 0; s < R; s++)
+				if (pb_state_hand_out_task(&st, chosen[j], ci, pos) < 0)
+					die("out of memory");
 			if (!exh[k][one] && pb_state_next_pos(&st, ci, &one, 1, nxt[k]) < 0) {
 				exh[k][one] = 1;
 				nexh[k]++;
 			}
 		}
-		spent += m;
+		spent += m * R;
 		nchoice++;
 	}
 	for (i = 0; i < nk; i++) {
@@ -727,6 +740,7 @@ main(int argc, char **argv)
 	free(stopped);
 	free(skipped);
 	free(chosen);
+	free(rep_arms);
 	free(allow);
 	free((char *)ctx_field);
 	fclose(c.choices);

@@ -255,13 +255,11 @@ pair_in(struct pb_state *v, struct pb_pair **pp, int a, int b, double ra,
 	return pb_policy_pair(v, a, b);
 }
 
-int
-pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
-               double reward, int c)
+/* One task's reward of arm into st's statistics and its context's. */
+static int
+task_in(struct pb_state *st, int c, int arm, double reward)
 {
 	struct pb_state view;
-	struct pb_group *g;
-	long m, o, gfirst;
 
 	if (reward_in(st, arm, reward) < 0)
 		return -1;
@@ -270,22 +268,94 @@ pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
 		if (reward_in(&view, arm, reward) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* The rewards of arms a and b on one task into st's pairs and its
+ * context's. */
+static int
+pairs_in(struct pb_state *st, int c, int a, int b, double ra, double rb)
+{
+	struct pb_state view;
+
+	if (pair_in(st, &st->pair, a, b, ra, rb) < 0)
+		return -1;
+	if (c >= 0) {
+		pb_state_view(st, (size_t)c, &view);
+		if (pair_in(&view, &st->ctx[c].pair, a, b, ra, rb) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* With R repeats, member slot*R .. slot*R + R - 1 of a group are the R
+ * pulls of one arm on the group's task.  Their mean, once all are back,
+ * is the arm's reward on the task (NAN if every one was an error). */
+static double
+slot_mean(const struct pb_group *g, long slot, long R, int *complete)
+{
+	double sum = 0;
+	long s, n = 0;
+
+	*complete = 1;
+	for (s = 0; s < R; s++) {
+		if (g->arm[slot * R + s] < 0) {
+			*complete = 0;
+			return NAN;
+		}
+		if (!isnan(g->r[slot * R + s])) {
+			sum += g->r[slot * R + s];
+			n++;
+		}
+	}
+	return n ? sum / (double)n : NAN;
+}
+
+int
+pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
+               double reward, int c)
+{
+	struct pb_group *g;
+	long m, o, gfirst, R = st->repeats > 1 ? st->repeats : 1;
+	int done;
+
+	/* An error is an error of the pull, whatever the repeats. */
+	if ((R == 1 || isnan(reward)) && task_in(st, c, arm, reward) < 0)
+		return -1;
 	if (k <= 1)
 		return 0;
 	gfirst = first + (id - first) / k * k;
 	if (!(g = find_group(st, gfirst)) && !(g = group_new(st, gfirst, k, c)))
 		return -1;
 	m = id - gfirst;
-	for (o = 0; o < k; o++) {
-		if (g->arm[o] < 0 || isnan(g->r[o]) || isnan(reward) || g->arm[o] == arm)
-			continue;
-		if (pair_in(st, &st->pair, arm, g->arm[o], reward, g->r[o]) < 0 ||
-		    (c >= 0 && pair_in(&view, &st->ctx[c].pair, arm, g->arm[o],
-		                       reward, g->r[o]) < 0))
-			return -1;
-	}
 	g->arm[m] = arm;
 	g->r[m] = reward;
+	if (R == 1) {
+		for (o = 0; o < k; o++) {
+			if (o == m || g->arm[o] < 0 || isnan(g->r[o]) || isnan(reward) ||
+			    g->arm[o] == arm)
+				continue;
+			if (pairs_in(st, c, arm, g->arm[o], reward, g->r[o]) < 0)
+				return -1;
+		}
+	} else {
+		/* the task's reward once its R pulls are back, averaged: the
+		 * unit is the task, so every variance is the between-task one */
+		double mean = slot_mean(g, m / R, R, &done), om;
+		int odone;
+		if (done && !isnan(mean)) {
+			if (task_in(st, c, arm, mean) < 0)
+				return -1;
+			for (o = 0; o < k / R; o++) {
+				if (o == m / R || g->arm[o * R] == arm)
+					continue;
+				om = slot_mean(g, o, R, &odone);
+				if (odone && !isnan(om) &&
+				    pairs_in(st, c, arm, g->arm[o * R], mean, om) < 0)
+					return -1;
+			}
+		}
+	}
 	if (++g->nback == k) {
 		size_t at = (size_t)(g - st->open);
 		group_free(g);

@@ -552,6 +552,8 @@ load_pending(struct pb_state *st, const cJSON *arr, const char *path,
 		if (k && (!isint(k, 1, (double)b->n) || b->n % (long)k->valuedouble))
 			return bad(err, path, "pending batch: bad k");
 		b->k = k ? (long)k->valuedouble : 1;
+		if (st->repeats > 1 && b->k % st->repeats)
+			return bad(err, path, "pending batch: k is not a multiple of repeats");
 		b->t = t->valuedouble;
 		end = b->first + b->n;
 		b->cap = (size_t)b->n;

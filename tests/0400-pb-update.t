@@ -2,7 +2,7 @@
 # pb-update: creating states, applying scored pulls exactly once, errors
 # never as rewards, all-or-nothing on bad input, merging shards.
 . "$(dirname "$0")/lib.sh"
-plan 49
+plan 55
 
 out() { printf '%s\n' "$OUT"; }
 # more tasks: an arm is never given the same task twice
@@ -126,6 +126,24 @@ run pb-update -s all.json --merge a.json b.json
 is "$(jq -c '[.arms[] | [.pulls, .sum]]' all.json)" "[[4,2],[4,2],[2,1]]" "--merge adds the shards' statistics"
 run pb-update -s all.json --merge a.json
 is "$ERR" "pb-update: a.json: run $(jq -r .run a.json) was merged already; all.json not changed" "a shard merged twice is refused"
+
+# --repeats R: R pulls of each (arm, task), told apart by "sample",
+# averaged per task before they count
+run pb-update -s rep.json --init "$DATA/arms3.jsonl" --policy race --repeats 3
+is "$RC|$(jq .repeats rep.json)" "0|3" "--repeats 3 is kept in the state"
+pb-sample -s rep.json -n 2 "$DATA/tasks5.jsonl" >rep.jsonl
+is "$(jq -sc 'group_by([.arm, .task.id]) | map([length, (map(.sample) | join(","))]) | unique' rep.jsonl)" '[[3,"0,1,2"]]' \
+   "each (arm, task) three times, samples 0, 1, 2"
+jq -c '. + {reward: (if .arm == "careful" then 1 elif .arm == "turing" then .sample / 2 else 0 end)}' rep.jsonl |
+	pb-update -s rep.json
+is "$(jq -c '[.arms[] | [.id, .pulls, .sum]]' rep.json)" '[["plain",2,0],["turing",2,1],["careful",2,2]]' \
+   "an arm's statistics count tasks, each the mean of its three rewards"
+is "$(jq -c '.pairs[] | select(.arms == ["turing","careful"]) | [.tasks, .sum]' rep.json)" '[2,-1]' \
+   "pairs are of the per-task means"
+run pb-update -s rep2.json --init "$DATA/arms3.jsonl" --repeats 0
+is "$RC|$ERR" "2|pb-update: --repeats: '0' is not an integer in [1, 1000]" "--repeats 0"
+run pb-update -s rep.json --repeats 2 </dev/null
+is "$RC|$ERR" "2|pb-update: --repeats only goes with --init" "--repeats without --init"
 
 # Token counts: each applied pull's response.usage, for the cost
 pb-update -s tok.json --init "$DATA/arms3.jsonl" --policy uniform
