@@ -12,9 +12,16 @@
  * one task to every surviving arm: there the difficulty is drawn and
  * shared, so it cancels inside a pair.
  *
+ * Finite pools (issue 10): a fixed task file at temperature 0, each (arm,
+ * task) outcome frozen, run through the library's task pool as pb-sample
+ * and pb-update run it; declarations are counted against the
+ * POPULATION's best arm (run_finite).
+ *
  * Built and run by tests/bench/mc.sh (cc -pthread -Ilib against
  * build/libpb.a).  Usage: mc [--seeds N] [--quick] [--threads N]
- * [--world 1|2|3] [--no-null]. */
+ * [--world 1|2|3] [--no-null] [--no-finite] [--finite-only]
+ * [--finite-seeds N]. */
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -325,6 +332,240 @@ check_uniform(void)
 	pb_state_free(&st);
 }
 
+/* ------------------------------------------------------- finite pools */
+
+/* A finite world: N tasks with frozen difficulties, and each (arm, task)
+ * outcome a frozen draw, as a fixed task file at temperature 0 is.  The
+ * policies run through the library's task pool exactly as pb-sample and
+ * pb-update drive it: each arm walks the pool's random order, a group
+ * gets the first position none of its arms has used, and the run ends
+ * when the rule fires (a declaration) or the pool is exhausted for the
+ * arms in contention (none).  A declaration is wrong unless it names the
+ * POPULATION's best arm (arm 0; in a null world every declaration is
+ * wrong). */
+struct fworld {
+	const char *name;
+	int k, graded, null;
+	double sd, mu[8], skill[8];
+};
+
+enum fstrat { F_UNIFORM, F_LUCB, F_TOPTWO, F_RACE, NFSTRAT };
+static const char *fstrat_name[NFSTRAT] = {
+	"uniform + GLR stop", "lucb (box stop)", "top-two (GLR stop)", "race (paired)",
+};
+static const char *fstrat_policy[NFSTRAT] = { "uniform", "lucb", "top-two", "race" };
+
+struct fresult {
+	long calls;
+	int declared, wrong, covered[8], exhausted;
+};
+
+static struct fresult
+run_finite(const struct fworld *w, enum fstrat s, long N, uint64_t seed)
+{
+	struct pb_state st;
+	struct pb_rng r;
+	struct fresult res = { 0 };
+	char err[PB_ERRLEN], why[PB_ERRLEN], buf[32];
+	unsigned char *out, mask[8];
+	double *d = malloc((size_t)N * sizeof *d);
+	float *o = malloc((size_t)N * (size_t)w->k * sizeof *o);
+	char **ids = malloc((size_t)N * sizeof *ids);
+	uint64_t *digs = malloc((size_t)N * sizeof *digs);
+	long *pos = malloc((size_t)N * sizeof *pos), t = 0, check = 1, i;
+	int best = -1, arms[8], m, a, any_out = 0, done = 0;
+
+	make_state(&st, w->k, fstrat_policy[s]);
+	/* no history points: they are for people, and cost Monte Carlo
+	 * draws (pb_policy_probs) that would dominate the bench's time */
+	if (pb_history_take(&st) == 0)
+		st.hist->next = LONG_MAX;
+	pb_rng_seed(&st.rng, seed);
+	pb_rng_seed(&r, seed ^ 0x5eed5eedULL);
+	for (i = 0; i < N; i++) {
+		d[i] = w->sd * pb_rng_normal(&r);
+		for (a = 0; a < w->k; a++) {
+			double p = sigmoid(w->skill[a] - d[i]);
+			if (!w->graded)
+				o[i * w->k + a] = pb_rng_uniform(&r) < p;
+			else /* a: 1 w.p. 0.45 else 0.5 (0.725); others 0.55 */
+				o[i * w->k + a] = a == 0 ? (pb_rng_uniform(&r) < 0.45 ? 1 : 0.5) : 0.55f;
+		}
+		snprintf(buf, sizeof buf, "%ld", i);
+		ids[i] = strdup(buf);
+		digs[i] = (uint64_t)i;
+	}
+	if (pb_state_learn(&st, -1, (size_t)N, ids, digs, pos) < 0)
+		exit(2);
+	out = mask;
+	for (;;) {
+		if (t >= check) {
+			done = s == F_UNIFORM ? pb_glr_stop(&st, delta, &best, NULL) :
+			       pb_state_done(&st, -1, why, &best);
+			if (done)
+				break;
+			check = t + (t / 1000 > 1 ? t / 1000 : 1);
+		}
+		for (a = 0, any_out = 0; a < w->k; a++)
+			any_out |= (mask[a] = st.arms[a].cursor < N) == 0;
+		if (any_out && pb_state_exhausted(&st, -1, why)) {
+			/* the rule's last look, on everything applied */
+			done = s == F_UNIFORM ? pb_glr_stop(&st, delta, &best, NULL) :
+			       pb_state_done(&st, -1, why, &best);
+			res.exhausted = !done;
+			break;
+		}
+		if ((m = pb_state_choose(&st, -1, s == F_RACE ? 0 : 1,
+		                         any_out ? mask : NULL, arms)) <= 0) {
+			res.exhausted = 1;
+			break;
+		}
+		long at = pb_state_next_pos(&st, -1, arms, (size_t)m, NULL);
+		if (at < 0 || pb_state_begin_batch(&st, 0) < 0)
+			exit(2);
+		st.batch[st.nbatch - 1].k = m;
+		for (a = 0; a < m; a++)
+			pb_state_hand_out_task(&st, arms[a], -1, at);
+		long task = atol(st.tasks.id[at]);
+		for (a = 0; a < m; a++)
+			if (pb_state_apply(&st, st.next_pull - m + a, arms[a],
+			                   o[task * w->k + arms[a]], err) != 0) {
+				fprintf(stderr, "mc: %s\n", err);
+				exit(2);
+			}
+		t += m;
+	}
+	(void)out;
+	res.calls = t;
+	res.declared = done;
+	res.wrong = done && (w->null || best != 0);
+	/* coverage at the stop of each arm's anytime interval (1 - delta
+	 * each) of its population mean */
+	for (a = 0; a < w->k; a++) {
+		double lo, hi, mu = w->graded ? (a == 0 ? 0.725 : 0.55) : w->mu[a];
+		pb_mix_bounds(st.arms[a].st.sum, (double)st.arms[a].st.n, delta, &lo, &hi);
+		res.covered[a] = lo <= mu && mu <= hi;
+	}
+	for (i = 0; i < N; i++)
+		free(ids[i]);
+	free(ids);
+	free(digs);
+	free(pos);
+	free(d);
+	free(o);
+	pb_state_free(&st);
+	return res;
+}
+
+struct fjob {
+	const struct fworld *w;
+	enum fstrat s;
+	long N;
+	int nseeds, next;
+	struct fresult *res;
+	pthread_mutex_t mu;
+};
+
+static void *
+fworker(void *arg)
+{
+	struct fjob *j = arg;
+	int i;
+
+	for (;;) {
+		pthread_mutex_lock(&j->mu);
+		i = j->next++;
+		pthread_mutex_unlock(&j->mu);
+		if (i >= j->nseeds)
+			return NULL;
+		j->res[i] = run_finite(j->w, j->s, j->N, 7777ULL * (uint64_t)(i + 1) +
+		                       31ULL * (uint64_t)j->N + (uint64_t)j->s);
+	}
+}
+
+/* The finite-pool table: wrong declarations against the population's
+ * best, runs that exhausted the pool, median calls, and the worst arm's
+ * coverage at the stop.  Returns 0 if some rule was wrong more often
+ * than delta (with a binomial allowance: > delta n + 2 sqrt(delta n)). */
+static int
+finite_pools(int nseeds, int nthreads, int quick)
+{
+	static struct fworld fw[] = {
+		{ "null: 6 equal arms (0.60)", 6, 0, 1, 2.5, { .6, .6, .6, .6, .6, .6 }, { 0 } },
+		{ "near-null: 0.62 vs 5 x 0.60", 6, 0, 0, 2.5, { .62, .6, .6, .6, .6, .6 }, { 0 } },
+		{ "apart: 0.75 0.65 0.60 0.55 0.50 0.45", 6, 0, 0, 2.5,
+		  { .75, .65, .6, .55, .5, .45 }, { 0 } },
+		{ "graded: 0.725 (median 0.5) vs 0.55", 2, 1, 0, 0, { .725, .55 }, { 0 } },
+	};
+	long Ns[] = { 50, 200, 1000, 5000 };
+	int nN = quick ? 3 : 4, wi, ni, si, i, a, ok = 1;
+	pthread_t th[16];
+
+	printf("\nfinite pools: each (arm, task) outcome a frozen draw (a task file at "
+	       "temperature 0);\nwrong = declarations not naming the population's best "
+	       "arm (null: any declaration);\nexhausted = runs that used up the pool "
+	       "without a verdict; cover = the worst arm's\nshare of runs whose "
+	       "anytime interval (1 - delta) held its population mean at the stop\n");
+	for (wi = 0; wi < (int)(sizeof fw / sizeof *fw); wi++) {
+		struct fworld *w = &fw[wi];
+		if (!w->graded) {
+			struct world cw = { w->k, w->sd, w->mu[0], w->mu[1], w->mu[w->k - 1], { 0 }, { 0 } };
+			for (a = 0; a < w->k; a++) {
+				double lo = -30, hi = 30;
+				int it;
+				for (it = 0; it < 100; it++) {
+					double mid = (lo + hi) / 2;
+					if (accuracy(mid, w->sd) < w->mu[a])
+						lo = mid;
+					else
+						hi = mid;
+				}
+				w->skill[a] = (lo + hi) / 2;
+			}
+			(void)cw;
+		}
+		printf("\n  %s\n  %-20s %6s %9s %10s %8s %7s\n", w->name, "policy", "N",
+		       "wrong", "exhausted", "median", "cover");
+		for (si = 0; si < NFSTRAT; si++) {
+			if (w->graded && si != F_RACE)
+				continue;
+			for (ni = 0; ni < nN; ni++) {
+				struct fjob j = { w, (enum fstrat)si, Ns[ni], nseeds, 0,
+				                  calloc((size_t)nseeds, sizeof *j.res),
+				                  PTHREAD_MUTEX_INITIALIZER };
+				long *calls = malloc((size_t)nseeds * sizeof *calls);
+				int wrong = 0, exh = 0, cov[8] = { 0 }, mincov = nseeds;
+				for (i = 0; i < nthreads; i++)
+					pthread_create(&th[i], NULL, fworker, &j);
+				for (i = 0; i < nthreads; i++)
+					pthread_join(th[i], NULL);
+				for (i = 0; i < nseeds; i++) {
+					calls[i] = j.res[i].calls;
+					wrong += j.res[i].wrong;
+					exh += j.res[i].exhausted;
+					for (a = 0; a < w->k; a++)
+						cov[a] += j.res[i].covered[a];
+				}
+				for (a = 0; a < w->k; a++)
+					if (cov[a] < mincov)
+						mincov = cov[a];
+				qsort(calls, (size_t)nseeds, sizeof *calls, cmplong);
+				printf("  %-20s %6ld %4d/%-4d %5d/%-4d %8ld %6.3f\n", fstrat_name[si],
+				       Ns[ni], wrong, nseeds, exh, nseeds, calls[nseeds / 2],
+				       (double)mincov / nseeds);
+				fflush(stdout);
+				if (wrong > delta * nseeds + 2 * sqrt(delta * nseeds))
+					ok = 0;
+				free(calls);
+				free(j.res);
+			}
+		}
+	}
+	printf("\n  finite pools: wrong declarations within delta (binomial allowance): %s\n",
+	       ok ? "yes" : "NO");
+	return ok;
+}
+
 static void
 fmt(char *buf, size_t n, double v, int capped)
 {
@@ -335,6 +576,7 @@ int
 main(int argc, char **argv)
 {
 	int nseeds = 200, nthreads = 2, only = -1, quick = 0, null = 1, i, wi;
+	int finite = 1, fseeds = 300, unlimited = 1;
 	double best1 = INFINITY, uni1 = 0, unibox1 = 0, ucb1 = 0, lb1 = 0, cell_s;
 	int ucb1_capped = 0, all_ok = 1;
 	const char *best1_name = "";
@@ -351,9 +593,16 @@ main(int argc, char **argv)
 			quick = 1;
 		else if (!strcmp(argv[i], "--no-null"))
 			null = 0;
+		else if (!strcmp(argv[i], "--no-finite"))
+			finite = 0;
+		else if (!strcmp(argv[i], "--finite-only"))
+			unlimited = 0;
+		else if (!strcmp(argv[i], "--finite-seeds") && i + 1 < argc)
+			fseeds = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: mc [--seeds N] [--quick] [--threads N] "
-			        "[--world 1|2|3] [--no-null]\n");
+			        "[--world 1|2|3] [--no-null] [--no-finite] [--finite-only] "
+			        "[--finite-seeds N]\n");
 			return 2;
 		}
 	}
@@ -374,7 +623,9 @@ main(int argc, char **argv)
 	printf("GLR stop: leader's Z >= log(K/delta), Z from Jeffreys-mixture "
 	       "likelihoods; race: paired\nsign test, an arm out when the "
 	       "others' grid-mixture evidence sums to K/delta.\n");
-	for (wi = 0; wi < NWORLD; wi++) {
+	if (finite && !finite_pools(quick && fseeds > 100 ? 100 : fseeds, nthreads, quick))
+		all_ok = 0;
+	for (wi = 0; unlimited && wi < NWORLD; wi++) {
 		struct world *w = &worlds[wi];
 		double ts, lb;
 		if (only >= 0 && wi != only)
@@ -422,7 +673,7 @@ main(int argc, char **argv)
 			}
 		}
 	}
-	if (null) {
+	if (null && unlimited) {
 		/* All arms equal: the rules must fire (a false claim) in <= delta. */
 		static struct world eq = { 5, 2.5, 0.6, 0.6, 0.6, { 0 }, { 0 } };
 		enum strat ns[] = { S_UNIFORM, S_RACE, S_TOPTWO };
@@ -445,7 +696,7 @@ main(int argc, char **argv)
 		}
 		memcpy(caps, save, sizeof caps);
 	}
-	if (only < 0 || only == 0) {
+	if (unlimited && (only < 0 || only == 0)) {
 		printf("\ncumulative regret after 5000 pulls, world 1 (mean over %d "
 		       "seeds)\n", nseeds);
 		regret(&worlds[0], "ucb1", nseeds, 5000);

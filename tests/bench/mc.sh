@@ -1,7 +1,10 @@
 #!/bin/sh
 # mc.sh - the Monte Carlo benchmark of sample efficiency (tests/bench/mc.c):
 # compiles it against BUILD-DIR/libpb.a and runs it; extra arguments go to
-# mc (--seeds N, --quick, --threads N, --world W, --no-null).
+# mc (--seeds N, --quick, --threads N, --world W, --no-null, --no-finite,
+# --finite-only, --finite-seeds N).  The finite-pool table (N = 50, 200,
+# 1000, 5000 tasks, each outcome a frozen draw) comes first; --quick runs
+# it on 100 seeds and N <= 1000, a few minutes in all on a shared machine.
 # Usage: sh tests/bench/mc.sh [BUILD-DIR] [ARGS...]
 # Environment: BENCH_QUICK=1 adds --quick (40 seeds, lower caps).
 set -u
