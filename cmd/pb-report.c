@@ -99,6 +99,11 @@ struct verdict {
 	char why[PB_ERRLEN];
 	int exhausted;        /* not done, and the arms in contention have
 	                       * used every task: no new evidence can come */
+	int totals;           /* the totals of a state with contexts: no
+	                       * verdict (confounded), a weighted estimate */
+	double *weighted;     /* per arm: sum over contexts of the context's
+	                       * share of tasks times the arm's mean there */
+	size_t nctx;
 	size_t pool;          /* tasks in the pool */
 };
 
@@ -166,6 +171,32 @@ judge(const struct pb_state *full, double level, struct verdict *v)
 	}
 	v->best = best >= 0 ? map[best] : -1;
 	v->pool = pb_state_pool_size(full, -1);
+	if (full->ctx_field) {
+		/* Each context allocates and stops on its own, so the totals
+		 * mix arms pulled on different contexts (Simpson): no verdict
+		 * here, the contexts' own below, and a population-weighted
+		 * estimate per arm instead. */
+		size_t c, a;
+		v->totals = 1;
+		v->done = 0;
+		v->nctx = full->nctx;
+		v->weighted = ecalloc(full->narms, sizeof *v->weighted);
+		for (a = 0; a < full->narms; a++) {
+			double wsum = 0;
+			for (c = 0; c < full->nctx; c++) {
+				const struct pb_arm *ca = &full->ctx[c].arms[a];
+				double share = v->pool ? (double)full->ctx[c].tasks.n /
+				               (double)v->pool : 0;
+				if (!ca->st.n) {
+					if (share > 0)
+						wsum = NAN; /* unknown in a context with tasks */
+					continue;
+				}
+				wsum += share * pb_stats_mean(&ca->st);
+			}
+			v->weighted[a] = wsum;
+		}
+	}
 	if (!v->done && pb_state_exhausted(full, -1, v->why)) {
 		long out = 0;
 		size_t b, a;
@@ -217,7 +248,19 @@ say_verdict(const struct pb_state *st, const struct row *r, const struct verdict
 {
 	size_t i;
 
-	if (v->exhausted) {
+	if (v->totals) {
+		printf("verdict: none on the totals: each of the %zu contexts has its "
+		       "own, at delta/%zu; population-weighted means (each context by "
+		       "its share of the %zu tasks):", v->nctx, v->nctx ? v->nctx : 1,
+		       v->pool);
+		for (i = 0; i < st->narms; i++) {
+			if (isnan(v->weighted[r[i].arm]))
+				printf(" %s -", st->arms[r[i].arm].id);
+			else
+				printf(" %s %.3f", st->arms[r[i].arm].id, v->weighted[r[i].arm]);
+		}
+		printf("\n");
+	} else if (v->exhausted) {
 		printf("verdict: %s (%s rule); no more tasks to hand out\n",
 		       v->why, v->rule);
 	} else if (!strcmp(v->rule, "budget")) {
@@ -265,6 +308,16 @@ verdict_json(const struct pb_state *st, const struct row *r, const struct verdic
 		cJSON_AddStringToObject(o, "why", v->why);
 	cJSON_AddBoolToObject(o, "exhausted", v->exhausted);
 	cJSON_AddNumberToObject(o, "pool", (double)v->pool);
+	if (v->totals) {
+		cJSON *wt = cJSON_AddObjectToObject(o, "weighted");
+		cJSON_AddStringToObject(o, "why", "no verdict on the totals of a state "
+		                        "with contexts: see each context's");
+		cJSON_AddNumberToObject(o, "contexts", (double)v->nctx);
+		for (i = 0; i < st->narms; i++)
+			cJSON_AddItemToObject(wt, st->arms[r[i].arm].id,
+			                      isnan(v->weighted[r[i].arm]) ? cJSON_CreateNull() :
+			                      cJSON_CreateNumber(v->weighted[r[i].arm]));
+	}
 	if (v->good) {
 		cJSON_AddNumberToObject(o, "epsilon", v->eps);
 		cJSON_AddNumberToObject(o, "eps_confidence", 1 - v->delta);
@@ -616,6 +669,27 @@ context_heading(const char *field, const char *value, const struct opts *o)
 	       field, value);
 }
 
+/* --require verdict on a state with contexts: the contexts without a
+ * verdict (each judged as its ranking is, at delta / C). */
+static size_t
+contexts_undecided(const struct pb_state *st, const struct opts *o)
+{
+	size_t c, n = 0;
+
+	for (c = 0; c < st->nctx; c++) {
+		struct verdict v = { 0 };
+		struct pb_state view;
+		context_view(st, c, &view);
+		v.eps = NAN;
+		judge(&view, o->level, &v);
+		n += !v.done;
+		free(v.open);
+		free(v.good);
+		free(v.weighted);
+	}
+	return n;
+}
+
 /* After the totals of a state with contexts: each context's ranking and
  * verdict, into j (JSON) or printed. */
 static void
@@ -653,6 +727,7 @@ ranking_free(struct ranking *rk)
 	free(rk->r);
 	free(rk->v.open);
 	free(rk->v.good);
+	free(rk->v.weighted);
 	if (!rk->view)
 		pb_state_free(&rk->st);
 }
@@ -1993,7 +2068,14 @@ main(int argc, char **argv)
 	}
 	if (o.plot)
 		plot(&rk.st, &o);
-	if (o.gate == G_VERDICT && !rk.v.done) {
+	if (o.gate == G_VERDICT && rk.v.totals) {
+		size_t open = contexts_undecided(&rk.st, &o);
+		if (open || rk.st.nctx == 0) {
+			warnx_("gate: the verdict is not reached in %zu of the %zu contexts",
+			       open, rk.st.nctx);
+			status = EXIT_GATE;
+		}
+	} else if (o.gate == G_VERDICT && !rk.v.done) {
 		warnx_("gate: the verdict is not reached");
 		status = EXIT_GATE;
 	}

@@ -427,9 +427,12 @@ int pb_state_find_ctx(const struct pb_state *st, const char *name);
 int pb_state_add_ctx(struct pb_state *st, const char *name);
 
 /* Fills view with context c's statistics in the shape of a state: the
- * same policy, run, pulls and batches, but c's arms and pairs, so every
- * function taking a state (policies, stopping rules, reports) works on
- * one context.  view shares st's memory: never pb_state_free it. */
+ * same policy, run, pulls and batches, but c's arms, pairs and task pool,
+ * so every function taking a state (policies, stopping rules, reports)
+ * works on one context.  The view's delta is the policy's divided by the
+ * number of contexts (delta / C each: the C verdicts are all right with
+ * probability >= 1 - delta).  view shares st's memory: never
+ * pb_state_free it. */
 void pb_state_view(const struct pb_state *st, size_t c, struct pb_state *view);
 
 /* pb_state_apply with the pull's context (NULL when the

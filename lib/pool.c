@@ -117,6 +117,11 @@ pb_state_view(const struct pb_state *st, size_t c, struct pb_state *view)
 	view->arms = st->ctx[c].arms;
 	view->pair = st->ctx[c].pair;
 	view->tasks = st->ctx[c].tasks; /* shared: the view is never freed */
+	/* Each context decides on its own, so the error is split: delta / C
+	 * for each of the C contexts known, and the family of verdicts is
+	 * wrong with probability at most delta (a union bound). */
+	if (st->nctx > 1)
+		view->pol.delta = st->pol.delta / (double)st->nctx;
 	view->ctx = NULL;
 	view->nctx = 0;
 	view->ctx_field = NULL;

@@ -4,7 +4,7 @@
 # state's pairs against a recount with jq, errors that change nothing,
 # and a race against pb-sim that ends by itself naming the world's best.
 . "$(dirname "$0")/lib.sh"
-plan 62
+plan 68
 
 # Rewards from the pull id (deterministic), as in 0110.
 score() {
@@ -224,4 +224,34 @@ is "$(jq -s 'group_by(.group) | length' race-pulls.jsonl)" \
 stop_sim
 run pb-report -s race.json
 like "$(printf '%s\n' "$OUT" | grep verdict)" "arm first-principles is best" "pb-report states the verdict"
+
+# Contexts: no verdict on the totals (Simpson), a population-weighted
+# mean per arm instead; each context judged at delta / C; --require
+# verdict gates on every context's verdict.
+jq -c '. + {domain: (if (.id | test("-[0-9]*[02468]$")) then "music" else "tennis" end)}' tasks300.jsonl >ctx300.jsonl
+pb-update -s cx.json --init "$DATA/arms3.jsonl" --policy lucb:delta=0.05 --context domain
+n=0
+while pb-sample -s cx.json -n 8 ctx300.jsonl >cx-pulls.jsonl 2>cx.err && [ $n -lt 300 ]; do
+	score <cx-pulls.jsonl | pb-update -s cx.json
+	n=$((n + 1))
+done
+run pb-report -s cx.json
+like "$(printf '%s\n' "$OUT" | grep '^verdict' | head -1)" \
+     "^verdict: none on the totals: each of the 2 contexts has its own, at delta/2; population-weighted means \(each context by its share of the 300 tasks\): careful 0\.[0-9]+ turing 0\.[0-9]+ plain 0\.[0-9]+$" \
+     "no verdict on the totals, weighted means instead"
+is "$(printf '%s\n' "$OUT" | grep -c '^verdict: arm careful is best with confidence 0.975 (box rule)$')" 2 \
+   "each context's verdict, at delta / 2"
+run pb-report -s cx.json --json
+is "$(printf '%s' "$OUT" | jq -c '.verdict | [.done, .contexts, (.weighted | keys)]')" '[false,2,["careful","plain","turing"]]' \
+   "the same in JSON"
+w=$(jq -r '[.contexts.values[] | {n: (.tasks | length), m: (.arms[] | select(.id == "careful") | .mean)}] | map(.n * .m) | add / 300' cx.json)
+is "$(printf '%s' "$OUT" | jq -r '.verdict.weighted.careful * 1e9 | round')" "$(jq -n "$w * 1e9 | round")" \
+   "the weighted mean: each context's mean by its share of the tasks"
+run pb-report -s cx.json --require verdict
+is "$RC" 0 "--require verdict: met when every context has its verdict"
+pb-update -s cx2.json --init "$DATA/arms3.jsonl" --policy lucb --context domain
+pb-sample -s cx2.json -n 8 ctx300.jsonl | score | pb-update -s cx2.json
+run pb-report -s cx2.json --require verdict
+is "$RC|$(printf '%s\n' "$ERR" | tail -1)" "4|pb-report: gate: the verdict is not reached in 2 of the 2 contexts" \
+   "--require verdict: not met while a context has none"
 done_testing
