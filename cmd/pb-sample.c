@@ -355,6 +355,8 @@ arms_mask(const struct pb_state *st, const char *list)
 			die("--arms: no arm '%s' in the state", id);
 		if (st->arms[a].retired)
 			die("--arms: arm '%s' is retired", id);
+		if (mask[a])
+			die("--arms: arm '%s' is named twice", id);
 		mask[a] = any = 1;
 	}
 	if (!any)

@@ -152,6 +152,8 @@ double pb_t_quantile(double p, double df);  /* inverse Student t CDF */
 #define PB_STATE_VERSION 2
 #define PB_PENDING_TTL 900.0 /* seconds a handed-out pull counts as pending */
 #define PB_MAX_REPEATS 1000  /* pb-update --init --repeats R: R at most this */
+#define PB_MAX_COUNT 9e15    /* counts in a state file (pulls, errors, ids):
+                              * integers a double and a long both hold */
 
 enum pb_policy_kind {
 	PB_POL_UNIFORM,

@@ -566,6 +566,11 @@ pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a, const cJSON *o)
 	    num(o, "sumsq", &sumsq) || num(o, "nonbinary", &nonbin) ||
 	    num(o, "errors", &errors) || sum > pulls + 1e-9)
 		return -1;
+	/* counts are integers a long holds (1e19 errors would not) */
+	if (pulls > PB_MAX_COUNT || nonbin > PB_MAX_COUNT || errors > PB_MAX_COUNT ||
+	    pulls != floor(pulls) || nonbin != floor(nonbin) || errors != floor(errors) ||
+	    nonbin > pulls)
+		return -1;
 	a->st.n = (long)pulls;
 	a->st.sum = sum;
 	a->st.sumsq = sumsq;
@@ -656,7 +661,8 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		if (i < 0 || j < 0 || i >= j || num(o, "tasks", &n) ||
 		    num(o, "sumsq", &sumsq) || num(o, "wins", &w) ||
 		    num(o, "losses", &l) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "sum")) ||
-		    w + l > n)
+		    w + l > n || n > PB_MAX_COUNT || n != floor(n) || w != floor(w) ||
+		    l != floor(l))
 			goto bad;
 		sum = cJSON_GetObjectItemCaseSensitive(o, "sum")->valuedouble;
 		if (f && (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 4))

@@ -75,6 +75,7 @@ struct armload {
 	struct pb_state *st;
 	char *err;
 	size_t cap;
+	struct pb_tasks ids; /* the ids so far: duplicates found in O(1) */
 };
 
 static int
@@ -98,9 +99,14 @@ add_arm(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		cJSON_Delete(rec);
 		return 1;
 	}
-	if (pb_state_find_arm(st, id) >= 0) {
+	if (pb_tasks_find(&al->ids, id) >= 0) {
 		snprintf(al->err, PB_ERRLEN, "%s:%ld: duplicate arm id '%s'",
 		         at->file, at->line, id);
+		cJSON_Delete(rec);
+		return 1;
+	}
+	if (pb_tasks_add(&al->ids, id, 0) < 0) {
+		snprintf(al->err, PB_ERRLEN, "out of memory");
 		cJSON_Delete(rec);
 		return 1;
 	}
@@ -148,7 +154,7 @@ int
 pb_state_new(struct pb_state *st, FILE *arms, const char *name,
              const struct pb_policy *pol, uint64_t seed, char err[PB_ERRLEN])
 {
-	struct armload al = { st, err, 0 };
+	struct armload al = { st, err, 0, { 0 } };
 	int rv;
 
 	memset(st, 0, sizeof *st);
@@ -164,6 +170,7 @@ pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 		return -1;
 	}
 	rv = pb_jsonl_each(arms, name, add_arm, &al, NULL, err);
+	pb_tasks_free(&al.ids);
 	if (rv) {
 		pb_state_free(st);
 		return -1;
@@ -303,8 +310,12 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 		cJSON_free(text);
 		return -1;
 	}
-	um = umask(0);
-	umask(um);
+	{
+		/* a new state is the user's data: 0600 whatever the umask; a
+		 * saved one keeps the mode it has */
+		struct stat sb;
+		um = stat(path, &sb) == 0 ? sb.st_mode & 07777 : 0600;
+	}
 	len = strlen(text);
 	text[len++] = '\n'; /* replaces the terminator; len counts it */
 	while (off < len) {
@@ -315,7 +326,7 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 			goto fail;
 		off += (size_t)w;
 	}
-	if (fchmod(fd, 0666 & ~um) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, um) < 0 || fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -475,6 +486,7 @@ load_arms(struct pb_state *st, const cJSON *arr, const char *path,
 	const cJSON *a;
 	int n = cJSON_GetArraySize(arr), i = 0;
 	char what[256];
+	struct pb_tasks ids = { 0 };
 
 	if (n <= 0)
 		return bad(err, path, "no arms");
@@ -490,21 +502,30 @@ load_arms(struct pb_state *st, const cJSON *arr, const char *path,
 
 		if (!id || !*id || !cJSON_IsObject(f) || (ret && !cJSON_IsBool(ret)) ||
 		    pb_arm_stats_load(st, arm, a) < 0) {
+			pb_tasks_free(&ids);
 			snprintf(what, sizeof what, "arms[%d] is malformed", i);
 			return bad(err, path, what);
 		}
 		arm->retired = cJSON_IsTrue(ret);
-		if (pb_state_find_arm(st, id) >= 0) {
+		if (pb_tasks_find(&ids, id) >= 0) {
+			pb_tasks_free(&ids);
 			snprintf(what, sizeof what, "arms[%d]: duplicate id '%s'", i, id);
 			return bad(err, path, what);
 		}
+		if (pb_tasks_add(&ids, id, 0) < 0) {
+			pb_tasks_free(&ids);
+			snprintf(err, PB_ERRLEN, "out of memory");
+			return -1;
+		}
 		if (!(arm->id = strdup(id)) ||
 		    !(arm->fields = cJSON_Duplicate(f, 1))) {
+			pb_tasks_free(&ids);
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
 		}
 		st->narms = (size_t)++i;
 	}
+	pb_tasks_free(&ids);
 	return 0;
 }
 
@@ -588,12 +609,16 @@ load_pending(struct pb_state *st, const cJSON *arr, const char *path,
 		}
 		cJSON_ArrayForEach(x, left) {
 			int ai = pb_state_find_arm(st, x->string);
-			if (ai < 0 || !isint(x, 0, (double)b->n) || left_saved[ai]) {
+			if (ai < 0 || !isint(x, 0, (double)b->n)) {
 				free(left_saved);
 				return bad(err, path, "pending batch names an unknown arm");
 			}
-			left_saved[ai] = (long)x->valuedouble;
-			out += left_saved[ai];
+			if (left_saved[ai]) {
+				free(left_saved);
+				return bad(err, path, "pending batch names an arm twice in \"left\"");
+			}
+			left_saved[ai] = (long)x->valuedouble + 1; /* 0: not named */
+			out += left_saved[ai] - 1;
 		}
 		b->capdone = (size_t)cJSON_GetArraySize(done);
 		if (b->capdone && !(b->done = malloc(b->capdone * sizeof *b->done))) {
@@ -619,7 +644,7 @@ load_pending(struct pb_state *st, const cJSON *arr, const char *path,
 				b->left[b->arm[m]]++;
 		}
 		for (r = 0; r < st->narms; r++)
-			if (b->left[r] != left_saved[r])
+			if (b->left[r] != (left_saved[r] ? left_saved[r] - 1 : 0))
 				out = -1;
 		free(left_saved);
 		if (out + back != b->n)
@@ -695,10 +720,10 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 		if (*end)
 			return bad(err, path, "\"rng\" is not 4 hex words");
 	}
-	if (getnum(o, "next_pull", &v, 1) || v < 1 || v != floor(v))
+	if (getnum(o, "next_pull", &v, 1) || v < 1 || v != floor(v) || v > PB_MAX_COUNT)
 		return bad(err, path, "bad next_pull");
 	st->next_pull = (long)v;
-	if (getnum(o, "updates", &v, 1))
+	if (getnum(o, "updates", &v, 1) || v != floor(v) || v > PB_MAX_COUNT)
 		return bad(err, path, "bad updates");
 	st->updates = (long)v;
 	if (getnum(o, "pending_ttl", &st->pending_ttl, 1))
@@ -781,7 +806,17 @@ pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN])
 	}
 	fclose(fp);
 	buf[len] = '\0';
-	o = cJSON_ParseWithLength(buf, len);
+	{
+		const char *end = NULL;
+		o = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+		if (cJSON_IsObject(o) && end && strspn(end, " \t\r\n") != len - (size_t)(end - buf)) {
+			/* one JSON object and a newline: anything after it is a
+			 * second state, junk, or a NUL, never to be ignored */
+			cJSON_Delete(o);
+			free(buf);
+			return bad(err, path, "data after the JSON object");
+		}
+	}
 	free(buf);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);

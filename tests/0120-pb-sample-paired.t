@@ -4,7 +4,7 @@
 # state's pairs against a recount with jq, errors that change nothing,
 # and a race against pb-sim that ends by itself naming the world's best.
 . "$(dirname "$0")/lib.sh"
-plan 68
+plan 69
 
 # Rewards from the pull id (deterministic), as in 0110.
 score() {
@@ -56,6 +56,9 @@ before=$(sum p.json)
 run pb-sample -s p.json --arms careful,nosuch tasks300.jsonl
 is "$RC|$ERR|$(sum p.json)" "2|pb-sample: --arms: no arm 'nosuch' in the state|$before" \
    "an unknown arm in --arms: exit 2, state unchanged"
+run pb-sample -s p.json --arms careful,careful tasks300.jsonl
+is "$RC|$ERR|$(sum p.json)" "2|pb-sample: --arms: arm 'careful' is named twice|$before" \
+   "an arm named twice in --arms: exit 2, state unchanged"
 run pb-sample -s p.json -k 0 tasks300.jsonl
 is "$RC" 2 "-k 0 is a usage error"
 run pb-sample -s p.json -k 7 -n 1 tasks300.jsonl

@@ -2,7 +2,7 @@
 # pb-update: creating states, applying scored pulls exactly once, errors
 # never as rewards, all-or-nothing on bad input, merging shards.
 . "$(dirname "$0")/lib.sh"
-plan 55
+plan 63
 
 out() { printf '%s\n' "$OUT"; }
 # more tasks: an arm is never given the same task twice
@@ -160,4 +160,41 @@ run pb-report -s tok.json --json --price 1,2
 is "$(printf '%s' "$OUT" | jq -c '[.arms[] | select(.id == "plain") | .prompt_tokens, .completion_tokens, .cost]')" \
    "$(jq -c '.arms[0] | [.prompt_tokens, .completion_tokens, (.prompt_tokens + 2 * .completion_tokens) / 1000000]' tok.json)" \
    "pb-report's tokens and cost come from the state"
+# Hostile states (issue 14): refused with a message, nothing changed
+pb-update -s h.json --init "$DATA/arms3.jsonl"
+pb-sample -s h.json -n 2 "$DATA/tasks5.jsonl" >h-pulls.jsonl
+cat h.json h.json >two.json
+before=$(sum two.json)
+run pb-update -s two.json h-pulls.jsonl
+is "$RC|$ERR|$(sum two.json)" "2|pb-update: two.json: not a valid state file: data after the JSON object|$before" \
+   "two states in one file: refused, unchanged"
+jq '.arms[0].errors = 1e19' h.json >big.json
+before=$(sum big.json)
+run pb-update -s big.json --forget-pending
+is "$RC|$ERR|$(sum big.json)" "2|pb-update: big.json: not a valid state file: arms[0] is malformed|$before" \
+   "a count too large for a C long: refused"
+sed 's/"left":[[:space:]]*{/"left": {"plain": 0, "plain": 0, /' h.json >dupkey.json
+before=$(sum dupkey.json)
+run pb-update -s dupkey.json --forget-pending
+is "$RC|$ERR|$(sum dupkey.json)" "2|pb-update: dupkey.json: not a valid state file: pending batch names an arm twice in \"left\"|$before" \
+   "a duplicate key in a batch's left: refused"
+jq '.pending[0].arms[0] = 7' h.json >badarm.json
+run pb-update -s badarm.json --forget-pending
+is "$RC|$ERR" "2|pb-update: badarm.json: not a valid state file: pending batch: an arm number is not an index into arms" \
+   "a pending pull's arm out of range"
+jq '.pending[0].arms[0] = ((.pending[0].arms[0] + 1) % 3)' h.json >swap.json
+run pb-update -s swap.json --forget-pending
+is "$RC|$ERR" "2|pb-update: swap.json: not a valid state file: pending batch does not add up" \
+   "arms that disagree with left"
+# modes: a new state is 0600 whatever the umask; a save keeps the mode
+(umask 000; pb-update -s mode.json --init "$DATA/arms3.jsonl")
+is "$(stat -c %a mode.json 2>/dev/null || stat -f %Lp mode.json)" 600 "a new state is created 0600 (umask 000)"
+chmod 640 mode.json
+pb-sample -s mode.json -n 1 "$DATA/tasks5.jsonl" >/dev/null
+is "$(stat -c %a mode.json 2>/dev/null || stat -f %Lp mode.json)" 640 "a saved state keeps its mode"
+# 100,000 arms: --init is not quadratic (it took 44 s)
+awk 'BEGIN { for (i = 1; i <= 100000; i++) printf "{\"id\":\"a%d\"}\n", i }' >arms100k.jsonl
+start=$(date +%s)
+pb-update -s big100k.json --init arms100k.jsonl
+is "$(jq '.arms | length' big100k.json)|$(( $(date +%s) - start < 30 ))" "100000|1" "--init with 100,000 arms, in seconds"
 done_testing

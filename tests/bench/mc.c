@@ -576,7 +576,7 @@ int
 main(int argc, char **argv)
 {
 	int nseeds = 200, nthreads = 2, only = -1, quick = 0, null = 1, i, wi;
-	int finite = 1, fseeds = 300, unlimited = 1;
+	int finite = 1, fseeds = 300, unlimited = 1, only_strat = -1;
 	double best1 = INFINITY, uni1 = 0, unibox1 = 0, ucb1 = 0, lb1 = 0, cell_s;
 	int ucb1_capped = 0, all_ok = 1;
 	const char *best1_name = "";
@@ -595,13 +595,15 @@ main(int argc, char **argv)
 			null = 0;
 		else if (!strcmp(argv[i], "--no-finite"))
 			finite = 0;
+		else if (!strcmp(argv[i], "--race-only"))
+			only_strat = S_RACE;
 		else if (!strcmp(argv[i], "--finite-only"))
 			unlimited = 0;
 		else if (!strcmp(argv[i], "--finite-seeds") && i + 1 < argc)
 			fseeds = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: mc [--seeds N] [--quick] [--threads N] "
-			        "[--world 1|2|3] [--no-null] [--no-finite] [--finite-only] "
+			        "[--world 1|2|3] [--no-null] [--no-finite] [--finite-only] [--race-only] "
 			        "[--finite-seeds N]\n");
 			return 2;
 		}
@@ -644,6 +646,8 @@ main(int argc, char **argv)
 		       "wrong", "capped", "median/LB", "time");
 		for (i = 0; i < NSTRAT; i++) {
 			struct timespec c0, c1;
+			if (only_strat >= 0 && i != only_strat)
+				continue;
 			clock_gettime(CLOCK_MONOTONIC, &c0);
 			struct summary sm = run_job(w, (enum strat)i, nseeds, nthreads, 0);
 			clock_gettime(CLOCK_MONOTONIC, &c1);
