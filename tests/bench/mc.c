@@ -566,6 +566,158 @@ finite_pools(int nseeds, int nthreads, int quick)
 	return ok;
 }
 
+/* A two-context world: two pools of N tasks each (a task field naming
+ * its context), four arms whose best differs by context.  The policy
+ * chooses and stops in each context apart, as pb-sample does, each at
+ * delta / 2 (pb_state_view).  A run is wrong if some context declares an
+ * arm that is not that context's best; "totals" counts the runs in which
+ * the GLR rule on the state's totals would have declared an arm that is
+ * not the population-weighted best (what the report no longer does). */
+static double ctxmu[2][4] = { { .80, .60, .55, .50 }, { .55, .70, .60, .50 } };
+
+struct cresult {
+	int wrong, declared, totals_wrong;
+	long calls;
+};
+
+static struct cresult
+run_contexts(enum fstrat s, long N, uint64_t seed)
+{
+	struct pb_state st;
+	struct pb_rng r;
+	struct cresult res = { 0 };
+	char err[PB_ERRLEN], why[PB_ERRLEN], buf[32];
+	const char *cname[2] = { "A", "B" };
+	float *o = malloc(2 * (size_t)N * 4 * sizeof *o);
+	char **ids = malloc((size_t)N * sizeof *ids);
+	uint64_t *digs = malloc((size_t)N * sizeof *digs);
+	long *pos = malloc((size_t)N * sizeof *pos), i, t = 0;
+	int c, a, arms[4], m, stopped[2] = { 0, 0 }, best[2] = { -1, -1 }, tb = -1;
+	double skill[2][4];
+	unsigned char mask[4];
+
+	make_state(&st, 4, fstrat_policy[s]);
+	st.ctx_field = strdup("domain");
+	if (pb_history_take(&st) == 0)
+		st.hist->next = LONG_MAX;
+	pb_rng_seed(&st.rng, seed);
+	pb_rng_seed(&r, seed ^ 0xc0ffeeULL);
+	for (c = 0; c < 2; c++)
+		for (a = 0; a < 4; a++) {
+			double lo = -30, hi = 30;
+			int it;
+			for (it = 0; it < 60; it++) {
+				double mid = (lo + hi) / 2;
+				if (accuracy(mid, 2.5) < ctxmu[c][a])
+					lo = mid;
+				else
+					hi = mid;
+			}
+			skill[c][a] = (lo + hi) / 2;
+		}
+	for (c = 0; c < 2; c++) {
+		if (pb_state_add_ctx(&st, cname[c]) != c)
+			exit(2);
+		for (i = 0; i < N; i++) {
+			double d = 2.5 * pb_rng_normal(&r);
+			for (a = 0; a < 4; a++)
+				o[(c * N + i) * 4 + a] = pb_rng_uniform(&r) < sigmoid(skill[c][a] - d);
+			snprintf(buf, sizeof buf, "%ld", i);
+			ids[i] = strdup(buf);
+			digs[i] = (uint64_t)i;
+		}
+		if (pb_state_learn(&st, c, (size_t)N, ids, digs, pos) < 0)
+			exit(2);
+		for (i = 0; i < N; i++)
+			free(ids[i]);
+	}
+	while (!stopped[0] || !stopped[1]) {
+		c = (int)(t % 2);
+		t++;
+		if (stopped[c])
+			continue;
+		if (pb_state_done(&st, c, why, &best[c])) {
+			stopped[c] = 1;
+			res.declared++;
+			res.wrong |= best[c] != (c == 0 ? 0 : 1);
+			continue;
+		}
+		int any_out = 0;
+		for (a = 0; a < 4; a++)
+			any_out |= (mask[a] = st.ctx[c].arms[a].cursor < N) == 0;
+		if (any_out && pb_state_exhausted(&st, c, why)) {
+			stopped[c] = 2;
+			continue;
+		}
+		if ((m = pb_state_choose(&st, c, s == F_RACE ? 0 : 1, any_out ? mask : NULL, arms)) <= 0) {
+			stopped[c] = 2;
+			continue;
+		}
+		long at = pb_state_next_pos(&st, c, arms, (size_t)m, NULL);
+		if (at < 0 || pb_state_begin_batch(&st, 0) < 0)
+			exit(2);
+		st.batch[st.nbatch - 1].k = m;
+		for (a = 0; a < m; a++)
+			pb_state_hand_out_task(&st, arms[a], c, at);
+		long task = atol(st.ctx[c].tasks.id[at]);
+		for (a = 0; a < m; a++)
+			if (pb_state_apply_ctx(&st, st.next_pull - m + a, arms[a],
+			                       o[(c * N + task) * 4 + arms[a]], cname[c], err) != 0) {
+				fprintf(stderr, "mc: %s\n", err);
+				exit(2);
+			}
+		res.calls += m;
+	}
+	/* the totals' verdict, had it been given: against the weighted best */
+	{
+		struct pb_state tot = st;
+		tot.ctx_field = NULL;
+		tot.nctx = 0;
+		if (pb_glr_stop(&tot, delta, &tb, NULL) && tb != 0)
+			res.totals_wrong = 1;
+	}
+	free(o);
+	free(ids);
+	free(digs);
+	free(pos);
+	pb_state_free(&st);
+	return res;
+}
+
+static int
+two_contexts(int nseeds)
+{
+	long Ns[] = { 200, 1000 };
+	int ni, si, i, ok = 1;
+
+	printf("\ntwo contexts (A: 0.80 0.60 0.55 0.50; B: 0.55 0.70 0.60 0.50; weighted best:\n"
+	       "arm 0 at 0.675): each context at delta/2; wrong = runs in which some context\n"
+	       "named an arm not its best; totals = runs in which a GLR verdict on the totals\n"
+	       "would have named an arm not the weighted best\n");
+	printf("  %-20s %6s %9s %9s %9s %8s\n", "policy", "N", "wrong", "declared", "totals", "median");
+	for (si = F_LUCB; si < NFSTRAT; si++)
+		for (ni = 0; ni < 2; ni++) {
+			int wrong = 0, decl = 0, tot = 0;
+			long *calls = malloc((size_t)nseeds * sizeof *calls);
+			for (i = 0; i < nseeds; i++) {
+				struct cresult cr = run_contexts((enum fstrat)si, Ns[ni],
+				                                 424242ULL * (uint64_t)(i + 1) + (uint64_t)si);
+				wrong += cr.wrong;
+				decl += cr.declared;
+				tot += cr.totals_wrong;
+				calls[i] = cr.calls;
+			}
+			qsort(calls, (size_t)nseeds, sizeof *calls, cmplong);
+			printf("  %-20s %6ld %4d/%-4d %4d/%-4d %4d/%-4d %8ld\n", fstrat_name[si], Ns[ni],
+			       wrong, nseeds, decl, 2 * nseeds, tot, nseeds, calls[nseeds / 2]);
+			fflush(stdout);
+			if (wrong > delta * nseeds + 2 * sqrt(delta * nseeds))
+				ok = 0;
+			free(calls);
+		}
+	return ok;
+}
+
 static void
 fmt(char *buf, size_t n, double v, int capped)
 {
@@ -626,6 +778,8 @@ main(int argc, char **argv)
 	       "likelihoods; race: paired\nsign test, an arm out when the "
 	       "others' grid-mixture evidence sums to K/delta.\n");
 	if (finite && !finite_pools(quick && fseeds > 100 ? 100 : fseeds, nthreads, quick))
+		all_ok = 0;
+	if (finite && !two_contexts(quick && fseeds > 100 ? 100 : fseeds))
 		all_ok = 0;
 	for (wi = 0; unlimited && wi < NWORLD; wi++) {
 		struct world *w = &worlds[wi];
