@@ -18,6 +18,7 @@ usage(FILE *fp, int status)
 	    "                 [--context FIELD] [--repeats R]\n"
 	    "       pb-update [-s STATE] --merge OTHER...\n"
 	    "       pb-update [-s STATE] --forget-pending\n"
+	    "       pb-update [-kv] [-s STATE] --release [FILE...]\n"
 	    "       pb-update [-s STATE] [--add-arms ARMS] [--retire ID]...\n"
 	    "Apply scored records (JSON lines from pb-score) to the bandit state.\n"
 	    "  -s, --state STATE     the state file (default $PB_STATE)\n"
@@ -35,6 +36,7 @@ usage(FILE *fp, int status)
 	    "      --retire ID       take arm ID out of the pool (statistics kept)\n"
 	    "      --merge           add the statistics of the OTHER state files\n"
 	    "      --forget-pending  drop pending pulls older than the pending TTL\n"
+	    "      --release         hand back the pulls of FILE's records: they will not come\n"
 	    "  -h, --help            show this help\n"
 	    "      --version         show the version\n");
 	exit(status);
@@ -54,6 +56,8 @@ struct scored {
 	double reward; /* NAN: not scored, counted as an error */
 	double tin, tout; /* response.usage's tokens, or -1 */
 };
+
+static int releasing; /* --release: records need no reward */
 
 struct ctx {
 	FILE *spool;
@@ -127,12 +131,14 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		return 0;
 	}
 	rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
-	if (!rv) {
+	if (releasing) {
+		reward = NAN;
+	} else if (!rv) {
 		bad(c, at, (long)pull, "%snot scored (no \"reward\"; run pb-score first)", "");
 		cJSON_Delete(rec);
 		return 0;
 	}
-	if (cJSON_IsNull(rv)) {
+	if (releasing || cJSON_IsNull(rv)) {
 		reward = NAN;
 	} else if (!cJSON_IsNumber(rv) || !isfinite(rv->valuedouble) ||
 	           rv->valuedouble < 0 || rv->valuedouble > 1) {
@@ -180,10 +186,15 @@ apply(struct ctx *c, struct pb_state *st, const struct scored *r,
 		report(file, r->line, r->pull, "unknown arm '%s'", c->names[r->arm]);
 		return -1;
 	}
-	if ((rv = pb_state_apply_ctx(st, r->pull, armidx[r->arm], r->reward,
-	                             r->ctx >= 0 ? c->names[r->ctx] : NULL, err)) < 0)
+	if (releasing)
+		rv = pb_state_release(st, r->pull, armidx[r->arm],
+		                      r->ctx >= 0 ? c->names[r->ctx] : NULL, err);
+	else
+		rv = pb_state_apply_ctx(st, r->pull, armidx[r->arm], r->reward,
+		                        r->ctx >= 0 ? c->names[r->ctx] : NULL, err);
+	if (rv < 0)
 		report(file, r->line, r->pull, "%s", err);
-	else if (rv == 0 && r->tin >= 0)
+	else if (rv == 0 && r->tin >= 0 && !releasing)
 		pb_state_add_tokens(st, armidx[r->arm], r->ctx >= 0 ?
 		                    c->names[r->ctx] : NULL, r->tin, r->tout);
 	return rv;
@@ -370,7 +381,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_INIT = 256, O_POLICY, O_SEED, O_TTL, O_MERGE, O_FORGET, O_CONTEXT,
-	       O_ADD, O_RETIRE, O_VERSION, O_REPEATS };
+	       O_ADD, O_RETIRE, O_VERSION, O_REPEATS, O_RELEASE };
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "keep-going", no_argument, NULL, 'k' },
@@ -383,6 +394,7 @@ main(int argc, char **argv)
 		{ "forget-pending", no_argument, NULL, O_FORGET },
 		{ "context", required_argument, NULL, O_CONTEXT },
 		{ "repeats", required_argument, NULL, O_REPEATS },
+		{ "release", no_argument, NULL, O_RELEASE },
 		{ "add-arms", required_argument, NULL, O_ADD },
 		{ "retire", required_argument, NULL, O_RETIRE },
 		{ "help", no_argument, NULL, 'h' },
@@ -422,6 +434,7 @@ main(int argc, char **argv)
 			cfield = optarg;
 			break;
 		case O_ADD: add = optarg; break;
+		case O_RELEASE: releasing = 1; break;
 		case O_REPEATS:
 			repeats = intarg("--repeats", optarg, 1, PB_MAX_REPEATS);
 			break;
@@ -439,6 +452,8 @@ main(int argc, char **argv)
 	spath = statepath(spath);
 	if (!!init + merge + forget_pending + (add || nretire) > 1)
 		die("--init, --merge, --forget-pending and --add-arms/--retire go alone");
+	if (releasing && (init || merge || forget_pending || add || nretire))
+		die("--release goes alone");
 	if ((policy || ttl >= 0 || seed_given || cfield) && !init)
 		die("--policy, --seed, --pending-ttl and --context only go with --init");
 	if (repeats && !init)
@@ -490,9 +505,12 @@ main(int argc, char **argv)
 	a.keep = keep;
 	locked(spath, apply_all, &a);
 	if (a.dups)
-		warnx_("%ld pull%s applied before; skipped", a.dups,
-		       a.dups == 1 ? " was" : "s were");
-	if (verbose)
+		warnx_("%ld pull%s %s before; skipped", a.dups,
+		       a.dups == 1 ? " was" : "s were", releasing ?
+		       "applied or released" : "applied");
+	if (releasing)
+		warnx_("released %ld pull%s", a.applied, a.applied == 1 ? "" : "s");
+	else if (verbose)
 		warnx_("applied %ld pull%s (%ld unscored, counted as errors)", a.applied,
 		       a.applied == 1 ? "" : "s", a.errors);
 	if (c.bad)

@@ -314,6 +314,14 @@ long pb_state_hand_out(struct pb_state *st, int arm);
 int pb_state_apply(struct pb_state *st, long id, int arm, double reward,
                    char err[PB_ERRLEN]);
 
+/* Hands back pull id of arm (context ctx as for pb_state_apply_ctx): a
+ * pull that will never come (an interrupted request) stops being pending
+ * at once.  No reward and no error is counted, and its arm never gets
+ * that task again (its cursor has passed it).  Returns as
+ * pb_state_apply. */
+int pb_state_release(struct pb_state *st, long id, int arm, const char *ctx,
+                     char err[PB_ERRLEN]);
+
 /* Drops the batches handed out pending_ttl or more seconds before now;
  * returns how many pulls were still out in them. */
 long pb_state_forget(struct pb_state *st, double now);
@@ -501,7 +509,7 @@ void pb_pool_free(struct pb_state *st);
 int pb__pool_check(struct pb_state *st, long first, long k, long id,
                    const char *ctx, char err[PB_ERRLEN]);
 int pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
-                   double reward, int c);
+                   double reward, int c, int released);
 /* Drops the groups of pulls lo .. hi (a batch that is gone). */
 void pb_groups_drop(struct pb_state *st, long lo, long hi);
 /* Adds b's rewards, errors and tokens into a (merging). */

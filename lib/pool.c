@@ -318,14 +318,14 @@ slot_mean(const struct pb_group *g, long slot, long R, int *complete)
 
 int
 pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
-               double reward, int c)
+               double reward, int c, int released)
 {
 	struct pb_group *g;
 	long m, o, gfirst, R = st->repeats > 1 ? st->repeats : 1;
 	int done;
 
 	/* An error is an error of the pull, whatever the repeats. */
-	if ((R == 1 || isnan(reward)) && task_in(st, c, arm, reward) < 0)
+	if (!released && (R == 1 || isnan(reward)) && task_in(st, c, arm, reward) < 0)
 		return -1;
 	if (k <= 1)
 		return 0;

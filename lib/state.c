@@ -975,9 +975,27 @@ pb_state_apply(struct pb_state *st, long id, int arm, double reward,
 	return pb_state_apply_ctx(st, id, arm, reward, NULL, err);
 }
 
+static int settle(struct pb_state *, long, int, double, const char *, int,
+                  char[PB_ERRLEN]);
+
 int
 pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
                    const char *ctx, char err[PB_ERRLEN])
+{
+	return settle(st, id, arm, reward, ctx, 0, err);
+}
+
+int
+pb_state_release(struct pb_state *st, long id, int arm, const char *ctx,
+                 char err[PB_ERRLEN])
+{
+	return settle(st, id, arm, NAN, ctx, 1, err);
+}
+
+/* Applies pull id (released: hands it back, no reward and no error). */
+static int
+settle(struct pb_state *st, long id, int arm, double reward, const char *ctx,
+       int released, char err[PB_ERRLEN])
 {
 	struct pb_batch *b;
 	size_t i, k;
@@ -1002,13 +1020,15 @@ pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
 	if ((c = pb__pool_check(st, b->first, b->k, id, ctx, err)) < -1)
 		return -1;
 	if (mark_done(b, id) < 0 ||
-	    pb__pool_apply(st, b->first, b->k, id, arm, reward, c) < 0) {
+	    pb__pool_apply(st, b->first, b->k, id, arm, reward, c, released) < 0) {
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
 	}
 	b->left[arm]--;
-	st->updates++;
-	pb_history_note(st);
+	if (!released) {
+		st->updates++;
+		pb_history_note(st);
+	}
 	for (k = 0; k < st->narms; k++)
 		out += b->left[k];
 	if (out == 0) {

@@ -2,7 +2,7 @@
 # pb-update: creating states, applying scored pulls exactly once, errors
 # never as rewards, all-or-nothing on bad input, merging shards.
 . "$(dirname "$0")/lib.sh"
-plan 63
+plan 69
 
 out() { printf '%s\n' "$OUT"; }
 # more tasks: an arm is never given the same task twice
@@ -197,4 +197,26 @@ awk 'BEGIN { for (i = 1; i <= 100000; i++) printf "{\"id\":\"a%d\"}\n", i }' >ar
 start=$(date +%s)
 pb-update -s big100k.json --init arms100k.jsonl
 is "$(jq '.arms | length' big100k.json)|$(( $(date +%s) - start < 30 ))" "100000|1" "--init with 100,000 arms, in seconds"
+# --release: pulls that will never come (pb-query's interrupted records)
+# stop being pending at once, with no reward and no error
+pb-update -s rl.json --init "$DATA/arms3.jsonl" --policy uniform
+pb-sample -s rl.json "$DATA/tasks5.jsonl" >rl-pulls.jsonl
+head -2 rl-pulls.jsonl | jq -c '. + {error: {kind: "interrupted", message: "interrupted"}}' >int.jsonl
+run pb-update -s rl.json --release int.jsonl
+is "$RC|$ERR" "0|pb-update: released 2 pulls" "--release hands back two pulls"
+is "$(jq -c '[([.pending[].left[]] | add), .updates, ([.arms[] | .pulls + .errors] | add)]' rl.json)" '[3,0,0]' \
+   "no longer pending, neither rewards nor errors"
+run pb-update -s rl.json --release int.jsonl
+is "$RC|$ERR" "0|pb-update: 2 pulls were applied or released before; skipped
+pb-update: released 0 pulls" "releasing again changes nothing"
+jq -c '. + {reward: 1}' rl-pulls.jsonl | pb-update -s rl.json 2>rl.err
+is "$(jq -c '[.updates, (.pending | length)]' rl.json)|$(cat rl.err)" "[3,0]|pb-update: 2 pulls were applied before; skipped" \
+   "the released pulls' records are not applied later"
+jq -c '.arm = "careful"' int.jsonl | head -1 >int-bad.jsonl
+pb-sample -s rl.json -n 1 tasks5-2.jsonl >/dev/null
+before=$(sum rl.json)
+run pb-update -s rl.json --release int-bad.jsonl
+is "$RC|$(sum rl.json)" "0|$before" "a released pull's record with its arm changed: already back, skipped"
+run pb-update -s rl.json --release --merge int.jsonl
+is "$RC|$ERR" "2|pb-update: --release goes alone" "--release with another mode"
 done_testing

@@ -606,9 +606,32 @@ test_task_unit(void)
 	}
 }
 
+/* A released member of a group: no reward, no error, no pair, and the
+ * group still closes when the others are back. */
+static void
+test_release(void)
+{
+	char err[PB_ERRLEN];
+
+	setup("uniform", 3);
+	pb_state_begin_batch(&st, 0);
+	st.batch[0].k = 2;
+	pb_state_hand_out(&st, 0);
+	pb_state_hand_out(&st, 1);
+	ok(pb_state_release(&st, 1, 1, NULL, err) < 0 && !strcmp(err,
+	   "handed out to arm 'a0', not 'a1'"), "release checks the arm");
+	ok(pb_state_release(&st, 1, 0, NULL, err) == 0, "release pull 1");
+	ok(pb_state_release(&st, 1, 0, NULL, err) == 1, "released twice: 1, as applied before");
+	ok(pb_state_apply(&st, 2, 1, 1, err) == 0, "its partner applies");
+	ok(st.arms[0].st.n == 0 && st.arms[0].errors == 0 && st.arms[1].st.n == 1 &&
+	   st.updates == 1 && !st.pair && st.nopen == 0 && st.nbatch == 0,
+	   "no reward, error or pair for the released pull; group and batch gone");
+}
+
 int
 main(void)
 {
+	test_release();
 	test_task_unit();
 	test_merge();
 	test_reproducible();
