@@ -32,23 +32,37 @@ pb_stats_var(const struct pb_stats *s)
 	return v > 0 ? v : 0;
 }
 
-/* The x in [lo, hi] where cdf(x, arg) reaches p, by bisection on the
- * exact CDF until the bracket is narrower than tol: slower than a
- * rational approximation but exact to that, and reports call it a
- * handful of times. */
+/* The x where cdf(x, arg) reaches p, by bisection on the exact CDF.
+ * [lo, hi] is a first bracket, doubled outwards until it holds the
+ * root (Student's t with one degree of freedom has its 0.99995 quantile
+ * at 6,366, far past any fixed bracket); the bisection stops when the
+ * bracket is narrower than tol relative to the root (absolute below 1).
+ * Slower than a rational approximation but exact to that, and reports
+ * call it a handful of times. */
 static double
 quantile(double (*cdf)(double, double), double arg, double p, double lo,
          double hi, double tol)
 {
-	double mid;
+	double mid, scale;
 	int i;
 
 	if (p <= 0)
 		return -INFINITY;
 	if (p >= 1)
 		return INFINITY;
-	for (i = 0; i < 200 && hi - lo > tol; i++) {
+	for (i = 0; i < 2000 && cdf(hi, arg) < p; i++) {
+		lo = hi;
+		hi *= 2;
+	}
+	for (i = 0; i < 2000 && cdf(lo, arg) > p; i++) {
+		hi = lo;
+		lo *= 2;
+	}
+	for (i = 0; i < 400; i++) {
 		mid = (lo + hi) / 2;
+		scale = fabs(mid) > 1 ? fabs(mid) : 1;
+		if (hi - lo <= tol * scale)
+			break;
 		if (cdf(mid, arg) < p)
 			lo = mid;
 		else
@@ -131,7 +145,7 @@ t_cdf(double t, double df)
 double
 pb_t_quantile(double p, double df)
 {
-	return quantile(t_cdf, df, p, -1e3, 1e3, 1e-13);
+	return quantile(t_cdf, df, p, -16, 16, 1e-13);
 }
 
 void

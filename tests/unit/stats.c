@@ -27,6 +27,14 @@ main(void)
 	is_num(pb_t_quantile(0.975, 1), 12.70620474, 1e-5, "t(0.975, 1)");
 	is_num(pb_t_quantile(0.95, 30), 1.697260887, 1e-7, "t(0.95, 30)");
 	is_num(pb_t_quantile(0.025, 5), -2.570581836, 1e-7, "t(0.025, 5)");
+	/* Far tails: one and two degrees of freedom have closed forms,
+	 * tan(pi (p - 1/2)) and (2p - 1) / sqrt(2 p (1 - p)). */
+	is_num(pb_t_quantile(0.9995, 1), 636.6192488, 1e-4, "t(0.9995, 1)");
+	is_num(pb_t_quantile(0.99995, 1), 6366.197723, 1e-2, "t(0.99995, 1) = 6,366, not capped at 1,000");
+	is_num(pb_t_quantile(0.000005, 1), -63661.97724, 1, "t(0.000005, 1) = -63,662");
+	is_num(pb_t_quantile(0.99995, 2), 99.99249972, 1e-5, "t(0.99995, 2)");
+	is_num(pb_t_quantile(0.9995, 3), 12.92397863, 1e-6, "t(0.9995, 3)");
+	is_num(pb_normal_quantile(1e-12), -7.034483825, 1e-7, "z(1e-12)");
 
 	s = binary(10, 5);
 	pb_stats_ci(&s, 0.05, &lo, &hi, &m);
