@@ -697,9 +697,13 @@ int pb_prob_best(const struct pb_stats *s, size_t k, long draws,
  * than two rewards give [0,1]. */
 void pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi);
 
-/* The interval pb-report shows: method "auto" is pb_stats_ci (Wilson
- * for 0/1 rewards, Student t otherwise), "bernstein" pb_eb_ci.  *name
- * receives a static name: "wilson", "t" or "bernstein". */
+/* The interval pb-report shows.  Method "anytime" is pb_mix_bounds at
+ * alpha: it holds at every number of rewards at once, so it stays valid
+ * at a time an adaptive policy chose (the stop); "auto" the fixed-sample
+ * pb_stats_ci (Wilson for 0/1 rewards, Student t otherwise, except that
+ * graded rewards with no sample variance, where t would give an
+ * interval of zero width, get pb_eb_ci); "bernstein" pb_eb_ci.  *name
+ * receives a static name: "anytime", "wilson", "t" or "bernstein". */
 void pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
                   double *lo, double *hi, const char **name);
 

@@ -69,12 +69,24 @@ void
 pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
              double *lo, double *hi, const char **name)
 {
+	if (method && !strcmp(method, "anytime")) {
+		pb_mix_bounds(s->sum, (double)s->n, alpha, lo, hi);
+		*name = "anytime";
+		return;
+	}
 	if (method && !strcmp(method, "bernstein")) {
 		pb_eb_ci(s, alpha, lo, hi);
 		*name = "bernstein";
 		return;
 	}
 	pb_stats_ci(s, alpha, lo, hi, name);
+	/* Equal graded rewards have no sample variance, and Student's t
+	 * would call the one value certain: take the empirical Bernstein
+	 * interval, whose range term keeps a width. */
+	if (!strcmp(*name, "t") && s->n >= 2 && pb_stats_var(s) == 0) {
+		pb_eb_ci(s, alpha, lo, hi);
+		*name = "bernstein";
+	}
 }
 
 static int

@@ -165,8 +165,10 @@ pb_stats_ci(const struct pb_stats *s, double alpha, double *lo, double *hi,
 		d = 1 + z * z / n;
 		c = (m + z * z / (2 * n)) / d;
 		h = z * sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / d;
-		*lo = c - h < 0 ? 0 : c - h;
-		*hi = c + h > 1 ? 1 : c + h;
+		/* the bounds at 0 and 1 exactly: c - h is 0 only up to
+		 * rounding when no reward was 1 */
+		*lo = c - h < 0 || s->sum == 0 ? 0 : c - h;
+		*hi = c + h > 1 || s->sum == n ? 1 : c + h;
 		return;
 	}
 	*method = "t";
