@@ -29,8 +29,8 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: pb-report [-s STATE] [--json | --csv | --markdown] [--level L]\n"
-	    "                 [--epsilon E] [--interval auto|bernstein] [--draws N]\n"
-	    "                 [--seed N] [--price IN,OUT] [--history] [--chart]\n"
+	    "                 [--epsilon E] [--interval anytime|auto|bernstein]\n"
+	    "                 [--draws N] [--seed N] [--price IN,OUT] [--history] [--chart]\n"
 	    "                 [--plot FILE.svg|FILE.png] [--require verdict|uplift[:ALPHA]]\n"
 	    "                 [--context VALUE]\n"
 	    "       pb-report --replay [-s STATE] [options] [FILE...]\n"
@@ -44,8 +44,9 @@ usage(FILE *fp, int status)
 	    "      --markdown    a Markdown table\n"
 	    "      --level L     confidence level of the intervals (default 0.95)\n"
 	    "      --epsilon E   also name the arms that may be within E of the best\n"
-	    "      --interval M  auto (Wilson for 0/1 rewards, else Student t) or\n"
-	    "                    bernstein (empirical Bernstein)\n"
+	    "      --interval M  anytime (valid at any stop: the default but for\n"
+	    "                    --validate), auto (fixed-sample: Wilson for 0/1\n"
+	    "                    rewards, else Student t) or bernstein\n"
 	    "      --draws N     Monte Carlo draws for P(best) (default 10000)\n"
 	    "      --seed N      seed of P(best) and the bootstrap (default 1)\n"
 	    "      --price IN,OUT dollars per million input and output tokens\n"
@@ -411,14 +412,21 @@ static const char *
 methods(const void *rows, size_t n, size_t size, size_t off)
 {
 	const char *p = rows, *m;
-	size_t i, t = 0, b = 0;
+	size_t i, t = 0, b = 0, a = 0;
 
 	for (i = 0; i < n; i++, p += size) {
 		memcpy(&m, p + off, sizeof m);
 		t += !strcmp(m, "t"), b += !strcmp(m, "bernstein");
+		a += !strcmp(m, "anytime");
 	}
-	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
-	       t == n ? "Student t" : "Wilson score for 0/1 rewards, Student t otherwise";
+	if (a)
+		return "anytime-valid, Jeffreys mixture";
+	return b == n ? "fixed-sample, empirical Bernstein" :
+	       t == 0 && b == 0 ? "fixed-sample, Wilson score" :
+	       t == n ? "fixed-sample, Student t" : b == 0 ?
+	       "fixed-sample, Wilson score for 0/1 rewards, Student t otherwise" :
+	       "fixed-sample, Wilson score for 0/1 rewards, Student t or empirical "
+	       "Bernstein otherwise";
 }
 
 /* Markdown: a | in a cell would end it. */
@@ -1735,7 +1743,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
 	};
-	struct opts o = { F_TABLE, 0.95, NAN, 0, 0, 0.05, "auto", NULL, NULL, NULL,
+	struct opts o = { F_TABLE, 0.95, NAN, 0, 0, 0.05, NULL, NULL, NULL, NULL,
 	                  NULL, NULL, NULL, 10000, 10000, 1, 0, 0, 0, 0, G_NONE };
 	struct ranking rk = { 0 };
 	struct pb_state ref;
@@ -1753,8 +1761,9 @@ main(int argc, char **argv)
 		case O_LEVEL: o.level = numarg("--level", optarg, 0.5, 0.9999); break;
 		case O_EPS: o.eps = numarg("--epsilon", optarg, 0, 1); break;
 		case O_INTERVAL:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "bernstein"))
-				die("--interval: '%s' is not auto or bernstein", optarg);
+			if (strcmp(optarg, "anytime") && strcmp(optarg, "auto") &&
+			    strcmp(optarg, "bernstein"))
+				die("--interval: '%s' is not anytime, auto or bernstein", optarg);
 			o.interval = optarg;
 			break;
 		case O_DRAWS: o.draws = intarg("--draws", optarg, 1, 100000000); break;
@@ -1777,6 +1786,11 @@ main(int argc, char **argv)
 	}
 	if (optind != argc && !o.replay)
 		usage(stderr, PB_EXIT_USAGE);
+	/* Beside an adaptive run's verdict only an interval valid at the
+	 * time the run chose to stop means what it says; a held-out set is
+	 * a fixed sample. */
+	if (!o.interval)
+		o.interval = o.validate ? "auto" : "anytime";
 	if (o.validate && (o.replay || o.history || o.plot))
 		die("--validate does not go with --replay, --history or --plot");
 	if (o.replay && (o.history || o.plot))

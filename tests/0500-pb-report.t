@@ -1,11 +1,11 @@
 #!/bin/sh
 # pb-report: the ranking in four formats, from a state with known counts.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 30
 
 trained_state st.json
 
-run pb-report -s st.json --json
+run pb-report -s st.json --json --interval auto
 is "$RC" 0 "--json"
 is "$(printf '%s' "$OUT" | jq -r '[.arms[].id] | join(" ")')" "careful turing plain" "arms best first"
 is "$(printf '%s' "$OUT" | jq -c '.arms[0] | [.rank, .pulls, .mean, .errors]')" "[1,10,0.8,0]" "rank, pulls, mean, errors"
@@ -14,18 +14,32 @@ is "$(printf '%s' "$OUT" | jq -r '.arms[1] | [.ci_low, .ci_high] | map(. * 1e6 |
 is "$(printf '%s' "$OUT" | jq -r '.arms[0].ci_method')" "wilson" "names the interval"
 is "$(printf '%s' "$OUT" | jq -r '.policy.name + " " + (.updates|tostring)')" "uniform 30" "policy and updates"
 
+# The default beside a verdict: the anytime interval, valid at whatever
+# moment the run stopped, so wider than the fixed-sample Wilson one.
+run pb-report -s st.json --json
+is "$(printf '%s' "$OUT" | jq -r '[.arms[].ci_method] | unique | join(" ")')" "anytime" "the default interval is anytime-valid"
+is "$(printf '%s' "$OUT" | jq -r '.arms[1] | [.ci_low, .ci_high] | map(. * 1e6 | round) | join(" ")')" \
+   "117563 882437" "the anytime 95% interval of 5/10 (Jeffreys mixture)"
+printf '%s' "$OUT" | jq -e '.arms[1] | .ci_low < 0.236593 and .ci_high > 0.763407' >/dev/null
+ok $? "wider than Wilson's"
 run pb-report -s st.json
-is "$(printf '%s\n' "$OUT" | head -1)" "policy uniform, 30 pulls applied, 0 pending; 95% intervals (Wilson score)" "table header line"
+is "$(printf '%s\n' "$OUT" | head -1)" "policy uniform, 30 pulls applied, 0 pending; 95% intervals (anytime-valid, Jeffreys mixture)" "the table names the anytime interval"
+run pb-report -s st.json --interval nosuch
+is "$ERR" "pb-report: --interval: 'nosuch' is not anytime, auto or bernstein" "a bad --interval"
+is "$RC" 2 "exit 2"
+
+run pb-report -s st.json --interval auto
+is "$(printf '%s\n' "$OUT" | head -1)" "policy uniform, 30 pulls applied, 0 pending; 95% intervals (fixed-sample, Wilson score)" "table header line: fixed-sample intervals say so"
 is "$(printf '%s\n' "$OUT" | sed -n 3p | tr -s ' ')" " 1 careful 10 33.3% 0.800 [0.490, 0.943] 0.800 0 0.905" "table row, with P(best)"
 is "$(printf '%s\n' "$OUT" | sed -n 6p)" "P(best): Monte Carlo over 10000 draws from Beta(1 + wins, 1 + losses) posteriors (seed 1)" \
    "the table names how P(best) was computed"
 like "$(printf '%s\n' "$OUT" | tail -1)" "^verdict: " "the verdict comes last"
 
-run pb-report -s st.json --csv
+run pb-report -s st.json --csv --interval auto
 is "$(printf '%s\n' "$OUT" | head -1)" "rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors,pbest,prompt_tokens,completion_tokens,cost" "CSV header"
 is "$(printf '%s\n' "$OUT" | sed -n 4p)" "3,plain,10,0.333333,0.2,0.0566822,0.509838,wilson,0.2,0,0.0021,-,-,-" "CSV row: no tokens in a state"
 
-run pb-report -s st.json --markdown
+run pb-report -s st.json --markdown --interval auto
 is "$(printf '%s\n' "$OUT" | sed -n 3p)" "| rank | arm | pulls | share | mean | 95% CI | index | errors | P(best) |" "Markdown header"
 is "$(printf '%s\n' "$OUT" | sed -n 5p)" "| 1 | careful | 10 | 33.3% | 0.800 | [0.490, 0.943] | 0.800 | 0 | 0.905 |" "Markdown row"
 
@@ -34,10 +48,10 @@ printf '{"id":"a|b"}\n{"id":"c"}\n' >pipe.jsonl
 pb-update -s p.json --init pipe.jsonl
 run pb-report -s p.json --markdown
 is "$(printf '%s\n' "$OUT" | grep -c 'a\\|b')" 1 "a | in an arm id is escaped in Markdown"
-run pb-report -s p.json --csv
+run pb-report -s p.json --csv --interval auto
 is "$(printf '%s\n' "$OUT" | sed -n 2p)" '1,a|b,0,-,-,0,1,wilson,-,0,0.5121,-,-,-' "CSV: no pulls, no share or mean; P(best) from the prior"
 
-run pb-report -s st.json --json --level 0.9
+run pb-report -s st.json --json --level 0.9 --interval auto
 is "$(printf '%s' "$OUT" | jq -r '.arms[1].ci_low * 1e4 | round')" 2693 "--level 0.9 narrows the interval"
 
 # P(best) against the two-arm exact value is in tests/unit/report.c;
