@@ -109,6 +109,7 @@ struct ranking {
 	                       * had response.usage */
 	long pending;
 	int replayed;         /* index and prob mean nothing */
+	int joint;            /* P(best) drawn jointly, through the pairs */
 	const char *ctx;      /* a context's ranking: its value (or ctx_all
 	                       * for the totals of a state with contexts) */
 	int view;             /* st is a view of another state: not freed */
@@ -256,15 +257,103 @@ cmpid(const void *a, const void *b)
 	return strcmp(cmp_st->arms[*(const size_t *)a].id, cmp_st->arms[*(const size_t *)b].id);
 }
 
+/* The posterior of arm a for P(best): Beta moments for 0/1 rewards
+ * (as pb_prob_best draws them), else N(mean, v / n) with v floored at
+ * 1 / (4 n). */
+static void
+posterior(const struct pb_stats *s, double *mu, double *var)
+{
+	double n = (double)s->n, v, a, b;
+
+	if (s->nonbinary == 0) {
+		a = 1 + s->sum;
+		b = 1 + n - s->sum;
+		*mu = a / (a + b);
+		*var = a * b / ((a + b) * (a + b) * (a + b + 1));
+		return;
+	}
+	v = pb_stats_var(s);
+	*mu = pb_stats_mean(s);
+	*var = (v > 1 / (4 * n) ? v : 1 / (4 * n)) / n;
+}
+
+/* Joint P(best) is O(draws K^2): beyond this many arms in the pool the
+ * arms are drawn independently. */
+enum { JOINT_MAX = 100 };
+
+/* Fills pbest[] (per arm of st; NAN for a retired arm, which can no
+ * longer be chosen) with each arm's chance of being best among the arms
+ * still in the pool, drawn over the arms sorted by id, so that a replay,
+ * whose arms come in the order first seen, draws the same numbers.
+ * Where arms were paired on shared tasks, the draw is joint: the
+ * covariance of two arms' means is their per-task covariance, estimated
+ * from the pair's differences as (v_i + v_j - v_d) / 2, times
+ * n_ij / (n_i n_j).  Returns 1 if it was joint. */
+static int
+prob_best(const struct pb_state *st, const struct opts *o, double *pbest)
+{
+	size_t i, j, k = 0, *byid = ecalloc(st->narms ? st->narms : 1, sizeof *byid);
+	struct pb_stats *s = ecalloc(st->narms ? st->narms : 1, sizeof *s);
+	double *p = ecalloc(st->narms ? st->narms : 1, sizeof *p);
+	int joint = 0;
+
+	for (i = 0; i < st->narms; i++) {
+		pbest[i] = NAN;
+		if (!st->arms[i].retired)
+			byid[k++] = i;
+	}
+	cmp_st = st;
+	qsort(byid, k, sizeof *byid, cmpid);
+	for (i = 0; i < k; i++)
+		s[i] = st->arms[byid[i]].st;
+	for (i = 0; i < k && k <= JOINT_MAX && !joint; i++)
+		for (j = i + 1; j < k && !joint; j++) {
+			const struct pb_pair *q = pb_state_pair(st, (int)byid[i], (int)byid[j]);
+			joint = q && q->n >= 2 && s[i].n >= 2 && s[j].n >= 2;
+		}
+	if (joint) {
+		double *mu = ecalloc(k, sizeof *mu), *cov = ecalloc(k * k, sizeof *cov);
+		for (i = 0; i < k; i++)
+			posterior(&s[i], &mu[i], &cov[i * k + i]);
+		for (i = 0; i < k; i++)
+			for (j = i + 1; j < k; j++) {
+				const struct pb_pair *q = pb_state_pair(st, (int)byid[i], (int)byid[j]);
+				double nd, vd, vi, vj, c, lim;
+				if (!q || q->n < 2 || s[i].n < 2 || s[j].n < 2)
+					continue;
+				nd = (double)q->n;
+				vd = (q->sumsq - q->sum * q->sum / nd) / (nd - 1);
+				vi = pb_stats_var(&s[i]);
+				vj = pb_stats_var(&s[j]);
+				c = (vi + vj - (vd > 0 ? vd : 0)) / 2 * nd /
+				    ((double)s[i].n * (double)s[j].n);
+				lim = 0.99 * sqrt(cov[i * k + i] * cov[j * k + j]);
+				c = c > lim ? lim : c < -lim ? -lim : c;
+				cov[i * k + j] = cov[j * k + i] = c;
+			}
+		if (pb_prob_best_joint(mu, cov, k, o->draws, o->seed, p) < 0)
+			die("out of memory");
+		free(mu);
+		free(cov);
+	} else if (pb_prob_best(s, k, o->draws, o->seed, p) < 0) {
+		die("out of memory");
+	}
+	for (i = 0; i < k; i++)
+		pbest[byid[i]] = p[i];
+	free(byid);
+	free(s);
+	free(p);
+	return joint;
+}
+
 /* Fills rk->r (sorted) and rk->v from rk->st. */
 static void
 rank_arms(struct ranking *rk, const struct opts *o)
 {
 	struct pb_state *st = &rk->st;
-	struct pb_stats *s = ecalloc(st->narms, sizeof *s);
 	double *prob = ecalloc(st->narms, sizeof *prob), total = 0;
 	double *pbest = ecalloc(st->narms, sizeof *pbest);
-	size_t i, *byid = ecalloc(st->narms, sizeof *byid);
+	size_t i;
 
 	rk->r = ecalloc(st->narms, sizeof *rk->r);
 	/* Tokens: the state's own counts (pb-update adds each applied
@@ -273,20 +362,9 @@ rank_arms(struct ranking *rk, const struct opts *o)
 		for (i = 0; i < st->narms; i++)
 			if (st->arms[i].tok_in || st->arms[i].tok_out)
 				rk->tokens = 1;
-	/* P(best) over the arms sorted by id, so that a replay, whose arms
-	 * come in the order first seen, draws the same numbers */
-	for (i = 0; i < st->narms; i++) {
-		byid[i] = i;
+	for (i = 0; i < st->narms; i++)
 		total += (double)st->arms[i].st.n;
-	}
-	cmp_st = st;
-	qsort(byid, st->narms, sizeof *byid, cmpid);
-	for (i = 0; i < st->narms; i++)
-		s[i] = st->arms[byid[i]].st;
-	if (pb_prob_best(s, st->narms, o->draws, o->seed, prob) < 0)
-		die("out of memory");
-	for (i = 0; i < st->narms; i++)
-		pbest[byid[i]] = prob[i];
+	rk->joint = prob_best(st, o, pbest);
 	if (!rk->replayed && pb_policy_probs(st, prob) < 0)
 		die("out of memory");
 	for (i = 0; i < st->narms; i++) {
@@ -304,10 +382,8 @@ rank_arms(struct ranking *rk, const struct opts *o)
 	qsort(rk->r, st->narms, sizeof *rk->r, bymean);
 	rk->v.eps = o->eps;
 	judge(st, o->level, &rk->v);
-	free(s);
 	free(prob);
 	free(pbest);
-	free(byid);
 }
 
 /* Writes j as one line to stdout, and frees it. */
@@ -549,8 +625,17 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 	}
 	if (md)
 		putchar('\n');
-	printf("P(best): Monte Carlo over %ld draws from %s posteriors (seed %llu)\n",
-	       o->draws, posteriors(st), (unsigned long long)o->seed);
+	if (rk->joint)
+		printf("P(best): Monte Carlo over %ld draws from a joint normal posterior, "
+		       "correlated through the tasks arms shared (seed %llu)\n",
+		       o->draws, (unsigned long long)o->seed);
+	else
+		printf("P(best): Monte Carlo over %ld draws from %s posteriors (seed %llu)\n",
+		       o->draws, posteriors(st), (unsigned long long)o->seed);
+	if (!rk->v.done && strcmp(rk->v.rule, "budget"))
+		printf("P(best) is a posterior estimate, not a verdict: no arm is called "
+		       "best until the %s rule separates it at confidence %g\n",
+		       rk->v.rule, rk->v.conf);
 	if (md)
 		putchar('\n');
 	say_verdict(st, r, &rk->v);

@@ -688,6 +688,16 @@ const struct pb_hist_series *pb_history_find(const struct pb_history *h,
 int pb_prob_best(const struct pb_stats *s, size_t k, long draws,
                  uint64_t seed, double *p);
 
+/* P(best) as pb_prob_best, but from a joint normal posterior: means
+ * mu[0..k) with covariance cov (k x k, row-major), so that arms judged
+ * on the same tasks, whose estimates rise and fall together with the
+ * tasks' difficulty, are compared through their difference.  A cov that
+ * is not positive definite gets the smallest ridge on its diagonal (1e-6
+ * of its largest variance, times 4 until it is) that makes it so.
+ * O(draws k^2).  Returns 0, or -1 out of memory or draws < 1. */
+int pb_prob_best_joint(const double *mu, const double *cov, size_t k,
+                       long draws, uint64_t seed, double *p);
+
 /* The empirical Bernstein interval of Maurer and Pontil (2009) for the
  * mean of rewards in [0,1], two-sided at level 1 - alpha: with v the
  * sample variance (divisor n - 1) and L = ln(4 / alpha),

@@ -1,7 +1,7 @@
 #!/bin/sh
 # pb-report: the ranking in four formats, from a state with known counts.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 34
 
 trained_state st.json
 
@@ -33,7 +33,27 @@ is "$(printf '%s\n' "$OUT" | head -1)" "policy uniform, 30 pulls applied, 0 pend
 is "$(printf '%s\n' "$OUT" | sed -n 3p | tr -s ' ')" " 1 careful 10 33.3% 0.800 [0.490, 0.943] 0.800 0 0.905" "table row, with P(best)"
 is "$(printf '%s\n' "$OUT" | sed -n 6p)" "P(best): Monte Carlo over 10000 draws from Beta(1 + wins, 1 + losses) posteriors (seed 1)" \
    "the table names how P(best) was computed"
+is "$(printf '%s\n' "$OUT" | sed -n 7p)" "P(best) is a posterior estimate, not a verdict: no arm is called best until the glr rule separates it at confidence 0.95" \
+   "beside a verdict not yet reached, P(best) is said to be no verdict"
 like "$(printf '%s\n' "$OUT" | tail -1)" "^verdict: " "the verdict comes last"
+
+# A retired arm can no longer be chosen: it has no P(best), and the
+# others' add up to 1 without it.
+cp st.json retired.json
+pb-update -s retired.json --retire plain
+run pb-report -s retired.json --json
+is "$(printf '%s' "$OUT" | jq -c '[.arms[] | select(.id == "plain") | .pbest]')" "[null]" "a retired arm has no P(best)"
+is "$(printf '%s' "$OUT" | jq '[.arms[].pbest | numbers] | add * 1e9 | round')" 1000000000 "the others' add up to 1"
+
+# Arms answered the same tasks: P(best) is drawn jointly, through the pairs.
+pb-update -s paired.json --init "$DATA/arms3.jsonl" --policy uniform
+jq -nc 'range(20) | {id: "t\(.)", input: "question \(.)", answer: "1"}' >tasks20.jsonl
+pb-sample -s paired.json -k all tasks20.jsonl |
+	jq -c '. + {reward: (if .arm == "plain" then (.group % 3 == 0 | if . then 1 else 0 end) else (.group % 2 | if . == 0 then 1 else 0 end) end)}' |
+	pb-update -s paired.json
+run pb-report -s paired.json
+like "$(printf '%s\n' "$OUT" | grep '^P(best): ')" "joint normal posterior, correlated through the tasks arms shared" \
+   "paired arms: a joint posterior"
 
 run pb-report -s st.json --csv --interval auto
 is "$(printf '%s\n' "$OUT" | head -1)" "rank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,errors,pbest,prompt_tokens,completion_tokens,cost" "CSV header"

@@ -150,6 +150,24 @@ main(void)
 		   miss_wilson, runs);
 	}
 
+	/* joint P(best): two arms 0.1 apart with sd 0.1 each; drawn apart,
+	 * Phi(0.1 / sqrt(0.02)) = 0.760; on shared tasks with correlation
+	 * 0.9 the difference has sd sqrt(0.002), Phi(2.236) = 0.987 */
+	{
+		double mu[2] = { 0.6, 0.5 }, ind[4] = { 0.01, 0, 0, 0.01 },
+		       cor[4] = { 0.01, 0.009, 0.009, 0.01 },
+		       bad[9] = { 1, 1, -1, 1, 1, 1, -1, 1, 1 }, pj[3], m3[3] = { 0, 0, 0 };
+		ok(pb_prob_best_joint(mu, ind, 2, 40000, 3, pj) == 0, "joint P(best) runs");
+		is_num(pj[0], 0.760, 0.01, "independent arms: Phi(0.707)");
+		pb_prob_best_joint(mu, cor, 2, 40000, 3, pj);
+		is_num(pj[0], 0.987, 0.005, "correlated through shared tasks: Phi(2.236)");
+		ok(pb_prob_best_joint(mu, cor, 2, 0, 3, pj) < 0, "no draws: an error");
+		/* correlations that cannot fit together: a ridge makes it work */
+		ok(pb_prob_best_joint(m3, bad, 3, 3000, 3, pj) == 0 &&
+		   fabs(pj[0] + pj[1] + pj[2] - 1) < 1e-12 && pj[0] > 0.2 && pj[2] > 0.2,
+		   "a covariance that is not positive definite still gives P(best)");
+	}
+
 	/* exact McNemar */
 	is_num(pb_mcnemar_exact(1, 6), 0.125, 1e-12, "McNemar b=1 c=6: 2 (1+7)/128");
 	is_num(pb_mcnemar_exact(6, 1), 0.125, 1e-12, "symmetric");
