@@ -1505,6 +1505,30 @@ vintervals(const struct opts *o, const struct vrow *r, size_t n, const char *end
 
 static const struct vrow *cmp_rows;
 
+/* Whether the held-out mean ho (of h) is significantly below the
+ * training mean of t, one-sided at alpha: the two are means of
+ * different tasks, so their difference has variance v_t / n_t + v_h /
+ * n_h, each v floored at 1 / (4 n) as P(best)'s is.  *z receives the
+ * drop in standard errors. */
+static int
+curse(const struct pb_stats *t, const struct pb_stats *h, double alpha, double *z)
+{
+	double nt = (double)t->n, nh = (double)h->n, vt, vh, mt, mh, se;
+
+	*z = NAN;
+	if (t->n < 1 || h->n < 1)
+		return 0;
+	mt = pb_stats_mean(t);
+	mh = pb_stats_mean(h);
+	vt = t->nonbinary ? pb_stats_var(t) : mt * (1 - mt);
+	vh = h->nonbinary ? pb_stats_var(h) : mh * (1 - mh);
+	vt = vt > 1 / (4 * nt) ? vt : 1 / (4 * nt);
+	vh = vh > 1 / (4 * nh) ? vh : 1 / (4 * nh);
+	se = sqrt(vt / nt + vh / nh);
+	*z = (mt - mh) / se;
+	return *z > pb_normal_quantile(1 - alpha);
+}
+
 static int
 byacc(const void *x, const void *y)
 {
@@ -1626,6 +1650,14 @@ validate(const struct opts *o, const struct pb_state *st)
 			num(x, "heldout_mean", r[chosen].acc.n ? pb_stats_mean(&r[chosen].acc) : NAN);
 			num(x, "heldout_ci_low", r[chosen].lo);
 			num(x, "heldout_ci_high", r[chosen].hi);
+			{
+				double z;
+				int sig = curse(&t->st, &r[chosen].acc, o->alpha_gate, &z);
+				num(x, "drop", t->st.n && r[chosen].acc.n ? pb_stats_mean(&t->st) -
+				    pb_stats_mean(&r[chosen].acc) : NAN);
+				num(x, "z", z);
+				cJSON_AddBoolToObject(x, "significant", sig);
+			}
 		}
 		if (o->gate == G_UPLIFT) {
 			x = cJSON_AddObjectToObject(v, "gate");
@@ -1729,13 +1761,21 @@ validate(const struct opts *o, const struct pb_state *st)
 			const struct pb_arm *t = &st->arms[tr];
 			double tm = pb_stats_mean(&t->st), tlo, thi;
 			const char *meth;
+			double z;
+			int sig = curse(&t->st, &q->acc, o->alpha_gate, &z);
 			pb_report_ci(&t->st, 1 - o->level, o->interval, &tlo, &thi, &meth);
-			printf("winner's curse: the run chose %s on a training mean of %.3f "
+			printf("%s: the run chose %s on a training mean of %.3f "
 			       "[%.3f, %.3f] over %ld pulls; on %ld held-out tasks it scored %.3f "
-			       "[%.3f, %.3f]", t->id, tm, tlo, thi, t->st.n, q->acc.n, ho, q->lo, q->hi);
-			if (ho < tm)
-				printf(", %.3f lower: the training figure was flattered by picking "
-				       "the luckiest arm; believe the held-out one.\n", tm - ho);
+			       "[%.3f, %.3f]", sig ? "winner's curse" : "training against held-out",
+			       t->id, tm, tlo, thi, t->st.n, q->acc.n, ho, q->lo, q->hi);
+			if (sig)
+				printf(", %.3f lower (z = %.2f, significant at %g): the training "
+				       "figure was flattered by picking the luckiest arm; believe the "
+				       "held-out one.\n", tm - ho, z, o->alpha_gate);
+			else if (ho < tm)
+				printf(", %.3f lower, within chance (z = %.2f, not significant at "
+				       "%g): no evidence of the winner's curse.\n", tm - ho, z,
+				       o->alpha_gate);
 			else
 				printf(", no lower: no sign of the winner's curse.\n");
 		}
@@ -1745,6 +1785,10 @@ validate(const struct opts *o, const struct pb_state *st)
 		       q->uplift > 0 && q->p < o->alpha_gate ? "" : "not ", o->alpha_gate,
 		       q->uplift > 0 && q->p < o->alpha_gate ? "." : ": the held-out tasks "
 		       "do not show that it beats the baseline.");
+	} else if (chosen != (size_t)-1) {
+		printf("%suplift: the chosen arm %s is the baseline itself: there is no "
+		       "uplift to measure (name another with --arm, or another baseline with "
+		       "--baseline)\n", md ? "\n" : "", vs.arm[chosen].id);
 	}
 done:
 	for (a = 0; a < vs.narms; a++) {
@@ -1761,7 +1805,8 @@ done:
 	free(ord);
 	if (o->gate == G_UPLIFT && !met)
 		warnx_("gate: %s", chosen == (size_t)-1 ? "no chosen arm (give --arm ARM)" :
-		       "the held-out uplift of the chosen arm is not significant");
+		       chosen == base ? "the chosen arm is the baseline itself: no uplift "
+		       "to test" : "the held-out uplift of the chosen arm is not significant");
 	return vs.bad ? -1 - !met : met; /* -1: bad records, -2: both */
 }
 
