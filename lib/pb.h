@@ -141,6 +141,17 @@ double pb_stats_var(const struct pb_stats *s);  /* sample variance */
 void pb_stats_ci(const struct pb_stats *s, double alpha, double *lo,
                  double *hi, const char **method);
 
+/* The anytime confidence interval for the mean of a finite pool of N
+ * tasks with 0/1 rewards, from s ones in the first n drawn without
+ * replacement in a random order (Waudby-Smith and Ramdas 2020, the
+ * prior-posterior ratio with a uniform prior on the pool's count K of
+ * ones): {K / N : C(K, s) C(N - K, n - s) / C(N, n) > d / (n + 1)}.
+ * It holds at every n at once with probability >= 1 - d, and shrinks to
+ * the pool's mean itself at n = N, where the interval for the
+ * population the pool came from does not.  n == 0 gives [0, 1].
+ * Returns 0, or -1 (and [0, 1]) for arguments that cannot be. */
+int pb_wor_bounds(double s, long n, long N, double d, double *lo, double *hi);
+
 double pb_normal_quantile(double p);        /* inverse of Phi */
 double pb_t_quantile(double p, double df);  /* inverse Student t CDF */
 

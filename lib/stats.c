@@ -181,3 +181,68 @@ pb_stats_ci(const struct pb_stats *s, double alpha, double *lo, double *hi,
 	*lo = m - h < 0 ? 0 : m - h;
 	*hi = m + h > 1 ? 1 : m + h;
 }
+
+/* log of C(K, s) C(N - K, n - s) / C(N, n): the chance that n tasks
+ * drawn without replacement from N of which K are 1 hold s ones. */
+static double
+hyper_log(double K, double s, double n, double N)
+{
+	if (K < s || N - K < n - s)
+		return -INFINITY;
+	return lgamma(K + 1) - lgamma(s + 1) - lgamma(K - s + 1) +
+	       lgamma(N - K + 1) - lgamma(n - s + 1) - lgamma(N - K - n + s + 1) -
+	       (lgamma(N + 1) - lgamma(n + 1) - lgamma(N - n + 1));
+}
+
+int
+pb_wor_bounds(double s, long n, long N, double d, double *lo, double *hi)
+{
+	double dn = (double)n, dN = (double)N, cut, a, b, m, mode;
+
+	*lo = 0;
+	*hi = 1;
+	if (N < 1 || n < 0 || n > N || s < 0 || s > dn || s != floor(s) ||
+	    !(d > 0 && d < 1))
+		return -1;
+	if (n == 0)
+		return 0;
+	/* The prior-posterior ratio with a uniform prior on K: the
+	 * posterior's normaliser is sum_K L(K) / (N + 1) = 1 / (n + 1)
+	 * (Vandermonde's sum of C(K, s) C(N - K, n - s) over K is
+	 * C(N + 1, n + 1)), so K stays in the set while
+	 * L(K) > d / (n + 1).  L is unimodal in K, so the set is an interval
+	 * around the mode, found by bisection on each side. */
+	cut = log(d) - log(dn + 1);
+	mode = floor((s + 1) * (dN + 1) / (dn + 2));
+	if (mode < s)
+		mode = s;
+	if (mode > dN - (dn - s))
+		mode = dN - (dn - s);
+	a = s;                 /* lowest K possible */
+	b = mode;
+	if (hyper_log(a, s, dn, dN) <= cut) {
+		while (b - a > 1) { /* L(a) <= cut < L(b) */
+			m = floor((a + b) / 2);
+			if (hyper_log(m, s, dn, dN) > cut)
+				b = m;
+			else
+				a = m;
+		}
+		a = b;
+	}
+	*lo = a / dN;
+	a = mode;
+	b = dN - (dn - s);     /* highest K possible */
+	if (hyper_log(b, s, dn, dN) <= cut) {
+		while (b - a > 1) { /* L(a) > cut >= L(b) */
+			m = floor((a + b) / 2);
+			if (hyper_log(m, s, dn, dN) > cut)
+				a = m;
+			else
+				b = m;
+		}
+		b = a;
+	}
+	*hi = b / dN;
+	return 0;
+}
