@@ -60,6 +60,7 @@ usage(FILE *fp, int status)
 	    "      --replay      rebuild the ranking from scored records (FILE... or\n"
 	    "                    stdin) and check that they agree with the state\n"
 	    "      --validate FILE  held-out scored records: accuracy and uplift\n"
+	    "      --force       --validate even on tasks used in training (a warning)\n"
 	    "      --baseline ARM   the arm uplift is measured against\n"
 	    "      --arm ARM     the arm the run chose (default: the state's leader)\n"
 	    "      --resamples B paired bootstrap resamples (default 10000)\n"
@@ -75,7 +76,7 @@ struct opts {
 	const char *interval, *plot, *validate, *baseline, *arm, *spath, *context;
 	long draws, resamples;
 	uint64_t seed;
-	int history, chart, replay, price;
+	int history, chart, replay, price, force;
 	enum { G_NONE, G_VERDICT, G_UPLIFT } gate;
 };
 
@@ -97,6 +98,9 @@ struct verdict {
 	double eps;           /* --epsilon, or NAN */
 	unsigned char *good;  /* per arm: in the eps-good set */
 	char why[PB_ERRLEN];
+	int exhausted;        /* not done, and the arms in contention have
+	                       * used every task: no new evidence can come */
+	size_t pool;          /* tasks in the pool */
 };
 
 /* A ranking: of a state, or of records replayed into one. */
@@ -163,6 +167,18 @@ judge(const struct pb_state *full, double level, struct verdict *v)
 		pb_eps_good(st, delta, v->eps, good);
 	}
 	v->best = best >= 0 ? map[best] : -1;
+	v->pool = pb_state_pool_size(full, -1);
+	if (!v->done && pb_state_exhausted(full, -1, v->why)) {
+		long out = 0;
+		size_t b, a;
+		v->exhausted = 1;
+		for (b = 0; b < full->nbatch; b++)
+			for (a = 0; a < full->narms; a++)
+				out += full->batch[b].left[a];
+		if (out)
+			snprintf(v->why + strlen(v->why), PB_ERRLEN - strlen(v->why),
+			         "; %ld pull%s still out", out, out == 1 ? " is" : "s are");
+	}
 	for (i = 0; i < n; i++) {
 		v->open[map[i]] = open[i];
 		if (good)
@@ -174,13 +190,39 @@ judge(const struct pb_state *full, double level, struct verdict *v)
 	free(good);
 }
 
+/* A state holds at most R pulls of each (arm, task) pair: more than R x
+ * the pool's tasks on one arm means rewards were counted twice (a state
+ * made by hand, or by another tool): say so. */
+static void
+check_pairs(const struct pb_state *st, const char *ctx)
+{
+	size_t i, n = pb_state_pool_size(st, -1);
+	double cap = (double)(st->repeats > 0 ? st->repeats : 1) * (double)n;
+
+	if (st->ctx_field)
+		return; /* each context's view is checked on its own */
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[i];
+		if ((double)a->st.n > (double)n || (double)(a->st.n + a->errors) > cap)
+			warnx_("warning: %s%s%sarm %s holds %ld pulls, but the pool has "
+			       "%zu task%s (repeats %ld): some (arm, task) pairs were counted "
+			       "more than once, and no interval or verdict here is valid",
+			       ctx && *ctx ? "context " : "", ctx && *ctx ? ctx : "",
+			       ctx && *ctx ? ": " : "", a->id, a->st.n + a->errors, n,
+			       n == 1 ? "" : "s", st->repeats > 0 ? st->repeats : 1);
+	}
+}
+
 /* The verdict as one line of words (and one more for --epsilon). */
 static void
 say_verdict(const struct pb_state *st, const struct row *r, const struct verdict *v)
 {
 	size_t i;
 
-	if (!strcmp(v->rule, "budget")) {
+	if (v->exhausted) {
+		printf("verdict: %s (%s rule); no more tasks to hand out\n",
+		       v->why, v->rule);
+	} else if (!strcmp(v->rule, "budget")) {
 		printf("verdict: %s\n", v->done ? v->why :
 		       "fixed budget not yet spent");
 	} else if (v->done) {
@@ -221,8 +263,10 @@ verdict_json(const struct pb_state *st, const struct row *r, const struct verdic
 		if (v->open[r[i].arm])
 			cJSON_AddItemToArray(rem, cJSON_CreateString(st->arms[r[i].arm].id));
 	cJSON_AddStringToObject(o, "rule", v->rule);
-	if (v->done && !strcmp(v->rule, "budget"))
+	if ((v->done && !strcmp(v->rule, "budget")) || v->exhausted)
 		cJSON_AddStringToObject(o, "why", v->why);
+	cJSON_AddBoolToObject(o, "exhausted", v->exhausted);
+	cJSON_AddNumberToObject(o, "pool", (double)v->pool);
 	if (v->good) {
 		cJSON_AddNumberToObject(o, "epsilon", v->eps);
 		cJSON_AddNumberToObject(o, "eps_confidence", 1 - v->delta);
@@ -382,6 +426,8 @@ rank_arms(struct ranking *rk, const struct opts *o)
 	qsort(rk->r, st->narms, sizeof *rk->r, bymean);
 	rk->v.eps = o->eps;
 	judge(st, o->level, &rk->v);
+	if (!rk->replayed)
+		check_pairs(st, rk->ctx);
 	free(prob);
 	free(pbest);
 }
@@ -1540,6 +1586,83 @@ byacc(const void *x, const void *y)
 	return a < b ? -1 : a > b;
 }
 
+/* Held-out tasks the training state used: a task of the validation file
+ * whose id (pb_task_key, the default input fields) is in one of the
+ * state's pools at a position below some arm's cursor there. */
+struct overlap {
+	const struct pb_state *st;
+	long n, used;
+	char *example;
+	struct pb_tasks seen;
+};
+
+static int
+overlap_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
+{
+	static const char *fields[] = { "input", "question", "prompt" };
+	struct overlap *ov = arg;
+	const cJSON *task = rec ? cJSON_GetObjectItemCaseSensitive(rec, "task") : NULL;
+	const char *in = NULL;
+	char err[PB_ERRLEN], *key;
+	uint64_t dig;
+	size_t f, c, narms = ov->st->narms, a;
+	int pools = ov->st->ctx_field ? (int)ov->st->nctx : 1, p;
+
+	(void)at;
+	(void)why;
+	for (f = 0; cJSON_IsObject(task) && f < 3 && !in; f++)
+		in = pb_json_str(task, fields[f]);
+	if (!in || !(key = pb_task_key(task, in, &dig, err))) {
+		cJSON_Delete(rec);
+		return 0; /* the report itself says what is wrong with it */
+	}
+	if (pb_tasks_find(&ov->seen, key) < 0) {
+		if (pb_tasks_add(&ov->seen, key, 0) < 0)
+			die("out of memory");
+		ov->n++;
+		for (p = 0; p < pools; p++) {
+			int ci = ov->st->ctx_field ? p : -1;
+			long pos = pb_tasks_find(pb_state_tasks(ov->st, ci), key), most = 0;
+			for (a = 0; pos >= 0 && a < narms; a++)
+				if (pb_state_cursor(ov->st, ci, (int)a) > most)
+					most = pb_state_cursor(ov->st, ci, (int)a);
+			if (pos >= 0 && pos < most) {
+				if (!ov->used++)
+					ov->example = estrdup(key);
+				break;
+			}
+		}
+		(void)c;
+	}
+	free(key);
+	cJSON_Delete(rec);
+	return 0;
+}
+
+/* --validate refuses held-out tasks that were used in training (the
+ * state knows its tasks): exit 2, or a warning with --force. */
+static void
+check_held_out(const struct opts *o, const struct pb_state *st)
+{
+	struct overlap ov = { st, 0, 0, NULL, { 0 } };
+	char *files[1] = { (char *)o->validate }, err[PB_ERRLEN];
+
+	if (!st || !strcmp(o->validate, "-"))
+		return; /* standard input is read once, by the report */
+	if (pb_jsonl_files(1, files, overlap_record, &ov, err) < 0)
+		die("%s", err);
+	pb_tasks_free(&ov.seen);
+	if (ov.used && !o->force)
+		die("--validate: %ld of the %ld tasks in %s were used in training "
+		    "(for example '%s'): they are not held out; use other tasks, or "
+		    "--force to report anyway", ov.used, ov.n, o->validate, ov.example);
+	if (ov.used)
+		warnx_("warning: --validate: %ld of the %ld tasks in %s were used in "
+		       "training (for example '%s'); the report is not a held-out check",
+		       ov.used, ov.n, o->validate, ov.example);
+	free(ov.example);
+}
+
 /* The validation report; returns whether the gate (if any) is met. */
 static int
 validate(const struct opts *o, const struct pb_state *st)
@@ -1553,6 +1676,7 @@ validate(const struct opts *o, const struct pb_state *st)
 	int tr = -1, met = 1, md = o->format == F_MD;
 	size_t w = 3;
 
+	check_held_out(o, st);
 	files[0] = (char *)o->validate;
 	if (pb_jsonl_files(1, files, validate_record, &vs, err) < 0)
 		die("%s", err);
@@ -1847,7 +1971,8 @@ main(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CSV, O_MD, O_LEVEL, O_EPS, O_VERSION, O_INTERVAL,
 	       O_DRAWS, O_SEED, O_PRICE, O_HISTORY, O_CHART, O_PLOT, O_REQUIRE,
-	       O_REPLAY, O_VALIDATE, O_BASELINE, O_ARM, O_RESAMPLES, O_CONTEXT };
+	       O_REPLAY, O_VALIDATE, O_BASELINE, O_ARM, O_RESAMPLES, O_CONTEXT,
+	       O_FORCE };
 	static const struct option lopts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, O_JSON },
@@ -1865,6 +1990,7 @@ main(int argc, char **argv)
 		{ "require", required_argument, NULL, O_REQUIRE },
 		{ "replay", no_argument, NULL, O_REPLAY },
 		{ "validate", required_argument, NULL, O_VALIDATE },
+		{ "force", no_argument, NULL, O_FORCE },
 		{ "baseline", required_argument, NULL, O_BASELINE },
 		{ "arm", required_argument, NULL, O_ARM },
 		{ "resamples", required_argument, NULL, O_RESAMPLES },
@@ -1905,6 +2031,7 @@ main(int argc, char **argv)
 		case O_REQUIRE: parse_gate(&o, optarg); break;
 		case O_REPLAY: o.replay = 1; break;
 		case O_VALIDATE: o.validate = optarg; break;
+		case O_FORCE: o.force = 1; break;
 		case O_BASELINE: o.baseline = optarg; break;
 		case O_ARM: o.arm = optarg; break;
 		case O_RESAMPLES: o.resamples = intarg("--resamples", optarg, 2, 10000000); break;

@@ -6,6 +6,7 @@
  * as pending, save, unlock; then write the records. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,9 +45,20 @@ static const char *ctx_field;     /* the state's context field, or NULL */
 static const char *tmpl, *sys_tmpl;
 static int sys_prefix;
 
+/* One task of the input: its identity and where its line is spooled. */
+struct task {
+	char *key;        /* pb_task_key */
+	uint64_t dig;
+	const char *file; /* where it was read, for messages */
+	long line;
+	long off, len;    /* its line in the spool file */
+	long pos;         /* its position in its context's pool (phase 2),
+	                   * -2: changed, -3: a duplicate line */
+};
+
 struct ctx {
-	char **v;      /* -n: the tasks' JSON text, to draw from */
-	size_t n, cap; /* tasks read */
+	struct task *v; /* the tasks read */
+	size_t n, cap;
 	long bad;
 	const struct pb_state *tmplst; /* arms the templates must fit */
 	char **cname;   /* context values seen, and each task's (tctx) */
@@ -54,12 +66,14 @@ struct ctx {
 	size_t ncname;
 	int *tctx;
 	size_t tcap;
-	FILE *spool;   /* every-task mode: lines go here, not into memory */
+	FILE *spool;   /* the tasks' lines, read again to write the pulls */
+	struct pb_tasks seen; /* context and id of every task read: duplicates */
 	/* the write phase */
 	const struct pb_state *st;
 	FILE *choices;  /* per slot: first pull id, m, then m arms (longs) */
 	char **armjson; /* each arm's id as a JSON string */
 	size_t nout;    /* slots: fewer than the tasks if a budget ran out */
+	long repeats;   /* pulls of one (arm, task): records carry "sample" */
 	size_t i;
 };
 
@@ -106,7 +120,10 @@ static int
 read_task(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
 	struct ctx *c = arg;
-	char *text;
+	char err[PB_ERRLEN], *key, seenkey[64];
+	uint64_t dig;
+	long prev;
+	int tc = -1;
 
 	if (!rec) {
 		warnx_("%s:%ld: %s", at->file, at->line, why);
@@ -147,28 +164,54 @@ read_task(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 			c->cname = erealloc(c->cname, (k + 1) * sizeof *c->cname);
 			c->cname[c->ncname++] = estrdup(name);
 		}
+		tc = (int)k;
+	}
+	if (!(key = pb_task_key(rec, pb_json_str(rec, find_input(rec)), &dig, err))) {
+		warnx_("%s:%ld: %s", at->file, at->line, err);
+		c->bad++;
+		cJSON_Delete(rec);
+		return 0;
+	}
+	cJSON_Delete(rec);
+	/* The same task twice in the input is one task; the same id with
+	 * another input is an error. */
+	{
+		char *sk = emalloc(strlen(key) + sizeof seenkey);
+		snprintf(seenkey, sizeof seenkey, "%d\n", tc);
+		strcpy(sk, seenkey);
+		strcat(sk, key);
+		if ((prev = pb_tasks_find(&c->seen, sk)) >= 0) {
+			const struct task *p = &c->v[c->seen.dig[prev]];
+			if (p->dig != dig) {
+				warnx_("%s:%ld: task '%s' is in %s:%ld already, with another "
+				       "input", at->file, at->line, key, p->file, p->line);
+				c->bad++;
+			}
+			free(sk);
+			free(key);
+			return 0;
+		}
+		if (pb_tasks_add(&c->seen, sk, c->n) < 0)
+			die("out of memory");
+		free(sk);
+	}
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 256;
+		c->v = erealloc(c->v, c->cap * sizeof *c->v);
+	}
+	if (ctx_field) {
 		if (c->n == c->tcap) {
 			c->tcap = c->tcap ? 2 * c->tcap : 256;
 			c->tctx = erealloc(c->tctx, c->tcap * sizeof *c->tctx);
 		}
-		c->tctx[c->n] = (int)k;
+		c->tctx[c->n] = tc;
 	}
-	cJSON_Delete(rec);
-	if (c->spool) {
-		/* the line as read: it is valid, and passed on byte for byte */
-		if (fwrite(at->text, 1, at->len, c->spool) != at->len ||
-		    putc('\n', c->spool) == EOF)
-			die("spool file: %s", strerror(errno));
-	} else {
-		text = emalloc(at->len + 1);
-		memcpy(text, at->text, at->len);
-		text[at->len] = '\0';
-		if (c->n == c->cap) {
-			c->cap = c->cap ? 2 * c->cap : 256;
-			c->v = erealloc(c->v, c->cap * sizeof *c->v);
-		}
-		c->v[c->n] = text;
-	}
+	c->v[c->n] = (struct task){ key, dig, at->file, at->line, ftell(c->spool),
+	                            (long)at->len, -1 };
+	/* the line as read: it is valid, and passed on byte for byte */
+	if (c->v[c->n].off < 0 || fwrite(at->text, 1, at->len, c->spool) != at->len ||
+	    putc('\n', c->spool) == EOF)
+		die("spool file: %s", strerror(errno));
 	c->n++;
 	return 0;
 }
@@ -228,19 +271,30 @@ json_string(const char *s)
 	return t;
 }
 
-/* Writes the pull records of one task: the arms chosen for it (none if
- * its context had stopped).  The task goes out as the text it came in,
- * and the record is put together as text: printing the task back from
- * its tree would cost more than everything else pb-sample does. */
+/* Writes the pull records of one choice: its head (first pull id, m,
+ * the input task) and m arms from the choices spool; the task goes out
+ * as the text it came in, read back from the tasks spool, and the record
+ * is put together as text: printing the task back from its tree would
+ * cost more than everything else pb-sample does. */
 static void
-write_pulls(struct ctx *c, const char *text, size_t len, cJSON *task, size_t t)
+write_pulls(struct ctx *c, char **buf, size_t *cap)
 {
-	long head[2], arm, j;
-	cJSON *msgs;
+	long head[3], arm, j;
+	const struct task *tk;
+	cJSON *task, *msgs;
 	char *m;
 
-	if (fread(head, sizeof *head, 2, c->choices) != 2)
+	if (fread(head, sizeof *head, 3, c->choices) != 3)
 		die("spool file: %s", ferror(c->choices) ? strerror(errno) : "short read");
+	tk = &c->v[head[2]];
+	if ((size_t)tk->len + 1 > *cap)
+		*buf = erealloc(*buf, *cap = (size_t)tk->len + 1);
+	if (fseek(c->spool, tk->off, SEEK_SET) < 0 ||
+	    fread(*buf, 1, (size_t)tk->len, c->spool) != (size_t)tk->len)
+		die("spool file: %s", ferror(c->spool) ? strerror(errno) : "short read");
+	(*buf)[tk->len] = '\0';
+	if (!(task = cJSON_Parse(*buf)))
+		die("spool file: a task no longer parses");
 	for (j = 0; j < head[1]; j++) {
 		if (fread(&arm, sizeof arm, 1, c->choices) != 1)
 			die("spool file: %s", ferror(c->choices) ? strerror(errno) : "short read");
@@ -251,10 +305,12 @@ write_pulls(struct ctx *c, const char *text, size_t len, cJSON *task, size_t t)
 		       head[0] + j, c->armjson[arm]);
 		if (head[1] > 1)
 			printf("\"group\":%ld,", head[0]);
+		if (c->repeats > 1)
+			printf("\"sample\":%ld,", j % c->repeats);
 		if (ctx_field)
-			printf("\"context\":%s,", c->cjson[c->tctx[t]]);
+			printf("\"context\":%s,", c->cjson[c->tctx[head[2]]]);
 		fputs("\"task\":", stdout);
-		fwrite(text, 1, len, stdout);
+		fwrite(*buf, 1, (size_t)tk->len, stdout);
 		fputs(",\"messages\":", stdout);
 		fputs(m, stdout);
 		if (fputs("}\n", stdout) == EOF)
@@ -263,23 +319,6 @@ write_pulls(struct ctx *c, const char *text, size_t len, cJSON *task, size_t t)
 		cJSON_Delete(msgs);
 	}
 	cJSON_Delete(task);
-}
-
-/* The write phase of every-task mode: the spooled tasks, read again. */
-static int
-write_spooled(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
-{
-	struct ctx *c = arg;
-
-	if (!rec)
-		die("spool file, line %ld: %s", at->line, why);
-	if (c->i >= c->nout) {
-		cJSON_Delete(rec);
-		return 1;
-	}
-	write_pulls(c, at->text, at->len, rec, c->i);
-	c->i++;
-	return 0;
 }
 
 /* Fills task[0..nout) with task indexes drawn without replacement, pass
@@ -324,14 +363,14 @@ arms_mask(const struct pb_state *st, const char *list)
 	return mask;
 }
 
-/* Spools the arms chosen for one task (m may be 0: none). */
+/* Spools the arms chosen for input task tin. */
 static void
-spool(FILE *fp, long first, long m, const int *arm)
+spool(FILE *fp, long first, long m, const int *arm, long tin)
 {
-	long head[2] = { first, m }, a;
+	long head[3] = { first, m, tin }, a;
 	int j;
 
-	if (fwrite(head, sizeof *head, 2, fp) != 2)
+	if (fwrite(head, sizeof *head, 3, fp) != 3)
 		die("spool file: %s", strerror(errno));
 	for (j = 0; j < m; j++) {
 		a = arm[j];
@@ -364,9 +403,12 @@ main(int argc, char **argv)
 	struct pb_state st;
 	struct pb_rng rng;
 	char err[PB_ERRLEN];
-	unsigned char *allow = NULL, *stopped;
-	size_t *task = NULL, nout, i, t;
-	int *chosen, *cidx, ch, fd, ci;
+	unsigned char *allow = NULL, *stopped, **exh, *mask, *in;
+	size_t *task = NULL, nout, i, t, nk, nuse, a, *nexh, nchoice = 0;
+	long **tin, **nxt;
+	char **why;
+	int *chosen, *cidx, ch, fd, ci, *rep_arms;
+	long R;
 	double now;
 
 	setprog(argv[0]);
@@ -408,19 +450,20 @@ main(int argc, char **argv)
 		ctx_field = estrdup(st.ctx_field);
 
 	/* 1. Read and check the tasks. */
-	if (count < 0 && !(c.spool = tmpfile()))
+	if (!(c.spool = tmpfile()))
 		die("spool file: %s", strerror(errno));
 	c.tmplst = &st;
 	if (pb_jsonl_files(argc, argv, read_task, &c, err) < 0)
 		die("%s", err);
 	pb_state_free(&st);
+	pb_tasks_free(&c.seen);
 	if (c.n == 0)
 		die_status(c.bad ? PB_EXIT_RECORDS : PB_EXIT_USAGE,
 		           "no tasks to sample%s; state not changed",
 		           c.bad ? " (every line was bad)" : " (empty input)");
 
-	/* 2. Under the lock: choose arms, record the pulls, save. */
-	nout = count < 0 ? c.n : (size_t)count;
+	/* 2. Under the lock: learn the tasks, choose arms, hand each its next
+	 * task in the pool's order, record the pulls, save. */
 	if (!(c.choices = tmpfile()))
 		die("spool file: %s", strerror(errno));
 	if ((fd = pb_state_lock(spath, err)) < 0 || pb_state_load(&st, spath, err) < 0)
@@ -432,12 +475,6 @@ main(int argc, char **argv)
 		allow = arms_mask(&st, armlist);
 	if (perk < 0)
 		perk = st.pol.kind == PB_POL_RACE ? 0 : 1;
-	if (count >= 0) {
-		task = emalloc(nout * sizeof *task);
-		if (seed >= 0)
-			pb_rng_seed(&rng, (uint64_t)seed);
-		draw(task, nout, c.n, seed >= 0 ? &rng : &st.rng);
-	}
 	now = pb_now();
 	pb_state_count_pending(&st, now);
 	/* The policy may have stopped since we looked: say so, change
@@ -447,9 +484,10 @@ main(int argc, char **argv)
 	if (!ctx_field && pb_state_done(&st, -1, err, NULL))
 		die_status(PB_EXIT_DONE, "done: %s", err);
 	/* Contexts: the state's index of each value, added if new. */
-	cidx = ecalloc(c.ncname ? c.ncname : 1, sizeof *cidx);
-	stopped = ecalloc(c.ncname ? c.ncname : 1, 1);
-	skipped = ecalloc(c.ncname ? c.ncname : 1, sizeof *skipped);
+	nk = c.ncname ? c.ncname : 1;
+	cidx = ecalloc(nk, sizeof *cidx);
+	stopped = ecalloc(nk, 1);
+	skipped = ecalloc(nk, sizeof *skipped);
 	for (i = 0; i < c.ncname; i++) {
 		if ((cidx[i] = pb_state_add_ctx(&st, c.cname[i])) < 0)
 			die("out of memory");
@@ -457,10 +495,93 @@ main(int argc, char **argv)
 		if (stopped[i])
 			warnx_("context %s: done: %s", c.cname[i], err);
 	}
+	if (!ctx_field)
+		cidx[0] = -1;
+	/* The tasks join their pools; each pool's positions that this input
+	 * has (tin) and, from each position, the next one it has (nxt). */
+	tin = ecalloc(nk, sizeof *tin);
+	nxt = ecalloc(nk, sizeof *nxt);
+	exh = ecalloc(nk, sizeof *exh);
+	nexh = ecalloc(nk, sizeof *nexh);
+	{
+		char **ids = emalloc(c.n * sizeof *ids);
+		uint64_t *digs = emalloc(c.n * sizeof *digs);
+		long *pos = emalloc(c.n * sizeof *pos), *which = emalloc(c.n * sizeof *which);
+		size_t k, m2;
+		for (k = 0; k < nk; k++) {
+			const struct pb_tasks *pool;
+			for (i = 0, m2 = 0; i < c.n; i++)
+				if (!ctx_field || c.tctx[i] == (int)k) {
+					ids[m2] = c.v[i].key;
+					digs[m2] = c.v[i].dig;
+					which[m2++] = (long)i;
+				}
+			if (pb_state_learn(&st, cidx[k], m2, ids, digs, pos) < 0)
+				die("out of memory");
+			pool = pb_state_tasks(&st, cidx[k]);
+			tin[k] = emalloc((pool->n + 1) * sizeof **tin);
+			nxt[k] = emalloc((pool->n + 1) * sizeof **nxt);
+			for (t = 0; t <= pool->n; t++)
+				tin[k][t] = -1;
+			for (i = 0; i < m2; i++) {
+				struct task *tk = &c.v[which[i]];
+				if ((tk->pos = pos[i]) == -2) {
+					warnx_("%s:%ld: task '%s' changed: its input is not the one "
+					       "the state has under this id", tk->file, tk->line, tk->key);
+					c.bad++;
+					continue;
+				}
+				tin[k][pos[i]] = which[i];
+			}
+			nxt[k][pool->n] = (long)pool->n;
+			for (t = pool->n; t-- > 0;)
+				nxt[k][t] = tin[k][t] >= 0 ? (long)t : nxt[k][t + 1];
+		}
+		free(ids);
+		free(digs);
+		free(pos);
+		free(which);
+	}
+	/* The slots: one per choice, each in the context of an input task
+	 * (every task in order, or -n drawn at random). */
+	for (i = 0, nuse = 0; i < c.n; i++)
+		nuse += c.v[i].pos >= 0;
+	if (nuse == 0) {
+		pb_state_unlock(fd);
+		die_status(PB_EXIT_RECORDS, "no tasks to sample (every task was bad); "
+		           "state not changed");
+	}
+	{
+		size_t *use = emalloc(nuse * sizeof *use), u = 0;
+		for (i = 0; i < c.n; i++)
+			if (c.v[i].pos >= 0)
+				use[u++] = i;
+		nout = count < 0 ? nuse : (size_t)count;
+		task = emalloc(nout * sizeof *task);
+		if (count < 0) {
+			memcpy(task, use, nout * sizeof *task);
+		} else {
+			if (seed >= 0)
+				pb_rng_seed(&rng, (uint64_t)seed);
+			draw(task, nout, nuse, seed >= 0 ? &rng : &st.rng);
+			for (i = 0; i < nout; i++)
+				task[i] = use[task[i]];
+		}
+		free(use);
+	}
 	chosen = emalloc((st.narms ? st.narms : 1) * sizeof *chosen);
+	R = st.repeats > 1 ? st.repeats : 1;
+	c.repeats = R;
+	rep_arms = emalloc((st.narms ? st.narms : 1) * (size_t)R * sizeof *rep_arms);
+	mask = emalloc(st.narms ? st.narms : 1);
+	in = emalloc(st.narms ? st.narms : 1);
+	why = ecalloc(nk, sizeof *why);
 	for (i = 0; i < nout; i++) {
-		t = task ? task[i] : i;
-		ci = ctx_field ? c.tctx[t] : -1;
+		size_t k;
+		long pos;
+		t = task[i];
+		k = ctx_field ? (size_t)c.tctx[t] : 0;
+		ci = cidx[k];
 		/* A budget counts pulls handed out, whatever the pool. */
 		if (i > 0 && (st.pol.kind == PB_POL_HALVING ||
 		    st.pol.kind == PB_POL_REJECTS) && pb_policy_done(&st, err, NULL)) {
@@ -472,38 +593,102 @@ main(int argc, char **argv)
 				       "sampled", st.pol.budget, i, nout);
 			break;
 		}
-		if (ci >= 0 && stopped[ci]) {
-			skipped[ci]++;
-			spool(c.choices, 0, 0, NULL);
+		if (stopped[k]) {
+			skipped[k]++;
 			continue;
 		}
-		if ((m = pb_state_choose(&st, ci >= 0 ? cidx[ci] : -1, (size_t)perk,
-		                         allow, chosen)) < 0)
+		/* The arms that have used every task this input offers. */
+		if (!exh[k]) {
+			exh[k] = emalloc(st.narms ? st.narms : 1);
+			for (a = 0; a < st.narms; a++) {
+				int one = (int)a;
+				exh[k][a] = pb_state_next_pos(&st, ci, &one, 1, nxt[k]) < 0;
+				nexh[k] += exh[k][a];
+			}
+		}
+		if (nexh[k]) {
+			size_t left = 0;
+			if (pb_state_contention(&st, ci, in) < 0)
+				die("out of memory");
+			for (a = 0; a < st.narms; a++)
+				left += in[a] && !exh[k][a] && (!allow || allow[a]);
+			if (left == 0) {
+				/* Never recycle: no new evidence can come from here. */
+				stopped[k] = pb_state_exhausted(&st, ci, err) ? 2 : 3;
+				if (stopped[k] == 2)
+					why[k] = estrdup(err);
+				skipped[k]++;
+				continue;
+			}
+			for (a = 0; a < st.narms; a++)
+				mask[a] = !exh[k][a] && (!allow || allow[a]);
+		}
+		if ((m = pb_state_choose(&st, ci, (size_t)perk,
+		                         nexh[k] ? mask : allow, chosen)) < 0)
 			die("out of memory");
 		if (m == 0)
 			die("no arm left to choose from");
-		/* One batch per group size: ids in a batch pair up k by k. */
-		if (spent == 0 || st.batch[st.nbatch - 1].k != m) {
+		pos = pb_state_next_pos(&st, ci, chosen, (size_t)m, nxt[k]);
+		if (pos < 0)
+			die("internal error: no task for a chosen arm");
+		/* One batch per group size: ids in a batch pair up k by k;
+		 * with R repeats each arm's R pulls of the task sit side by
+		 * side in the group. */
+		if (spent == 0 || st.batch[st.nbatch - 1].k != m * R) {
 			if (pb_state_begin_batch(&st, now) < 0)
 				die("out of memory");
-			st.batch[st.nbatch - 1].k = m;
+			st.batch[st.nbatch - 1].k = m * R;
 		}
-		spool(c.choices, st.next_pull, m, chosen);
 		for (long j = 0; j < m; j++)
-			pb_state_hand_out(&st, chosen[j]);
-		spent += m;
+			for (long s = 0; s < R; s++)
+				rep_arms[j * R + s] = chosen[j];
+		spool(c.choices, st.next_pull, m * R, rep_arms, tin[k][pos]);
+		for (long j = 0; j < m; j++) {
+			int one = chosen[j];
+			for (long s = 0; s < R; s++)
+				if (pb_state_hand_out_task(&st, chosen[j], ci, pos) < 0)
+					die("out of memory");
+			if (!exh[k][one] && pb_state_next_pos(&st, ci, &one, 1, nxt[k]) < 0) {
+				exh[k][one] = 1;
+				nexh[k]++;
+			}
+		}
+		spent += m * R;
+		nchoice++;
 	}
-	c.nout = nout = i;
-	for (i = 0; i < c.ncname; i++)
-		if (skipped[i])
+	for (i = 0; i < nk; i++) {
+		const char *name = ctx_field ? c.cname[i] : NULL;
+		if (stopped[i] == 2 && (spent > 0 || ctx_field))
+			warnx_("%s%s%s%s", name ? "context " : "", name ? name : "",
+			       name ? ": " : "", why[i]);
+		if (stopped[i] == 3 && (spent > 0 || ctx_field))
+			warnx_("%s%s%sthe arms in contention have used every task of "
+			       "this input (%zu in the pool)", name ? "context " : "",
+			       name ? name : "", name ? ": " : "",
+			       pb_state_pool_size(&st, cidx[i]));
+		if (ctx_field && skipped[i] && stopped[i] == 1)
 			warnx_("context %s: %ld task%s not sampled: its policy has stopped",
 			       c.cname[i], skipped[i], skipped[i] == 1 ? "" : "s");
+	}
 	if (spent == 0) {
-		/* Every task's context has stopped: nothing to hand out. */
+		/* Nothing to hand out: every context has stopped, or the pool
+		 * is used up. */
 		pb_state_unlock(fd);
+		if (!ctx_field && stopped[0] == 2)
+			die_status(PB_EXIT_DONE, "done: %s", why[0]);
+		if (!ctx_field && stopped[0] == 3)
+			die("the arms in contention have used every task of this input "
+			    "(%zu in the pool); state not changed", pb_state_pool_size(&st, -1));
+		for (i = 0; i < nk && stopped[i] != 3; i++)
+			;
+		if (i < nk)
+			die("no task of this input is left for the arms in contention; "
+			    "state not changed");
 		die_status(PB_EXIT_DONE, "done: every context of these tasks has "
 		           "stopped");
 	}
+	if (nchoice < nout && !ctx_field && stopped[0] >= 2)
+		warnx_("%zu of %zu tasks sampled", nchoice, nout);
 	if (pb_state_save(&st, spath, err) < 0)
 		die("%s", err);
 	pb_state_unlock(fd);
@@ -517,30 +702,36 @@ main(int argc, char **argv)
 	c.cjson = emalloc((c.ncname ? c.ncname : 1) * sizeof *c.cjson);
 	for (i = 0; i < c.ncname; i++)
 		c.cjson[i] = json_string(c.cname[i]);
-	if (count < 0) {
-		rewind(c.spool);
-		if (pb_jsonl_each(c.spool, "spool", write_spooled, &c, NULL, err) < 0)
-			die("%s", err);
-		fclose(c.spool);
-	} else {
-		for (i = 0; i < nout; i++) {
-			const char *text = c.v[task[i]];
-			cJSON *tk = cJSON_Parse(text);
-			if (!tk)
-				die("out of memory");
-			write_pulls(&c, text, strlen(text), tk, task[i]);
-		}
+	{
+		char *buf = NULL;
+		size_t cap = 0;
+		for (i = 0; i < nchoice; i++)
+			write_pulls(&c, &buf, &cap);
+		free(buf);
 	}
 	if (fshut(stdout, "<stdout>") < 0)
 		return PB_EXIT_USAGE;
-	for (i = 0; i < c.n && c.v; i++)
-		free(c.v[i]);
+	for (i = 0; i < c.n; i++)
+		free(c.v[i].key);
 	for (i = 0; i < st.narms; i++)
 		cJSON_free(c.armjson[i]);
 	for (i = 0; i < c.ncname; i++) {
 		free(c.cname[i]);
 		cJSON_free(c.cjson[i]);
 	}
+	for (i = 0; i < nk; i++) {
+		free(tin[i]);
+		free(nxt[i]);
+		free(exh[i]);
+		free(why[i]);
+	}
+	free(tin);
+	free(nxt);
+	free(exh);
+	free(nexh);
+	free(why);
+	free(mask);
+	free(in);
 	free(c.cname);
 	free(c.cjson);
 	free(c.tctx);
@@ -549,9 +740,11 @@ main(int argc, char **argv)
 	free(stopped);
 	free(skipped);
 	free(chosen);
+	free(rep_arms);
 	free(allow);
 	free((char *)ctx_field);
 	fclose(c.choices);
+	fclose(c.spool);
 	free(c.v);
 	free(task);
 	pb_state_free(&st);

@@ -15,7 +15,7 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: pb-update [-kv] [-s STATE] [FILE...]\n"
 	    "       pb-update [-s STATE] --init ARMS [--policy SPEC] [--seed N] [--pending-ttl SEC]\n"
-	    "                 [--context FIELD]\n"
+	    "                 [--context FIELD] [--repeats R]\n"
 	    "       pb-update [-s STATE] --merge OTHER...\n"
 	    "       pb-update [-s STATE] --forget-pending\n"
 	    "       pb-update [-s STATE] [--add-arms ARMS] [--retire ID]...\n"
@@ -30,6 +30,7 @@ usage(FILE *fp, int status)
 	    "      --seed N          seed of the state's random numbers (default 1)\n"
 	    "      --pending-ttl SEC how long a handed-out pull counts as pending (900)\n"
 	    "      --context FIELD   keep statistics per value of this task field\n"
+	    "      --repeats R       pulls of each (arm, task) pair, averaged per task (1)\n"
 	    "      --add-arms ARMS   add the arms of an arms file to the pool\n"
 	    "      --retire ID       take arm ID out of the pool (statistics kept)\n"
 	    "      --merge           add the statistics of the OTHER state files\n"
@@ -229,7 +230,7 @@ locked(const char *path, change_fn *change, void *arg)
 
 static int
 do_init(const char *path, const char *arms, const char *policy, uint64_t seed,
-        double ttl, const char *cfield)
+        double ttl, const char *cfield, long repeats)
 {
 	struct pb_state st;
 	struct pb_policy pol;
@@ -247,6 +248,7 @@ do_init(const char *path, const char *arms, const char *policy, uint64_t seed,
 		st.pending_ttl = ttl;
 	if (cfield)
 		st.ctx_field = estrdup(cfield);
+	st.repeats = repeats;
 	if (pb_state_create(&st, path, err) < 0) {
 		pb_state_free(&st);
 		die("%s", err);
@@ -368,7 +370,7 @@ int
 main(int argc, char **argv)
 {
 	enum { O_INIT = 256, O_POLICY, O_SEED, O_TTL, O_MERGE, O_FORGET, O_CONTEXT,
-	       O_ADD, O_RETIRE, O_VERSION };
+	       O_ADD, O_RETIRE, O_VERSION, O_REPEATS };
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
 		{ "keep-going", no_argument, NULL, 'k' },
@@ -380,6 +382,7 @@ main(int argc, char **argv)
 		{ "merge", no_argument, NULL, O_MERGE },
 		{ "forget-pending", no_argument, NULL, O_FORGET },
 		{ "context", required_argument, NULL, O_CONTEXT },
+		{ "repeats", required_argument, NULL, O_REPEATS },
 		{ "add-arms", required_argument, NULL, O_ADD },
 		{ "retire", required_argument, NULL, O_RETIRE },
 		{ "help", no_argument, NULL, 'h' },
@@ -390,7 +393,7 @@ main(int argc, char **argv)
 	           *add = NULL;
 	char **retire = NULL;
 	int nretire = 0;
-	long seed = 1;
+	long seed = 1, repeats = 0;
 	double ttl = -1;
 	int ch, keep = 0, verbose = 0, merge = 0, forget_pending = 0, seed_given = 0;
 	struct pb_state st;
@@ -419,6 +422,9 @@ main(int argc, char **argv)
 			cfield = optarg;
 			break;
 		case O_ADD: add = optarg; break;
+		case O_REPEATS:
+			repeats = intarg("--repeats", optarg, 1, PB_MAX_REPEATS);
+			break;
 		case O_RETIRE:
 			retire = erealloc(retire, (size_t)(nretire + 1) * sizeof *retire);
 			retire[nretire++] = optarg;
@@ -435,13 +441,15 @@ main(int argc, char **argv)
 		die("--init, --merge, --forget-pending and --add-arms/--retire go alone");
 	if ((policy || ttl >= 0 || seed_given || cfield) && !init)
 		die("--policy, --seed, --pending-ttl and --context only go with --init");
+	if (repeats && !init)
+		die("--repeats only goes with --init");
 	if ((keep || verbose) && (init || merge || forget_pending || add || nretire))
 		die("-k and -v only go with applying records");
 	if (init) {
 		if (argc)
 			usage(stderr, PB_EXIT_USAGE);
 		return do_init(spath, init, policy ? policy : "ucb1", (uint64_t)seed,
-		               ttl, cfield);
+		               ttl, cfield, repeats ? repeats : 1);
 	}
 	if (add || nretire) {
 		struct pool p = { add, retire, nretire };

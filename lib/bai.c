@@ -230,16 +230,20 @@ pb_eps_good(const struct pb_state *st, double delta, double eps,
 
 /* ---------------------------------------------------------------- pairs */
 
-/* log of the grid mixture of (2q)^w (2(1 - q))^l over the q_m. */
+/* log of the grid mixture, over the bets lam_m, of the wealth of w
+ * tasks with d = 1, l with d = -1 and fractional d's of sum fs and sum
+ * of squares fq (pb.h). */
 static double
-pair_logm(double w, double l)
+pair_logm(double w, double l, double fs, double fq)
 {
-	double v[PB_PAIR_GRID], mx = -INFINITY, sum = 0, q;
+	double v[PB_PAIR_GRID], mx = -INFINITY, sum = 0, lam;
 	int m;
 
 	for (m = 0; m < PB_PAIR_GRID; m++) {
-		q = 0.5 + 0.25 * pow(2, -m / 2.0);
-		v[m] = w * log(2 * q) + l * log(2 * (1 - q));
+		lam = 0.5 * pow(2, -m / 2.0);
+		v[m] = w * log1p(lam) + l * log1p(-lam);
+		if (fq > 0)
+			v[m] += lam * fs + (log1p(-lam) + lam) * fq;
 		if (v[m] > mx)
 			mx = v[m];
 	}
@@ -251,8 +255,10 @@ pair_logm(double w, double l)
 void
 pb_pair_refresh(struct pb_pair *p)
 {
-	p->lm[0] = pair_logm((double)p->b, (double)p->c);
-	p->lm[1] = pair_logm((double)p->c, (double)p->b);
+	double b1 = (double)(p->b - p->fpos), c1 = (double)(p->c - p->fneg);
+
+	p->lm[0] = pair_logm(b1, c1, p->fsum, p->fsumsq);
+	p->lm[1] = pair_logm(c1, b1, -p->fsum, p->fsumsq);
 }
 
 void
@@ -267,6 +273,12 @@ pb_pair_add(struct pb_pair *p, double ri, double rj)
 		p->b++;
 	else if (d < 0)
 		p->c++;
+	if (d != 0 && d != 1 && d != -1) {
+		p->fpos += d > 0;
+		p->fneg += d < 0;
+		p->fsum += d;
+		p->fsumsq += d * d;
+	}
 	if (d != 0)
 		pb_pair_refresh(p);
 }
@@ -274,9 +286,10 @@ pb_pair_add(struct pb_pair *p, double ri, double rj)
 double
 pb_pair_evidence(const struct pb_pair *p, int j_over_i)
 {
-	long w = j_over_i ? p->c : p->b, l = j_over_i ? p->b : p->c;
+	/* the mean difference: for 0/1 rewards its sign is that of b - c */
+	double s = (double)(p->b - p->fpos) - (double)(p->c - p->fneg) + p->fsum;
 
-	return w > l ? p->lm[j_over_i != 0] : 0;
+	return (j_over_i ? s < 0 : s > 0) ? p->lm[j_over_i != 0] : 0;
 }
 
 /* ----------------------------------------------------------- T*(mu) */

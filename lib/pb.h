@@ -160,8 +160,9 @@ double pb_t_quantile(double p, double df);  /* inverse Student t CDF */
 /* ===================================================================== */
 
 #define PB_STATE_FORMAT "promptbandit-state"
-#define PB_STATE_VERSION 1
+#define PB_STATE_VERSION 2
 #define PB_PENDING_TTL 900.0 /* seconds a handed-out pull counts as pending */
+#define PB_MAX_REPEATS 1000  /* pb-update --init --repeats R: R at most this */
 
 enum pb_policy_kind {
 	PB_POL_UNIFORM,
@@ -209,6 +210,21 @@ struct pb_arm {
 	double *pstate;      /* the policy's own numbers for this arm, saved as
 	                      * "policy_state" (pb_policy_nstate of them), or
 	                      * NULL: the policy's starting values */
+	long cursor;         /* tasks.c: every position of the pool's order
+	                      * below this one the arm has used or passed over
+	                      * (for a context's pool: the context's arm) */
+};
+
+/* tasks.c: a pool of tasks, one seeded random order of them.  A task is
+ * known by its id (the task's "id" field, or "#" and a digest of its
+ * input when it has none) and a digest of its input text, so a task
+ * whose text changed under the same id is caught.  id[p], dig[p]: the
+ * task at position p; ht is a hash index from id to position. */
+struct pb_tasks {
+	size_t n, cap;
+	char **id;
+	uint64_t *dig;
+	size_t *ht, htcap;
 };
 
 /* The pulls one pb-sample run handed out: ids first .. first+n-1.  The
@@ -220,7 +236,12 @@ struct pb_batch {
 	long k;          /* pulls per task: ids first + g k .. + k - 1 share
 	                  * a task (a group), so their rewards are paired */
 	double t;        /* when handed out, seconds since the epoch */
-	long *left;      /* per arm (narms): pulls not yet back */
+	long *left;      /* per arm (narms): pulls not yet back (derived from
+	                  * arm[] and done; saved for readers) */
+	int *arm;        /* per pull (n): the arm it was handed out to */
+	long *pos;       /* per pull (n): its task's position in its pool's
+	                  * order, or -1 (a pull handed out without a task) */
+	size_t cap;      /* room in arm[] and pos[] */
 	long (*done)[2]; /* ids that came back, as sorted disjoint [lo,hi] */
 	size_t ndone, capdone;
 };
@@ -247,6 +268,10 @@ struct pb_state {
 	struct pb_ctx *ctx;    /* statistics per context value */
 	size_t nctx;
 	struct pb_history *hist; /* history.c: the bounded history, or NULL */
+	struct pb_tasks tasks; /* tasks.c: the pool (a state without contexts;
+	                        * with contexts each keeps its own) */
+	long repeats;          /* pulls of one (arm, task) pair (--repeats R):
+	                        * rewards are averaged per task */
 };
 
 /* Makes a new state from an arms file (JSON lines, each with a string
@@ -294,7 +319,7 @@ long pb_state_hand_out(struct pb_state *st, int arm);
 /* Applies pull id, said to be of arm, with reward (NAN: unscored, counted
  * as an error).  Returns 0 if applied, 1 if that pull was applied before
  * (or its batch forgotten), or -1 with err set if it cannot be right: never
- * handed out, or its batch has no pull of that arm still out. */
+ * handed out, or handed out to another arm. */
 int pb_state_apply(struct pb_state *st, long id, int arm, double reward,
                    char err[PB_ERRLEN]);
 
@@ -312,6 +337,72 @@ cJSON *pb_state_to_json(const struct pb_state *st);
 
 double pb_now(void); /* wall clock, seconds since the epoch */
 double pb_clock(void); /* monotonic clock, seconds: for intervals */
+
+/* ===================================================================== */
+/* tasks.c: the task pool: one random order of the tasks, a cursor per arm */
+/* ===================================================================== */
+
+void pb_tasks_free(struct pb_tasks *t);
+/* The position of task id in t, or -1. */
+long pb_tasks_find(const struct pb_tasks *t, const char *id);
+/* Appends a task (its id not in t yet).  Returns 0, or -1 out of memory. */
+int pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig);
+/* The pool of context ctx, or the state's own when ctx < 0. */
+struct pb_tasks *pb_state_tasks(const struct pb_state *st, int ctx);
+/* Tasks known, in context ctx, or in all (every context's) when ctx < 0. */
+size_t pb_state_pool_size(const struct pb_state *st, int ctx);
+
+/* A task's id (malloc'd): its "id" field, a non-empty string or an
+ * integer (written in decimal), else "#" and 16 hex digits of a digest of
+ * input (the text of its input field); *dig receives the digest of input
+ * that tells a changed task.  NULL with err set when "id" has another
+ * type, or out of memory (err not set). */
+char *pb_task_key(const cJSON *task, const char *input, uint64_t *dig,
+                  char err[PB_ERRLEN]);
+
+/* Makes the n tasks id[i], dig[i] of one input known to the pool of
+ * context ctx: pos[i] receives each task's position, or -2 when the pool
+ * holds that id with another digest (the task changed; it is left out).
+ * Tasks new to the pool are appended in a random order of their own,
+ * drawn with st->rng.  Returns how many changed, or -1 out of memory.
+ * Ids must be distinct. */
+long pb_state_learn(struct pb_state *st, int ctx, size_t n, char *const *id,
+                    const uint64_t *dig, long *pos);
+
+/* Arm a's cursor in context ctx (-1: the state's pool). */
+long pb_state_cursor(const struct pb_state *st, int ctx, int a);
+
+/* The position a task sent to the k arms arms[] gets: the first position
+ * that none of them has used or passed over (the largest cursor), moved
+ * on to nxt[p] when nxt is not NULL (nxt[p]: the first position >= p
+ * whose task is in the input at hand, or the pool's size).  -1 when there
+ * is none: the pool, or the input, is used up for these arms. */
+long pb_state_next_pos(const struct pb_state *st, int ctx, const int *arms,
+                       size_t k, const long *nxt);
+
+/* pb_state_hand_out of a pull of the task at position pos of context
+ * ctx's pool (-1: the state's); the arm's cursor there moves past pos, so
+ * the arm is never handed that task, nor any it passed over, again.
+ * Returns the pull id, or -1 out of memory. */
+long pb_state_hand_out_task(struct pb_state *st, int arm, int ctx, long pos);
+
+/* The arms still in contention in context ctx (-1: all tasks): in[i] is 1
+ * for the arms a pull could still tell apart.  lucb, top-two: the leader
+ * and the arms not yet separated from it; race and the budgets: the arms
+ * still in the race; the others: every arm in the pool.  Retired arms
+ * are never in contention.  Returns -1 only if out of memory. */
+int pb_state_contention(const struct pb_state *st, int ctx, unsigned char *in);
+
+/* Whether every arm in contention in ctx has used (or passed over) every
+ * task of a non-empty pool: then no new evidence can come, and why says
+ * "pool exhausted after N tasks: not separated: a, b" (or names the one
+ * arm left). */
+int pb_state_exhausted(const struct pb_state *st, int ctx, char why[PB_ERRLEN]);
+
+/* The pool as the state file's "tasks" array of [id, digest] pairs, in
+ * order, and back (into an empty t; a missing array is an empty pool). */
+cJSON *pb_tasks_json(const struct pb_tasks *t);
+int pb_tasks_load(struct pb_tasks *t, const cJSON *arr, char err[PB_ERRLEN]);
 
 /* ===================================================================== */
 /* pool.c: paired statistics, contexts, a changing pool of arms           */
@@ -334,6 +425,7 @@ struct pb_ctx {
 	char *name;
 	struct pb_arm *arms;
 	struct pb_pair *pair; /* as st->pair, or NULL */
+	struct pb_tasks tasks; /* this context's task pool */
 };
 
 /* The paired statistics of arms i != j, oriented as (min(i,j), max(i,j)):
@@ -441,6 +533,21 @@ int pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a,
 int pb_policy_parse(struct pb_policy *p, const char *spec,
                     char err[PB_ERRLEN]);
 const char *pb_policy_name(enum pb_policy_kind k);
+
+/* The policies' parameters, one row per (policy, parameter), with their
+ * ranges (lo < v, or lo <= v with closed_lo; v <= hi): the one table
+ * behind pb_policy_parse, pb_policy_check and the state file's
+ * "policy" object.  pb_policy_field is the member a row names. */
+struct pb_policy_param {
+	enum pb_policy_kind kind;
+	const char *key;
+	size_t off;
+	double lo, hi;
+	int closed_lo, integer;
+};
+extern const struct pb_policy_param pb_policy_params[];
+extern const size_t pb_policy_nparams;
+double *pb_policy_field(struct pb_policy *p, const struct pb_policy_param *q);
 
 /* Checks a policy's parameters are in range (also for loaded states). */
 int pb_policy_check(const struct pb_policy *p, char err[PB_ERRLEN]);
@@ -570,34 +677,43 @@ size_t pb_eps_good(const struct pb_state *st, double delta, double eps,
 /* ------------------------------------------------------------ paired */
 
 /* Statistics of two arms i < j on the tasks both answered: n tasks, sum
- * and sum of squares of r_i - r_j, and the discordant counts b (r_i >
- * r_j: for 0/1 rewards, i right and j wrong) and c (r_j > r_i). */
+ * and sum of squares of d = r_i - r_j, and the discordant counts b (d > 0:
+ * for 0/1 rewards, i right and j wrong) and c (d < 0).  Of those, fpos
+ * and fneg had a fractional d (not -1, 0 or 1: graded rewards), whose
+ * sum and sum of squares are fsum and fsumsq. */
 struct pb_pair {
 	long n;
 	double sum, sumsq;
 	long b, c;
+	long fpos, fneg;
+	double fsum, fsumsq;
 	double lm[2]; /* log of the mixture martingales below: [0] for the
 	               * first arm over the second, [1] the other way; kept
 	               * by pb_pair_add, recomputed by pb_pair_refresh */
 };
 
 void pb_pair_add(struct pb_pair *p, double ri, double rj);
-void pb_pair_refresh(struct pb_pair *p); /* after b or c were set */
+void pb_pair_refresh(struct pb_pair *p); /* after b, c or f* were set */
 
-/* Evidence that the first arm of the pair is better (second: j_over_i
- * set): the sign test on discordant tasks as a mixture martingale.  Of
- * the b + c discordant tasks, each is a win of i with probability p,
- * and "i is no better" means p <= 1/2.  Against each alternative q > 1/2
- * the likelihood ratio (2q)^b (2(1 - q))^c has expectation <= 1 under
- * any p <= 1/2 (its one-task factor is 2(pq + (1-p)(1-q)) <= 1), so the
- * equal-weight mixture over the PB_PAIR_GRID alternatives
- *     q_m = 1/2 + 2^(-m/2) / 4,  m = 0 .. 7  (0.75, 0.68, ... 0.52)
- * is a supermartingale, and by Ville's inequality it reaches 1/d with
- * probability <= d, at any time.  Concordant tasks leave it alone.  The
- * grid puts the prior where paired prompt comparisons cost calls: win
- * rates between 52% and 75% among discordant tasks (a larger effect is
- * found quickly through q_0 anyway).  Returns log of the mixture
- * (lm[0] or lm[1]) when the arm has more wins, else 0. */
+/* Evidence that the first arm of the pair has the larger MEAN (second:
+ * j_over_i set), as a betting martingale on d in [-1,1] under H0: E[d]
+ * <= 0.  For each bet lam the wealth is prod (1 + lam d) over tasks with
+ * d = -1, 0, 1 and prod exp(lam d + (log(1 - lam) + lam) d^2) over the
+ * others; the second factor is <= 1 + lam d for |d| <= 1 and lam in
+ * [0,1) (Fan, Grama and Liu 2015), so the product is a nonnegative
+ * supermartingale whatever the rewards.  Its log is
+ *     b1 log(1 + lam) + c1 log(1 - lam) + lam S' + (log(1 - lam) + lam) V'
+ * with b1 = b - fpos, c1 = c - fneg the tasks with d = 1 and -1 and S',
+ * V' = fsum, fsumsq: a few numbers per pair.  For 0/1 rewards this is
+ * the sign test's likelihood ratio (2q)^b (2(1 - q))^c at lam = 2q - 1.
+ * The equal-weight mixture over the PB_PAIR_GRID bets
+ *     lam_m = 2^(-m/2) / 2,  m = 0 .. 7  (q = 0.75, 0.68, ... 0.52)
+ * is a supermartingale too, and by Ville's inequality it reaches 1/d
+ * with probability <= d, at any time.  Ties leave it alone.  The grid
+ * puts the prior where paired prompt comparisons cost calls: win rates
+ * between 52% and 75% among discordant tasks (a larger effect is found
+ * quickly through lam_0 anyway).  Returns log of the mixture (lm[0] or
+ * lm[1]) when the arm's mean difference is positive, else 0. */
 #define PB_PAIR_GRID 8
 double pb_pair_evidence(const struct pb_pair *p, int j_over_i);
 

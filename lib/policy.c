@@ -37,14 +37,11 @@ static const char *names[] = {
 #define NPOL (sizeof names / sizeof *names)
 
 /* The parameters each policy takes, and their ranges: lo < v (or lo <= v
- * with closed_lo), v <= hi. */
-static const struct param {
-	enum pb_policy_kind kind;
-	const char *key;
-	size_t off;
-	double lo, hi;
-	int closed_lo, integer;
-} params[] = {
+ * with closed_lo), v <= hi.  The one table: the parser, the range check
+ * and the state file (state.c) all read it, so a parameter given on the
+ * command line is the parameter saved. */
+#define param pb_policy_param
+const struct pb_policy_param pb_policy_params[] = {
 	{ PB_POL_EPSILON, "epsilon", offsetof(struct pb_policy, epsilon), 0, 1, 1, 0 },
 	{ PB_POL_UCB1, "c", offsetof(struct pb_policy, c), 0, INFINITY, 1, 0 },
 	{ PB_POL_UCBV, "c", offsetof(struct pb_policy, c), 0, INFINITY, 1, 0 },
@@ -62,7 +59,9 @@ static const struct param {
 	{ PB_POL_TOPTWO, "a", offsetof(struct pb_policy, a0), 0, INFINITY, 0, 0 },
 	{ PB_POL_TOPTWO, "b", offsetof(struct pb_policy, b0), 0, INFINITY, 0, 0 },
 };
-#define NPARAM (sizeof params / sizeof *params)
+#define NPARAM (sizeof pb_policy_params / sizeof *pb_policy_params)
+#define params pb_policy_params
+const size_t pb_policy_nparams = NPARAM;
 
 /* Monte Carlo draws behind pb_policy_prob for randomised policies, and
  * the fixed seed they use, so a report is the same every time. */
@@ -78,11 +77,12 @@ pb_policy_name(enum pb_policy_kind k)
 	return names[k];
 }
 
-static double *
-field(struct pb_policy *p, const struct param *q)
+double *
+pb_policy_field(struct pb_policy *p, const struct pb_policy_param *q)
 {
 	return (double *)(void *)((char *)p + q->off);
 }
+#define field pb_policy_field
 
 static const struct param *
 find_param(enum pb_policy_kind k, const char *key)

@@ -79,6 +79,7 @@ ctx_free(struct pb_ctx *c, size_t narms)
 	free(c->arms);
 	free(c->pair);
 	free(c->name);
+	pb_tasks_free(&c->tasks);
 }
 
 int
@@ -115,6 +116,7 @@ pb_state_view(const struct pb_state *st, size_t c, struct pb_state *view)
 	*view = *st;
 	view->arms = st->ctx[c].arms;
 	view->pair = st->ctx[c].pair;
+	view->tasks = st->ctx[c].tasks; /* shared: the view is never freed */
 	view->ctx = NULL;
 	view->nctx = 0;
 	view->ctx_field = NULL;
@@ -253,13 +255,11 @@ pair_in(struct pb_state *v, struct pb_pair **pp, int a, int b, double ra,
 	return pb_policy_pair(v, a, b);
 }
 
-int
-pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
-               double reward, int c)
+/* One task's reward of arm into st's statistics and its context's. */
+static int
+task_in(struct pb_state *st, int c, int arm, double reward)
 {
 	struct pb_state view;
-	struct pb_group *g;
-	long m, o, gfirst;
 
 	if (reward_in(st, arm, reward) < 0)
 		return -1;
@@ -268,22 +268,94 @@ pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
 		if (reward_in(&view, arm, reward) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* The rewards of arms a and b on one task into st's pairs and its
+ * context's. */
+static int
+pairs_in(struct pb_state *st, int c, int a, int b, double ra, double rb)
+{
+	struct pb_state view;
+
+	if (pair_in(st, &st->pair, a, b, ra, rb) < 0)
+		return -1;
+	if (c >= 0) {
+		pb_state_view(st, (size_t)c, &view);
+		if (pair_in(&view, &st->ctx[c].pair, a, b, ra, rb) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* With R repeats, member slot*R .. slot*R + R - 1 of a group are the R
+ * pulls of one arm on the group's task.  Their mean, once all are back,
+ * is the arm's reward on the task (NAN if every one was an error). */
+static double
+slot_mean(const struct pb_group *g, long slot, long R, int *complete)
+{
+	double sum = 0;
+	long s, n = 0;
+
+	*complete = 1;
+	for (s = 0; s < R; s++) {
+		if (g->arm[slot * R + s] < 0) {
+			*complete = 0;
+			return NAN;
+		}
+		if (!isnan(g->r[slot * R + s])) {
+			sum += g->r[slot * R + s];
+			n++;
+		}
+	}
+	return n ? sum / (double)n : NAN;
+}
+
+int
+pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
+               double reward, int c)
+{
+	struct pb_group *g;
+	long m, o, gfirst, R = st->repeats > 1 ? st->repeats : 1;
+	int done;
+
+	/* An error is an error of the pull, whatever the repeats. */
+	if ((R == 1 || isnan(reward)) && task_in(st, c, arm, reward) < 0)
+		return -1;
 	if (k <= 1)
 		return 0;
 	gfirst = first + (id - first) / k * k;
 	if (!(g = find_group(st, gfirst)) && !(g = group_new(st, gfirst, k, c)))
 		return -1;
 	m = id - gfirst;
-	for (o = 0; o < k; o++) {
-		if (g->arm[o] < 0 || isnan(g->r[o]) || isnan(reward) || g->arm[o] == arm)
-			continue;
-		if (pair_in(st, &st->pair, arm, g->arm[o], reward, g->r[o]) < 0 ||
-		    (c >= 0 && pair_in(&view, &st->ctx[c].pair, arm, g->arm[o],
-		                       reward, g->r[o]) < 0))
-			return -1;
-	}
 	g->arm[m] = arm;
 	g->r[m] = reward;
+	if (R == 1) {
+		for (o = 0; o < k; o++) {
+			if (o == m || g->arm[o] < 0 || isnan(g->r[o]) || isnan(reward) ||
+			    g->arm[o] == arm)
+				continue;
+			if (pairs_in(st, c, arm, g->arm[o], reward, g->r[o]) < 0)
+				return -1;
+		}
+	} else {
+		/* the task's reward once its R pulls are back, averaged: the
+		 * unit is the task, so every variance is the between-task one */
+		double mean = slot_mean(g, m / R, R, &done), om;
+		int odone;
+		if (done && !isnan(mean)) {
+			if (task_in(st, c, arm, mean) < 0)
+				return -1;
+			for (o = 0; o < k / R; o++) {
+				if (o == m / R || g->arm[o * R] == arm)
+					continue;
+				om = slot_mean(g, o, R, &odone);
+				if (odone && !isnan(om) &&
+				    pairs_in(st, c, arm, g->arm[o * R], mean, om) < 0)
+					return -1;
+			}
+		}
+	}
 	if (++g->nback == k) {
 		size_t at = (size_t)(g - st->open);
 		group_free(g);
@@ -468,6 +540,7 @@ pb_arm_stats_json(const struct pb_state *st, const struct pb_arm *a, cJSON *o)
 	cJSON_AddNumberToObject(o, "sumsq", a->st.sumsq);
 	cJSON_AddNumberToObject(o, "nonbinary", (double)a->st.nonbinary);
 	cJSON_AddNumberToObject(o, "errors", (double)a->errors);
+	cJSON_AddNumberToObject(o, "cursor", (double)a->cursor);
 	if (a->tok_in || a->tok_out) {
 		cJSON_AddNumberToObject(o, "prompt_tokens", a->tok_in);
 		cJSON_AddNumberToObject(o, "completion_tokens", a->tok_out);
@@ -493,6 +566,12 @@ pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a, const cJSON *o)
 	a->st.sumsq = sumsq;
 	a->st.nonbinary = (long)nonbin;
 	a->errors = (long)errors;
+	if (cJSON_GetObjectItemCaseSensitive(o, "cursor")) {
+		double cur;
+		if (num(o, "cursor", &cur) || cur != floor(cur) || cur > 9e15)
+			return -1;
+		a->cursor = (long)cur;
+	}
 	if ((cJSON_GetObjectItemCaseSensitive(o, "prompt_tokens") &&
 	     num(o, "prompt_tokens", &a->tok_in)) ||
 	    (cJSON_GetObjectItemCaseSensitive(o, "completion_tokens") &&
@@ -534,6 +613,13 @@ pb_pairs_json(const struct pb_state *st, const struct pb_pair *pair)
 			cJSON_AddNumberToObject(o, "sumsq", p->sumsq);
 			cJSON_AddNumberToObject(o, "wins", (double)p->b);
 			cJSON_AddNumberToObject(o, "losses", (double)p->c);
+			if (p->fpos || p->fneg) {
+				cJSON *f = cJSON_AddArrayToObject(o, "fractional");
+				cJSON_AddItemToArray(f, cJSON_CreateNumber((double)p->fpos));
+				cJSON_AddItemToArray(f, cJSON_CreateNumber((double)p->fneg));
+				cJSON_AddItemToArray(f, cJSON_CreateNumber(p->fsum));
+				cJSON_AddItemToArray(f, cJSON_CreateNumber(p->fsumsq));
+			}
 			cJSON_AddItemToArray(arr, o);
 		}
 	return arr;
@@ -557,8 +643,10 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		const char *b = a ? cJSON_GetStringValue(cJSON_GetArrayItem(ids, 1)) : NULL;
 		int i = a ? pb_state_find_arm(st, a) : -1,
 		    j = b ? pb_state_find_arm(st, b) : -1;
-		double n, sum, sumsq, w, l;
+		double n, sum, sumsq, w, l, fr[4] = { 0, 0, 0, 0 };
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "fractional");
 		struct pb_pair *p;
+		int m;
 
 		if (i < 0 || j < 0 || i >= j || num(o, "tasks", &n) ||
 		    num(o, "sumsq", &sumsq) || num(o, "wins", &w) ||
@@ -566,6 +654,18 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		    w + l > n)
 			goto bad;
 		sum = cJSON_GetObjectItemCaseSensitive(o, "sum")->valuedouble;
+		if (f && (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 4))
+			goto bad;
+		for (m = 0; f && m < 4; m++) {
+			const cJSON *x = cJSON_GetArrayItem(f, m);
+			if (!cJSON_IsNumber(x) || !isfinite(x->valuedouble))
+				goto bad;
+			fr[m] = x->valuedouble;
+		}
+		if (fr[0] < 0 || fr[1] < 0 || fr[0] != floor(fr[0]) ||
+		    fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
+		    fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1])
+			goto bad;
 		if (!*pair && !(*pair = calloc(npairs(st->narms), sizeof **pair))) {
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
@@ -576,6 +676,10 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		p->sumsq = sumsq;
 		p->b = (long)w;
 		p->c = (long)l;
+		p->fpos = (long)fr[0];
+		p->fneg = (long)fr[1];
+		p->fsum = fr[2];
+		p->fsumsq = fr[3];
 		pb_pair_refresh(p);
 		k++;
 	}
@@ -687,6 +791,7 @@ pb_ctx_json(const struct pb_state *st)
 		}
 		if (st->ctx[c].pair)
 			cJSON_AddItemToObject(v, "pairs", pb_pairs_json(st, st->ctx[c].pair));
+		cJSON_AddItemToObject(v, "tasks", pb_tasks_json(&st->ctx[c].tasks));
 		cJSON_AddItemToArray(vals, v);
 	}
 	return o;
@@ -729,6 +834,11 @@ pb_ctx_load(struct pb_state *st, const cJSON *o, char err[PB_ERRLEN])
 		}
 		if (pb_pairs_load(st, &c->pair, cJSON_GetObjectItemCaseSensitive(v,
 		    "pairs"), why) < 0) {
+			snprintf(err, PB_ERRLEN, "contexts.values[%d]: %s", n, why);
+			return -1;
+		}
+		if (pb_tasks_load(&c->tasks, cJSON_GetObjectItemCaseSensitive(v,
+		    "tasks"), why) < 0) {
 			snprintf(err, PB_ERRLEN, "contexts.values[%d]: %s", n, why);
 			return -1;
 		}
@@ -797,6 +907,10 @@ merge_pairs(const struct pb_state *st, struct pb_pair **pair,
 			p->sumsq += q->sumsq;
 			p->b += a < b ? q->b : q->c;
 			p->c += a < b ? q->c : q->b;
+			p->fpos += a < b ? q->fpos : q->fneg;
+			p->fneg += a < b ? q->fneg : q->fpos;
+			p->fsum += a < b ? q->fsum : -q->fsum;
+			p->fsumsq += q->fsumsq;
 			pb_pair_refresh(p);
 		}
 	return 0;

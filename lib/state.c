@@ -47,9 +47,12 @@ pb_state_free(struct pb_state *st)
 	for (i = 0; i < st->nbatch; i++) {
 		free(st->batch[i].left);
 		free(st->batch[i].done);
+		free(st->batch[i].arm);
+		free(st->batch[i].pos);
 	}
 	free(st->batch);
 	cJSON_Delete(st->merged);
+	pb_tasks_free(&st->tasks);
 	pb_pool_free(st);
 	pb_history_free(st->hist);
 	memset(st, 0, sizeof *st);
@@ -153,6 +156,7 @@ pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 	pb_rng_seed(&st->rng, seed);
 	st->next_pull = 1;
 	st->pending_ttl = PB_PENDING_TTL;
+	st->repeats = 1;
 	st->created = pb_now();
 	random_run_id(st->run, seed);
 	if (!(st->merged = cJSON_CreateArray())) {
@@ -174,32 +178,7 @@ pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 
 /* ---------------------------------------------------------- serialise */
 
-/* The parameters saved with each policy (a policy's others keep their
- * defaults).  load_policy reads whichever are present. */
-static const struct {
-	const char *key;
-	size_t off;
-	unsigned kinds; /* bit per enum pb_policy_kind */
-} pol_params[] = {
-#define K(x) (1u << PB_POL_##x)
-	{ "epsilon", offsetof(struct pb_policy, epsilon), K(EPSILON) },
-	{ "c", offsetof(struct pb_policy, c), K(UCB1) | K(UCBV) | K(KLUCB) },
-	{ "a", offsetof(struct pb_policy, a0), K(THOMPSON) | K(TOPTWO) },
-	{ "b", offsetof(struct pb_policy, b0), K(THOMPSON) | K(TOPTWO) },
-	{ "tau", offsetof(struct pb_policy, tau), K(SOFTMAX) },
-	{ "gamma", offsetof(struct pb_policy, gamma), K(EXP3) },
-	{ "budget", offsetof(struct pb_policy, budget), K(HALVING) | K(REJECTS) },
-	{ "delta", offsetof(struct pb_policy, delta), K(LUCB) | K(TOPTWO) },
-	{ "beta", offsetof(struct pb_policy, beta), K(TOPTWO) },
-#undef K
-};
-
-static double *
-pol_field(struct pb_policy *p, size_t i)
-{
-	return (double *)(void *)((char *)p + pol_params[i].off);
-}
-
+/* The policy and its parameters (pb_policy_params: the parser's table). */
 static cJSON *
 policy_json(const struct pb_policy *p)
 {
@@ -208,9 +187,10 @@ policy_json(const struct pb_policy *p)
 	size_t i;
 
 	cJSON_AddStringToObject(o, "name", pb_policy_name(p->kind));
-	for (i = 0; i < sizeof pol_params / sizeof *pol_params; i++)
-		if (pol_params[i].kinds & (1u << p->kind))
-			cJSON_AddNumberToObject(o, pol_params[i].key, *pol_field(&copy, i));
+	for (i = 0; i < pb_policy_nparams; i++)
+		if (pb_policy_params[i].kind == p->kind)
+			cJSON_AddNumberToObject(o, pb_policy_params[i].key,
+			                        *pb_policy_field(&copy, &pb_policy_params[i]));
 	return o;
 }
 
@@ -236,6 +216,7 @@ pb_state_to_json(const struct pb_state *st)
 	cJSON_AddNumberToObject(o, "next_pull", (double)st->next_pull);
 	cJSON_AddNumberToObject(o, "updates", (double)st->updates);
 	cJSON_AddNumberToObject(o, "pending_ttl", st->pending_ttl);
+	cJSON_AddNumberToObject(o, "repeats", (double)(st->repeats > 0 ? st->repeats : 1));
 	arr = cJSON_AddArrayToObject(o, "arms");
 	for (i = 0; i < st->narms; i++) {
 		const struct pb_arm *arm = &st->arms[i];
@@ -250,7 +231,7 @@ pb_state_to_json(const struct pb_state *st)
 	arr = cJSON_AddArrayToObject(o, "pending");
 	for (i = 0; i < st->nbatch; i++) {
 		const struct pb_batch *b = &st->batch[i];
-		cJSON *left, *done;
+		cJSON *left, *done, *arms, *tasks;
 		size_t k;
 
 		p = cJSON_CreateObject();
@@ -263,6 +244,12 @@ pb_state_to_json(const struct pb_state *st)
 		for (k = 0; k < st->narms; k++)
 			if (b->left[k])
 				cJSON_AddNumberToObject(left, st->arms[k].id, (double)b->left[k]);
+		arms = cJSON_AddArrayToObject(p, "arms");
+		tasks = cJSON_AddArrayToObject(p, "tasks");
+		for (k = 0; k < (size_t)b->n; k++) {
+			cJSON_AddItemToArray(arms, cJSON_CreateNumber(b->arm[k]));
+			cJSON_AddItemToArray(tasks, cJSON_CreateNumber((double)b->pos[k]));
+		}
 		done = cJSON_AddArrayToObject(p, "done");
 		for (k = 0; k < b->ndone; k++) {
 			cJSON *r = cJSON_CreateArray();
@@ -279,6 +266,8 @@ pb_state_to_json(const struct pb_state *st)
 		cJSON_AddItemToObject(o, "groups", pb_groups_json(st));
 	if (st->ctx_field)
 		cJSON_AddItemToObject(o, "contexts", pb_ctx_json(st));
+	else
+		cJSON_AddItemToObject(o, "tasks", pb_tasks_json(&st->tasks));
 	if (st->hist)
 		cJSON_AddItemToObject(o, "history", pb_history_to_json(st->hist));
 	return o;
@@ -467,9 +456,10 @@ load_policy(struct pb_policy *p, const cJSON *o, const char *path,
 	if (!name || (pb_policy_parse(p, name, err) < 0 &&
 	    !strstr(err, "needs budget")))
 		return bad(err, path, "policy.name missing or unknown");
-	for (i = 0; i < sizeof pol_params / sizeof *pol_params; i++)
-		if (getnum(o, pol_params[i].key, &v, 0) == 0)
-			*pol_field(p, i) = v;
+	for (i = 0; i < pb_policy_nparams; i++)
+		if (pb_policy_params[i].kind == p->kind &&
+		    getnum(o, pb_policy_params[i].key, &v, 0) == 0)
+			*pb_policy_field(p, &pb_policy_params[i]) = v;
 	if (pb_policy_check(p, err) < 0) {
 		char why[PB_ERRLEN];
 		snprintf(why, sizeof why, "policy %s", err);
@@ -544,31 +534,66 @@ load_pending(struct pb_state *st, const cJSON *arr, const char *path,
 		      *k = cJSON_GetObjectItemCaseSensitive(p, "k"),
 		      *t = cJSON_GetObjectItemCaseSensitive(p, "t"),
 		      *left = cJSON_GetObjectItemCaseSensitive(p, "left"),
-		      *done = cJSON_GetObjectItemCaseSensitive(p, "done");
-		long out = 0, back = 0, prev;
+		      *done = cJSON_GetObjectItemCaseSensitive(p, "done"),
+		      *arms = cJSON_GetObjectItemCaseSensitive(p, "arms"),
+		      *tasks = cJSON_GetObjectItemCaseSensitive(p, "tasks");
+		long out = 0, back = 0, prev, *left_saved, m;
+		size_t r;
 
 		if (!isint(first, (double)end, (double)st->next_pull - 1) ||
 		    !isint(num, 1, (double)st->next_pull - first->valuedouble) ||
-		    !cJSON_IsNumber(t) || !cJSON_IsObject(left) || !cJSON_IsArray(done))
+		    !cJSON_IsNumber(t) || !cJSON_IsObject(left) || !cJSON_IsArray(done) ||
+		    !cJSON_IsArray(arms) || !cJSON_IsArray(tasks) ||
+		    cJSON_GetArraySize(arms) != (int)num->valuedouble ||
+		    cJSON_GetArraySize(tasks) != (int)num->valuedouble)
 			return bad(err, path, "malformed pending batch");
 		b->first = (long)first->valuedouble;
 		b->n = (long)num->valuedouble;
 		if (k && (!isint(k, 1, (double)b->n) || b->n % (long)k->valuedouble))
 			return bad(err, path, "pending batch: bad k");
 		b->k = k ? (long)k->valuedouble : 1;
+		if (st->repeats > 1 && b->k % st->repeats)
+			return bad(err, path, "pending batch: k is not a multiple of repeats");
 		b->t = t->valuedouble;
 		end = b->first + b->n;
-		if (!(b->left = calloc(st->narms, sizeof *b->left))) {
+		b->cap = (size_t)b->n;
+		if (!(b->left = calloc(st->narms, sizeof *b->left)) ||
+		    !(left_saved = calloc(st->narms, sizeof *left_saved)) ||
+		    !(b->arm = malloc(b->cap * sizeof *b->arm)) ||
+		    !(b->pos = malloc(b->cap * sizeof *b->pos))) {
+			if (b->left)
+				free(left_saved);
+			st->nbatch++;
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
 		}
 		st->nbatch++;
+		m = 0;
+		cJSON_ArrayForEach(x, arms) {
+			if (!isint(x, 0, (double)st->narms - 1)) {
+				free(left_saved);
+				return bad(err, path, "pending batch: an arm number is not "
+				           "an index into arms");
+			}
+			b->arm[m++] = (int)x->valuedouble;
+		}
+		m = 0;
+		cJSON_ArrayForEach(x, tasks) {
+			if (!isint(x, -1, 9e15)) {
+				free(left_saved);
+				return bad(err, path, "pending batch: a task position is "
+				           "not an integer >= -1");
+			}
+			b->pos[m++] = (long)x->valuedouble;
+		}
 		cJSON_ArrayForEach(x, left) {
 			int ai = pb_state_find_arm(st, x->string);
-			if (ai < 0 || !isint(x, 0, (double)b->n))
+			if (ai < 0 || !isint(x, 0, (double)b->n) || left_saved[ai]) {
+				free(left_saved);
 				return bad(err, path, "pending batch names an unknown arm");
-			b->left[ai] = (long)x->valuedouble;
-			out += b->left[ai];
+			}
+			left_saved[ai] = (long)x->valuedouble;
+			out += left_saved[ai];
 		}
 		b->capdone = (size_t)cJSON_GetArraySize(done);
 		if (b->capdone && !(b->done = malloc(b->capdone * sizeof *b->done))) {
@@ -586,9 +611,45 @@ load_pending(struct pb_state *st, const cJSON *arr, const char *path,
 			back += prev - b->done[b->ndone][0] + 1;
 			b->ndone++;
 		}
+		/* left is what arm[] leaves out of done */
+		for (m = 0, r = 0; m < b->n; m++) {
+			while (r < b->ndone && b->done[r][1] < b->first + m)
+				r++;
+			if (!(r < b->ndone && b->done[r][0] <= b->first + m))
+				b->left[b->arm[m]]++;
+		}
+		for (r = 0; r < st->narms; r++)
+			if (b->left[r] != left_saved[r])
+				out = -1;
+		free(left_saved);
 		if (out + back != b->n)
 			return bad(err, path, "pending batch does not add up");
 	}
+	return 0;
+}
+
+/* Cursors and pending pulls within their pools. */
+static int
+check_tasks(const struct pb_state *st, const char *path, char err[PB_ERRLEN])
+{
+	size_t i, c, most = st->tasks.n;
+	long k;
+
+	for (i = 0; i < st->narms; i++)
+		if (st->arms[i].cursor > (long)st->tasks.n)
+			return bad(err, path, "an arm's cursor is past the end of its pool");
+	for (c = 0; c < st->nctx; c++) {
+		if (st->ctx[c].tasks.n > most)
+			most = st->ctx[c].tasks.n;
+		for (i = 0; i < st->narms; i++)
+			if (st->ctx[c].arms[i].cursor > (long)st->ctx[c].tasks.n)
+				return bad(err, path, "an arm's cursor is past the end of "
+				           "its context's pool");
+	}
+	for (i = 0; i < st->nbatch; i++)
+		for (k = 0; k < st->batch[i].n; k++)
+			if (st->batch[i].pos[k] >= (long)most)
+				return bad(err, path, "a pending pull's task is not in the pool");
 	return 0;
 }
 
@@ -606,6 +667,12 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 		return bad(err, path, "no \"format\": \"" PB_STATE_FORMAT "\"");
 	if (getnum(o, "version", &v, 1))
 		return bad(err, path, "no version");
+	if (v == 1) {
+		snprintf(err, PB_ERRLEN, "%s: state version 1 comes from before the "
+		         "state knew its tasks, so the pulls in it cannot be checked "
+		         "against them; start a new state with pb-update --init", path);
+		return -1;
+	}
 	if (v != PB_STATE_VERSION) {
 		snprintf(err, PB_ERRLEN, "%s: state version %g is not %d, the "
 		         "version this promptbandit reads", path, v, PB_STATE_VERSION);
@@ -638,6 +705,12 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 		return bad(err, path, "bad pending_ttl");
 	if (getnum(o, "created", &st->created, 1))
 		st->created = 0;
+	st->repeats = 1;
+	if (cJSON_GetObjectItemCaseSensitive(o, "repeats")) {
+		if (getnum(o, "repeats", &v, 1) || v < 1 || v > PB_MAX_REPEATS || v != floor(v))
+			return bad(err, path, "\"repeats\" is not an integer in [1, 1000]");
+		st->repeats = (long)v;
+	}
 	if (!cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "arms")))
 		return bad(err, path, "no arms");
 	if (load_arms(st, x, path, err) < 0)
@@ -662,7 +735,12 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 	if (pb_history_from_json(&st->hist, cJSON_GetObjectItemCaseSensitive(o,
 	    "history"), hwhy) < 0)
 		return bad(err, path, hwhy);
-	return 0;
+	x = cJSON_GetObjectItemCaseSensitive(o, "tasks");
+	if (x && st->ctx_field)
+		return bad(err, path, "\"tasks\" beside contexts (each context keeps its own)");
+	if (pb_tasks_load(&st->tasks, x, hwhy) < 0)
+		return bad(err, path, hwhy);
+	return check_tasks(st, path, err);
 }
 
 int
@@ -756,6 +834,20 @@ pb_state_hand_out(struct pb_state *st, int arm)
 {
 	struct pb_batch *b = &st->batch[st->nbatch - 1];
 
+	if ((size_t)b->n == b->cap) {
+		size_t ncap = b->cap ? 2 * b->cap : 16;
+		int *na = realloc(b->arm, ncap * sizeof *na);
+		long *np;
+		if (!na)
+			return -1;
+		b->arm = na;
+		if (!(np = realloc(b->pos, ncap * sizeof *np)))
+			return -1;
+		b->pos = np;
+		b->cap = ncap;
+	}
+	b->arm[b->n] = arm;
+	b->pos[b->n] = -1;
 	b->n++;
 	b->left[arm]++;
 	st->arms[arm].pending++;
@@ -835,6 +927,8 @@ drop_batch(struct pb_state *st, struct pb_batch *b)
 
 	free(b->left);
 	free(b->done);
+	free(b->arm);
+	free(b->pos);
 	memmove(b, b + 1, (st->nbatch - i - 1) * sizeof *b);
 	st->nbatch--;
 }
@@ -864,9 +958,9 @@ pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
 	i = find_range(b, id);
 	if (i < b->ndone && b->done[i][0] <= id && id <= b->done[i][1])
 		return 1;
-	if (b->left[arm] == 0) {
-		snprintf(err, PB_ERRLEN, "arm '%s' has no pull out in the batch of "
-		         "pulls %ld-%ld", st->arms[arm].id, b->first, b->first + b->n - 1);
+	if (b->arm[id - b->first] != arm) {
+		snprintf(err, PB_ERRLEN, "handed out to arm '%s', not '%s'",
+		         st->arms[b->arm[id - b->first]].id, st->arms[arm].id);
 		return -1;
 	}
 	/* Everything that can refuse the pull comes before any change. */

@@ -12,6 +12,7 @@ score() {
 	       {"careful": 90, "turing": 50, "plain": 20}[.arm] then 1 else 0 end)}'
 }
 
+for i in $(seq 60); do jq -c --arg i "$i" '.id += "-" + $i' "$DATA/tasks5.jsonl"; done >tasks300.jsonl
 pb-update -s p.json --init "$DATA/arms3.jsonl" --policy thompson
 run pb-sample -s p.json -k 2 "$DATA/tasks5.jsonl"
 is "$RC $(printf '%s\n' "$OUT" | grep -c .)" "0 10" "-k 2: five tasks, ten pulls"
@@ -45,19 +46,19 @@ is "$(jq -c '.pairs | map({arms, tasks, sum, wins, losses}) | sort_by(.arms)' p.
    "$recount" "the state's pairs equal a recount of the records with jq"
 
 # -k all and --arms
-run pb-sample -s p.json -k all -n 2 --seed 1 "$DATA/tasks5.jsonl"
+run pb-sample -s p.json -k all -n 2 --seed 1 tasks300.jsonl
 is "$(printf '%s\n' "$OUT" | jq -sc 'group_by(.group) | map(map(.arm) | sort)')" \
    '[["careful","plain","turing"],["careful","plain","turing"]]' "-k all: every arm on every task"
-run pb-sample -s p.json -k all --arms careful,plain -n 3 "$DATA/tasks5.jsonl"
+run pb-sample -s p.json -k all --arms careful,plain -n 3 tasks300.jsonl
 is "$(printf '%s\n' "$OUT" | jq -sc 'map(.arm) | unique')" '["careful","plain"]' \
    "--arms narrows the choice to the arms listed"
 before=$(sum p.json)
-run pb-sample -s p.json --arms careful,nosuch "$DATA/tasks5.jsonl"
+run pb-sample -s p.json --arms careful,nosuch tasks300.jsonl
 is "$RC|$ERR|$(sum p.json)" "2|pb-sample: --arms: no arm 'nosuch' in the state|$before" \
    "an unknown arm in --arms: exit 2, state unchanged"
-run pb-sample -s p.json -k 0 "$DATA/tasks5.jsonl"
+run pb-sample -s p.json -k 0 tasks300.jsonl
 is "$RC" 2 "-k 0 is a usage error"
-run pb-sample -s p.json -k 7 -n 1 "$DATA/tasks5.jsonl"
+run pb-sample -s p.json -k 7 -n 1 tasks300.jsonl
 is "$(printf '%s\n' "$OUT" | grep -c .)" 3 "-k larger than the pool: every arm once"
 pb-update -s p.json --forget-pending >/dev/null 2>&1
 
@@ -71,7 +72,7 @@ is "$(jq -c '[.arms[] | {id, pulls, sum}][:3], .pairs' p.json)" "$before" \
 is "$(jq -c '[.arms[] | [.id, (.retired // false), .pulls]]' p.json)" \
    '[["plain",true,'"$(jq '.arms[0].pulls' p.json)"'],["turing",false,'"$(jq '.arms[1].pulls' p.json)"'],["careful",false,'"$(jq '.arms[2].pulls' p.json)"'],["steps",false,0]]' \
    "plain retired, steps added with nothing"
-run pb-sample -s p.json -k all -n 20 "$DATA/tasks5.jsonl"
+run pb-sample -s p.json -k all -n 20 tasks300.jsonl
 is "$(printf '%s\n' "$OUT" | jq -sc 'map(.arm) | unique')" '["careful","steps","turing"]' \
    "a retired arm is never chosen; the new one is"
 before=$(sum p.json)
@@ -95,8 +96,10 @@ run pb-sample -s c.json ctx.jsonl
 is "$RC" 1 "a task without the context field: exit 1"
 is "$ERR" "pb-sample: ctx.jsonl:4: task has no \"domain\" (the state's context field: a string or a number)" \
    "naming the file, line and field"
+m0=$(jq -r '.contexts.values[] | select(.value == "music") | .tasks[0][0]' c.json)
 is "$(printf '%s\n' "$OUT" | jq -c '[.task.id, .context]' | tr '\n' ' ')" \
-   '["m1","music"] ["m2","music"] ["t1","tennis"] ' "the others carry their context"
+   "[\"$m0\",\"music\"] [\"$m0\",\"music\"] [\"t1\",\"tennis\"] " \
+   "the others carry their context; each context's pool is its own, walked by each arm from its start"
 is "$(printf '%s\n' "$OUT" | jq -r .arm | tr '\n' ' ')" "plain turing plain " \
    "each context has its own round robin"
 printf '%s\n' "$OUT" | score >cs.jsonl
@@ -133,11 +136,11 @@ like "$OUT" "plain \(retired\)" "pb-report marks a retired arm"
 pb-update -s bad.json --init "$DATA/arms3.jsonl"
 pb-update -s bad.json --retire plain
 before=$(sum bad.json)
-run pb-sample -s bad.json --arms plain "$DATA/tasks5.jsonl"
+run pb-sample -s bad.json --arms plain tasks300.jsonl
 is "$RC|$ERR|$(sum bad.json)" "2|pb-sample: --arms: arm 'plain' is retired|$before" "--arms naming a retired arm"
-run pb-sample -s bad.json --arms , "$DATA/tasks5.jsonl"
+run pb-sample -s bad.json --arms , tasks300.jsonl
 is "$RC|$ERR" "2|pb-sample: --arms: no arm named" "--arms naming no arm"
-run pb-sample -s bad.json -k 0 "$DATA/tasks5.jsonl"
+run pb-sample -s bad.json -k 0 tasks300.jsonl
 is "$RC|$ERR" "2|pb-sample: --arms-per-task: '0' is not an integer in [1, 2147483647]" "-k 0"
 run pb-update -s bad.json --retire turing --retire careful
 is "$RC|$ERR|$(sum bad.json)" "2|pb-update: --retire: cannot retire 'careful': it is the last arm in the pool; bad.json not changed|$before" \
@@ -150,7 +153,7 @@ run pb-update -s bad.json --context domain
 is "$RC|$ERR" "2|pb-update: --policy, --seed, --pending-ttl and --context only go with --init" "--context without --init"
 run pb-update -s empty.json --init "$DATA/arms3.jsonl" --context ''
 is "$RC|$ERR|$(test -e empty.json && echo made)" "2|pb-update: --context: empty field name|" "--context with an empty name"
-pb-sample -s bad.json -n 1 --seed 1 "$DATA/tasks5.jsonl" | jq -c '. + {reward: 1, context: "music"}' >withctx.jsonl
+pb-sample -s bad.json -n 1 --seed 1 tasks300.jsonl | jq -c '. + {reward: 1, context: "music"}' >withctx.jsonl
 before=$(sum bad.json)
 run pb-update -s bad.json withctx.jsonl
 like "$RC|$ERR" "^1\|pb-update: withctx.jsonl:1: pull [0-9]+: the pull has a context but the state keeps none \(pb-update --init --context FIELD\)" \
@@ -192,7 +195,9 @@ is "$RC|$ERR" "2|pb-report: --context goes with the ranking only" "--context wit
 
 # A race against pb-sim, through all five tools, ends by itself and
 # names the world's best arm; the state's pairs hold every shared task.
-start_sim --tasks "$TOP/examples/tasks.jsonl" --world "$TOP/examples/world.jsonl" --seed 3
+jq -nc 'range(3000) | {id: "q\(.)", input: "Tom has \(. + 3) apples and buys \(. * 7 % 13 + 2) more. How many apples does he have?",
+        answer: "\(. + 3 + (. * 7 % 13 + 2))"}' >simtasks.jsonl
+start_sim --tasks simtasks.jsonl --world "$TOP/examples/world.jsonl" --seed 3
 pb-update -s race.json --init "$TOP/examples/arms.jsonl" --policy race:delta=0.05
 bash -c 'set -o pipefail
 n=0
@@ -202,7 +207,7 @@ while :; do
 		pb-score | pb-update -s race.json 2>/dev/null || { rc=$?; break; }
 	n=$((n + 1)); [ $n -lt 300 ] || exit 99
 done
-exit $rc' loop "$TOP/examples/tasks.jsonl"
+exit $rc' loop simtasks.jsonl
 is "$?" 3 "the race ends with status 3"
 like "$(cat stop.err)" "^pb-sample: done: arm first-principles is best with confidence 1-delta = 0.95: every other arm lost a paired test" \
      "naming the world's best arm"

@@ -2,15 +2,17 @@
 # pb-update: creating states, applying scored pulls exactly once, errors
 # never as rewards, all-or-nothing on bad input, merging shards.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 55
 
 out() { printf '%s\n' "$OUT"; }
+# more tasks: an arm is never given the same task twice
+for i in 2 3; do jq -c --arg i "$i" '.id += "-" + $i' "$DATA/tasks5.jsonl" >"tasks5-$i.jsonl"; done
 
 # --init
 run pb-update -s st.json --init "$DATA/arms3.jsonl" --policy thompson:a=1,b=1 --seed 5
 is "$RC" 0 "--init creates a state"
 is "$(jq -r '.format + " " + (.version|tostring) + " " + .policy.name' st.json)" \
-   "promptbandit-state 1 thompson" "format, version and policy"
+   "promptbandit-state 2 thompson" "format, version and policy"
 is "$(jq -r '[.arms[].id] | join(",")' st.json)" "plain,turing,careful" "arms in file order"
 is "$(jq -r '.arms[2].fields.style' st.json)" "terse" "arm fields kept"
 run pb-update -s st.json --init "$DATA/arms3.jsonl"
@@ -46,7 +48,7 @@ is "$ERR" "pb-update: 5 pulls were applied before; skipped" "says they were appl
 is "$(sum st.json)" "$before" "and changes nothing"
 
 # errors are not rewards
-pb-sample -s st.json "$DATA/tasks5.jsonl" >p2.jsonl
+pb-sample -s st.json tasks5-2.jsonl >p2.jsonl
 jq -c 'if .pull % 2 == 0 then . + {reward: null, error: {message: "HTTP 500"}} else . + {reward: 1} end' p2.jsonl >s2.jsonl
 errs_before=$(jq '[.arms[].errors] | add' st.json)
 run pb-update -s st.json s2.jsonl
@@ -55,8 +57,8 @@ is "$(jq '[.arms[].errors] | add' st.json)" "$((errs_before + $(jq -s 'map(selec
 is "$(jq '[.arms[].pulls] | add' st.json)" "$((5 + $(jq -s 'map(select(.reward != null)) | length' s2.jsonl)))" "not as rewards"
 
 # bad records: all or nothing
-pb-sample -s st.json "$DATA/tasks5.jsonl" >p3.jsonl
-pb-sample -s st.json -n 1 "$DATA/tasks5.jsonl" >one.jsonl
+pb-sample -s st.json tasks5-3.jsonl >p3.jsonl
+pb-sample -s st.json -n 1 tasks5-3.jsonl >one.jsonl
 before=$(sum st.json)
 jq -c '. + {reward: 1}' p3.jsonl | sed '2s/.*/not json/' >s3.jsonl
 run pb-update -s st.json s3.jsonl
@@ -88,7 +90,12 @@ like "$ERR" "from run 0123456789abcdef0123456789abcdef, not this state's" "a pul
 wrong=$(jq -r 'if .arm == "plain" then "turing" else "plain" end' one.jsonl)
 jq -c --arg a "$wrong" '. + {reward: 1, arm: $a}' one.jsonl >mis.jsonl
 run pb-update -s st.json mis.jsonl
-like "$ERR" "pull [0-9]+: arm '$wrong' has no pull out in the batch of pulls [0-9]+-[0-9]+" "a pull given to another arm"
+like "$ERR" "^pb-update: mis.jsonl:1: pull [0-9]+: handed out to arm '$(jq -r .arm one.jsonl)', not '$wrong'" "a pull given to another arm"
+# an arm that does have pulls out in the same batch: still refused
+jq -c 'select(.arm != "careful") | . + {reward: 1, arm: "careful"}' p3.jsonl | head -1 >mis2.jsonl
+run pb-update -s st.json mis2.jsonl
+like "$RC|$ERR" "^1\|pb-update: mis2.jsonl:1: pull [0-9]+: handed out to arm '(plain|turing)', not 'careful'" \
+     "a record whose arm was changed to another arm of its batch"
 is "$(sum st.json)" "$before" "none of these changed the state"
 run pb-update -s st.json </dev/null
 is "$ERR" "pb-update: no records to apply; st.json not changed" "empty input: says so"
@@ -119,6 +126,24 @@ run pb-update -s all.json --merge a.json b.json
 is "$(jq -c '[.arms[] | [.pulls, .sum]]' all.json)" "[[4,2],[4,2],[2,1]]" "--merge adds the shards' statistics"
 run pb-update -s all.json --merge a.json
 is "$ERR" "pb-update: a.json: run $(jq -r .run a.json) was merged already; all.json not changed" "a shard merged twice is refused"
+
+# --repeats R: R pulls of each (arm, task), told apart by "sample",
+# averaged per task before they count
+run pb-update -s rep.json --init "$DATA/arms3.jsonl" --policy race --repeats 3
+is "$RC|$(jq .repeats rep.json)" "0|3" "--repeats 3 is kept in the state"
+pb-sample -s rep.json -n 2 "$DATA/tasks5.jsonl" >rep.jsonl
+is "$(jq -sc 'group_by([.arm, .task.id]) | map([length, (map(.sample) | join(","))]) | unique' rep.jsonl)" '[[3,"0,1,2"]]' \
+   "each (arm, task) three times, samples 0, 1, 2"
+jq -c '. + {reward: (if .arm == "careful" then 1 elif .arm == "turing" then .sample / 2 else 0 end)}' rep.jsonl |
+	pb-update -s rep.json
+is "$(jq -c '[.arms[] | [.id, .pulls, .sum]]' rep.json)" '[["plain",2,0],["turing",2,1],["careful",2,2]]' \
+   "an arm's statistics count tasks, each the mean of its three rewards"
+is "$(jq -c '.pairs[] | select(.arms == ["turing","careful"]) | [.tasks, .sum]' rep.json)" '[2,-1]' \
+   "pairs are of the per-task means"
+run pb-update -s rep2.json --init "$DATA/arms3.jsonl" --repeats 0
+is "$RC|$ERR" "2|pb-update: --repeats: '0' is not an integer in [1, 1000]" "--repeats 0"
+run pb-update -s rep.json --repeats 2 </dev/null
+is "$RC|$ERR" "2|pb-update: --repeats only goes with --init" "--repeats without --init"
 
 # Token counts: each applied pull's response.usage, for the cost
 pb-update -s tok.json --init "$DATA/arms3.jsonl" --policy uniform

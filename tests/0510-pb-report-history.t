@@ -5,7 +5,7 @@
 plan 27
 
 pb-update -s st.json --init "$DATA/arms3.jsonl" --policy ucb1 --seed 3
-for i in 1 2 3 4 5 6 7 8; do cat "$DATA/tasks5.jsonl"; done >tasks40.jsonl
+for i in 1 2 3 4 5 6 7 8; do jq -c --arg i "$i" '.id += "-" + $i' "$DATA/tasks5.jsonl"; done >tasks40.jsonl
 # careful is right 8 times in 10, turing 5, plain 2, in two batches
 for n in 16 24; do
 	pb-sample -s st.json -n "$n" tasks40.jsonl |

@@ -5,7 +5,7 @@
 plan 14
 
 pb-update -s st.json --init "$DATA/arms3.jsonl" --policy thompson --seed 5
-for i in 1 2 3 4 5 6; do cat "$DATA/tasks5.jsonl"; done >tasks30.jsonl
+for i in 1 2 3 4 5 6; do jq -c --arg i "$i" '.id += "-" + $i' "$DATA/tasks5.jsonl"; done >tasks30.jsonl
 for b in 1 2 3; do
 	pb-sample -s st.json -n 10 tasks30.jsonl |
 	jq -c '. as $r | ({"careful": 8, "turing": 5, "plain": 2}[.arm]) as $k |

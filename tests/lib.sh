@@ -91,7 +91,7 @@ at_least() { awk -v a="$1" -v b="$2" -v c="$3" 'BEGIN { exit !(a - b >= c) }'; e
 # pulls applied, 10 per arm: careful right 8 times, turing 5, plain 2.
 trained_state() {
 	pb-update -s "$1" --init "$DATA/arms3.jsonl" --policy uniform
-	for _i in 1 2 3 4 5 6; do cat "$DATA/tasks5.jsonl"; done >"$TMP/tasks30.jsonl"
+	for _i in 1 2 3 4 5 6; do jq -c --arg i "$_i" '.id += "-" + $i' "$DATA/tasks5.jsonl"; done >"$TMP/tasks30.jsonl"
 	pb-sample -s "$1" "$TMP/tasks30.jsonl" |
 	jq -c '. as $r | ({"careful": 8, "turing": 5, "plain": 2}[.arm]) as $k |
 	       ((.pull - 1) / 3 | floor) as $i | $r + {reward: (if $i < $k then 1 else 0 end)}' |

@@ -134,7 +134,7 @@ main(void)
 	ok(pb_history_take(&st) == 0 && st.hist->n == 3, "a second point at the same update replaces it");
 	pb_state_free(&st);
 
-	writefile(path, "{\"format\":\"promptbandit-state\",\"version\":1,"
+	writefile(path, "{\"format\":\"promptbandit-state\",\"version\":2,"
 	          "\"run\":\"0123456789abcdef0123456789abcdef\",\"policy\":{\"name\":\"ucb1\"},"
 	          "\"rng\":[\"0000000000000001\",\"0000000000000002\",\"0000000000000003\","
 	          "\"0000000000000004\"],\"next_pull\":1,\"updates\":0,\"pending_ttl\":900,"

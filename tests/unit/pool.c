@@ -326,6 +326,33 @@ race_run(const double *skill, int k, uint64_t seed, long cap, long *calls)
 	return pb_state_done(&st, -1, err, &best) ? best : -1;
 }
 
+/* A graded race of two arms: a averages 0.725 (1 w.p. 0.45, else 0.5),
+ * b is always 0.55, so b wins 55% of the tasks while a has the larger
+ * mean.  Returns the winner, or -1. */
+static int
+graded_race(uint64_t seed, long cap, double pa)
+{
+	struct pb_rng r;
+	char err[PB_ERRLEN];
+	int arm[2], m, i, best = -1;
+	long calls = 0;
+
+	setup("race:delta=0.05", 2);
+	pb_rng_seed(&r, seed);
+	while (!pb_state_done(&st, -1, err, &best) && calls < cap) {
+		m = pb_state_choose(&st, -1, 0, NULL, arm);
+		pb_state_begin_batch(&st, 0);
+		st.batch[st.nbatch - 1].k = m;
+		for (i = 0; i < m; i++)
+			pb_state_hand_out(&st, arm[i]);
+		for (i = 0; i < m; i++)
+			pb_state_apply(&st, st.next_pull - m + i, arm[i], arm[i] == 0 ?
+			               (pb_rng_uniform(&r) < pa ? 1 : 0.5) : 0.55, err);
+		calls += m;
+	}
+	return pb_state_done(&st, -1, err, &best) ? best : -1;
+}
+
 static void
 test_race(void)
 {
@@ -345,6 +372,24 @@ test_race(void)
 		fired += race_run(eq, 5, 2000 + (uint64_t)i, 5000, &calls) >= 0;
 	ok(fired <= 10, "race, 5 equal arms, 5000 calls: the rule fired in %d of 200 runs "
 	   "(delta 0.05 allows 10)", fired);
+	{
+		/* The race is about the mean: graded rewards whose sign test
+		 * favours the worse arm (before, b won 300 of 300). */
+		int right = 0, wrongg = 0, w;
+		for (i = 0; i < 300; i++) {
+			w = graded_race(7000 + (uint64_t)i, 20000, 0.45);
+			right += w == 0;
+			wrongg += w == 1;
+		}
+		ok(right >= 285 && wrongg <= 15, "graded race: the arm of mean 0.725 "
+		   "beats the one of 0.55 that wins more tasks (%d right, %d wrong "
+		   "of 300)", right, wrongg);
+		/* equal means (a: 1 w.p. 0.1, else 0.5): at most delta fire */
+		for (i = 0, w = 0; i < 300; i++)
+			w += graded_race(9000 + (uint64_t)i, 4000, 0.1) >= 0;
+		ok(w <= 15, "graded race, equal means, 4000 calls: fired in %d of 300 "
+		   "runs (delta 0.05 allows 15)", w);
+	}
 	{
 		/* The race gives a task to its survivors only, best mean first. */
 		int arm[8];
@@ -422,9 +467,149 @@ test_merge(void)
 	pb_state_free(&b);
 }
 
+/* Many pb-sample runs, as pb-sample makes them through the library: each
+ * input a random subset of a growing set of tasks, the pool learning the
+ * new ones, arms chosen one or k at a time among those not used up, and
+ * each handed the next position none of them has used.  No (arm, task)
+ * pair may ever come twice, and every arm ends with every task. */
+static void
+test_task_unit(void)
+{
+	enum { NT = 60, NA = 4 };
+	static unsigned char used[NA][NT];
+	char *ids[NT], buf[16], err[PB_ERRLEN];
+	uint64_t digs[NT];
+	long pos[NT], nxt[NT + 1], tinp[NT + 1];
+	struct pb_rng r;
+	int run, twice = 0, pulls = 0, wrongpos = 0, i, a, arms[NA], began;
+	size_t n, p;
+
+	setup("uniform", NA);
+	pb_rng_seed(&r, 99);
+	for (run = 0; run < 400; run++) {
+		int universe = 20 + run / 10 > NT ? NT : 20 + run / 10, m;
+		/* the input: each task of the universe with probability 0.6 */
+		for (i = 0, n = 0; i < universe; i++)
+			if (pb_rng_uniform(&r) < 0.6) {
+				snprintf(buf, sizeof buf, "task%d", i);
+				ids[n] = strdup(buf);
+				digs[n++] = (uint64_t)i * 7919;
+			}
+		if (pb_state_learn(&st, -1, n, ids, digs, pos) < 0)
+			break;
+		for (p = 0; p <= st.tasks.n; p++)
+			tinp[p] = -1;
+		for (p = 0; p < n; p++)
+			tinp[pos[p]] = (long)p;
+		nxt[st.tasks.n] = (long)st.tasks.n;
+		for (p = st.tasks.n; p-- > 0;)
+			nxt[p] = tinp[p] >= 0 ? (long)p : nxt[p + 1];
+		for (m = 0, began = 0; m < 3; m++) {
+			int k = 1 + (int)pb_rng_below(&r, NA), got = 0, one;
+			long at;
+			/* k distinct arms that still have a task in this input */
+			for (a = 0; a < NA && got < k; a++) {
+				one = (a + run) % NA;
+				if (pb_state_next_pos(&st, -1, &one, 1, nxt) >= 0)
+					arms[got++] = one;
+			}
+			if (!got || (at = pb_state_next_pos(&st, -1, arms, (size_t)got, nxt)) < 0)
+				continue;
+			if (!began++)
+				pb_state_begin_batch(&st, 0);
+			for (i = 0; i < got; i++) {
+				int t = atoi(st.tasks.id[at] + 4);
+				if (pb_state_cursor(&st, -1, arms[i]) > at)
+					wrongpos++;
+				pb_state_hand_out_task(&st, arms[i], -1, at);
+				twice += used[arms[i]][t];
+				used[arms[i]][t] = 1;
+				pulls++;
+			}
+		}
+		for (p = 0; p < n; p++)
+			free(ids[p]);
+	}
+	ok(twice == 0 && wrongpos == 0 && pulls > 150, "no (arm, task) pair handed "
+	   "out twice in %d pulls over 400 runs with changing inputs (%d twice)",
+	   pulls, twice);
+	/* pending pulls know their arm and task */
+	{
+		const struct pb_batch *b = &st.batch[st.nbatch - 1];
+		int good = b->n > 0;
+		for (i = 0; i < b->n; i++)
+			good &= b->pos[i] >= 0 && b->pos[i] < (long)st.tasks.n;
+		ok(good, "each pending pull has its arm and task position");
+	}
+	/* the state round trip keeps pool and cursors */
+	{
+		struct pb_state b2;
+		char path[] = "/tmp/pbtaskXXXXXX";
+		int fd = mkstemp(path), same;
+		close(fd);
+		unlink(path);
+		same = pb_state_create(&st, path, err) == 0 && pb_state_load(&b2, path, err) == 0;
+		for (i = 0; same && i < (int)st.tasks.n; i++)
+			same = !strcmp(b2.tasks.id[i], st.tasks.id[i]) && b2.tasks.dig[i] == st.tasks.dig[i];
+		for (a = 0; same && a < NA; a++)
+			same = b2.arms[a].cursor == st.arms[a].cursor;
+		for (i = 0; same && i < (int)st.nbatch; i++)
+			same = b2.batch[i].n == st.batch[i].n &&
+			       !memcmp(b2.batch[i].arm, st.batch[i].arm, (size_t)st.batch[i].n * sizeof (int)) &&
+			       !memcmp(b2.batch[i].pos, st.batch[i].pos, (size_t)st.batch[i].n * sizeof (long));
+		ok(same, "pool, cursors and pending pulls survive the state file%s%s",
+		   same ? "" : ": ", same ? "" : err);
+		if (same)
+			pb_state_free(&b2);
+		unlink(path);
+	}
+	/* a task whose input changed under its id is refused */
+	{
+		char *one[1] = { st.tasks.id[0] };
+		uint64_t d[1] = { st.tasks.dig[0] + 1 };
+		size_t before = st.tasks.n;
+		ok(pb_state_learn(&st, -1, 1, one, d, pos) == 1 && pos[0] == -2 &&
+		   st.tasks.n == before, "a changed task: -2, the pool unchanged");
+	}
+	/* the order is uniformly random: which task comes first, and which
+	 * of a later file's new tasks comes first among them, over seeds */
+	{
+		enum { K = 10, SEEDS = 3000 };
+		long first[K] = { 0 }, later[5] = { 0 };
+		double chi = 0, chi2 = 0, e = SEEDS / (double)K, e2 = SEEDS / 5.0;
+		int sd;
+		for (sd = 0; sd < SEEDS; sd++) {
+			struct pb_state one_st = { 0 };
+			for (i = 0; i < K + 5; i++) {
+				snprintf(buf, sizeof buf, "%d", i);
+				ids[i] = strdup(buf);
+				digs[i] = (uint64_t)i;
+			}
+			pb_rng_seed(&one_st.rng, 1000 + (uint64_t)sd);
+			pb_state_learn(&one_st, -1, K, ids, digs, pos);
+			first[atoi(one_st.tasks.id[0])]++;
+			pb_state_learn(&one_st, -1, 5, ids + K, digs + K, pos);
+			later[atoi(one_st.tasks.id[K]) - K]++;
+			for (i = 0; i < K + 5; i++)
+				free(ids[i]);
+			pb_tasks_free(&one_st.tasks);
+		}
+		for (i = 0; i < K; i++)
+			chi += (first[i] - e) * (first[i] - e) / e;
+		for (i = 0; i < 5; i++)
+			chi2 += (later[i] - e2) * (later[i] - e2) / e2;
+		/* 0.999 quantiles of chi-square: 27.88 (9 df), 18.47 (4 df) */
+		ok(chi < 27.88, "the first task of the order is uniform over the "
+		   "10 (chi-square %.1f, 9 df)", chi);
+		ok(chi2 < 18.47, "new tasks join in a uniform order of their own "
+		   "(chi-square %.1f, 4 df)", chi2);
+	}
+}
+
 int
 main(void)
 {
+	test_task_unit();
 	test_merge();
 	test_reproducible();
 	test_pairs();

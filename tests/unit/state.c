@@ -83,7 +83,7 @@ main(void)
 	ok(pb_state_apply(&b, 5, 0, 1, err) < 0, "a pull never handed out is refused");
 	is_str(err, "never handed out by this state", "saying so");
 	ok(pb_state_apply(&b, 1, 0, 1, err) < 0, "a pull of an arm with none out is refused");
-	is_str(err, "arm 'x' has no pull out in the batch of pulls 1-1", "saying so");
+	is_str(err, "handed out to arm 'y', not 'x'", "saying so");
 	ok(pb_state_apply(&b, 3, 0, 1, err) == 0, "apply pull 3");
 	ok(pb_state_apply(&b, 3, 0, 1, err) == 1, "pull 3 again is a duplicate");
 	ok(pb_state_apply(&b, 2, 0, 0, err) == 0 && b.batch[1].ndone == 1 &&
@@ -158,6 +158,48 @@ main(void)
 	ok(mkstate(&c, "{\"id\":\"x\"}\n{\"id\":\"z\"}\n", "ucb1", err) == 0 &&
 	   pb_state_merge(&b, &c, err) < 0 && strstr(err, "same arms"),
 	   "merging different arms fails");
+
+	/* every parameter of every policy survives the state file: set
+	 * each to a value inside its range that is no default, save, load */
+	{
+		size_t i, bad_params = 0;
+		for (i = 0; i < pb_policy_nparams; i++) {
+			const struct pb_policy_param *q = &pb_policy_params[i];
+			struct pb_policy pol;
+			struct pb_state s1, s2;
+			char spec[128], txt[64];
+			double v = q->integer ? 7 : isinf(q->hi) ? q->lo + 0.37 :
+			           q->lo + 0.37 * (q->hi - q->lo);
+			FILE *fp;
+
+			pb_fmt_num(txt, sizeof txt, v);
+			snprintf(spec, sizeof spec, "%s:%s=%s", pb_policy_name(q->kind),
+			         q->key, txt);
+			fp = fmemopen((void *)arms, strlen(arms), "r");
+			unlink(bad);
+			if (pb_policy_parse(&pol, spec, err) < 0 ||
+			    *pb_policy_field(&pol, q) != v ||
+			    pb_state_new(&s1, fp, "arms", &pol, 1, err) < 0 ||
+			    pb_state_create(&s1, bad, err) < 0 ||
+			    pb_state_load(&s2, bad, err) < 0) {
+				printf("# %s: %s\n", spec, err);
+				bad_params++;
+			} else {
+				if (*pb_policy_field(&s2.pol, q) != v ||
+				    s2.pol.kind != q->kind) {
+					printf("# %s: loaded as %g\n", spec,
+					     *pb_policy_field(&s2.pol, q));
+					bad_params++;
+				}
+				pb_state_free(&s1);
+				pb_state_free(&s2);
+			}
+			fclose(fp);
+		}
+		ok(bad_params == 0 && pb_policy_nparams >= 16,
+		   "each of the %zu policy parameters round-trips through the "
+		   "state file", pb_policy_nparams);
+	}
 
 	pb_state_free(&a);
 	pb_state_free(&b);
