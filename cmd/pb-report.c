@@ -85,6 +85,8 @@ struct opts {
 struct row {
 	int arm;
 	double mean, lo, hi, index, share, prob, pbest;
+	double plo, phi;      /* the mean on the pool's tasks themselves
+	                       * (pool_interval), or NAN */
 	const char *method;
 };
 
@@ -114,6 +116,8 @@ struct ranking {
 	long pending;
 	int replayed;         /* index and prob mean nothing */
 	int joint;            /* P(best) drawn jointly, through the pairs */
+	int pool_best;        /* the arm best on the pool's own tasks at the
+	                       * report's level, or -1 (pool_interval) */
 	const char *ctx;      /* a context's ranking: its value (or ctx_all
 	                       * for the totals of a state with contexts) */
 	int view;             /* st is a view of another state: not freed */
@@ -390,6 +394,103 @@ prob_best(const struct pb_state *st, const struct opts *o, double *pbest)
 	return joint;
 }
 
+/* The interval of arm a's mean over the pool's n tasks themselves (not
+ * the population they came from) at level 1 - d: pb_wor_bounds for 0/1
+ * rewards; for graded ones only the exact mean once every task is in
+ * (no finite-population interval is computed from sums alone).  NAN
+ * when there is none, or the arm holds more rewards than the pool has
+ * tasks (check_pairs says why). */
+static void
+pool_interval(const struct pb_arm *a, size_t n, double d, double *lo, double *hi)
+{
+	*lo = *hi = NAN;
+	if (n == 0 || a->st.n > (long)n)
+		return;
+	if (a->st.nonbinary == 0)
+		pb_wor_bounds(a->st.sum, a->st.n, (long)n, d, lo, hi);
+	else if (a->st.n == (long)n)
+		*lo = *hi = pb_stats_mean(&a->st);
+}
+
+/* The claim about the pool itself, beside the verdict about the
+ * population: each arm's pool interval at the report's level, and the
+ * arm best on these tasks when its lower bound clears every other
+ * arm's upper one at level 1 - (1 - L) / K (K arms in the pool, so the
+ * K intervals hold together). */
+static void
+pool_claim(struct ranking *rk, const struct opts *o)
+{
+	const struct pb_state *st = &rk->st;
+	size_t i, j, k = 0, n = rk->v.pool;
+	double *lo, *hi;
+	int best = -1;
+
+	rk->pool_best = -1;
+	for (i = 0; i < st->narms; i++) {
+		rk->r[i].plo = rk->r[i].phi = NAN;
+		k += !st->arms[i].retired;
+	}
+	if (n == 0 || rk->replayed || k == 0)
+		return;
+	lo = ecalloc(st->narms, sizeof *lo);
+	hi = ecalloc(st->narms, sizeof *hi);
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[rk->r[i].arm];
+		pool_interval(a, n, 1 - o->level, &rk->r[i].plo, &rk->r[i].phi);
+		pool_interval(a, n, (1 - o->level) / (double)k, &lo[i], &hi[i]);
+		if (!a->retired && best < 0)
+			best = (int)i; /* rows are best mean first */
+	}
+	for (j = 0; best >= 0 && j < st->narms; j++) {
+		if ((int)j == best || st->arms[rk->r[j].arm].retired)
+			continue;
+		if (!(lo[best] > hi[j]))
+			best = -1;
+	}
+	if (best >= 0 && k > 1)
+		rk->pool_best = rk->r[best].arm;
+	free(lo);
+	free(hi);
+}
+
+/* The table's line on the pool itself: the top arms' pool intervals. */
+static void
+print_pool(const struct ranking *rk, const struct opts *o)
+{
+	const struct pb_state *st = &rk->st;
+	size_t i, shown = 0, more = 0, k = 0;
+
+	if (rk->v.pool == 0 || rk->replayed)
+		return;
+	for (i = 0; i < st->narms; i++)
+		k += !st->arms[i].retired;
+	printf("on these %zu tasks themselves (finite-population %g%% intervals, "
+	       "sampling without replacement):", rk->v.pool, o->level * 100);
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[rk->r[i].arm];
+		if (a->retired || a->st.n == 0)
+			continue;
+		if (shown == 3) {
+			more++;
+			continue;
+		}
+		printf("%s %s %.3f", shown ? "," : "", a->id, rk->r[i].mean);
+		if (isfinite(rk->r[i].plo))
+			printf(" [%.3f, %.3f]", rk->r[i].plo, rk->r[i].phi);
+		else
+			printf(" [-]");
+		printf(" on %ld", a->st.n);
+		shown++;
+	}
+	if (more)
+		printf(", and %zu more", more);
+	putchar('\n');
+	if (rk->pool_best >= 0)
+		printf("best on these %zu tasks: %s (its interval clears every other "
+		       "arm's, each at %g / %zu)\n", rk->v.pool, st->arms[rk->pool_best].id,
+		       1 - o->level, k);
+}
+
 /* Fills rk->r (sorted) and rk->v from rk->st. */
 static void
 rank_arms(struct ranking *rk, const struct opts *o)
@@ -426,6 +527,7 @@ rank_arms(struct ranking *rk, const struct opts *o)
 	qsort(rk->r, st->narms, sizeof *rk->r, bymean);
 	rk->v.eps = o->eps;
 	judge(st, o->level, &rk->v);
+	pool_claim(rk, o);
 	if (!rk->replayed)
 		check_pairs(st, rk->ctx);
 	free(prob);
@@ -499,6 +601,10 @@ ranking_json(const struct ranking *rk, const struct opts *o)
 		cJSON_AddNumberToObject(a, "pending", (double)arm->pending);
 		num(a, "prob", r[i].prob);
 		num(a, "pbest", r[i].pbest);
+		if (rk->v.pool > 0 && !rk->replayed) {
+			num(a, "pool_low", r[i].plo);
+			num(a, "pool_high", r[i].phi);
+		}
 		if (rk->tokens) {
 			cJSON_AddNumberToObject(a, "prompt_tokens", arm->tok_in);
 			cJSON_AddNumberToObject(a, "completion_tokens", arm->tok_out);
@@ -507,6 +613,10 @@ ranking_json(const struct ranking *rk, const struct opts *o)
 		cJSON_AddItemToArray(arr, a);
 	}
 	cJSON_AddItemToObject(j, "verdict", verdict_json(st, r, &rk->v));
+	if (rk->v.pool > 0 && !rk->replayed)
+		cJSON_AddItemToObject(j, "pool_best", rk->pool_best >= 0 ?
+		                      cJSON_CreateString(st->arms[rk->pool_best].id) :
+		                      cJSON_CreateNull());
 	return j;
 }
 
@@ -682,6 +792,7 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 		printf("P(best) is a posterior estimate, not a verdict: no arm is called "
 		       "best until the %s rule separates it at confidence %g\n",
 		       rk->v.rule, rk->v.conf);
+	print_pool(rk, o);
 	if (md)
 		putchar('\n');
 	say_verdict(st, r, &rk->v);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # pb-report: the ranking in four formats, from a state with known counts.
 . "$(dirname "$0")/lib.sh"
-plan 34
+plan 41
 
 trained_state st.json
 
@@ -84,6 +84,40 @@ is "$(printf '%s' "$OUT" | jq '[.arms[].pbest] | add * 1e9 | round')" 1000000000
 run pb-report -s st.json --json --interval bernstein
 is "$(printf '%s' "$OUT" | jq -c '.arms[0] | [.ci_method, (.ci_low * 1e6 | round), (.ci_high * 1e6 | round)]')" \
    '["bernstein",0,1000000]' "--interval bernstein: 8/10 is still [0, 1] by empirical Bernstein"
+
+# Two claims: the verdict is about the population the tasks came from;
+# the pool line about these tasks themselves, with finite-population
+# intervals that close on the pool's own mean once every task is in.
+jq -nc 'range(30) | {id: "t\(.)", input: "q \(.)", answer: "1"}' >t30.jsonl
+reward='. + {reward: ((if .arm == "careful" then 80 elif .arm == "turing" then 50 else 20 end) as $p |
+	(.task.id[1:] | tonumber) as $t | if (($t * 7919) % 100) < $p then 1 else 0 end)}'
+pb-update -s pool.json --init "$DATA/arms3.jsonl" --policy uniform
+for i in 1 2 3; do pb-sample -s pool.json -n 9 t30.jsonl | jq -c "$reward" | pb-update -s pool.json; done
+run pb-report -s pool.json --json
+printf '%s' "$OUT" | jq -e '[.arms[] | select(.pool_low <= .mean and .mean <= .pool_high and .pool_low > 0.01 and .pool_high < 0.99)] | length == 3' >/dev/null
+ok $? "nine of 30 tasks in: each arm's pool interval holds its mean, narrower than [0, 1]"
+printf '%s' "$OUT" | jq -e '[.arms[] | (.pool_high - .pool_low) < (.ci_high - .ci_low)] | all' >/dev/null
+ok $? "and narrower than the population's interval: a third of the pool is known"
+for i in 4 5 6 7 8 9 10 11; do
+	pb-sample -s pool.json -n 9 t30.jsonl 2>/dev/null | jq -c "$reward" | pb-update -s pool.json 2>/dev/null
+done
+run pb-report -s pool.json
+is "$(printf '%s\n' "$OUT" | grep '^on these')" \
+   "on these 30 tasks themselves (finite-population 95% intervals, sampling without replacement): careful 0.800 [0.800, 0.800] on 30, turing 0.500 [0.500, 0.500] on 30, plain 0.233 [0.233, 0.233] on 30" \
+   "every task in: the pool's own means, exactly"
+is "$(printf '%s\n' "$OUT" | grep '^best on these')" \
+   "best on these 30 tasks: careful (its interval clears every other arm's, each at 0.05 / 3)" \
+   "best on these 30 tasks"
+like "$(printf '%s\n' "$OUT" | tail -1)" "^verdict: pool exhausted after 30 tasks: not separated: " \
+   "while the population claim stays open"
+run pb-report -s pool.json --json
+is "$(printf '%s' "$OUT" | jq -c '[.pool_best, .verdict.best, .verdict.exhausted]')" '["careful",null,true]' \
+   "the two claims apart in JSON"
+# graded rewards: no finite-population interval from sums alone
+pb-update -s graded.json --init "$DATA/arms3.jsonl" --policy uniform
+pb-sample -s graded.json -n 9 t30.jsonl | jq -c '. + {reward: 0.5}' | pb-update -s graded.json
+run pb-report -s graded.json --json
+is "$(printf '%s' "$OUT" | jq -c '[.arms[].pool_low] | unique')" "[null]" "graded rewards, pool not used up: no pool interval"
 
 run pb-report -s st.json --level 2
 is "$ERR" "pb-report: --level: '2' is not a number in [0.5, 0.9999]" "a bad --level"
