@@ -29,8 +29,8 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: pb-report [-s STATE] [--json | --csv | --markdown] [--level L]\n"
-	    "                 [--epsilon E] [--interval auto|bernstein] [--draws N]\n"
-	    "                 [--seed N] [--price IN,OUT] [--history] [--chart]\n"
+	    "                 [--epsilon E] [--interval anytime|auto|bernstein]\n"
+	    "                 [--draws N] [--seed N] [--price IN,OUT] [--history] [--chart]\n"
 	    "                 [--plot FILE.svg|FILE.png] [--require verdict|uplift[:ALPHA]]\n"
 	    "                 [--context VALUE]\n"
 	    "       pb-report --replay [-s STATE] [options] [FILE...]\n"
@@ -44,8 +44,9 @@ usage(FILE *fp, int status)
 	    "      --markdown    a Markdown table\n"
 	    "      --level L     confidence level of the intervals (default 0.95)\n"
 	    "      --epsilon E   also name the arms that may be within E of the best\n"
-	    "      --interval M  auto (Wilson for 0/1 rewards, else Student t) or\n"
-	    "                    bernstein (empirical Bernstein)\n"
+	    "      --interval M  anytime (valid at any stop: the default but for\n"
+	    "                    --validate), auto (fixed-sample: Wilson for 0/1\n"
+	    "                    rewards, else Student t) or bernstein\n"
 	    "      --draws N     Monte Carlo draws for P(best) (default 10000)\n"
 	    "      --seed N      seed of P(best) and the bootstrap (default 1)\n"
 	    "      --price IN,OUT dollars per million input and output tokens\n"
@@ -84,6 +85,8 @@ struct opts {
 struct row {
 	int arm;
 	double mean, lo, hi, index, share, prob, pbest;
+	double plo, phi;      /* the mean on the pool's tasks themselves
+	                       * (pool_interval), or NAN */
 	const char *method;
 };
 
@@ -117,6 +120,9 @@ struct ranking {
 	                       * had response.usage */
 	long pending;
 	int replayed;         /* index and prob mean nothing */
+	int joint;            /* P(best) drawn jointly, through the pairs */
+	int pool_best;        /* the arm best on the pool's own tasks at the
+	                       * report's level, or -1 (pool_interval) */
 	const char *ctx;      /* a context's ranking: its value (or ctx_all
 	                       * for the totals of a state with contexts) */
 	int view;             /* st is a view of another state: not freed */
@@ -352,15 +358,200 @@ cmpid(const void *a, const void *b)
 	return strcmp(cmp_st->arms[*(const size_t *)a].id, cmp_st->arms[*(const size_t *)b].id);
 }
 
+/* The posterior of arm a for P(best): Beta moments for 0/1 rewards
+ * (as pb_prob_best draws them), else N(mean, v / n) with v floored at
+ * 1 / (4 n). */
+static void
+posterior(const struct pb_stats *s, double *mu, double *var)
+{
+	double n = (double)s->n, v, a, b;
+
+	if (s->nonbinary == 0) {
+		a = 1 + s->sum;
+		b = 1 + n - s->sum;
+		*mu = a / (a + b);
+		*var = a * b / ((a + b) * (a + b) * (a + b + 1));
+		return;
+	}
+	v = pb_stats_var(s);
+	*mu = pb_stats_mean(s);
+	*var = (v > 1 / (4 * n) ? v : 1 / (4 * n)) / n;
+}
+
+/* Joint P(best) is O(draws K^2): beyond this many arms in the pool the
+ * arms are drawn independently. */
+enum { JOINT_MAX = 100 };
+
+/* Fills pbest[] (per arm of st; NAN for a retired arm, which can no
+ * longer be chosen) with each arm's chance of being best among the arms
+ * still in the pool, drawn over the arms sorted by id, so that a replay,
+ * whose arms come in the order first seen, draws the same numbers.
+ * Where arms were paired on shared tasks, the draw is joint: the
+ * covariance of two arms' means is their per-task covariance, estimated
+ * from the pair's differences as (v_i + v_j - v_d) / 2, times
+ * n_ij / (n_i n_j).  Returns 1 if it was joint. */
+static int
+prob_best(const struct pb_state *st, const struct opts *o, double *pbest)
+{
+	size_t i, j, k = 0, *byid = ecalloc(st->narms ? st->narms : 1, sizeof *byid);
+	struct pb_stats *s = ecalloc(st->narms ? st->narms : 1, sizeof *s);
+	double *p = ecalloc(st->narms ? st->narms : 1, sizeof *p);
+	int joint = 0;
+
+	for (i = 0; i < st->narms; i++) {
+		pbest[i] = NAN;
+		if (!st->arms[i].retired)
+			byid[k++] = i;
+	}
+	cmp_st = st;
+	qsort(byid, k, sizeof *byid, cmpid);
+	for (i = 0; i < k; i++)
+		s[i] = st->arms[byid[i]].st;
+	for (i = 0; i < k && k <= JOINT_MAX && !joint; i++)
+		for (j = i + 1; j < k && !joint; j++) {
+			const struct pb_pair *q = pb_state_pair(st, (int)byid[i], (int)byid[j]);
+			joint = q && q->n >= 2 && s[i].n >= 2 && s[j].n >= 2;
+		}
+	if (joint) {
+		double *mu = ecalloc(k, sizeof *mu), *cov = ecalloc(k * k, sizeof *cov);
+		for (i = 0; i < k; i++)
+			posterior(&s[i], &mu[i], &cov[i * k + i]);
+		for (i = 0; i < k; i++)
+			for (j = i + 1; j < k; j++) {
+				const struct pb_pair *q = pb_state_pair(st, (int)byid[i], (int)byid[j]);
+				double nd, vd, vi, vj, c, lim;
+				if (!q || q->n < 2 || s[i].n < 2 || s[j].n < 2)
+					continue;
+				nd = (double)q->n;
+				vd = (q->sumsq - q->sum * q->sum / nd) / (nd - 1);
+				vi = pb_stats_var(&s[i]);
+				vj = pb_stats_var(&s[j]);
+				c = (vi + vj - (vd > 0 ? vd : 0)) / 2 * nd /
+				    ((double)s[i].n * (double)s[j].n);
+				lim = 0.99 * sqrt(cov[i * k + i] * cov[j * k + j]);
+				c = c > lim ? lim : c < -lim ? -lim : c;
+				cov[i * k + j] = cov[j * k + i] = c;
+			}
+		if (pb_prob_best_joint(mu, cov, k, o->draws, o->seed, p) < 0)
+			die("out of memory");
+		free(mu);
+		free(cov);
+	} else if (pb_prob_best(s, k, o->draws, o->seed, p) < 0) {
+		die("out of memory");
+	}
+	for (i = 0; i < k; i++)
+		pbest[byid[i]] = p[i];
+	free(byid);
+	free(s);
+	free(p);
+	return joint;
+}
+
+/* The interval of arm a's mean over the pool's n tasks themselves (not
+ * the population they came from) at level 1 - d: pb_wor_bounds for 0/1
+ * rewards; for graded ones only the exact mean once every task is in
+ * (no finite-population interval is computed from sums alone).  NAN
+ * when there is none, or the arm holds more rewards than the pool has
+ * tasks (check_pairs says why). */
+static void
+pool_interval(const struct pb_arm *a, size_t n, double d, double *lo, double *hi)
+{
+	*lo = *hi = NAN;
+	if (n == 0 || a->st.n > (long)n)
+		return;
+	if (a->st.nonbinary == 0)
+		pb_wor_bounds(a->st.sum, a->st.n, (long)n, d, lo, hi);
+	else if (a->st.n == (long)n)
+		*lo = *hi = pb_stats_mean(&a->st);
+}
+
+/* The claim about the pool itself, beside the verdict about the
+ * population: each arm's pool interval at the report's level, and the
+ * arm best on these tasks when its lower bound clears every other
+ * arm's upper one at level 1 - (1 - L) / K (K arms in the pool, so the
+ * K intervals hold together). */
+static void
+pool_claim(struct ranking *rk, const struct opts *o)
+{
+	const struct pb_state *st = &rk->st;
+	size_t i, j, k = 0, n = rk->v.pool;
+	double *lo, *hi;
+	int best = -1;
+
+	rk->pool_best = -1;
+	for (i = 0; i < st->narms; i++) {
+		rk->r[i].plo = rk->r[i].phi = NAN;
+		k += !st->arms[i].retired;
+	}
+	if (n == 0 || rk->replayed || k == 0)
+		return;
+	lo = ecalloc(st->narms, sizeof *lo);
+	hi = ecalloc(st->narms, sizeof *hi);
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[rk->r[i].arm];
+		pool_interval(a, n, 1 - o->level, &rk->r[i].plo, &rk->r[i].phi);
+		pool_interval(a, n, (1 - o->level) / (double)k, &lo[i], &hi[i]);
+		if (!a->retired && best < 0)
+			best = (int)i; /* rows are best mean first */
+	}
+	for (j = 0; best >= 0 && j < st->narms; j++) {
+		if ((int)j == best || st->arms[rk->r[j].arm].retired)
+			continue;
+		if (!(lo[best] > hi[j]))
+			best = -1;
+	}
+	if (best >= 0 && k > 1)
+		rk->pool_best = rk->r[best].arm;
+	free(lo);
+	free(hi);
+}
+
+/* The table's line on the pool itself: the top arms' pool intervals. */
+static void
+print_pool(const struct ranking *rk, const struct opts *o)
+{
+	const struct pb_state *st = &rk->st;
+	size_t i, shown = 0, more = 0, k = 0;
+
+	if (rk->v.pool == 0 || rk->replayed)
+		return;
+	for (i = 0; i < st->narms; i++)
+		k += !st->arms[i].retired;
+	printf("on these %zu tasks themselves (finite-population %g%% intervals, "
+	       "sampling without replacement):", rk->v.pool, o->level * 100);
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[rk->r[i].arm];
+		if (a->retired || a->st.n == 0)
+			continue;
+		if (shown == 3) {
+			more++;
+			continue;
+		}
+		printf("%s %s %.3f", shown ? "," : "", a->id, rk->r[i].mean);
+		if (isfinite(rk->r[i].plo))
+			printf(" [%.3f, %.3f]", rk->r[i].plo, rk->r[i].phi);
+		else
+			printf(" [-]");
+		printf(" on %ld", a->st.n);
+		shown++;
+	}
+	if (more)
+		printf(", and %zu more", more);
+	putchar('\n');
+	if (rk->pool_best >= 0)
+		printf("best on these %zu tasks: %s (its interval clears every other "
+		       "arm's, each at %g / %zu)\n", rk->v.pool, st->arms[rk->pool_best].id,
+		       1 - o->level, k);
+}
+
 /* Fills rk->r (sorted) and rk->v from rk->st. */
 static void
 rank_arms(struct ranking *rk, const struct opts *o)
 {
 	struct pb_state *st = &rk->st;
-	struct pb_stats *s = ecalloc(st->narms, sizeof *s);
 	double *prob = ecalloc(st->narms, sizeof *prob), total = 0;
 	double *pbest = ecalloc(st->narms, sizeof *pbest);
-	size_t i, *byid = ecalloc(st->narms, sizeof *byid);
+	size_t i;
 
 	rk->r = ecalloc(st->narms, sizeof *rk->r);
 	/* Tokens: the state's own counts (pb-update adds each applied
@@ -369,20 +560,9 @@ rank_arms(struct ranking *rk, const struct opts *o)
 		for (i = 0; i < st->narms; i++)
 			if (st->arms[i].tok_in || st->arms[i].tok_out)
 				rk->tokens = 1;
-	/* P(best) over the arms sorted by id, so that a replay, whose arms
-	 * come in the order first seen, draws the same numbers */
-	for (i = 0; i < st->narms; i++) {
-		byid[i] = i;
+	for (i = 0; i < st->narms; i++)
 		total += (double)st->arms[i].st.n;
-	}
-	cmp_st = st;
-	qsort(byid, st->narms, sizeof *byid, cmpid);
-	for (i = 0; i < st->narms; i++)
-		s[i] = st->arms[byid[i]].st;
-	if (pb_prob_best(s, st->narms, o->draws, o->seed, prob) < 0)
-		die("out of memory");
-	for (i = 0; i < st->narms; i++)
-		pbest[byid[i]] = prob[i];
+	rk->joint = prob_best(st, o, pbest);
 	if (!rk->replayed && pb_policy_probs(st, prob) < 0)
 		die("out of memory");
 	for (i = 0; i < st->narms; i++) {
@@ -400,12 +580,11 @@ rank_arms(struct ranking *rk, const struct opts *o)
 	qsort(rk->r, st->narms, sizeof *rk->r, bymean);
 	rk->v.eps = o->eps;
 	judge(st, o->level, &rk->v);
+	pool_claim(rk, o);
 	if (!rk->replayed)
 		check_pairs(st, rk->ctx);
-	free(s);
 	free(prob);
 	free(pbest);
-	free(byid);
 }
 
 /* Writes j as one line to stdout, and frees it. */
@@ -475,6 +654,10 @@ ranking_json(const struct ranking *rk, const struct opts *o)
 		cJSON_AddNumberToObject(a, "pending", (double)arm->pending);
 		num(a, "prob", r[i].prob);
 		num(a, "pbest", r[i].pbest);
+		if (rk->v.pool > 0 && !rk->replayed) {
+			num(a, "pool_low", r[i].plo);
+			num(a, "pool_high", r[i].phi);
+		}
 		if (rk->tokens) {
 			cJSON_AddNumberToObject(a, "prompt_tokens", arm->tok_in);
 			cJSON_AddNumberToObject(a, "completion_tokens", arm->tok_out);
@@ -483,6 +666,10 @@ ranking_json(const struct ranking *rk, const struct opts *o)
 		cJSON_AddItemToArray(arr, a);
 	}
 	cJSON_AddItemToObject(j, "verdict", verdict_json(st, r, &rk->v));
+	if (rk->v.pool > 0 && !rk->replayed)
+		cJSON_AddItemToObject(j, "pool_best", rk->pool_best >= 0 ?
+		                      cJSON_CreateString(st->arms[rk->pool_best].id) :
+		                      cJSON_CreateNull());
 	return j;
 }
 
@@ -510,14 +697,21 @@ static const char *
 methods(const void *rows, size_t n, size_t size, size_t off)
 {
 	const char *p = rows, *m;
-	size_t i, t = 0, b = 0;
+	size_t i, t = 0, b = 0, a = 0;
 
 	for (i = 0; i < n; i++, p += size) {
 		memcpy(&m, p + off, sizeof m);
 		t += !strcmp(m, "t"), b += !strcmp(m, "bernstein");
+		a += !strcmp(m, "anytime");
 	}
-	return b ? "empirical Bernstein" : t == 0 ? "Wilson score" :
-	       t == n ? "Student t" : "Wilson score for 0/1 rewards, Student t otherwise";
+	if (a)
+		return "anytime-valid, Jeffreys mixture";
+	return b == n ? "fixed-sample, empirical Bernstein" :
+	       t == 0 && b == 0 ? "fixed-sample, Wilson score" :
+	       t == n ? "fixed-sample, Student t" : b == 0 ?
+	       "fixed-sample, Wilson score for 0/1 rewards, Student t otherwise" :
+	       "fixed-sample, Wilson score for 0/1 rewards, Student t or empirical "
+	       "Bernstein otherwise";
 }
 
 /* Markdown: a | in a cell would end it. */
@@ -640,8 +834,18 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 	}
 	if (md)
 		putchar('\n');
-	printf("P(best): Monte Carlo over %ld draws from %s posteriors (seed %llu)\n",
-	       o->draws, posteriors(st), (unsigned long long)o->seed);
+	if (rk->joint)
+		printf("P(best): Monte Carlo over %ld draws from a joint normal posterior, "
+		       "correlated through the tasks arms shared (seed %llu)\n",
+		       o->draws, (unsigned long long)o->seed);
+	else
+		printf("P(best): Monte Carlo over %ld draws from %s posteriors (seed %llu)\n",
+		       o->draws, posteriors(st), (unsigned long long)o->seed);
+	if (!rk->v.done && strcmp(rk->v.rule, "budget"))
+		printf("P(best) is a posterior estimate, not a verdict: no arm is called "
+		       "best until the %s rule separates it at confidence %g\n",
+		       rk->v.rule, rk->v.conf);
+	print_pool(rk, o);
 	if (md)
 		putchar('\n');
 	say_verdict(st, r, &rk->v);
@@ -1533,6 +1737,30 @@ vintervals(const struct opts *o, const struct vrow *r, size_t n, const char *end
 
 static const struct vrow *cmp_rows;
 
+/* Whether the held-out mean ho (of h) is significantly below the
+ * training mean of t, one-sided at alpha: the two are means of
+ * different tasks, so their difference has variance v_t / n_t + v_h /
+ * n_h, each v floored at 1 / (4 n) as P(best)'s is.  *z receives the
+ * drop in standard errors. */
+static int
+curse(const struct pb_stats *t, const struct pb_stats *h, double alpha, double *z)
+{
+	double nt = (double)t->n, nh = (double)h->n, vt, vh, mt, mh, se;
+
+	*z = NAN;
+	if (t->n < 1 || h->n < 1)
+		return 0;
+	mt = pb_stats_mean(t);
+	mh = pb_stats_mean(h);
+	vt = t->nonbinary ? pb_stats_var(t) : mt * (1 - mt);
+	vh = h->nonbinary ? pb_stats_var(h) : mh * (1 - mh);
+	vt = vt > 1 / (4 * nt) ? vt : 1 / (4 * nt);
+	vh = vh > 1 / (4 * nh) ? vh : 1 / (4 * nh);
+	se = sqrt(vt / nt + vh / nh);
+	*z = (mt - mh) / se;
+	return *z > pb_normal_quantile(1 - alpha);
+}
+
 static int
 byacc(const void *x, const void *y)
 {
@@ -1732,6 +1960,14 @@ validate(const struct opts *o, const struct pb_state *st)
 			num(x, "heldout_mean", r[chosen].acc.n ? pb_stats_mean(&r[chosen].acc) : NAN);
 			num(x, "heldout_ci_low", r[chosen].lo);
 			num(x, "heldout_ci_high", r[chosen].hi);
+			{
+				double z;
+				int sig = curse(&t->st, &r[chosen].acc, o->alpha_gate, &z);
+				num(x, "drop", t->st.n && r[chosen].acc.n ? pb_stats_mean(&t->st) -
+				    pb_stats_mean(&r[chosen].acc) : NAN);
+				num(x, "z", z);
+				cJSON_AddBoolToObject(x, "significant", sig);
+			}
 		}
 		if (o->gate == G_UPLIFT) {
 			x = cJSON_AddObjectToObject(v, "gate");
@@ -1835,13 +2071,21 @@ validate(const struct opts *o, const struct pb_state *st)
 			const struct pb_arm *t = &st->arms[tr];
 			double tm = pb_stats_mean(&t->st), tlo, thi;
 			const char *meth;
+			double z;
+			int sig = curse(&t->st, &q->acc, o->alpha_gate, &z);
 			pb_report_ci(&t->st, 1 - o->level, o->interval, &tlo, &thi, &meth);
-			printf("winner's curse: the run chose %s on a training mean of %.3f "
+			printf("%s: the run chose %s on a training mean of %.3f "
 			       "[%.3f, %.3f] over %ld pulls; on %ld held-out tasks it scored %.3f "
-			       "[%.3f, %.3f]", t->id, tm, tlo, thi, t->st.n, q->acc.n, ho, q->lo, q->hi);
-			if (ho < tm)
-				printf(", %.3f lower: the training figure was flattered by picking "
-				       "the luckiest arm; believe the held-out one.\n", tm - ho);
+			       "[%.3f, %.3f]", sig ? "winner's curse" : "training against held-out",
+			       t->id, tm, tlo, thi, t->st.n, q->acc.n, ho, q->lo, q->hi);
+			if (sig)
+				printf(", %.3f lower (z = %.2f, significant at %g): the training "
+				       "figure was flattered by picking the luckiest arm; believe the "
+				       "held-out one.\n", tm - ho, z, o->alpha_gate);
+			else if (ho < tm)
+				printf(", %.3f lower, within chance (z = %.2f, not significant at "
+				       "%g): no evidence of the winner's curse.\n", tm - ho, z,
+				       o->alpha_gate);
 			else
 				printf(", no lower: no sign of the winner's curse.\n");
 		}
@@ -1851,6 +2095,10 @@ validate(const struct opts *o, const struct pb_state *st)
 		       q->uplift > 0 && q->p < o->alpha_gate ? "" : "not ", o->alpha_gate,
 		       q->uplift > 0 && q->p < o->alpha_gate ? "." : ": the held-out tasks "
 		       "do not show that it beats the baseline.");
+	} else if (chosen != (size_t)-1) {
+		printf("%suplift: the chosen arm %s is the baseline itself: there is no "
+		       "uplift to measure (name another with --arm, or another baseline with "
+		       "--baseline)\n", md ? "\n" : "", vs.arm[chosen].id);
 	}
 done:
 	for (a = 0; a < vs.narms; a++) {
@@ -1867,7 +2115,8 @@ done:
 	free(ord);
 	if (o->gate == G_UPLIFT && !met)
 		warnx_("gate: %s", chosen == (size_t)-1 ? "no chosen arm (give --arm ARM)" :
-		       "the held-out uplift of the chosen arm is not significant");
+		       chosen == base ? "the chosen arm is the baseline itself: no uplift "
+		       "to test" : "the held-out uplift of the chosen arm is not significant");
 	return vs.bad ? -1 - !met : met; /* -1: bad records, -2: both */
 }
 
@@ -1936,7 +2185,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
 	};
-	struct opts o = { F_TABLE, 0.95, NAN, 0, 0, 0.05, "auto", NULL, NULL, NULL,
+	struct opts o = { F_TABLE, 0.95, NAN, 0, 0, 0.05, NULL, NULL, NULL, NULL,
 	                  NULL, NULL, NULL, 10000, 10000, 1, 0, 0, 0, 0, G_NONE };
 	struct ranking rk = { 0 };
 	struct pb_state ref;
@@ -1954,8 +2203,9 @@ main(int argc, char **argv)
 		case O_LEVEL: o.level = numarg("--level", optarg, 0.5, 0.9999); break;
 		case O_EPS: o.eps = numarg("--epsilon", optarg, 0, 1); break;
 		case O_INTERVAL:
-			if (strcmp(optarg, "auto") && strcmp(optarg, "bernstein"))
-				die("--interval: '%s' is not auto or bernstein", optarg);
+			if (strcmp(optarg, "anytime") && strcmp(optarg, "auto") &&
+			    strcmp(optarg, "bernstein"))
+				die("--interval: '%s' is not anytime, auto or bernstein", optarg);
 			o.interval = optarg;
 			break;
 		case O_DRAWS: o.draws = intarg("--draws", optarg, 1, 100000000); break;
@@ -1979,6 +2229,11 @@ main(int argc, char **argv)
 	}
 	if (optind != argc && !o.replay)
 		usage(stderr, PB_EXIT_USAGE);
+	/* Beside an adaptive run's verdict only an interval valid at the
+	 * time the run chose to stop means what it says; a held-out set is
+	 * a fixed sample. */
+	if (!o.interval)
+		o.interval = o.validate ? "auto" : "anytime";
 	if (o.validate && (o.replay || o.history || o.plot))
 		die("--validate does not go with --replay, --history or --plot");
 	if (o.replay && (o.history || o.plot))

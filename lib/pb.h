@@ -141,6 +141,17 @@ double pb_stats_var(const struct pb_stats *s);  /* sample variance */
 void pb_stats_ci(const struct pb_stats *s, double alpha, double *lo,
                  double *hi, const char **method);
 
+/* The anytime confidence interval for the mean of a finite pool of N
+ * tasks with 0/1 rewards, from s ones in the first n drawn without
+ * replacement in a random order (Waudby-Smith and Ramdas 2020, the
+ * prior-posterior ratio with a uniform prior on the pool's count K of
+ * ones): {K / N : C(K, s) C(N - K, n - s) / C(N, n) > d / (n + 1)}.
+ * It holds at every n at once with probability >= 1 - d, and shrinks to
+ * the pool's mean itself at n = N, where the interval for the
+ * population the pool came from does not.  n == 0 gives [0, 1].
+ * Returns 0, or -1 (and [0, 1]) for arguments that cannot be. */
+int pb_wor_bounds(double s, long n, long N, double d, double *lo, double *hi);
+
 double pb_normal_quantile(double p);        /* inverse of Phi */
 double pb_t_quantile(double p, double df);  /* inverse Student t CDF */
 
@@ -817,6 +828,16 @@ const struct pb_hist_series *pb_history_find(const struct pb_history *h,
 int pb_prob_best(const struct pb_stats *s, size_t k, long draws,
                  uint64_t seed, double *p);
 
+/* P(best) as pb_prob_best, but from a joint normal posterior: means
+ * mu[0..k) with covariance cov (k x k, row-major), so that arms judged
+ * on the same tasks, whose estimates rise and fall together with the
+ * tasks' difficulty, are compared through their difference.  A cov that
+ * is not positive definite gets the smallest ridge on its diagonal (1e-6
+ * of its largest variance, times 4 until it is) that makes it so.
+ * O(draws k^2).  Returns 0, or -1 out of memory or draws < 1. */
+int pb_prob_best_joint(const double *mu, const double *cov, size_t k,
+                       long draws, uint64_t seed, double *p);
+
 /* The empirical Bernstein interval of Maurer and Pontil (2009) for the
  * mean of rewards in [0,1], two-sided at level 1 - alpha: with v the
  * sample variance (divisor n - 1) and L = ln(4 / alpha),
@@ -826,9 +847,13 @@ int pb_prob_best(const struct pb_stats *s, size_t k, long draws,
  * than two rewards give [0,1]. */
 void pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi);
 
-/* The interval pb-report shows: method "auto" is pb_stats_ci (Wilson
- * for 0/1 rewards, Student t otherwise), "bernstein" pb_eb_ci.  *name
- * receives a static name: "wilson", "t" or "bernstein". */
+/* The interval pb-report shows.  Method "anytime" is pb_mix_bounds at
+ * alpha: it holds at every number of rewards at once, so it stays valid
+ * at a time an adaptive policy chose (the stop); "auto" the fixed-sample
+ * pb_stats_ci (Wilson for 0/1 rewards, Student t otherwise, except that
+ * graded rewards with no sample variance, where t would give an
+ * interval of zero width, get pb_eb_ci); "bernstein" pb_eb_ci.  *name
+ * receives a static name: "anytime", "wilson", "t" or "bernstein". */
 void pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
                   double *lo, double *hi, const char **name);
 

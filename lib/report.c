@@ -49,6 +49,75 @@ pb_prob_best(const struct pb_stats *s, size_t k, long draws, uint64_t seed,
 	return 0;
 }
 
+int
+pb_prob_best_joint(const double *mu, const double *cov, size_t k, long draws,
+                   uint64_t seed, double *p)
+{
+	struct pb_rng r;
+	double *L = NULL, *z = NULL, best, x, sum, jitter = 0;
+	size_t i, j, m, arg;
+	long d;
+	int ok = 0;
+
+	if (draws < 1 || !(L = malloc((k ? k * k : 1) * sizeof *L)) ||
+	    !(z = malloc((k ? k : 1) * sizeof *z))) {
+		free(L);
+		return -1;
+	}
+	/* Cholesky, cov = L L^T; a matrix that is not positive definite
+	 * (correlations estimated on different subsets of tasks need not
+	 * fit together) gets a growing ridge on its diagonal. */
+	while (!ok) {
+		ok = 1;
+		for (i = 0; i < k && ok; i++)
+			for (j = 0; j <= i && ok; j++) {
+				sum = cov[i * k + j] + (i == j ? jitter : 0);
+				for (m = 0; m < j; m++)
+					sum -= L[i * k + m] * L[j * k + m];
+				if (i == j) {
+					if (!(sum > 0))
+						ok = 0;
+					else
+						L[i * k + i] = sqrt(sum);
+				} else {
+					L[i * k + j] = sum / L[j * k + j];
+				}
+			}
+		if (!ok) {
+			double dmax = 0;
+			for (i = 0; i < k; i++)
+				if (cov[i * k + i] > dmax)
+					dmax = cov[i * k + i];
+			jitter = jitter > 0 ? jitter * 4 : (dmax > 0 ? dmax : 1) * 1e-6;
+		}
+	}
+	for (i = 0; i < k; i++)
+		p[i] = 0;
+	pb_rng_seed(&r, seed);
+	for (d = 0; d < draws; d++) {
+		for (i = 0; i < k; i++)
+			z[i] = pb_rng_normal(&r);
+		arg = 0;
+		best = -INFINITY;
+		for (i = 0; i < k; i++) {
+			x = mu[i];
+			for (m = 0; m <= i; m++)
+				x += L[i * k + m] * z[m];
+			if (x > best) {
+				best = x;
+				arg = i;
+			}
+		}
+		if (k)
+			p[arg] += 1;
+	}
+	for (i = 0; i < k; i++)
+		p[i] /= (double)draws;
+	free(L);
+	free(z);
+	return 0;
+}
+
 void
 pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi)
 {
@@ -69,12 +138,24 @@ void
 pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
              double *lo, double *hi, const char **name)
 {
+	if (method && !strcmp(method, "anytime")) {
+		pb_mix_bounds(s->sum, (double)s->n, alpha, lo, hi);
+		*name = "anytime";
+		return;
+	}
 	if (method && !strcmp(method, "bernstein")) {
 		pb_eb_ci(s, alpha, lo, hi);
 		*name = "bernstein";
 		return;
 	}
 	pb_stats_ci(s, alpha, lo, hi, name);
+	/* Equal graded rewards have no sample variance, and Student's t
+	 * would call the one value certain: take the empirical Bernstein
+	 * interval, whose range term keeps a width. */
+	if (!strcmp(*name, "t") && s->n >= 2 && pb_stats_var(s) == 0) {
+		pb_eb_ci(s, alpha, lo, hi);
+		*name = "bernstein";
+	}
 }
 
 static int

@@ -25,7 +25,7 @@ usage_is "pb-query: --stop: empty stop string" pb-query --stop ''
 usage_is "pb-query: the API key in OPENAI_API_KEY has spaces or control characters" \
 	env OPENAI_API_KEY='two words' pb-query --base-url http://127.0.0.1:9/v1
 
-usage_is "pb-report: --interval: 'foo' is not auto or bernstein" pb-report -s st.json --interval foo
+usage_is "pb-report: --interval: 'foo' is not anytime, auto or bernstein" pb-report -s st.json --interval foo
 usage_is "pb-report: --price: 'x' is not IN,OUT (dollars per million tokens)" pb-report -s st.json --price x
 usage_is "pb-report: --require uplift needs --validate FILE" pb-report -s st.json --require uplift
 usage_is "pb-report: --require: 'nope' is not verdict or uplift[:ALPHA]" pb-report -s st.json --require nope

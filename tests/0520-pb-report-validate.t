@@ -3,7 +3,7 @@
 # paired bootstrap interval and an exact McNemar p-value, the winner's
 # curse, and the --require gates.  Numbers checked by hand in comments.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 33
 
 # held-out records: 10 tasks; careful right on h1-h6, plain on h1, h2, h9.
 # b (careful right, plain wrong) = h3-h6 = 4, c = h9 = 1;
@@ -52,12 +52,30 @@ like "$(printf '%s\n' "$OUT" | tail -1)" '^uplift of careful over plain: \+0\.30
 trained_state st.json
 run pb-report --validate held.jsonl -s st.json
 is "$RC" 0 "with the state: the baseline is the arm with an empty prefix"
-is "$(printf '%s\n' "$OUT" | grep "^winner's curse")" \
-   "winner's curse: the run chose careful on a training mean of 0.800 [0.490, 0.943] over 10 pulls; on 10 held-out tasks it scored 0.600 [0.313, 0.832], 0.200 lower: the training figure was flattered by picking the luckiest arm; believe the held-out one." \
-   "training estimate next to held-out estimate, in plain words"
+# 0.8 on 10 against 0.6 on 10: a drop of one standard error
+# (sqrt(0.16 / 10 + 0.24 / 10) = 0.2), which chance gives often
+is "$(printf '%s\n' "$OUT" | grep "^training against held-out")" \
+   "training against held-out: the run chose careful on a training mean of 0.800 [0.490, 0.943] over 10 pulls; on 10 held-out tasks it scored 0.600 [0.313, 0.832], 0.200 lower, within chance (z = 1.00, not significant at 0.05): no evidence of the winner's curse." \
+   "training estimate next to held-out estimate, in plain words; a drop within chance is no curse"
 run pb-report --validate held.jsonl -s st.json --json
-is "$(v '.validate.winners_curse | [.arm, .train_mean, .heldout_mean, .train_pulls]')" '["careful",0.8,0.6,10]' \
-   "the curse in JSON"
+is "$(v '.validate.winners_curse | [.arm, .train_mean, .heldout_mean, .train_pulls, (.z * 1e6 | round), .significant]')" '["careful",0.8,0.6,10,1000000,false]' \
+   "the comparison in JSON"
+# 0.8 on 10 against 2 of 40: z = 0.75 / sqrt(0.016 + 0.0475 / 40) = 5.72
+heldout weak.jsonl 40 2 1,2,3
+run pb-report --validate weak.jsonl -s st.json
+is "$(printf '%s\n' "$OUT" | grep "^winner's curse")" \
+   "winner's curse: the run chose careful on a training mean of 0.800 [0.490, 0.943] over 10 pulls; on 40 held-out tasks it scored 0.050 [0.014, 0.165], 0.750 lower (z = 5.72, significant at 0.05): the training figure was flattered by picking the luckiest arm; believe the held-out one." \
+   "a significant drop is called the winner's curse"
+run pb-report --validate weak.jsonl -s st.json --json
+is "$(v '.validate.winners_curse.significant')" true "significant in JSON"
+
+# the chosen arm is the baseline: nothing to test, and the gate says so
+run pb-report --validate held.jsonl --baseline careful --arm careful --require uplift
+is "$RC" 4 "--require uplift with the baseline as the chosen arm: exit 4"
+is "$ERR" "pb-report: gate: the chosen arm is the baseline itself: no uplift to test" "saying exactly that"
+is "$(printf '%s\n' "$OUT" | tail -1)" \
+   "uplift: the chosen arm careful is the baseline itself: there is no uplift to measure (name another with --arm, or another baseline with --baseline)" \
+   "and the report says it in words"
 
 # gates
 run pb-report --validate held.jsonl --baseline plain --require uplift

@@ -3,6 +3,7 @@
  * exact McNemar test against hand-computed examples, cost. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../lib/pb.h"
 #include "tap.h"
@@ -98,6 +99,74 @@ main(void)
 	is_num(lo, 0.236593, 1e-6, "the Wilson interval of 5/10");
 	pb_report_ci(&t, 0.05, "bernstein", &lo2, &hi2, &name);
 	ok(lo2 < lo && hi2 > hi, "Bernstein is wider than Wilson");
+	pb_report_ci(&t, 0.05, "anytime", &lo2, &hi2, &name);
+	is_str(name, "anytime", "anytime: named");
+	ok(lo2 < lo && hi2 > hi && lo2 < 0.5 && hi2 > 0.5,
+	   "anytime holds the mean and is wider than Wilson");
+	{
+		double l3, h3;
+		pb_mix_bounds(t.sum, (double)t.n, 0.05, &l3, &h3);
+		ok(l3 == lo2 && h3 == hi2, "anytime is the Jeffreys mixture bound");
+	}
+	/* Equal graded rewards: Student t has no variance to go on. */
+	t = (struct pb_stats){ 0 };
+	pb_stats_add(&t, 0.5);
+	pb_stats_add(&t, 0.5);
+	pb_report_ci(&t, 0.05, "auto", &lo, &hi, &name);
+	ok(!strcmp(name, "bernstein") && hi - lo > 0.5,
+	   "two equal graded rewards: not a zero-width t interval (%s [%g, %g])",
+	   name, lo, hi);
+	t = (struct pb_stats){ 0 };
+	pb_stats_add(&t, 0.25);
+	pb_stats_add(&t, 0.75);
+	pb_report_ci(&t, 0.05, "auto", &lo, &hi, &name);
+	is_str(name, "t", "graded rewards with a variance keep Student t");
+	/* Time-uniform coverage: the anytime interval covers the true mean at
+	 * every one of 400 steps at once in >= 95% of runs, where the
+	 * fixed-sample Wilson interval, looked at after every reward, does
+	 * not (the reason it is not the default beside a stopping rule). */
+	{
+		struct pb_rng r;
+		int run, step, miss_any = 0, miss_wilson = 0, runs = 400;
+		pb_rng_seed(&r, 11);
+		for (run = 0; run < runs; run++) {
+			struct pb_stats u = { 0 };
+			int bad = 0, badw = 0;
+			for (step = 0; step < 400; step++) {
+				double a, b;
+				pb_stats_add(&u, pb_rng_uniform(&r) < 0.3 ? 1 : 0);
+				pb_report_ci(&u, 0.05, "anytime", &a, &b, &name);
+				bad |= !(a <= 0.3 && 0.3 <= b);
+				pb_report_ci(&u, 0.05, "auto", &a, &b, &name);
+				badw |= !(a <= 0.3 && 0.3 <= b);
+			}
+			miss_any += bad;
+			miss_wilson += badw;
+		}
+		ok(miss_any <= runs * 5 / 100,
+		   "anytime: %d of %d runs ever missed 0.3 (at most 5%%)", miss_any, runs);
+		ok(miss_wilson > runs * 5 / 100,
+		   "Wilson looked at every step: %d of %d runs missed (more than 5%%)",
+		   miss_wilson, runs);
+	}
+
+	/* joint P(best): two arms 0.1 apart with sd 0.1 each; drawn apart,
+	 * Phi(0.1 / sqrt(0.02)) = 0.760; on shared tasks with correlation
+	 * 0.9 the difference has sd sqrt(0.002), Phi(2.236) = 0.987 */
+	{
+		double mu[2] = { 0.6, 0.5 }, ind[4] = { 0.01, 0, 0, 0.01 },
+		       cor[4] = { 0.01, 0.009, 0.009, 0.01 },
+		       bad[9] = { 1, 1, -1, 1, 1, 1, -1, 1, 1 }, pj[3], m3[3] = { 0, 0, 0 };
+		ok(pb_prob_best_joint(mu, ind, 2, 40000, 3, pj) == 0, "joint P(best) runs");
+		is_num(pj[0], 0.760, 0.01, "independent arms: Phi(0.707)");
+		pb_prob_best_joint(mu, cor, 2, 40000, 3, pj);
+		is_num(pj[0], 0.987, 0.005, "correlated through shared tasks: Phi(2.236)");
+		ok(pb_prob_best_joint(mu, cor, 2, 0, 3, pj) < 0, "no draws: an error");
+		/* correlations that cannot fit together: a ridge makes it work */
+		ok(pb_prob_best_joint(m3, bad, 3, 3000, 3, pj) == 0 &&
+		   fabs(pj[0] + pj[1] + pj[2] - 1) < 1e-12 && pj[0] > 0.2 && pj[2] > 0.2,
+		   "a covariance that is not positive definite still gives P(best)");
+	}
 
 	/* exact McNemar */
 	is_num(pb_mcnemar_exact(1, 6), 0.125, 1e-12, "McNemar b=1 c=6: 2 (1+7)/128");
