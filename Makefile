@@ -29,7 +29,10 @@ MAN = $(MAN1) man/pb.7 man/pb-state.5
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-all: $(TOOLS:%=$(O)/%) $(UNITS)
+# Helpers the shell tests run, built with the tools (not tests themselves).
+HELPERS = $(O)/tests/killafter
+
+all: $(TOOLS:%=$(O)/%) $(UNITS) $(HELPERS)
 
 $(O)/lib/%.o: lib/%.c lib/pb.h
 	@mkdir -p $(@D)
@@ -52,6 +55,10 @@ $(O)/pb-sim: $(O)/cmd/pb-sim.o $(O)/cmd/util.o $(O)/libpb.a
 $(O)/tests/%.t: tests/unit/%.c $(wildcard tests/unit/*.h) $(O)/libpb.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PB_CFLAGS) -o $@ $< $(O)/libpb.a $(LIBS)
+
+$(O)/tests/killafter: tests/killafter.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) $(LDFLAGS) -o $@ $<
 
 # ---------------------------------------------------------------------
 # deps: install what pkg-config or command -v cannot find (Debian 12).
