@@ -74,6 +74,14 @@ check: deps
 	  PB_BIN=build-san PB_SAN=1 prove -j2 tests/ build-san/tests/
 	@$(MAKE) --no-print-directory lint
 
+# stress: the long modes of the reliability tests (PB_STRESS=1: 20+5
+# repetitions of 8 writers, 1,000 kills, 5,000 requests through faults)
+# and the end-to-end loop under valgrind's memcheck (tests/stress/).
+STRESS = $(wildcard tests/08[5-8]0-*.t) tests/stress/
+stress: deps
+	@$(MAKE) --no-print-directory all
+	PB_STRESS=1 PB_BIN=$(O) prove -v $(STRESS)
+
 lint:
 	@if command -v mandoc >/dev/null; then \
 	  out=$$(mandoc -Tlint -W warning $(MAN) 2>&1); \
@@ -105,4 +113,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps check lint demo bench install uninstall clean
+.PHONY: all deps check stress lint demo bench install uninstall clean
