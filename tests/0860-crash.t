@@ -37,22 +37,30 @@ aim() {
 	rm -f st.json.tmp*
 	echo "$_t"
 }
-# delays SEED N T: N kill delays in microseconds, half over the whole run
-# of T, half over its last third, where the state is saved.
+# delays SEED N: N kill moments in thousandths of a run, half over the
+# whole run, half over its last third, where the state is saved.
 delays() {
-	randoms "$1" "$2" 1000 | awk -v t="$3" '{ print NR % 2 ? int($1 * t / 1000) : int(t * (0.7 + $1 / 3333)) }'
+	randoms "$1" "$2" 1000 | awk '{ print NR % 2 ? $1 : int(700 + $1 * 0.3) }'
+}
+# adapt RC: the length of a run, T microseconds, follows the machine's
+# load: a run that ended before its kill was shorter than T.
+adapt() {
+	if [ "$1" -eq 137 ]; then T=$((T * 51 / 50 + 1)); else T=$((T * 9 / 10)); fi
+	[ "$T" -ge 200 ] || T=200
 }
 
 # ---- pb-update
 BASE=st0.json
 T=$(aim pb-update -s st.json s.jsonl)
 kills=0 tries=0 old=0 newer=0 mixed=0 unloadable=0 inexact=0 temps=0
-delays 14 $((5 * KU)) "$T" >delays.u
+delays 14 $((5 * KU)) >delays.u
 while { [ $kills -lt "$KU" ] || [ $old -eq 0 ] || [ $newer -eq 0 ]; } && read -r d; do
 	tries=$((tries + 1))
 	cp st0.json st.json
-	killafter "$d" pb-update -s st.json s.jsonl 2>/dev/null
-	[ $? -eq 137 ] && kills=$((kills + 1))
+	killafter $((T * d / 1000)) pb-update -s st.json s.jsonl 2>/dev/null
+	rc=$?
+	adapt $rc
+	[ $rc -eq 137 ] && kills=$((kills + 1))
 	if cmp -s st.json st0.json; then old=$((old + 1))
 	elif cmp -s st.json new.json; then newer=$((newer + 1))
 	else
@@ -65,7 +73,7 @@ while { [ $kills -lt "$KU" ] || [ $old -eq 0 ] || [ $newer -eq 0 ]; } && read -r
 	pb-update -s st.json s.jsonl 2>/dev/null
 	cmp -s st.json new.json || inexact=$((inexact + 1))
 done <delays.u
-diag "pb-update: $kills kills in $tries runs of ${T}us: $old left the old state, $newer the new one; $temps stale temp files"
+diag "pb-update: $kills kills in $tries runs (of ${T}us at the end): $old left the old state, $newer the new one; $temps stale temp files"
 ok "$([ $kills -ge "$KU" ]; echo $?)" "pb-update: killed $kills times with SIGKILL"
 is "$mixed" 0 "pb-update: the state always the old one or the new one, byte for byte"
 is "$unloadable" 0 "pb-update: and always loads"
@@ -74,8 +82,8 @@ ok "$([ $old -gt 0 ] && [ $newer -gt 0 ]; echo $?)" "pb-update: kills landed bot
 # A state killed again and again on its way reaches the totals too.
 cp st0.json st.json
 n=0
-for d in $(delays 17 20 "$T"); do
-	killafter "$d" pb-update -s st.json s.jsonl 2>/dev/null
+for d in $(delays 17 20); do
+	killafter $((T * d / 1000)) pb-update -s st.json s.jsonl 2>/dev/null
 	[ $? -eq 137 ] && n=$((n + 1))
 done
 pb-update -s st.json s.jsonl 2>/dev/null
@@ -91,12 +99,14 @@ norm ref.json >ref.norm
 BASE=new.json
 T=$(aim pb-sample -s st.json -k 2 tasks.jsonl)
 kills=0 tries=0 old=0 newer=0 mixed=0 unloadable=0 inexact=0 once=0
-delays 15 $((5 * KS)) "$T" >delays.s
+delays 15 $((5 * KS)) >delays.s
 while { [ $kills -lt "$KS" ] || [ $old -eq 0 ] || [ $newer -eq 0 ]; } && read -r d; do
 	tries=$((tries + 1))
 	cp new.json st.json
-	killafter "$d" pb-sample -s st.json -k 2 tasks.jsonl >o 2>/dev/null
-	[ $? -eq 137 ] && kills=$((kills + 1))
+	killafter $((T * d / 1000)) pb-sample -s st.json -k 2 tasks.jsonl >o 2>/dev/null
+	rc=$?
+	adapt $rc
+	[ $rc -eq 137 ] && kills=$((kills + 1))
 	rm -f st.json.tmp*
 	if cmp -s st.json new.json; then
 		old=$((old + 1))
@@ -120,7 +130,7 @@ while { [ $kills -lt "$KS" ] || [ $old -eq 0 ] || [ $newer -eq 0 ]; } && read -r
 		pb-report -s st.json --json >/dev/null 2>&1 || unloadable=$((unloadable + 1))
 	fi
 done <delays.s
-diag "pb-sample: $kills kills in $tries runs of ${T}us: $old left the old state, $newer the new one"
+diag "pb-sample: $kills kills in $tries runs (of ${T}us at the end): $old left the old state, $newer the new one"
 ok "$([ $kills -ge "$KS" ]; echo $?)" "pb-sample: killed $kills times with SIGKILL"
 is "$mixed" 0 "pb-sample: the state always the old one or the new one (but for the batch's time)"
 is "$unloadable" 0 "pb-sample: and always loads"
