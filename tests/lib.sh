@@ -149,3 +149,11 @@ todo() {
 	if [ "$1" -eq 0 ]; then echo "ok $_n - $2 # TODO $3"
 	else echo "not ok $_n - $2 # TODO $3"; fi
 }
+# skip N REASON: N tests skipped, for what this machine cannot do.
+skip() {
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		_i=$((_i + 1)) _n=$((_n + 1))
+		echo "ok $_n # SKIP $2"
+	done
+}
