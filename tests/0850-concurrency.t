@@ -9,7 +9,7 @@ REPS=$(long 3 20)
 OVER=$(long 1 5)
 W=8
 N=5000
-plan $(((REPS + OVER) * 5 + 2))
+plan $(((REPS + OVER) * 5 + 2 + 3))
 
 # Tasks in 4 contexts; each writer's file a batch of 2,500 tasks sent to 2
 # arms each (pairs), scored with rewards that are multiples of 1/4 (exact
@@ -78,4 +78,26 @@ while [ $r -lt "$OVER" ]; do
 	r=$((r + 1))
 	rep "overlapping $r" 1
 done
+
+# --init by 8 processes at once on one path: one creates it, whole.
+r=0 won= bad=0
+: >errs.all
+while [ $r -lt "$REPS" ]; do
+	r=$((r + 1))
+	rm -f init.json i*.rc i*.err
+	i=0
+	while [ $i -lt $W ]; do
+		i=$((i + 1))
+		( pb-update -s init.json --init "$DATA/arms3.jsonl" --seed $i 2>i$i.err; echo $? >i$i.rc ) &
+	done
+	wait
+	won="$won$(grep -l '^0$' i*.rc | wc -l | tr -d ' ')"
+	cat i*.err >>errs.all
+	pb-report -s init.json >/dev/null 2>&1 || bad=$((bad + 1))
+	ls init.json.tmp* >/dev/null 2>&1 && bad=$((bad + 1))
+done
+is "$won" "$(printf "%${REPS}s" | tr ' ' 1)" "--init by $W at once, $REPS times: one succeeds each time"
+is "$(sort errs.all | uniq -c | sed 's/^ *//')" \
+   "$((REPS * (W - 1))) pb-update: init.json: already exists (remove it first to start afresh)" "the others say the state exists"
+is "$bad" 0 "the state it made loads; no temp file left"
 done_testing
