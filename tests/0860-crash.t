@@ -4,13 +4,14 @@
 # one, never a mixture, and rerunning the same inputs reaches the exact
 # totals: each pull applied, and handed out, exactly once.  pb-query killed
 # mid-run and rerun with its cache asks only for what was not answered.
-# PB_STRESS=1 (make stress): 700 + 300 kills and 20 of pb-query, else
-# 80 + 40 and 3.
+# PB_STRESS=1 (make stress): 700 + 300 kills, 100 of --init and 20 of
+# pb-query, else 80 + 40, 20 and 3.
 . "$(dirname "$0")/lib.sh"
 KU=$(long 80 700)
 KS=$(long 40 300)
 KQ=$(long 3 20)
-plan $((1 + 6 + 7 + 4 * KQ + 1))
+KI=$(long 20 100)
+plan $((1 + 6 + 7 + 2 + 4 * KQ + 1))
 
 # A state with contexts and pairs, 400 scored pulls of it, and the state
 # they make when applied without a crash.
@@ -138,6 +139,26 @@ is "$inexact" 0 "pb-sample: old state: no record written, a rerun hands out the 
 is "$once" 0 "pb-sample: the pulls handed out are applied once, the rest stay pending"
 ok "$([ $old -gt 0 ] && [ $newer -gt 0 ]; echo $?)" "pb-sample: kills landed both before and after the save"
 is "$(ls mixed.* 2>/dev/null)" "" "no mixed state kept for inspection"
+
+# ---- pb-update --init: the new state appears whole or not at all
+T=$(killafter -t aim.us pb-update -s init.json --init "$DATA/arms3.jsonl" --seed 1 >/dev/null 2>&1; cat aim.us)
+kills=0 tries=0 absent=0 whole=0 bad=0
+delays 18 $((5 * KI)) >delays.i
+while [ $kills -lt "$KI" ] && read -r d; do
+	tries=$((tries + 1))
+	rm -f init.json init.json.tmp*
+	killafter $((T * d / 1000)) pb-update -s init.json --init "$DATA/arms3.jsonl" --seed 1 2>/dev/null
+	rc=$?
+	adapt $rc
+	[ $rc -eq 137 ] && kills=$((kills + 1))
+	if [ ! -e init.json ]; then absent=$((absent + 1))
+	elif [ "$(pb-report -s init.json --json 2>/dev/null | jq '.arms | length')" = 3 ]; then whole=$((whole + 1))
+	else bad=$((bad + 1)); cp init.json mixed.i$tries; fi
+done <delays.i
+diag "pb-update --init: $kills kills in $tries runs: $absent left no state, $whole a whole one"
+ok "$([ $kills -ge "$KI" ]; echo $?)" "pb-update --init: killed $kills times with SIGKILL"
+is "$bad" 0 "pb-update --init: the state absent or whole, never a part of one"
+rm -f init.json.tmp*
 
 # ---- pb-query: 80 requests, 4 at a time, each held 20 ms by pb-sim
 start_sim --tasks tasks.jsonl --seed 2 --latency 20
