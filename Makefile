@@ -80,7 +80,7 @@ check: deps
 STRESS = $(wildcard tests/08[5-8]0-*.t) tests/stress/
 stress: deps
 	@$(MAKE) --no-print-directory all
-	PB_STRESS=1 PB_BIN=$(O) prove -v $(STRESS)
+	PB_STRESS=1 PB_BIN=$(O) prove -v --timer $(STRESS)
 
 lint:
 	@if command -v mandoc >/dev/null; then \
