@@ -17,7 +17,6 @@ XDG_CACHE_HOME=$TMP/cache
 export XDG_CACHE_HOME
 SIM_PID=
 cleanup() {
-	[ -n "${PB_KEEP:-}" ] && echo "# kept $TMP" && TMP=/nonexistent
 	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
