@@ -105,8 +105,6 @@ long() { case ${PB_STRESS:-0} in 0 | '') echo "$1" ;; *) echo "$2" ;; esac; }
 # randoms SEED N MAX: N pseudo-random integers in [0, MAX), one a line,
 # the same for the same SEED (awk's generator: no $RANDOM in sh).
 randoms() { awk -v s="$1" -v n="$2" -v m="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) print int(rand() * m) }'; }
-# usecs: a monotonic-enough clock in microseconds, to aim the kills.
-usecs() { date +%s%6N; }
 # killafter US CMD...: run CMD, SIGKILL it after US microseconds; the
 # status is CMD's, or 137 when the kill landed (tests/killafter.c).
 killafter() { "$BIN/tests/killafter" "$@"; }
