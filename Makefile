@@ -29,7 +29,10 @@ MAN = $(MAN1) man/pb.7 man/pb-state.5
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-all: $(TOOLS:%=$(O)/%) $(UNITS)
+# Helpers the shell tests run, built with the tools (not tests themselves).
+HELPERS = $(O)/tests/killafter
+
+all: $(TOOLS:%=$(O)/%) $(UNITS) $(HELPERS)
 
 $(O)/lib/%.o: lib/%.c lib/pb.h
 	@mkdir -p $(@D)
@@ -53,6 +56,10 @@ $(O)/tests/%.t: tests/unit/%.c $(wildcard tests/unit/*.h) $(O)/libpb.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PB_CFLAGS) -o $@ $< $(O)/libpb.a $(LIBS)
 
+$(O)/tests/killafter: tests/killafter.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) $(LDFLAGS) -o $@ $<
+
 # ---------------------------------------------------------------------
 # deps: install what pkg-config or command -v cannot find (Debian 12).
 deps:
@@ -66,6 +73,14 @@ check: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PB_BIN=build-san PB_SAN=1 prove -j2 tests/ build-san/tests/
 	@$(MAKE) --no-print-directory lint
+
+# stress: the long modes of the reliability tests (PB_STRESS=1: 20+5
+# repetitions of 8 writers, 1,000 kills, 5,000 requests through faults)
+# and the end-to-end loop under valgrind's memcheck (tests/stress/).
+STRESS = $(wildcard tests/08[5-8]0-*.t) tests/stress/
+stress: deps
+	@$(MAKE) --no-print-directory all
+	PB_STRESS=1 PB_BIN=$(O) prove -v --timer $(STRESS)
 
 lint:
 	@if command -v mandoc >/dev/null; then \
@@ -98,4 +113,4 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps check lint demo bench install uninstall clean
+.PHONY: all deps check stress lint demo bench install uninstall clean

@@ -5,7 +5,7 @@ set -u
 LC_ALL=C
 export LC_ALL
 unset PB_STATE OPENAI_API_KEY OPENAI_BASE_URL ANTHROPIC_API_KEY ANTHROPIC_BASE_URL
-TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOP=${PB_TOP:-$(cd "$(dirname "$0")/.." && pwd)}  # PB_TOP: for tests/stress/
 BIN=$TOP/${PB_BIN:-build}
 case ${PB_BIN:-} in /*) BIN=$PB_BIN ;; esac
 PATH=$BIN:$PATH
@@ -98,3 +98,59 @@ trained_state() {
 	pb-update -s "$1"
 }
 done_testing() { [ "$_fail" -eq 0 ]; exit $?; }
+
+# ---- for the reliability tests (tests/08[5-8]0-*.t, make stress) ----
+# long SHORT LONG: LONG under make stress (PB_STRESS set, not 0), else SHORT.
+long() { case ${PB_STRESS:-0} in 0 | '') echo "$1" ;; *) echo "$2" ;; esac; }
+# randoms SEED N MAX: N pseudo-random integers in [0, MAX), one a line,
+# the same for the same SEED (awk's generator: no $RANDOM in sh).
+randoms() { awk -v s="$1" -v n="$2" -v m="$3" 'BEGIN { srand(s); for (i = 0; i < n; i++) print int(rand() * m) }'; }
+# killafter US CMD...: run CMD, SIGKILL it after US microseconds; the
+# status is CMD's, or 137 when the kill landed (tests/killafter.c).
+killafter() { "$BIN/tests/killafter" "$@"; }
+# summary STATE: what the reliability tests compare, as one line of JSON:
+# updates, and each arm's (and pair's, and context's) exact totals.
+summary() {
+	jq -Sc 'def arms: [.[] | [.id, .pulls, .sum, .sumsq, .errors]];
+	        def pairs: [(.pairs // [])[] | select(.tasks > 0) |
+	                    [.arms[0], .arms[1], .tasks, .sum, .sumsq, .wins, .losses]] | sort;
+	        {updates, arms: (.arms | arms), pairs: pairs,
+	         contexts: [(.contexts.values // [])[] | {value, arms: (.arms | arms), pairs: pairs}] | sort_by(.value)}' "$1"
+}
+# expected ARMS-ORDER-JSON UPDATES FILE...: the summary the scored records
+# FILE... should leave in a fresh state, computed from the records alone
+# (a pair: the records of one file with the same "group").
+expected() {
+	_order=$1 _upd=$2
+	shift 2
+	jq -Scn --argjson order "$_order" --argjson upd "$_upd" '
+	  ($order | to_entries | map({(.value): .key}) | add) as $rank |
+	  def r: .reward // 0;
+	  def arms($rs): $order | map(. as $a | [$rs[] | select(.arm == $a)] as $x |
+	    [$a, ($x | map(select(.reward != null)) | length), ($x | map(r) | add // 0),
+	     ($x | map(r * r) | add // 0), ($x | map(select(.reward == null)) | length)]);
+	  def pairs($rs): [$rs | map(select(.group != null)) | group_by([.f, .group])[] |
+	    select(length == 2 and all(.[]; .reward != null)) | sort_by($rank[.arm]) |
+	    {a: .[0].arm, b: .[1].arm, d: (.[0].reward - .[1].reward)}] |
+	    group_by([.a, .b]) | map([.[0].a, .[0].b, length, (map(.d) | add), (map(.d * .d) | add),
+	    (map(select(.d > 0)) | length), (map(select(.d < 0)) | length)]) | sort;
+	  [inputs | . + {f: input_filename}] as $all |
+	  {updates: $upd, arms: arms($all), pairs: pairs($all),
+	   contexts: [$all | map(select(.context != null)) | group_by(.context)[] |
+	              {value: .[0].context, arms: arms(.), pairs: pairs(.)}] | sort_by(.value)}' "$@"
+}
+# todo COND-STATUS DESCRIPTION REASON: a TAP TODO test, for a proof that
+# fails on a known defect of code under repair: reported, not counted.
+todo() {
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then echo "ok $_n - $2 # TODO $3"
+	else echo "not ok $_n - $2 # TODO $3"; fi
+}
+# skip N REASON: N tests skipped, for what this machine cannot do.
+skip() {
+	_i=0
+	while [ $_i -lt "$1" ]; do
+		_i=$((_i + 1)) _n=$((_n + 1))
+		echo "ok $_n # SKIP $2"
+	done
+}
