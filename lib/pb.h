@@ -1104,11 +1104,14 @@ struct pb_sim_task {
 	double value;      /* PB_SIM_NUMBER: the answer's value */
 	double difficulty; /* "difficulty", default 0 */
 	long line;         /* where it was read */
+	cJSON *fields;     /* the whole record, for the world's "where" */
 };
 
-/* A line of the world file: prompts containing match have this skill. */
+/* A line of the world file: prompts containing match have this skill,
+ * for tasks whose fields equal those of where (NULL: any task). */
 struct pb_sim_rule {
 	char *match;
+	cJSON *where;
 	double skill;
 };
 
@@ -1159,8 +1162,11 @@ void pb_sim_free(struct pb_sim *s);
 int pb_sim_load_tasks(struct pb_sim *s, FILE *fp, const char *name,
                       char err[PB_ERRLEN]);
 
-/* Adds the rules of a world file: JSON lines {"match":TEXT,"skill":X}.
- * An empty match applies to every prompt (put it last, as a default). */
+/* Adds the rules of a world file: JSON lines {"match":TEXT,"skill":X},
+ * optionally with "where":{FIELD:VALUE,...} (VALUE a scalar, or an array
+ * of the values allowed) so the rule holds only for tasks whose fields
+ * are those.  An empty match applies to every prompt (put it last, as a
+ * default). */
 int pb_sim_load_world(struct pb_sim *s, FILE *fp, const char *name,
                       char err[PB_ERRLEN]);
 
@@ -1176,6 +1182,10 @@ long pb_sim_match(const struct pb_sim *s, const char *text, size_t *at);
  * text without the task input, trimmed. */
 double pb_sim_skill(const struct pb_sim *s, const char *text,
                     const char *rest);
+/* The same for a prompt that asks task (an index into s->tasks, or -1
+ * when none), so that rules with a "where" can apply. */
+double pb_sim_skill_task(const struct pb_sim *s, long task, const char *text,
+                         const char *rest);
 
 /* The outcome of one simulated request. */
 struct pb_sim_answer {
