@@ -816,7 +816,8 @@ replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
 		die("%s", err);
 	free(rp.seen);
 	*records = rp.records;
-	if (st->narms == 0)
+	/* Nothing read: say so, rather than "0 records disagree". */
+	if (st->narms == 0 || rp.records == 0)
 		die("replay: no scored records");
 	for (i = 0; ref && i < ref->narms; i++) {
 		const struct pb_arm *a = &ref->arms[i], *b = &st->arms[i];

@@ -729,7 +729,9 @@ double pb_cost(double in_tok, double out_tok, double usd_in_m, double usd_out_m)
 
 /* Renders tmpl, replacing {name} by the value of name looked up first in
  * arm then in task; {arm.name} and {task.name} look in one only; {{ and }}
- * are literal braces.  {input} is the task's input field (named by
+ * are literal braces; \n, \t and \\ in the template's own text are a
+ * newline, a tab and a backslash (a backslash before anything else
+ * stays as written).  {input} is the task's input field (named by
  * input_field).  Returns a malloc'd string, or NULL with err set (unknown
  * placeholder, unclosed brace). */
 char *pb_render(const char *tmpl, const cJSON *arm, const cJSON *task,
