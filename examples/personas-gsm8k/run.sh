@@ -6,11 +6,11 @@
 #   sh run.sh [--quick]          (README.md says what it prints)
 # Environment: OPENAI_BASE_URL, PB_MODEL, OPENAI_API_KEY for a real model
 # (else pb-sim); TASKS=FILE your own tasks (see README.md for GSM8K's);
-# JUDGE=1 blends a style judge into the reward; OUT=DIR for the pictures.
+# JUDGE=1 blends a style judge into the reward; OUTDIR=DIR for the pictures.
 . "$(dirname "$0")/../lib/common.sh"
 quick=0
 [ "${1:-}" = --quick ] && quick=1
-out=${OUT:-$PWD/personas-gsm8k.out}
+out=${OUTDIR:-$PWD/personas-gsm8k.out}
 mkdir -p "$out"
 
 tasks=${TASKS:-$work/tasks.jsonl}
@@ -29,10 +29,12 @@ pb-update -s "$work/best.json" --init "$here/arms.jsonl" --policy "lucb:delta=$d
 loop "$work/best.json" "$tasks" 100 "$max" "$@"
 say "lucb:   $rounds rounds of 100 pulls"
 pb-report -s "$work/best.json" | sed 6q
-pb-report -s "$work/best.json" --json >"$out/best.json"
-if [ -z "${sim}" ]; then :; else
-	say "world:  the most skilled persona in pb-sim's world is" \
-	    "$(jq -rs 'max_by(.skill) | .match' "$here/world.jsonl")"
+best=$(pb-report -s "$work/best.json" --json | jq -r '.verdict.best // "none"')
+say "best:   $best"
+if [ -n "$sim" ]; then
+	m=$(jq -rs 'max_by(.skill) | .match' "$here/world.jsonl")
+	say "world:  pb-sim's most skilled persona is $m:" \
+	    "$(jq -r --arg m "$m" 'select(.prefix | contains($m)) | .id' "$here/arms.jsonl")"
 fi
 
 # 2. The study's UCB1 on the same tasks: it never stops, so a fixed budget.
@@ -42,10 +44,12 @@ say "ucb1:   $n rounds of 100 pulls, the study's policy"
 pb-update -s "$work/ucb1.json" --init "$here/arms.jsonl" --policy ucb1 --seed 1
 loop "$work/ucb1.json" "$tasks" 100 "$n" "$@"
 pb-report -s "$work/ucb1.json" | sed 6q
-cp "$work/ucb1.json" "$work/best.json" "$out/" 2>/dev/null || :
+cp "$work/ucb1.json" "$work/best.json" "$out/"
 if command -v gnuplot >/dev/null 2>&1; then
-	pb-report -s "$work/ucb1.json" --plot "$out/ucb1.png" &&
-		say "picture: $out/ucb1.png (share of recent pulls, means, reward)"
+	pb-report -s "$work/ucb1.json" --plot "$out/ucb1.png" >/dev/null
+	pb-report -s "$work/best.json" --plot "$out/lucb.png" >/dev/null
+	say "pictures: $out/ucb1.png and lucb.png (share of recent pulls, means, reward)"
 else
-	pb-report -s "$work/ucb1.json" --chart | sed 12q
+	pb-report -s "$work/ucb1.json" --chart | sed -n '/^selection/,/^mean/p'
+	say "(no gnuplot: apt-get install gnuplot-nox for the pictures)"
 fi
