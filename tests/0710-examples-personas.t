@@ -4,7 +4,7 @@
 plan 7
 ex=$TOP/examples/personas-gsm8k
 run env OUTDIR="$TMP/pics" PB_BIN="$BIN" WORK="$TMP/w" sh "$ex/run.sh" --quick
-diag "$ERR"
+[ "$RC" -eq 0 ] || diag "$ERR"
 is "$RC" 0 "run.sh --quick: status 0"
 like "$OUT" "stop:   done: arm emmy-noether is best with confidence" "LUCB stops with a verdict"
 like "$OUT" "best:   emmy-noether" "the world's best persona found"

@@ -9,7 +9,9 @@
 #                           pb-sample | pb-query | SCORE | pb-update, at most
 #                           ROUNDS rounds; ends early on pb-sample's status
 #                           3 (a verdict, or the task pool used up) and
-#                           sets $rounds and $stopped (1 if it stopped)
+#                           sets $rounds and $stopped (1 if it stopped);
+#                           the scored records are also appended to
+#                           $work/scored.jsonl
 #   say TEXT                a line on stdout
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -76,6 +78,7 @@ loop() {
 		fi
 		rounds=$((rounds + 1))
 		# shellcheck disable=SC2086
-		pb-query $QUERY_OPTS -q <"$work/pulls.jsonl" | "$@" | pb-update -s "$_st"
+		pb-query $QUERY_OPTS -q <"$work/pulls.jsonl" | "$@" |
+			tee -a "$work/scored.jsonl" | pb-update -s "$_st"
 	done
 }
