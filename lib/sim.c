@@ -1107,6 +1107,72 @@ judge_answer(const char *text, struct pb_sim_answer *a)
 	return a->text ? 1 : -1;
 }
 
+/* A request for new prompts, in the manner of prompt-search methods
+ * (APE, OPRO): the prompts to vary one per line between <prompts> and
+ * </prompts>, best first, and how many to write in <count>N</count>
+ * (default 3, at most 20).  The reply is N lines, each a listed prompt
+ * (the first ones more often) with one instruction from a fixed list
+ * appended that it does not hold yet, chosen by a hash of the request
+ * and its repeat.  Returns 1 with a->text set, 0 if text is no such
+ * request, -1 out of memory. */
+static int
+propose_answer(const struct pb_sim *s, const char *text, uint64_t key,
+               unsigned long repeat, struct pb_sim_answer *a)
+{
+	static const char *const adds[] = {
+		"Double-check the arithmetic before you answer.",
+		"Check every step of your working twice.",
+		"Reason step by step.",
+		"State the final answer plainly.",
+		"Take a deep breath and work carefully.",
+		"Be brief.",
+		"Answer like a pirate would, matey.",
+		"Explain it as you would to a child.",
+	};
+	const size_t nadds = sizeof adds / sizeof *adds;
+	char *list, *cnt, *line, *save = NULL, *lines[64];
+	size_t n = 0, want = 3, j, t;
+	struct pb_buf b = { 0 };
+
+	if (!strstr(text, "</prompts>") || !(list = tagged(text, "prompts")))
+		return 0;
+	if ((cnt = tagged(text, "count"))) {
+		long v = strtol(cnt, NULL, 10);
+		want = v < 1 ? 1 : v > 20 ? 20 : (size_t)v;
+		free(cnt);
+	}
+	for (line = strtok_r(list, "\n", &save); line && n < 64;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t lb = 0, le = strlen(line);
+		trim(line, &lb, &le);
+		line[le] = '\0';
+		if (le > lb)
+			lines[n++] = line + lb;
+	}
+	if (pb_buf_put(&b, "", 0) < 0)
+		goto oom;
+	for (j = 0; j < want; j++) {
+		uint64_t h = mix(mix(key, repeat, s->seed ^ SALT_STEPS), j, 0x9e3779b97f4a7c15ULL);
+		/* the first listed prompt half the time, else any */
+		const char *base = !n ? "" : h % 2 ? lines[0] : lines[(h >> 8) % n];
+		const char *add = adds[(h >> 16) % nadds];
+		for (t = 0; t < nadds && *base && strstr(base, add); t++)
+			add = adds[((h >> 16) + t + 1) % nadds];
+		if ((*base && (pb_buf_put(&b, base, strlen(base)) < 0 ||
+		               pb_buf_put(&b, " ", 1) < 0)) ||
+		    pb_buf_put(&b, add, strlen(add)) < 0 || pb_buf_put(&b, "\n", 1) < 0)
+			goto oom;
+	}
+	free(list);
+	a->task = -1;
+	a->text = b.p;
+	return 1;
+oom:
+	free(list);
+	free(b.p);
+	return -1;
+}
+
 int
 pb_sim_answer(const struct pb_sim *s, const char *text, uint64_t key,
               double temperature, unsigned long repeat,
@@ -1119,6 +1185,8 @@ pb_sim_answer(const struct pb_sim *s, const char *text, uint64_t key,
 
 	memset(a, 0, sizeof *a);
 	if ((j = judge_answer(text, a)))
+		return j < 0 ? -1 : 0;
+	if ((j = propose_answer(s, text, key, temperature > 0 ? repeat : 0, a)))
 		return j < 0 ? -1 : 0;
 	a->task = pb_sim_match(s, text, &at);
 	if (a->task < 0) {

@@ -1152,6 +1152,20 @@ test_where_judge(void)
 		pb_sim_answer_free(&a);
 		free(q);
 	}
+	ok(!pb_sim_answer(&s, "Vary.\n<prompts>\nSolve it.\nThink.\n</prompts>\n<count>4</count>",
+	                  7, 0, 0, &a) && a.text, "a request for prompts is answered");
+	{
+		int lines = 0, known = 0;
+		char *p, *save = NULL;
+		for (p = strtok_r(a.text, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+			lines++;
+			known += (!strncmp(p, "Solve it. ", 10) || !strncmp(p, "Think. ", 7)) &&
+			         strlen(p) > 12;
+		}
+		is_num(lines, 4, 0, "... with <count> lines");
+		is_num(known, 4, 0, "... each a listed prompt with an instruction added");
+	}
+	pb_sim_answer_free(&a);
 	pb_sim_free(&s);
 }
 
