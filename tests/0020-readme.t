@@ -4,7 +4,7 @@
 # environment the first one exports), against pb-sim, in the sections
 # that need no real model.  Round counts are cut short.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 15
 
 # The indented blocks under a "## " heading, one file per block.
 blocks() { # blocks HEADING OUTPREFIX
@@ -21,6 +21,7 @@ blocks "Stopping when the answer is known" stop
 blocks "Same question, several prefixes" race
 blocks "Is it real?" real
 blocks "Sharded runs" shard
+blocks "A make workflow" make
 ok "$( [ -f first1.sh ] && [ -f stop1.sh ] && [ -f race1.sh ] && [ -f real1.sh ] && [ -f shard1.sh ]; echo $?)" \
    "a snippet under each heading"
 # short runs: 30 rounds become 3
@@ -53,6 +54,10 @@ run timeout 120 sh real1.sh
 is "$RC" 0 "Is it real?: status 0 (the uplift is significant)"
 like "$OUT" "first-principles" "... the validation names the arm"
 cmp -s heldout.before examples/heldout.jsonl; ok $? "... and the held-out set is left as it was"
+
+run timeout 120 sh make1.sh
+is "$RC|$(jq .updates run/state.json)" "0|128" "A make workflow: 8 rounds of 16 pulls"
+like "$OUT" "^rank +arm" "... and the report"
 
 run timeout 120 sh shard1.sh
 n1=$(jq .updates shard1.json) n2=$(jq .updates shard2.json) na=$(jq .updates all.json)
