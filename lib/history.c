@@ -310,3 +310,122 @@ bad:
 	         "nulls, one per point, updates increasing)");
 	return -1;
 }
+
+/* ------------------------------------------------------------ merge */
+
+/* The last point of h at or before fraction f of its run of total
+ * updates, or -1 when there is none (the run had not begun). */
+static long
+point_at(const struct pb_history *h, double total, double f)
+{
+	long k = -1;
+	size_t i;
+
+	for (i = 0; h && i < h->n && total > 0; i++)
+		if (h->updates[i] / total <= f + 1e-12)
+			k = (long)i;
+	return k;
+}
+
+/* Sets point k of series out from the points ka of a and kb of b (-1:
+ * nothing yet): pulls added, means and variances pooled, the selection
+ * probabilities averaged with the updates as weights. */
+static void
+pool_point(struct pb_hist_series *out, size_t k,
+           const struct pb_hist_series *a, long ka, double ua,
+           const struct pb_hist_series *b, long kb, double ub)
+{
+	double n = 0, sum = 0, ss = 0, pw = 0, pr = 0;
+	const struct pb_hist_series *s[2] = { a, b };
+	long at[2] = { ka, kb };
+	double u[2] = { ua, ub };
+	int j, any = 0;
+
+	for (j = 0; j < 2; j++) {
+		double m, v, c;
+		if (!s[j] || at[j] < 0 || isnan(s[j]->pulls[at[j]]))
+			continue;
+		any = 1;
+		c = s[j]->pulls[at[j]];
+		m = isnan(s[j]->mean[at[j]]) ? 0 : s[j]->mean[at[j]];
+		v = isnan(s[j]->var[at[j]]) ? 0 : s[j]->var[at[j]];
+		n += c;
+		sum += c * m;
+		ss += (c > 1 ? (c - 1) * v : 0) + c * m * m;
+		if (!isnan(s[j]->prob[at[j]])) {
+			pr += u[j] * s[j]->prob[at[j]];
+			pw += u[j];
+		}
+	}
+	if (!any)
+		return;
+	out->pulls[k] = n;
+	out->mean[k] = n > 0 ? r6(sum / n) : 0;
+	out->var[k] = n > 1 ? r6(fmax(0, (ss - sum * sum / n) / (n - 1))) : NAN;
+	out->prob[k] = pw > 0 ? r6(pr / pw) : NAN;
+}
+
+int
+pb_history_merge(struct pb_state *st, const struct pb_state *other)
+{
+	const struct pb_history *a = st->hist, *b = other->hist;
+	double ta = (double)st->updates, tb = (double)other->updates;
+	double *fr = NULL;
+	struct pb_history *m;
+	size_t nf = 0, i, j, k;
+
+	if (!b || b->n == 0 || tb <= 0)
+		return 0; /* nothing to add: st's history stands */
+	if (!(fr = malloc((2 * PB_HIST_CAP) * sizeof *fr)))
+		return -1;
+	/* the progress fractions of both runs' points, in order, once each */
+	for (i = 0; a && ta > 0 && i < a->n; i++)
+		fr[nf++] = a->updates[i] / ta;
+	for (i = 0; i < b->n; i++)
+		fr[nf++] = b->updates[i] / tb;
+	for (i = 1; i < nf; i++)
+		for (j = i; j > 0 && fr[j - 1] > fr[j]; j--) {
+			double t = fr[j];
+			fr[j] = fr[j - 1];
+			fr[j - 1] = t;
+		}
+	if (!(m = hist_new(a && a->stride > b->stride ? a->stride : b->stride))) {
+		free(fr);
+		return -1;
+	}
+	m->n = 0;
+	for (i = 0; i < nf; i++) {
+		long ka, kb;
+		double ua, ub;
+		if (i > 0 && fr[i] - fr[i - 1] < 1e-12)
+			continue;
+		if (m->n == PB_HIST_CAP)
+			halve(m);
+		ka = point_at(a, ta, fr[i]);
+		kb = point_at(b, tb, fr[i]);
+		ua = ka >= 0 ? a->updates[ka] : 0;
+		ub = kb >= 0 ? b->updates[kb] : 0;
+		if (m->n && ua + ub <= m->updates[m->n - 1])
+			continue;
+		k = m->n;
+		m->updates[k] = ua + ub;
+		for (j = 0; j < st->narms; j++) {
+			const char *id = st->arms[j].id;
+			struct pb_hist_series *s = series_for(m, id, j);
+			if (!s)
+				goto oom;
+			pool_point(s, k, pb_history_find(a, id), ka, ua,
+			           pb_history_find(b, id), kb, ub);
+		}
+		m->n++;
+	}
+	free(fr);
+	set_next(m);
+	pb_history_free(st->hist);
+	st->hist = m;
+	return 0;
+oom:
+	free(fr);
+	pb_history_free(m);
+	return -1;
+}

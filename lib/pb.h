@@ -667,6 +667,15 @@ int pb_history_from_json(struct pb_history **out, const cJSON *o,
 
 void pb_history_free(struct pb_history *h);
 
+/* Folds other's history into st's, for pb_state_merge (call it before
+ * st->updates grows by other's): the two runs as if they had gone side
+ * by side, each at its own pace, so a point of the merged history at a
+ * given share of both runs adds their pulls and pools their means and
+ * variances.  A state without history takes other's.  st's history is
+ * left as it was when other has none.  Returns 0, or -1 out of memory
+ * (st's history unchanged). */
+int pb_history_merge(struct pb_state *st, const struct pb_state *other);
+
 /* The series of arm id, or NULL. */
 const struct pb_hist_series *pb_history_find(const struct pb_history *h,
                                              const char *id);
