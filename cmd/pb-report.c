@@ -888,17 +888,29 @@ cum_reward(const struct pb_history *h, size_t k)
 	return c;
 }
 
+/* The history to show: the state's, or with --context that context's. */
+static const struct pb_history *
+hist_of(const struct pb_state *st, const struct opts *o)
+{
+	return o->context ? pb_history_ctx(st->hist, o->context) : st->hist;
+}
+
 static void
 need_history(const struct pb_state *st, const struct opts *o)
 {
-	if (!st->hist || st->hist->n == 0)
+	const struct pb_history *h = hist_of(st, o);
+
+	if (o->context && (!h || h->n == 0))
+		die("%s: no history of context '%s' yet (none kept since its first "
+		    "pull, or no pull applied since history was kept)", o->spath, o->context);
+	if (!h || h->n == 0)
 		die("%s: no history yet (no pulls applied since history was kept)", o->spath);
 }
 
 static void
 print_history(const struct pb_state *st, const struct opts *o)
 {
-	const struct pb_history *h = st->hist;
+	const struct pb_history *h = hist_of(st, o);
 	size_t i, k, w = 7;
 	char a[32], b[32];
 	int md = o->format == F_MD;
@@ -1026,9 +1038,9 @@ sparkline(const double *v, size_t n, double top, int utf8)
 }
 
 static void
-print_chart(const struct pb_state *st)
+print_chart(const struct pb_state *st, const struct opts *o)
 {
-	const struct pb_history *h = st->hist;
+	const struct pb_history *h = hist_of(st, o);
 	const char *cs;
 	double *cum, top = 0;
 	size_t i, k, w = 4;
@@ -1125,7 +1137,7 @@ recent_share(const struct pb_history *h, double *share)
 static size_t
 plot_leaders(const struct pb_state *st, const struct opts *o, int *lead)
 {
-	const struct pb_history *h = st->hist;
+	const struct pb_history *h = hist_of(st, o);
 	size_t i, j, k = h->n - 1, n, want = h->nser <= 8 ? h->nser : PLOT_NAMED;
 	double *lb = ecalloc(h->nser, sizeof *lb);
 
@@ -1179,7 +1191,7 @@ plot_nth(const int *lead, size_t nser, size_t pass, size_t j)
 static void
 plot(const struct pb_state *st, const struct opts *o)
 {
-	const struct pb_history *h = st->hist;
+	const struct pb_history *h = hist_of(st, o);
 	const char *ext = strrchr(o->plot, '.'), *tmpdir = getenv("TMPDIR");
 	char dir[4096], data[4200], script[4200];
 	char *argv[] = { "gnuplot", script, NULL };
@@ -1219,8 +1231,11 @@ plot(const struct pb_state *st, const struct opts *o)
 			long n;
 			if (isnan(s->pulls[k]))
 				continue;
-			if ((n = point_ci(s, k, nb, o, &lo, &hi)) == 0)
-				lo = hi = NAN; /* no band where there is no mean */
+			/* no band where there is no mean, nor on one or two
+			 * graded rewards: a t interval on them spans [0,1] or
+			 * nothing, and shades the others' bands over */
+			if ((n = point_ci(s, k, nb, o, &lo, &hi)) == 0 || (nb && n < 3))
+				lo = hi = NAN;
 			fprintf(fp, "%.0f", h->updates[k]);
 			gpnum(fp, s->pulls[k]);
 			gpnum(fp, n ? s->mean[k] : NAN);
@@ -1257,8 +1272,10 @@ plot(const struct pb_state *st, const struct opts *o)
 	      "set style fill transparent solid 0.15 noborder\nset multiplot layout 3,1 title ", fp);
 	{
 		char t[256];
-		snprintf(t, sizeof t, "promptbandit run %.8s, policy %s, %ld updates",
-		         st->run, pb_policy_name(st->pol.kind), st->updates);
+		snprintf(t, sizeof t, "promptbandit run %.8s, policy %s, %s%s%s%.0f updates",
+		         st->run, pb_policy_name(st->pol.kind), o->context ? "context " : "",
+		         o->context ? o->context : "", o->context ? ", " : "",
+		         (double)st->updates);
 		gpstr(fp, t);
 	}
 	/* The grey arms first, so the named ones are drawn over them; one
@@ -1901,8 +1918,8 @@ main(int argc, char **argv)
 		die("--validate does not go with --replay, --history or --plot");
 	if (o.replay && (o.history || o.plot))
 		die("--replay rebuilds the ranking only: no --history or --plot");
-	if (o.context && (o.replay || o.validate || o.history || o.plot))
-		die("--context goes with the ranking only");
+	if (o.context && (o.replay || o.validate))
+		die("--context does not go with --replay or --validate");
 	if (o.gate == G_UPLIFT && !o.validate)
 		die("--require uplift needs --validate FILE");
 	if (o.gate == G_VERDICT && o.validate)
@@ -1982,7 +1999,7 @@ main(int argc, char **argv)
 				       PB_EXIT_OK ? "agree with" : "disagree with", o.spath);
 		}
 		if (!o.replay && (o.chart || (o.format == F_TABLE && isatty(1))))
-			print_chart(&rk.st);
+			print_chart(&rk.st, &o);
 	}
 	if (o.plot)
 		plot(&rk.st, &o);

@@ -640,6 +640,11 @@ struct pb_history {
 	double *updates; /* st->updates at each point */
 	struct pb_hist_series *ser;
 	size_t nser;
+	/* A state with contexts: each context's own history, its updates
+	 * those of the context, its points taken when the totals' are. */
+	char **ctxname;
+	struct pb_history **ctx;
+	size_t nctx;
 };
 
 /* Takes a point if one is due after st->updates changed; called by
@@ -655,7 +660,9 @@ int pb_history_take(struct pb_state *st);
 /* The history as the state file's "history" member (pb-state(5)):
  *   {"stride":S,"updates":[...],
  *    "arms":{"ID":{"pulls":[...],"mean":[...],"var":[...],"prob":[...]}}}
- * with NAN written as null.  Returns a new tree, or NULL. */
+ * with NAN written as null, and for a state with contexts
+ *    "contexts":{"NAME":{...the same, for that context...}}.
+ * Returns a new tree, or NULL. */
 cJSON *pb_history_to_json(const struct pb_history *h);
 
 /* Reads a "history" member into a new *out (NULL when o is NULL: a state
@@ -679,6 +686,10 @@ int pb_history_merge(struct pb_state *st, const struct pb_state *other);
 /* The series of arm id, or NULL. */
 const struct pb_hist_series *pb_history_find(const struct pb_history *h,
                                              const char *id);
+
+/* The history of context name of h, or NULL when it has none yet. */
+const struct pb_history *pb_history_ctx(const struct pb_history *h,
+                                        const char *name);
 
 /* ===================================================================== */
 /* report.c: P(best), empirical Bernstein, paired bootstrap, McNemar     */

@@ -30,17 +30,10 @@ jq -r '.contexts[] | "  \(.context): \(.arms[0].id) (mean \(.arms[0].mean * 1000
 	", \(.arms[0].pulls) pulls) \(if .verdict.done then "best with confidence \(.verdict.confidence)"
 	else "not yet separated" end)"' "$out/report.json"
 
-# The per-domain picture: each persona's running mean in each domain,
-# from the scored records.
-jq -rs '
-  [.[] | select(.reward != null) | {d: .task.domain, a: .arm, r: .reward}] as $x |
-  ["music", "tennis", "physics", "film"][] as $d |
-  ["mozart", "federer", "einstein", "nolan"][] as $a |
-  ([$x[] | select(.d == $d and .a == $a) | .r] |
-   [foreach .[] as $r ({n: 0, s: 0}; {n: (.n + 1), s: (.s + $r)}; "\(.n) \(.s / .n)")]
-   | if length == 0 then ["0 0"] else . end | join("\n")) + "\n\n"' \
-	"$work/scored.jsonl" >"$work/domains.dat"
+# The per-domain pictures: each domain's own history (pb-report --context)
 if command -v gnuplot >/dev/null 2>&1; then
-	gnuplot -e "data='$work/domains.dat'; out='$out/domains.png'" "$here/plot-domains.gp"
-	say "picture: $out/domains.png (running mean per persona, one panel per domain)"
+	for d in music tennis physics film; do
+		pb-report -s "$work/state.json" --context "$d" --plot "$out/$d.png" >/dev/null
+	done
+	say "pictures: $out/music.png tennis.png physics.png film.png (one per domain)"
 fi
