@@ -2,7 +2,7 @@
 # The small things the examples lean on: -t escapes, pb-score -q,
 # --replay on nothing, pb-sim's "where" rules and text judge over HTTP.
 . "$(dirname "$0")/lib.sh"
-plan 11
+plan 14
 
 # -t: \n \t \\ in the template's own text; a placeholder's text is not read
 printf '%s\n' '{"id":"a","prefix":"Be brief.\\n"}' >arms.jsonl
@@ -60,4 +60,22 @@ is "$RC" 0 "... status 0"
 printf '%s\n' '{"match":"x","where":["music"],"skill":1}' >bw.jsonl
 run pb-sim --tasks ktasks.jsonl --world bw.jsonl </dev/null
 is "$RC|$ERR" "2|pb-sim: bw.jsonl:1: \"where\" is not an object of task fields" "a bad where: one line, status 2"
+
+# merged states with contexts keep each context's history
+kt=$TOP/examples/knowledge-personas/tasks.jsonl ka=$TOP/examples/knowledge-personas/arms.jsonl
+for k in 1 2; do
+	pb-update -s c$k.json --init "$ka" --policy uniform --context domain --seed $k
+	pb-sample -s c$k.json -k all "$kt" |
+		jq -c '. + {reward: (if (.arm == "mozart") == (.task.domain == "music") then 1 else 0 end)}' |
+		pb-update -s c$k.json
+done
+pb-update -s call.json --init "$ka" --policy uniform --context domain
+pb-update -s call.json --merge c1.json c2.json
+run pb-report -s call.json --context music --history --json
+is "$RC/$(printf '%s' "$OUT" | jq -S -c '.points[-1].arms | map_values(.pulls)')" \
+   "0/$(pb-report -s call.json --context music --json | jq -S -c '[.arms[] | {(.id): .pulls}] | add')" \
+   "merged contexts: a context's history ends at its merged pulls"
+is "$(printf '%s' "$OUT" | jq -c '.points[-1].arms.mozart.mean')" 1 "... and its means"
+is "$(pb-report -s call.json --history --json | jq -c '.points[-1].arms.mozart.pulls')" 120 \
+   "... and the totals' history its totals"
 done_testing
