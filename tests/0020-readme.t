@@ -4,6 +4,10 @@
 # environment the first one exports), against pb-sim, in the sections
 # that need no real model.  Round counts are cut short.
 . "$(dirname "$0")/lib.sh"
+# A run of a whole example, its shell as much as the tools: once, with
+# the plain build; the sanitizers' pass covers the tools' code through
+# the other tests (0700, 0750, 0760 and the unit tests).
+[ -n "${PB_SAN:-}" ] && { echo "1..0 # SKIP examples run without the sanitizers"; exit 0; }
 plan 15
 
 # The indented blocks under a "## " heading, one file per block.

@@ -16,7 +16,7 @@ start_sim --tasks "$tasks" --world world.jsonl
 # the single-host loop
 pb-update -s one.json --init "$arms" --policy lucb:delta=0.05 --seed 3
 i=0
-while pb-sample -s one.json -n 64 "$tasks" >pulls.jsonl; do
+while pb-sample -s one.json -n 128 "$tasks" >pulls.jsonl 2>sample.err; do
 	pb-query -q --no-cache <pulls.jsonl | pb-score -q | pb-update -s one.json
 	i=$((i + 1))
 	[ "$i" -lt 200 ] || break
@@ -26,7 +26,7 @@ like "$v1" '^\[true,"first-principles"\]$' "single host: the verdict (after $i r
 
 pb-update -s fan.json --init "$arms" --policy lucb:delta=0.05 --seed 3
 reset >/dev/null
-run env N=64 JOBS=4 CHUNK=16 QUERY=--no-cache SCORE=--scorer=number sh "$ex/adaptive.sh" fan.json "$tasks" 200
+run env N=128 JOBS=4 CHUNK=32 QUERY=--no-cache SCORE=--scorer=number sh "$ex/adaptive.sh" fan.json "$tasks" 200
 is "$RC" 0 "adaptive.sh: status 0"
 is "$(pb-report -s fan.json --json | jq -c '.verdict | [.done, .best]')" "$v1" "fanned out: the same verdict"
 is "$(jq -c '[.arms[] | [.id, .pulls, .sum]]' fan.json)" "$(jq -c '[.arms[] | [.id, .pulls, .sum]]' one.json)" \
