@@ -2,7 +2,7 @@
 # The small things the examples lean on: -t escapes, pb-score -q,
 # --replay on nothing, pb-sim's "where" rules and text judge over HTTP.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 16
 
 # -t: \n \t \\ in the template's own text; a placeholder's text is not read
 printf '%s\n' '{"id":"a","prefix":"Be brief.\\n"}' >arms.jsonl
@@ -78,4 +78,11 @@ is "$RC/$(printf '%s' "$OUT" | jq -S -c '.points[-1].arms | map_values(.pulls)')
 is "$(printf '%s' "$OUT" | jq -c '.points[-1].arms.mozart.mean')" 1 "... and its means"
 is "$(pb-report -s call.json --history --json | jq -c '.points[-1].arms.mozart.pulls')" 120 \
    "... and the totals' history its totals"
+jq '.history.contexts = 5' call.json >bad.json
+run pb-report -s bad.json
+is "$RC|$ERR" "2|pb-report: bad.json: not a valid state file: history: malformed (arrays of numbers or nulls, one per point, updates increasing)" \
+   "a history whose contexts are no object is refused"
+jq '.history.contexts.music.contexts = {}' call.json >bad.json
+run pb-report -s bad.json
+is "$RC" 2 "... and one nested in a context"
 done_testing
