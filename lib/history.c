@@ -434,6 +434,16 @@ point_at(const struct pb_history *h, double total, double f)
 	return k;
 }
 
+/* The series of id in h (NULL: none), looked for first at index hint,
+ * where it nearly always is: a merge of 10,000 arms stays linear. */
+static const struct pb_hist_series *
+find_near(const struct pb_history *h, const char *id, size_t hint)
+{
+	if (h && hint < h->nser && !strcmp(h->ser[hint].id, id))
+		return &h->ser[hint];
+	return pb_history_find(h, id);
+}
+
 /* Sets point k of series out from the points ka of a and kb of b (-1:
  * nothing yet): pulls added, means and variances pooled, the selection
  * probabilities averaged with the updates as weights. */
@@ -522,8 +532,8 @@ merge_two(const struct pb_history *a, double ta, const struct pb_history *b,
 				pb_history_free(m);
 				return NULL;
 			}
-			pool_point(s, k, pb_history_find(a, id), ka, ua,
-			           pb_history_find(b, id), kb, ub);
+			pool_point(s, k, find_near(a, id, j), ka, ua,
+			           find_near(b, id, j), kb, ub);
 		}
 		m->n++;
 	}
