@@ -1141,7 +1141,8 @@ replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
 		die("%s", err);
 	free(rp.seen);
 	*records = rp.records;
-	if (st->narms == 0)
+	/* Nothing read: say so, rather than "0 records disagree". */
+	if (st->narms == 0 || rp.records == 0)
 		die("replay: no scored records");
 	for (i = 0; ref && i < ref->narms; i++) {
 		const struct pb_arm *a = &ref->arms[i], *b = &st->arms[i];
@@ -1212,17 +1213,29 @@ cum_reward(const struct pb_history *h, size_t k)
 	return c;
 }
 
+/* The history to show: the state's, or with --context that context's. */
+static const struct pb_history *
+hist_of(const struct pb_state *st, const struct opts *o)
+{
+	return o->context ? pb_history_ctx(st->hist, o->context) : st->hist;
+}
+
 static void
 need_history(const struct pb_state *st, const struct opts *o)
 {
-	if (!st->hist || st->hist->n == 0)
+	const struct pb_history *h = hist_of(st, o);
+
+	if (o->context && (!h || h->n == 0))
+		die("%s: no history of context '%s' yet (none kept since its first "
+		    "pull, or no pull applied since history was kept)", o->spath, o->context);
+	if (!h || h->n == 0)
 		die("%s: no history yet (no pulls applied since history was kept)", o->spath);
 }
 
 static void
 print_history(const struct pb_state *st, const struct opts *o)
 {
-	const struct pb_history *h = st->hist;
+	const struct pb_history *h = hist_of(st, o);
 	size_t i, k, w = 7;
 	char a[32], b[32];
 	int md = o->format == F_MD;
@@ -1350,9 +1363,9 @@ sparkline(const double *v, size_t n, double top, int utf8)
 }
 
 static void
-print_chart(const struct pb_state *st)
+print_chart(const struct pb_state *st, const struct opts *o)
 {
-	const struct pb_history *h = st->hist;
+	const struct pb_history *h = hist_of(st, o);
 	const char *cs;
 	double *cum, top = 0;
 	size_t i, k, w = 4;
@@ -1413,20 +1426,105 @@ gpnum(FILE *fp, double v)
 		fputs(" ?", fp);
 }
 
+/* The share of the recent pulls that went to each series at each point:
+ * its pulls over the last w points (w about a fifteenth of the run) over
+ * everyone's.  Unlike a policy's own probability of the next pull, which
+ * for UCB1 is 1 for one arm and 0 for the rest, this moves smoothly and
+ * reads the same for every policy.  share[i * n + k]; NAN where nothing
+ * was pulled in the window.  Returns w. */
+static size_t
+recent_share(const struct pb_history *h, double *share)
+{
+	size_t w = h->n / 15 ? h->n / 15 : 1, i, k;
+
+	for (k = 0; k < h->n; k++) {
+		double tot = 0, d;
+		for (i = 0; i < h->nser; i++) {
+			const double *p = h->ser[i].pulls;
+			double now = isnan(p[k]) ? 0 : p[k];
+			double then = k >= w && !isnan(p[k - w]) ? p[k - w] : 0;
+			share[i * h->n + k] = d = now - then;
+			tot += d;
+		}
+		for (i = 0; i < h->nser; i++)
+			share[i * h->n + k] = tot > 0 ? share[i * h->n + k] / tot : NAN;
+	}
+	return w;
+}
+
+#define PLOT_NAMED 6 /* arms named and coloured when there are more than 8 */
+
+/* Sets lead[i] to 1 + the rank of series i among the arms drawn in
+ * colour and named, 0 for the rest: all of them when there are 8 or
+ * fewer, else the PLOT_NAMED with the highest lower interval bound at the
+ * last point (a lucky arm pulled twice is no leader).  Rank 1 is the
+ * highest bound.  Returns how many are named. */
+static size_t
+plot_leaders(const struct pb_state *st, const struct opts *o, int *lead)
+{
+	const struct pb_history *h = hist_of(st, o);
+	size_t i, j, k = h->n - 1, n, want = h->nser <= 8 ? h->nser : PLOT_NAMED;
+	double *lb = ecalloc(h->nser, sizeof *lb);
+
+	for (i = 0; i < h->nser; i++) {
+		double lo, hi;
+		lead[i] = 0;
+		lb[i] = point_ci(&h->ser[i], k, nonbinary(st, h->ser[i].id), o, &lo, &hi) ?
+		        lo : -1;
+	}
+	for (n = 0; n < want; n++) {
+		size_t best = h->nser;
+		for (j = 0; j < h->nser; j++)
+			if (!lead[j] && (best == h->nser || lb[j] > lb[best]))
+				best = j;
+		lead[best] = (int)n + 1;
+	}
+	free(lb);
+	return n;
+}
+
+/* The line colour of series i: a fixed palette by rank for the named
+ * arms, grey for the rest. */
+static const char *
+plot_colour(const int *lead, size_t i)
+{
+	static const char *const pal[] = { "#1f77b4", "#d62728", "#2ca02c",
+		"#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf" };
+
+	return lead[i] ? pal[(lead[i] - 1) % 8] : "#c0c0c0";
+}
+
+/* The series to draw in pass 0 (the grey ones, in order) then pass 1
+ * (the named ones, by rank): the index of the j-th, or nser when done. */
+static size_t
+plot_nth(const int *lead, size_t nser, size_t pass, size_t j)
+{
+	size_t i, seen = 0;
+
+	for (i = 0; i < nser; i++) {
+		if (pass == 0 && !lead[i] && seen++ == j)
+			return i;
+		if (pass == 1 && lead[i] == (int)j + 1)
+			return i;
+	}
+	return nser;
+}
+
 /* Draws the three panels of the history into o->plot through gnuplot: the
  * data and the script go to a temp folder, gnuplot runs without a shell,
  * and its exit status decides. */
 static void
 plot(const struct pb_state *st, const struct opts *o)
 {
-	const struct pb_history *h = st->hist;
+	const struct pb_history *h = hist_of(st, o);
 	const char *ext = strrchr(o->plot, '.'), *tmpdir = getenv("TMPDIR");
 	char dir[4096], data[4200], script[4200];
 	char *argv[] = { "gnuplot", script, NULL };
 	FILE *fp;
-	size_t i, k;
+	size_t i, j, k, w, nlead, pass;
 	pid_t pid;
-	int png, status, e;
+	int png, status, e, *lead, first;
+	double *share;
 	struct stat sb;
 
 	if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
@@ -1439,8 +1537,12 @@ plot(const struct pb_state *st, const struct opts *o)
 		    strerror(errno));
 	snprintf(data, sizeof data, "%s/history.dat", dir);
 	snprintf(script, sizeof script, "%s/plot.gp", dir);
+	share = ecalloc(h->nser * h->n, sizeof *share);
+	w = recent_share(h, share);
+	lead = ecalloc(h->nser, sizeof *lead);
+	nlead = plot_leaders(st, o, lead);
 
-	/* data: one block per arm (updates pulls mean lo hi prob), then the
+	/* data: one block per arm (updates pulls mean lo hi prob share), then the
 	 * cumulative reward; blocks are two blank lines apart (gnuplot's
 	 * `index`) */
 	if (!(fp = fopen(data, "w")))
@@ -1454,14 +1556,18 @@ plot(const struct pb_state *st, const struct opts *o)
 			long n;
 			if (isnan(s->pulls[k]))
 				continue;
-			if ((n = point_ci(s, k, nb, o, &lo, &hi)) == 0)
-				lo = hi = NAN; /* no band where there is no mean */
+			/* no band where there is no mean, nor on one or two
+			 * graded rewards: a t interval on them spans [0,1] or
+			 * nothing, and shades the others' bands over */
+			if ((n = point_ci(s, k, nb, o, &lo, &hi)) == 0 || (nb && n < 3))
+				lo = hi = NAN;
 			fprintf(fp, "%.0f", h->updates[k]);
 			gpnum(fp, s->pulls[k]);
 			gpnum(fp, n ? s->mean[k] : NAN);
 			gpnum(fp, lo);
 			gpnum(fp, hi);
 			gpnum(fp, s->prob[k]);
+			gpnum(fp, share[i * h->n + k]);
 			putc('\n', fp);
 		}
 		fputs("\n\n", fp);
@@ -1491,28 +1597,59 @@ plot(const struct pb_state *st, const struct opts *o)
 	      "set style fill transparent solid 0.15 noborder\nset multiplot layout 3,1 title ", fp);
 	{
 		char t[256];
-		snprintf(t, sizeof t, "promptbandit run %.8s, policy %s, %ld updates",
-		         st->run, pb_policy_name(st->pol.kind), st->updates);
+		snprintf(t, sizeof t, "promptbandit run %.8s, policy %s, %s%s%s%.0f updates",
+		         st->run, pb_policy_name(st->pol.kind), o->context ? "context " : "",
+		         o->context ? o->context : "", o->context ? ", " : "",
+		         (double)st->updates);
 		gpstr(fp, t);
 	}
-	fputs("\nset title 'selection probability: chance of the next pull'\n"
-	      "set yrange [0:1]\nset ylabel 'probability'\nplot", fp);
-	for (i = 0; i < h->nser; i++) {
-		fprintf(fp, "%s", i ? ", \\\n  " : " ");
-		gpstr(fp, data);
-		fprintf(fp, " index %zu using 1:6 with lines lw 2 lc %zu title ", i, i + 1);
-		gpstr(fp, h->ser[i].id);
-	}
-	fprintf(fp, "\nset title '%g%% interval band and mean reward'\n"
-	        "set ylabel 'mean reward'\nplot", o->level * 100);
-	for (i = 0; i < h->nser; i++) {
-		fprintf(fp, "%s", i ? ", \\\n  " : " ");
-		gpstr(fp, data);
-		fprintf(fp, " index %zu using 1:4:5 with filledcurves lc %zu notitle, ", i, i + 1);
-		gpstr(fp, data);
-		fprintf(fp, " index %zu using 1:3 with lines lw 2 lc %zu title ", i, i + 1);
-		gpstr(fp, h->ser[i].id);
-	}
+	/* The grey arms first, so the named ones are drawn over them; one
+	 * legend entry for all the grey ones. */
+	fprintf(fp, "\nset title 'share of the recent pulls (each point: the last %zu "
+	        "of %zu points)'\n"
+	        "set yrange [0:*]\nset ylabel 'share of pulls'\nplot", w, h->n);
+	for (pass = 0, first = 1; pass < 2; pass++)
+		for (j = 0; (i = plot_nth(lead, h->nser, pass, j)) < h->nser; j++) {
+			fprintf(fp, "%s", first ? " " : ", \\\n  ");
+			gpstr(fp, data);
+			fprintf(fp, " index %zu using 1:7 with lines lw %d lc rgb '%s' ",
+			        i, lead[i] ? 2 : 1, plot_colour(lead, i));
+			if (lead[i]) {
+				fputs("title ", fp);
+				gpstr(fp, h->ser[i].id);
+			} else if (first) {
+				fprintf(fp, "title 'the other %zu arms'", h->nser - nlead);
+			} else {
+				fputs("notitle", fp);
+			}
+			first = 0;
+		}
+	fprintf(fp, "\nset title '%g%% interval band and mean reward%s'\n"
+	        "set yrange [0:1]\nset ylabel 'mean reward'\nplot", o->level * 100,
+	        nlead < h->nser ? " (bands of the named arms)" : "");
+	for (pass = 0, first = 1; pass < 2; pass++)
+		for (j = 0; (i = plot_nth(lead, h->nser, pass, j)) < h->nser; j++) {
+			fprintf(fp, "%s", first ? " " : ", \\\n  ");
+			if (lead[i]) {
+				gpstr(fp, data);
+				fprintf(fp, " index %zu using 1:4:5 with filledcurves lc rgb '%s' "
+				        "notitle, ", i, plot_colour(lead, i));
+			}
+			gpstr(fp, data);
+			fprintf(fp, " index %zu using 1:3 with lines lw %d lc rgb '%s' ",
+			        i, lead[i] ? 2 : 1, plot_colour(lead, i));
+			if (lead[i]) {
+				fputs("title ", fp);
+				gpstr(fp, h->ser[i].id);
+			} else if (first) {
+				fprintf(fp, "title 'the other %zu arms'", h->nser - nlead);
+			} else {
+				fputs("notitle", fp);
+			}
+			first = 0;
+		}
+	free(share);
+	free(lead);
 	fputs("\nset title 'cumulative reward'\nset autoscale y\nset ylabel 'reward'\nplot ", fp);
 	gpstr(fp, data);
 	fprintf(fp, " index %zu using 1:2 with lines lw 2 lc black title 'all arms'\n"
@@ -2238,8 +2375,8 @@ main(int argc, char **argv)
 		die("--validate does not go with --replay, --history or --plot");
 	if (o.replay && (o.history || o.plot))
 		die("--replay rebuilds the ranking only: no --history or --plot");
-	if (o.context && (o.replay || o.validate || o.history || o.plot))
-		die("--context goes with the ranking only");
+	if (o.context && (o.replay || o.validate))
+		die("--context does not go with --replay or --validate");
 	if (o.gate == G_UPLIFT && !o.validate)
 		die("--require uplift needs --validate FILE");
 	if (o.gate == G_VERDICT && o.validate)
@@ -2319,7 +2456,7 @@ main(int argc, char **argv)
 				       PB_EXIT_OK ? "agree with" : "disagree with", o.spath);
 		}
 		if (!o.replay && (o.chart || (o.format == F_TABLE && isatty(1))))
-			print_chart(&rk.st);
+			print_chart(&rk.st, &o);
 	}
 	if (o.plot)
 		plot(&rk.st, &o);

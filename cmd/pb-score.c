@@ -21,7 +21,7 @@ static const char usage_text[] =
 	"                [--judge FILE] [--judge-model M] [--judge-url URL]\n"
 	"                [--judge-api API] [--judge-scale N|pass-fail]\n"
 	"                [--judge-key-env VAR] [-j N] [--cache DIR | --no-cache]\n"
-	"                [--summary] [FILE ...] [--cmd PROG [ARG ...]]\n";
+	"                [--summary] [-q] [FILE ...] [--cmd PROG [ARG ...]]\n";
 
 static const char help_text[] =
 	"Reads records (JSON lines) from the FILEs or standard input, adds\n"
@@ -54,6 +54,7 @@ static const char help_text[] =
 	"  --cache DIR       judge: the response cache (default pb-query's)\n"
 	"  --no-cache        judge: neither read nor write the cache\n"
 	"  --summary         print a count of the outcomes on standard error\n"
+	"  -q, --quiet       do not report the records left unscored one by one\n"
 	"  --cmd PROG [ARG ...]\n"
 	"                    cmd: a program reading records as JSON lines and\n"
 	"                    writing one reward per line; takes the rest of the\n"
@@ -88,11 +89,14 @@ out_record(cJSON *rec, void *arg, char err[PB_ERRLEN])
 	return 0;
 }
 
+static int quiet; /* -q: the records' own messages are not shown */
+
 static void
 warn_record(const char *msg, void *arg)
 {
 	(void)arg;
-	warnx_("%s", msg);
+	if (!quiet)
+		warnx_("%s", msg);
 }
 
 static int
@@ -229,6 +233,7 @@ main(int argc, char *argv[])
 		{ "cache", required_argument, NULL, O_CACHE },
 		{ "no-cache", no_argument, NULL, O_NOCACHE },
 		{ "summary", no_argument, NULL, O_SUMMARY },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -275,7 +280,7 @@ main(int argc, char *argv[])
 	bo.judge.retry.cap_s = PB_RETRY_CAP;
 	bo.judge.retry.max_wait_s = 120;
 	bo.judge_scale.scale = 10;
-	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hj:q", opts, NULL)) != -1) {
 		switch (c) {
 		case O_SCORER: scorer = optarg; break;
 		case O_BLEND: blend = optarg; break;
@@ -321,6 +326,7 @@ main(int argc, char *argv[])
 			break;
 		case O_NOCACHE: nocache = 1; judgeopt = "--no-cache"; break;
 		case O_SUMMARY: summary = 1; break;
+		case 'q': quiet = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);

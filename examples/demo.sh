@@ -82,7 +82,7 @@ pb-sample -s "$work/heldout-state.json" -k all --arms "$lead,plain" "$work/heldo
 pb-report -s "$state" --validate "$work/heldout-scored.jsonl" --baseline plain --arm "$lead"
 echo
 if [ -n "$plot" ]; then
-	echo "picture of the run (selection probability, mean with its interval, cumulative reward): $plot"
+	echo "picture of the run (share of recent pulls, mean with its interval, cumulative reward): $plot"
 else
 	echo "no picture: gnuplot is not installed (apt-get install gnuplot-nox)"
 fi

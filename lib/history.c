@@ -1,7 +1,9 @@
 /* history.c - the bounded history of a run: each arm's pulls, mean and
  * selection probability at points spaced ever wider, so that a state
- * applied a million times still holds at most PB_HIST_CAP points.  The
- * format is the "history" member of man/pb-state.5. */
+ * applied a million times still holds at most PB_HIST_CAP points; the
+ * same for each context of a state that keeps contexts; and the merge
+ * of two runs' histories.  The format is the "history" member of
+ * man/pb-state.5. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +21,54 @@ pb_history_free(struct pb_history *h)
 		free(h->ser[i].id);
 		free(h->ser[i].pulls); /* one block holds all four arrays */
 	}
+	for (i = 0; i < h->nctx; i++) {
+		free(h->ctxname[i]);
+		pb_history_free(h->ctx[i]);
+	}
+	free(h->ctxname);
+	free(h->ctx);
 	free(h->ser);
 	free(h->updates);
 	free(h);
+}
+
+const struct pb_history *
+pb_history_ctx(const struct pb_history *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; h && i < h->nctx; i++)
+		if (!strcmp(h->ctxname[i], name))
+			return h->ctx[i];
+	return NULL;
+}
+
+/* Context name's history in h, added (empty, stride 1) if missing; NULL
+ * out of memory. */
+static struct pb_history *hist_new(long stride);
+static struct pb_history *
+ctx_add(struct pb_history *h, const char *name)
+{
+	struct pb_history **nc, *c;
+	char **nn, *dup;
+	size_t i;
+
+	for (i = 0; i < h->nctx; i++)
+		if (!strcmp(h->ctxname[i], name))
+			return h->ctx[i];
+	if (!(nc = realloc(h->ctx, (h->nctx + 1) * sizeof *nc)))
+		return NULL;
+	h->ctx = nc;
+	if (!(nn = realloc(h->ctxname, (h->nctx + 1) * sizeof *nn)))
+		return NULL;
+	h->ctxname = nn;
+	if (!(dup = strdup(name)) || !(c = hist_new(1))) {
+		free(dup);
+		return NULL;
+	}
+	h->ctx[h->nctx] = c;
+	h->ctxname[h->nctx++] = dup;
+	return c;
 }
 
 static struct pb_history *
@@ -127,14 +174,15 @@ r6(double x)
 	return isfinite(x) ? round(x * 1e6) / 1e6 : x;
 }
 
-int
-pb_history_take(struct pb_state *st)
+/* Takes a point of st (a state, or a view of one context) into *hp. */
+static int
+take(struct pb_history **hp, struct pb_state *st)
 {
-	struct pb_history *h = st->hist;
+	struct pb_history *h = *hp;
 	double *p;
 	size_t i, k;
 
-	if (!h && !(h = st->hist = hist_new(1)))
+	if (!h && !(h = *hp = hist_new(1)))
 		return -1;
 	if (!(p = malloc((st->narms ? st->narms : 1) * sizeof *p)))
 		return -1;
@@ -169,6 +217,37 @@ pb_history_take(struct pb_state *st)
 	h->n++;
 	set_next(h);
 	return 0;
+}
+
+/* A point of each context whose count changed since its last one. */
+static int
+take_contexts(struct pb_state *st)
+{
+	size_t c, i;
+
+	for (c = 0; c < st->nctx; c++) {
+		struct pb_state v;
+		struct pb_history *ch = ctx_add(st->hist, st->ctx[c].name);
+		if (!ch)
+			return -1;
+		pb_state_view(st, c, &v);
+		v.updates = 0;
+		for (i = 0; i < v.narms; i++)
+			v.updates += v.arms[i].st.n + v.arms[i].errors;
+		if (v.updates == 0 || (ch->n && ch->updates[ch->n - 1] >= (double)v.updates))
+			continue;
+		if (take(&ch, &v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+pb_history_take(struct pb_state *st)
+{
+	if (take(&st->hist, st) < 0)
+		return -1;
+	return st->nctx ? take_contexts(st) : 0;
 }
 
 void
@@ -220,6 +299,11 @@ pb_history_to_json(const struct pb_history *h)
 		cJSON_AddItemToObject(a, "var", series_json(s->var, h->n));
 		cJSON_AddItemToObject(a, "prob", series_json(s->prob, h->n));
 		cJSON_AddItemToObject(arms, s->id, a);
+	}
+	if (h->nctx) {
+		cJSON *c = cJSON_AddObjectToObject(o, "contexts");
+		for (i = 0; c && i < h->nctx; i++)
+			cJSON_AddItemToObject(c, h->ctxname[i], pb_history_to_json(h->ctx[i]));
 	}
 	return o;
 }
@@ -301,6 +385,29 @@ pb_history_from_json(struct pb_history **out, const cJSON *o,
 		    read_series(a, "prob", s->prob, n, 1) < 0)
 			goto bad;
 	}
+	{
+		const cJSON *ctxs = cJSON_GetObjectItemCaseSensitive(o, "contexts"), *c;
+		if (ctxs && !cJSON_IsObject(ctxs))
+			goto bad;
+		cJSON_ArrayForEach(c, ctxs) {
+			struct pb_history *sub, **slot;
+			if (!cJSON_IsObject(c) || pb_history_ctx(h, c->string) ||
+			    cJSON_GetObjectItemCaseSensitive(c, "contexts"))
+				goto bad;
+			if (!ctx_add(h, c->string)) {
+				pb_history_free(h);
+				snprintf(err, PB_ERRLEN, "out of memory");
+				return -1;
+			}
+			slot = &h->ctx[h->nctx - 1];
+			if (pb_history_from_json(&sub, c, err) < 0) {
+				pb_history_free(h);
+				return -1;
+			}
+			pb_history_free(*slot);
+			*slot = sub;
+		}
+	}
 	set_next(h);
 	*out = h;
 	return 0;
@@ -309,4 +416,179 @@ bad:
 	snprintf(err, PB_ERRLEN, "history: malformed (arrays of numbers or "
 	         "nulls, one per point, updates increasing)");
 	return -1;
+}
+
+/* ------------------------------------------------------------ merge */
+
+/* The last point of h at or before fraction f of its run of total
+ * updates, or -1 when there is none (the run had not begun). */
+static long
+point_at(const struct pb_history *h, double total, double f)
+{
+	long k = -1;
+	size_t i;
+
+	for (i = 0; h && i < h->n && total > 0; i++)
+		if (h->updates[i] / total <= f + 1e-12)
+			k = (long)i;
+	return k;
+}
+
+/* The series of id in h (NULL: none), looked for first at index hint,
+ * where it nearly always is: a merge of 10,000 arms stays linear. */
+static const struct pb_hist_series *
+find_near(const struct pb_history *h, const char *id, size_t hint)
+{
+	if (h && hint < h->nser && !strcmp(h->ser[hint].id, id))
+		return &h->ser[hint];
+	return pb_history_find(h, id);
+}
+
+/* Sets point k of series out from the points ka of a and kb of b (-1:
+ * nothing yet): pulls added, means and variances pooled, the selection
+ * probabilities averaged with the updates as weights. */
+static void
+pool_point(struct pb_hist_series *out, size_t k,
+           const struct pb_hist_series *a, long ka, double ua,
+           const struct pb_hist_series *b, long kb, double ub)
+{
+	double n = 0, sum = 0, ss = 0, pw = 0, pr = 0;
+	const struct pb_hist_series *s[2] = { a, b };
+	long at[2] = { ka, kb };
+	double u[2] = { ua, ub };
+	int j, any = 0;
+
+	for (j = 0; j < 2; j++) {
+		double m, v, c;
+		if (!s[j] || at[j] < 0 || isnan(s[j]->pulls[at[j]]))
+			continue;
+		any = 1;
+		c = s[j]->pulls[at[j]];
+		m = isnan(s[j]->mean[at[j]]) ? 0 : s[j]->mean[at[j]];
+		v = isnan(s[j]->var[at[j]]) ? 0 : s[j]->var[at[j]];
+		n += c;
+		sum += c * m;
+		ss += (c > 1 ? (c - 1) * v : 0) + c * m * m;
+		if (!isnan(s[j]->prob[at[j]])) {
+			pr += u[j] * s[j]->prob[at[j]];
+			pw += u[j];
+		}
+	}
+	if (!any)
+		return;
+	out->pulls[k] = n;
+	out->mean[k] = n > 0 ? r6(sum / n) : 0;
+	out->var[k] = n > 1 ? r6(fmax(0, (ss - sum * sum / n) / (n - 1))) : NAN;
+	out->prob[k] = pw > 0 ? r6(pr / pw) : NAN;
+}
+
+/* The histories a (of ta updates; may be NULL) and b (of tb > 0) laid
+ * side by side: a new history, or NULL out of memory. */
+static struct pb_history *
+merge_two(const struct pb_history *a, double ta, const struct pb_history *b,
+          double tb, const struct pb_state *st)
+{
+	double *fr;
+	struct pb_history *m;
+	size_t nf = 0, i, j, k;
+
+	if (!(fr = malloc((2 * PB_HIST_CAP) * sizeof *fr)))
+		return NULL;
+	/* the progress fractions of both runs' points, in order */
+	for (i = 0; a && ta > 0 && i < a->n; i++)
+		fr[nf++] = a->updates[i] / ta;
+	for (i = 0; i < b->n; i++)
+		fr[nf++] = b->updates[i] / tb;
+	for (i = 1; i < nf; i++)
+		for (j = i; j > 0 && fr[j - 1] > fr[j]; j--) {
+			double t = fr[j];
+			fr[j] = fr[j - 1];
+			fr[j - 1] = t;
+		}
+	if (!(m = hist_new(a && a->stride > b->stride ? a->stride : b->stride))) {
+		free(fr);
+		return NULL;
+	}
+	for (i = 0; i < nf; i++) {
+		long ka, kb;
+		double ua, ub;
+		if (i > 0 && fr[i] - fr[i - 1] < 1e-12)
+			continue;
+		if (m->n == PB_HIST_CAP)
+			halve(m);
+		ka = point_at(a, ta, fr[i]);
+		kb = point_at(b, tb, fr[i]);
+		ua = ka >= 0 ? a->updates[ka] : 0;
+		ub = kb >= 0 ? b->updates[kb] : 0;
+		if (m->n && ua + ub <= m->updates[m->n - 1])
+			continue;
+		k = m->n;
+		m->updates[k] = ua + ub;
+		for (j = 0; j < st->narms; j++) {
+			const char *id = st->arms[j].id;
+			struct pb_hist_series *s = series_for(m, id, j);
+			if (!s) {
+				free(fr);
+				pb_history_free(m);
+				return NULL;
+			}
+			pool_point(s, k, find_near(a, id, j), ka, ua,
+			           find_near(b, id, j), kb, ub);
+		}
+		m->n++;
+	}
+	free(fr);
+	set_next(m);
+	return m;
+}
+
+static double
+last_updates(const struct pb_history *h)
+{
+	return h && h->n ? h->updates[h->n - 1] : 0;
+}
+
+int
+pb_history_merge(struct pb_state *st, const struct pb_state *other)
+{
+	struct pb_history *a = st->hist, *m, *c;
+	const struct pb_history *b = other->hist;
+	size_t i;
+
+	if (!b || b->n == 0 || other->updates <= 0)
+		return 0; /* nothing to add: st's history stands */
+	if (!(m = merge_two(a, (double)st->updates, b, (double)other->updates, st)))
+		return -1;
+	/* each context: merged where both have it, else the one there is */
+	for (i = 0; i < b->nctx; i++) {
+		const struct pb_history *ca = pb_history_ctx(a, b->ctxname[i]);
+		struct pb_history **slot;
+		if (!b->ctx[i] || !b->ctx[i]->n)
+			continue;
+		if (!(c = merge_two(ca, last_updates(ca), b->ctx[i], last_updates(b->ctx[i]), st)) ||
+		    !ctx_add(m, b->ctxname[i])) {
+			pb_history_free(c);
+			pb_history_free(m);
+			return -1;
+		}
+		slot = &m->ctx[m->nctx - 1];
+		pb_history_free(*slot);
+		*slot = c;
+	}
+	for (i = 0; a && i < a->nctx; i++) {
+		struct pb_history **slot;
+		if (pb_history_ctx(m, a->ctxname[i]))
+			continue;
+		if (!ctx_add(m, a->ctxname[i])) {
+			pb_history_free(m);
+			return -1;
+		}
+		slot = &m->ctx[m->nctx - 1];
+		pb_history_free(*slot);
+		*slot = a->ctx[i]; /* moved: st's old history gives it up */
+		a->ctx[i] = NULL;
+	}
+	pb_history_free(st->hist);
+	st->hist = m;
+	return 0;
 }

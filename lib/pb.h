@@ -780,6 +780,11 @@ struct pb_history {
 	double *updates; /* st->updates at each point */
 	struct pb_hist_series *ser;
 	size_t nser;
+	/* A state with contexts: each context's own history, its updates
+	 * those of the context, its points taken when the totals' are. */
+	char **ctxname;
+	struct pb_history **ctx;
+	size_t nctx;
 };
 
 /* Takes a point if one is due after st->updates changed; called by
@@ -795,7 +800,9 @@ int pb_history_take(struct pb_state *st);
 /* The history as the state file's "history" member (pb-state(5)):
  *   {"stride":S,"updates":[...],
  *    "arms":{"ID":{"pulls":[...],"mean":[...],"var":[...],"prob":[...]}}}
- * with NAN written as null.  Returns a new tree, or NULL. */
+ * with NAN written as null, and for a state with contexts
+ *    "contexts":{"NAME":{...the same, for that context...}}.
+ * Returns a new tree, or NULL. */
 cJSON *pb_history_to_json(const struct pb_history *h);
 
 /* Reads a "history" member into a new *out (NULL when o is NULL: a state
@@ -807,9 +814,22 @@ int pb_history_from_json(struct pb_history **out, const cJSON *o,
 
 void pb_history_free(struct pb_history *h);
 
+/* Folds other's history into st's, for pb_state_merge (call it before
+ * st->updates grows by other's): the two runs as if they had gone side
+ * by side, each at its own pace, so a point of the merged history at a
+ * given share of both runs adds their pulls and pools their means and
+ * variances.  A state without history takes other's.  st's history is
+ * left as it was when other has none.  Returns 0, or -1 out of memory
+ * (st's history unchanged). */
+int pb_history_merge(struct pb_state *st, const struct pb_state *other);
+
 /* The series of arm id, or NULL. */
 const struct pb_hist_series *pb_history_find(const struct pb_history *h,
                                              const char *id);
+
+/* The history of context name of h, or NULL when it has none yet. */
+const struct pb_history *pb_history_ctx(const struct pb_history *h,
+                                        const char *name);
 
 /* ===================================================================== */
 /* report.c: P(best), empirical Bernstein, paired bootstrap, McNemar     */
@@ -883,7 +903,9 @@ double pb_cost(double in_tok, double out_tok, double usd_in_m, double usd_out_m)
 
 /* Renders tmpl, replacing {name} by the value of name looked up first in
  * arm then in task; {arm.name} and {task.name} look in one only; {{ and }}
- * are literal braces.  {input} is the task's input field (named by
+ * are literal braces; \n, \t and \\ in the template's own text are a
+ * newline, a tab and a backslash (a backslash before anything else
+ * stays as written).  {input} is the task's input field (named by
  * input_field).  Returns a malloc'd string, or NULL with err set (unknown
  * placeholder, unclosed brace). */
 char *pb_render(const char *tmpl, const cJSON *arm, const cJSON *task,
@@ -1258,11 +1280,14 @@ struct pb_sim_task {
 	double value;      /* PB_SIM_NUMBER: the answer's value */
 	double difficulty; /* "difficulty", default 0 */
 	long line;         /* where it was read */
+	cJSON *fields;     /* the whole record, for the world's "where" */
 };
 
-/* A line of the world file: prompts containing match have this skill. */
+/* A line of the world file: prompts containing match have this skill,
+ * for tasks whose fields equal those of where (NULL: any task). */
 struct pb_sim_rule {
 	char *match;
+	cJSON *where;
 	double skill;
 };
 
@@ -1313,8 +1338,11 @@ void pb_sim_free(struct pb_sim *s);
 int pb_sim_load_tasks(struct pb_sim *s, FILE *fp, const char *name,
                       char err[PB_ERRLEN]);
 
-/* Adds the rules of a world file: JSON lines {"match":TEXT,"skill":X}.
- * An empty match applies to every prompt (put it last, as a default). */
+/* Adds the rules of a world file: JSON lines {"match":TEXT,"skill":X},
+ * optionally with "where":{FIELD:VALUE,...} (VALUE a scalar, or an array
+ * of the values allowed) so the rule holds only for tasks whose fields
+ * are those.  An empty match applies to every prompt (put it last, as a
+ * default). */
 int pb_sim_load_world(struct pb_sim *s, FILE *fp, const char *name,
                       char err[PB_ERRLEN]);
 
@@ -1330,6 +1358,10 @@ long pb_sim_match(const struct pb_sim *s, const char *text, size_t *at);
  * text without the task input, trimmed. */
 double pb_sim_skill(const struct pb_sim *s, const char *text,
                     const char *rest);
+/* The same for a prompt that asks task (an index into s->tasks, or -1
+ * when none), so that rules with a "where" can apply. */
+double pb_sim_skill_task(const struct pb_sim *s, long task, const char *text,
+                         const char *rest);
 
 /* The outcome of one simulated request. */
 struct pb_sim_answer {

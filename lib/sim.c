@@ -8,6 +8,7 @@
  * temperature > 0, of how many identical requests came before; for faults
  * and jitter, always), never of time or of the order in which different
  * requests arrive. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -220,10 +221,13 @@ pb_sim_free(struct pb_sim *s)
 		free(s->tasks[i].id);
 		free(s->tasks[i].input);
 		free(s->tasks[i].answer);
+		cJSON_Delete(s->tasks[i].fields);
 	}
 	free(s->tasks);
-	for (i = 0; i < s->nworld; i++)
+	for (i = 0; i < s->nworld; i++) {
 		free(s->world[i].match);
+		cJSON_Delete(s->world[i].where);
+	}
 	free(s->world);
 	if (s->priv) {
 		tab_free(&s->priv->byinput);
@@ -446,8 +450,8 @@ load_task(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		bad = "out of memory";
 		goto fail;
 	}
+	k.fields = rec; /* kept for the world's "where" */
 	s->tasks[s->ntasks++] = k;
-	cJSON_Delete(rec);
 	return 0;
 fail:
 	snprintf(c->err, PB_ERRLEN, "%s:%ld: %s", at->file, at->line, bad);
@@ -495,16 +499,24 @@ load_rule(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	struct worldctx *c = arg;
 	struct pb_sim *s = c->s;
 	const char *m;
+	cJSON *where, *w;
 	double skill;
 
 	if (!rec) {
 		snprintf(c->err, PB_ERRLEN, "%s:%ld: %s", at->file, at->line, why);
 		return -1;
 	}
+	where = cJSON_GetObjectItemCaseSensitive(rec, "where");
 	if (!(m = pb_json_str(rec, "match")))
 		why = "rule has no \"match\" string";
 	else if (pb_json_num(rec, "skill", &skill) || !isfinite(skill))
 		why = "rule has no \"skill\" number";
+	else if (where && !cJSON_IsNull(where) && !cJSON_IsObject(where))
+		why = "\"where\" is not an object of task fields";
+	else if (where)
+		cJSON_ArrayForEach(w, where)
+			if (cJSON_IsObject(w) || (cJSON_IsArray(w) && !cJSON_GetArraySize(w)))
+				why = "a \"where\" value is not a value or a list of values";
 	if (!why && s->nworld == c->cap) {
 		size_t ncap = c->cap ? 2 * c->cap : 16;
 		struct pb_sim_rule *nw = realloc(s->world, ncap * sizeof *nw);
@@ -522,6 +534,8 @@ load_rule(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		cJSON_Delete(rec);
 		return -1;
 	}
+	s->world[s->nworld].where = where && cJSON_IsObject(where) ?
+	        cJSON_DetachItemViaPointer(rec, where) : NULL;
 	s->world[s->nworld++].skill = skill;
 	cJSON_Delete(rec);
 	return 0;
@@ -611,14 +625,50 @@ pb_sim_match(const struct pb_sim *s, const char *text, size_t *at)
 	return best;
 }
 
+/* Whether the task's fields are those a rule's where asks for: each one
+ * equal to the value given, or to one of a list of values. */
+static int
+where_holds(const struct pb_sim *s, long task, const cJSON *where)
+{
+	const cJSON *w, *f, *v;
+
+	if (!where)
+		return 1;
+	if (task < 0 || !s->tasks[task].fields)
+		return 0;
+	cJSON_ArrayForEach(w, where) {
+		int any = 0;
+		f = cJSON_GetObjectItemCaseSensitive(s->tasks[task].fields, w->string);
+		if (!f)
+			return 0;
+		if (cJSON_IsArray(w) && !cJSON_IsArray(f)) {
+			cJSON_ArrayForEach(v, w)
+				any |= cJSON_Compare(v, f, 1);
+		} else {
+			any = cJSON_Compare(w, f, 1);
+		}
+		if (!any)
+			return 0;
+	}
+	return 1;
+}
+
 double
 pb_sim_skill(const struct pb_sim *s, const char *text, const char *rest)
+{
+	return pb_sim_skill_task(s, -1, text, rest);
+}
+
+double
+pb_sim_skill_task(const struct pb_sim *s, long task, const char *text,
+                  const char *rest)
 {
 	struct pb_rng r;
 	size_t i;
 
 	for (i = 0; i < s->nworld; i++)
-		if (strstr(text, s->world[i].match))
+		if (strstr(text, s->world[i].match) &&
+		    where_holds(s, task, s->world[i].where))
 			return s->world[i].skill;
 	if (!*rest)
 		return 0;
@@ -864,19 +914,161 @@ flourished(const char *r)
 	return 0;
 }
 
+/* ---- the judge's own reading of answers.  Deliberately not pb-score's
+ * extractors: a fixture that graded with the scorer's code would share
+ * its bugs instead of catching them. */
+
+/* The answer proper of a reply: after the last "####", else after the
+ * last "answer is" or "answer:" (any case), else all of it.  *marked
+ * says whether a marker was found. */
+static const char *
+answer_part(const char *r, int *marked)
+{
+	static const char *const marks[] = { "####", "answer is", "answer:" };
+	const char *best = NULL, *p;
+	size_t i, n;
+
+	for (i = 0; i < sizeof marks / sizeof *marks && !best; i++)
+		for (p = r, n = strlen(marks[i]); *p; p++)
+			if (!strncasecmp(p, marks[i], n))
+				best = p + n;
+	*marked = best != NULL;
+	return best ? best : r;
+}
+
+static int
+numchar(int c)
+{
+	return (c >= '0' && c <= '9') || c == ',' || c == '.' || c == '/' ||
+	       c == '$' || c == '%' || c == '-' || c == '+';
+}
+
+/* The first (or, with last set, the last) number written in text, as
+ * parse_number reads one once stray commas and full stops at its ends
+ * are cut off.  Returns 1 with *v set, 0 if there is none. */
+static int
+number_in(const char *text, int last, double *v)
+{
+	const char *p = text, *b;
+	char buf[128];
+	int found = 0;
+	size_t n;
+
+	while (*p) {
+		if (!numchar((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		for (b = p; numchar((unsigned char)*p); p++)
+			;
+		n = (size_t)(p - b);
+		while (n && (b[n - 1] == '.' || b[n - 1] == ',' || b[n - 1] == '-'))
+			n--;
+		if (!n || n >= sizeof buf)
+			continue;
+		memcpy(buf, b, n);
+		buf[n] = '\0';
+		if (strpbrk(buf, "0123456789") && parse_number(buf, v)) {
+			found = 1;
+			if (!last)
+				break;
+		}
+	}
+	return found;
+}
+
+/* text in lower case, every run of characters other than letters and
+ * digits one space, the articles a, an and the left out, trimmed:
+ * "The treble clef." and "treble clef" read the same.  malloc'd. */
+static char *
+normalise(const char *text)
+{
+	char *o = malloc(strlen(text) + 2), *w;
+	size_t n = 0, start;
+	const char *p = text;
+
+	if (!o)
+		return NULL;
+	while (*p) {
+		while (*p && !isalnum((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		start = n;
+		while (isalnum((unsigned char)*p))
+			o[n++] = (char)tolower((unsigned char)*p++);
+		o[n] = '\0';
+		w = o + start;
+		if (!strcmp(w, "a") || !strcmp(w, "an") || !strcmp(w, "the"))
+			n = start;
+		else
+			o[n++] = ' ';
+	}
+	if (n)
+		n--;
+	o[n] = '\0';
+	return o;
+}
+
+/* Whether a judged response gives the reference's answer: 1 right, 0
+ * wrong, -1 no answer at all, -2 out of memory.  A reference that is a
+ * number is compared as a number (the response's number after a marker,
+ * else its last one); any other text after normalise, the response's
+ * answer part or its whole text equal to the reference or ending in it. */
+static int
+judged_right(const char *resp, const char *refall)
+{
+	const char *ref, *part;
+	char *r, *nr, *np, *nw;
+	double got, want;
+	int marked, rv;
+	size_t b = 0, e, lr, lw;
+
+	for (ref = refall; (part = strstr(ref, "####")); ref = part + 4)
+		;
+	e = strlen(ref);
+	trim(ref, &b, &e);
+	if (!(r = dupn(ref + b, e - b)))
+		return -2;
+	part = answer_part(resp, &marked);
+	if (parse_number(r, &want)) {
+		free(r);
+		if (!(marked ? number_in(part, 0, &got) : number_in(resp, 1, &got)))
+			return -1;
+		return fabs(got - want) <= 1e-6 * fmax(1, fabs(want));
+	}
+	nr = normalise(r);
+	np = normalise(part);
+	nw = normalise(resp);
+	free(r);
+	if (!nr || !np || !nw) {
+		rv = -2;
+	} else if (!*np && !*nw) {
+		rv = -1;
+	} else {
+		lr = strlen(nr);
+		lw = strlen(nw);
+		rv = *nr && (!strcmp(np, nr) || !strcmp(nw, nr) ||
+		      (lw > lr && nw[lw - lr - 1] == ' ' && !strcmp(nw + lw - lr, nr)));
+	}
+	free(nr);
+	free(np);
+	free(nw);
+	return rv;
+}
+
 /* A judge request holds the response and the reference between
- * <response> and <reference> tags (the rubric in examples/ does).  The
- * verdict depends on nothing but them: no answer 0, a wrong one 2, a
- * right one with a flourish 6, a right one plainly stated 10; or, when
- * the request mentions FAIL, PASS for right and plain and FAIL for the
- * rest.  Returns 1 with a->text set, 0 if text is no judge request, -1
- * out of memory. */
+ * <response> and <reference> tags (the rubrics in examples/ do).  The
+ * verdict depends on nothing but them (judged_right): no answer 0, a
+ * wrong one 2, a right one with a flourish 6, a right one plainly stated
+ * 10; or, when the request mentions FAIL, PASS for right and plain and
+ * FAIL for the rest.  Returns 1 with a->text set, 0 if text is no judge
+ * request, -1 out of memory. */
 static int
 judge_answer(const char *text, struct pb_sim_answer *a)
 {
-	char *resp, *ref, buf[64];
-	double got, want;
-	int n, right, plain, score;
+	char *resp, *ref;
+	int got, right, plain, score;
 
 	if (!strstr(text, "</response>") || !strstr(text, "</reference>"))
 		return 0;
@@ -887,11 +1079,15 @@ judge_answer(const char *text, struct pb_sim_answer *a)
 		free(ref);
 		return 0;
 	}
-	n = pb_extract_number(resp, &got, buf, sizeof buf);
-	right = n && pb_extract_number(ref, &want, buf, sizeof buf) &&
-	        fabs(got - want) <= 1e-6 * fmax(1, fabs(want));
+	got = judged_right(resp, ref);
+	if (got == -2) {
+		free(resp);
+		free(ref);
+		return -1;
+	}
+	right = got == 1;
 	plain = !flourished(resp);
-	score = !n ? 0 : !right ? 2 : plain ? 10 : 6;
+	score = got < 0 ? 0 : !right ? 2 : plain ? 10 : 6;
 	a->task = -1;
 	a->correct = right;
 	if (strstr(text, "FAIL"))
@@ -911,6 +1107,72 @@ judge_answer(const char *text, struct pb_sim_answer *a)
 	return a->text ? 1 : -1;
 }
 
+/* A request for new prompts, in the manner of prompt-search methods
+ * (APE, OPRO): the prompts to vary one per line between <prompts> and
+ * </prompts>, best first, and how many to write in <count>N</count>
+ * (default 3, at most 20).  The reply is N lines, each a listed prompt
+ * (the first ones more often) with one instruction from a fixed list
+ * appended that it does not hold yet, chosen by a hash of the request
+ * and its repeat.  Returns 1 with a->text set, 0 if text is no such
+ * request, -1 out of memory. */
+static int
+propose_answer(const struct pb_sim *s, const char *text, uint64_t key,
+               unsigned long repeat, struct pb_sim_answer *a)
+{
+	static const char *const adds[] = {
+		"Double-check the arithmetic before you answer.",
+		"Check every step of your working twice.",
+		"Reason step by step.",
+		"State the final answer plainly.",
+		"Take a deep breath and work carefully.",
+		"Be brief.",
+		"Answer like a pirate would, matey.",
+		"Explain it as you would to a child.",
+	};
+	const size_t nadds = sizeof adds / sizeof *adds;
+	char *list, *cnt, *line, *save = NULL, *lines[64];
+	size_t n = 0, want = 3, j, t;
+	struct pb_buf b = { 0 };
+
+	if (!strstr(text, "</prompts>") || !(list = tagged(text, "prompts")))
+		return 0;
+	if ((cnt = tagged(text, "count"))) {
+		long v = strtol(cnt, NULL, 10);
+		want = v < 1 ? 1 : v > 20 ? 20 : (size_t)v;
+		free(cnt);
+	}
+	for (line = strtok_r(list, "\n", &save); line && n < 64;
+	     line = strtok_r(NULL, "\n", &save)) {
+		size_t lb = 0, le = strlen(line);
+		trim(line, &lb, &le);
+		line[le] = '\0';
+		if (le > lb)
+			lines[n++] = line + lb;
+	}
+	if (pb_buf_put(&b, "", 0) < 0)
+		goto oom;
+	for (j = 0; j < want; j++) {
+		uint64_t h = mix(mix(key, repeat, s->seed ^ SALT_STEPS), j, 0x9e3779b97f4a7c15ULL);
+		/* the first listed prompt half the time, else any */
+		const char *base = !n ? "" : h % 2 ? lines[0] : lines[(h >> 8) % n];
+		const char *add = adds[(h >> 16) % nadds];
+		for (t = 0; t < nadds && *base && strstr(base, add); t++)
+			add = adds[((h >> 16) + t + 1) % nadds];
+		if ((*base && (pb_buf_put(&b, base, strlen(base)) < 0 ||
+		               pb_buf_put(&b, " ", 1) < 0)) ||
+		    pb_buf_put(&b, add, strlen(add)) < 0 || pb_buf_put(&b, "\n", 1) < 0)
+			goto oom;
+	}
+	free(list);
+	a->task = -1;
+	a->text = b.p;
+	return 1;
+oom:
+	free(list);
+	free(b.p);
+	return -1;
+}
+
 int
 pb_sim_answer(const struct pb_sim *s, const char *text, uint64_t key,
               double temperature, unsigned long repeat,
@@ -924,6 +1186,8 @@ pb_sim_answer(const struct pb_sim *s, const char *text, uint64_t key,
 	memset(a, 0, sizeof *a);
 	if ((j = judge_answer(text, a)))
 		return j < 0 ? -1 : 0;
+	if ((j = propose_answer(s, text, key, temperature > 0 ? repeat : 0, a)))
+		return j < 0 ? -1 : 0;
 	a->task = pb_sim_match(s, text, &at);
 	if (a->task < 0) {
 		a->text = strdup(NOT_SURE);
@@ -932,7 +1196,7 @@ pb_sim_answer(const struct pb_sim *s, const char *text, uint64_t key,
 	k = &s->tasks[a->task];
 	if (!(rest = rest_of(text, at, k->len)))
 		return -1;
-	a->skill = pb_sim_skill(s, text, rest);
+	a->skill = pb_sim_skill_task(s, a->task, text, rest);
 	a->style = (int)(pb_hash(rest, strlen(rest), s->seed ^ SALT_STYLE) % NSTYLES);
 	free(rest);
 	if (!(temperature > 0))

@@ -82,12 +82,20 @@ pb_render(const char *tmpl, const cJSON *arm, const cJSON *task,
 	if (pb_buf_put(&b, "", 0) < 0)
 		goto oom;
 	while (*s) {
-		size_t lit = strcspn(s, "{}");
+		size_t lit = strcspn(s, "{}\\");
 		if (pb_buf_put(&b, s, lit) < 0)
 			goto oom;
 		s += lit;
 		if (!*s)
 			break;
+		if (*s == '\\') { /* \n \t \\; any other backslash as written */
+			const char *e = s[1] == 'n' ? "\n" : s[1] == 't' ? "\t" :
+			                s[1] == '\\' ? "\\" : NULL;
+			if (pb_buf_put(&b, e ? e : s, 1) < 0)
+				goto oom;
+			s += e ? 2 : 1;
+			continue;
+		}
 		if (s[0] == s[1]) { /* {{ or }} */
 			if (pb_buf_put(&b, s, 1) < 0)
 				goto oom;

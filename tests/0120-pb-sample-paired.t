@@ -194,7 +194,7 @@ is "$RC|$ERR" "2|pb-update: badctx.json: not a valid state file: contexts.values
 run pb-report -s bad.json --context music
 is "$RC|$ERR" "2|pb-report: --context: bad.json keeps no contexts" "pb-report --context on a state without contexts"
 run pb-report -s c.json --context music --replay cs.jsonl
-is "$RC|$ERR" "2|pb-report: --context goes with the ranking only" "--context with --replay"
+is "$RC|$ERR" "2|pb-report: --context does not go with --replay or --validate" "--context with --replay"
 
 # A race against pb-sim, through all five tools, ends by itself and
 # names the world's best arm; the state's pairs hold every shared task.

@@ -1090,6 +1090,85 @@ test_jitter(void)
 	pb_sim_free(&s);
 }
 
+/* World rules with "where", and the judge on text answers. */
+static void
+test_where_judge(void)
+{
+	struct pb_sim s;
+	struct pb_sim_answer a;
+	char err[PB_ERRLEN];
+	static const char *const tasks =
+		"{\"id\":\"m1\",\"input\":\"Which clef?\",\"answer\":\"treble clef\",\"domain\":\"music\"}\n"
+		"{\"id\":\"t1\",\"input\":\"How many sets?\",\"answer\":\"5\",\"domain\":\"tennis\"}\n"
+		"{\"id\":\"p1\",\"input\":\"What is c?\",\"answer\":\"the speed of light\",\"domain\":\"physics\",\"level\":2}\n";
+	static const char *const world =
+		"{\"match\":\"Mozart\",\"where\":{\"domain\":\"music\"},\"skill\":1.5}\n"
+		"{\"match\":\"Mozart\",\"skill\":-1}\n"
+		"{\"match\":\"Einstein\",\"where\":{\"domain\":[\"physics\",\"music\"],\"level\":2},\"skill\":2}\n"
+		"{\"match\":\"\",\"skill\":0.1}\n";
+	static const struct { const char *resp, *ref; int score; } j[] = {
+		{ "The treble clef.", "treble clef", 10 },
+		{ "The answer is the Treble Clef", "treble clef", 10 },
+		{ "Answer: bass clef", "treble clef", 2 },
+		{ "It is, of course, the treble clef!", "treble clef", 6 },
+		{ "...", "treble clef", 0 },
+		{ "True.", "true", 10 },
+		{ "False, because it is a myth.", "True", 2 },
+		{ "Step 1: 3 + 4 = 7.\n#### 72", "#### 72", 10 },
+		{ "So the total is $1,250.", "1250", 10 },
+		{ "The answer is 71.", "72", 2 },
+		{ "No idea", "72", 0 },
+	};
+	size_t i;
+
+	ok(!load(&s, tasks, world, err), "tasks with fields and a world with where load (%s)", err);
+	is_num(pb_sim_skill_task(&s, 0, "Mozart\n\nWhich clef?", "Mozart"), 1.5, 0,
+	       "where matches the task's domain");
+	is_num(pb_sim_skill_task(&s, 1, "Mozart\n\nHow many sets?", "Mozart"), -1, 0,
+	       "another domain: the next rule");
+	is_num(pb_sim_skill(&s, "Mozart\n\nWhich clef?", "Mozart"), -1, 0,
+	       "no task: a where never holds");
+	is_num(pb_sim_skill_task(&s, 2, "Einstein\n\nWhat is c?", "Einstein"), 2, 0,
+	       "a list of values, and two fields");
+	is_num(pb_sim_skill_task(&s, 0, "Einstein\n\nWhich clef?", "Einstein"), 0.1, 0,
+	       "every field must hold");
+	ok(!pb_sim_answer(&s, "Mozart\n\nWhich clef?", 1, 0, 0, &a) && a.skill == 1.5,
+	   "pb_sim_answer applies the where rules");
+	pb_sim_answer_free(&a);
+	pb_sim_free(&s);
+	is_str(load_err(tasks, "{\"match\":\"x\",\"where\":\"music\",\"skill\":1}\n"),
+	     "w.jsonl:1: \"where\" is not an object of task fields", "a where that is no object is refused");
+	is_str(load_err(tasks, "{\"match\":\"x\",\"where\":{\"d\":{}},\"skill\":1}\n"),
+	     "w.jsonl:1: a \"where\" value is not a value or a list of values", "... and a where value that is an object");
+
+	load(&s, tasks, NULL, err);
+	for (i = 0; i < sizeof j / sizeof *j; i++) {
+		char *q = pb_strfmt("Grade it.\n<response>%s</response>\n<reference>%s</reference>",
+		                    j[i].resp, j[i].ref);
+		char want[32];
+		snprintf(want, sizeof want, "Score: %d/10", j[i].score);
+		ok(!pb_sim_answer(&s, q, 1, 0, 0, &a) && a.text && strstr(a.text, want),
+		   "judge case %zu: against '%s' scores %d", i, j[i].ref, j[i].score);
+		pb_sim_answer_free(&a);
+		free(q);
+	}
+	ok(!pb_sim_answer(&s, "Vary.\n<prompts>\nSolve it.\nThink.\n</prompts>\n<count>4</count>",
+	                  7, 0, 0, &a) && a.text, "a request for prompts is answered");
+	{
+		int lines = 0, known = 0;
+		char *p, *save = NULL;
+		for (p = strtok_r(a.text, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
+			lines++;
+			known += (!strncmp(p, "Solve it. ", 10) || !strncmp(p, "Think. ", 7)) &&
+			         strlen(p) > 12;
+		}
+		is_num(lines, 4, 0, "... with <count> lines");
+		is_num(known, 4, 0, "... each a listed prompt with an instruction added");
+	}
+	pb_sim_answer_free(&a);
+	pb_sim_free(&s);
+}
+
 int
 main(void)
 {
@@ -1107,5 +1186,6 @@ main(void)
 	test_api_key();
 	test_anthropic();
 	test_jitter();
+	test_where_judge();
 	return tap_done();
 }
