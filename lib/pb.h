@@ -1049,6 +1049,24 @@ cJSON *pb_llm_response(enum pb_llm_api api, const char *body, size_t len,
                        double latency_ms, const char *fallback_model,
                        char err[PB_ERRLEN]);
 
+/* Puts "stream": true into body, and for OpenAI's shape also
+ * "stream_options": {"include_usage": true}.  Returns 0, or -1 if out of
+ * memory. */
+int pb_llm_stream_fields(cJSON *body, enum pb_llm_api api);
+
+/* The server-sent events of a streamed answer (len bytes at body) made
+ * into the body the API would have sent whole, for pb_llm_response:
+ * OpenAI's chunks' delta.content joined, the last finish_reason, the
+ * usage chunk, model, id and system_fingerprint; Anthropic's
+ * message_start (model, id, input usage), text blocks and text_delta
+ * events joined, message_delta (stop_reason, stop_sequence, output
+ * tokens).  A stream is whole with [DONE] or a finish_reason (OpenAI),
+ * message_stop (Anthropic).  Returns a malloc'd JSON text, or NULL with
+ * err set: an error event ("error in the stream: ..."), an event that is
+ * not JSON, a stream cut short, or out of memory. */
+char *pb_llm_stream_assemble(enum pb_llm_api api, const char *body, size_t len,
+                             char err[PB_ERRLEN]);
+
 /* Builds the object pb-query stores as "error": {"kind","status","type",
  * ["code",] "message"}.  kind is "http", "connect", "timeout", "tls"
  * (certificate or handshake: never retried), "size" (the body was over
@@ -1247,7 +1265,10 @@ struct pb_sim {
 	double slow_s;      /* seconds a "slow" fault holds the reply (30) */
 	double latency_ms;  /* every /v1 reply is held this long ... */
 	double jitter_ms;   /* ... plus an exponential draw of this mean */
-	const char *api_key; /* required of every /v1 request, or NULL */
+	const char *api_key; /* required of every API request, or NULL */
+	int echo_headers;   /* put the request's headers in x_pb_sim.headers */
+	long rl_requests;   /* --rate-limit: chat requests per window, 0: none */
+	double rl_window_s; /* ... the window, seconds */
 	int should_retry;   /* send x-should-retry on error replies */
 	struct pb_sim_task *tasks;
 	size_t ntasks;
@@ -1337,6 +1358,10 @@ struct pb_sim_request {
 	int too_big;          /* the body was over the server's limit (413) */
 	/* the headers that matter, NULL when absent */
 	const char *authorization, *x_api_key, *anthropic_version;
+	const char *api_key;      /* Azure's api-key header */
+	const char *api_version;  /* the api-version query parameter */
+	const char *const *headers; /* all of them, name and value in turn,
+	                          * NULL-terminated (for echo_headers), or NULL */
 };
 
 /* An HTTP reply, for the server to send as it is. */
@@ -1350,11 +1375,19 @@ struct pb_sim_response {
 	int should_retry;  /* x-should-retry: 1 true, 0 false, -1 not sent */
 	double delay_ms;   /* hold the reply back this long first */
 	int drop;          /* after the delay, close without any reply */
+	const char *content_type; /* NULL: application/json */
+	char *headers;     /* more header lines "Name: value\n", malloc'd, or
+	                    * NULL (the rate-limit headers) */
+	char request_id[40]; /* x-request-id of every API reply, or "" */
 };
 
 /* Serves one HTTP request: POST /v1/chat/completions, POST /v1/messages
- * (Anthropic), GET /v1/models, GET /pb-sim/stats, POST /pb-sim/reset;
- * errors in the API's shape otherwise; counts it in the statistics.
+ * and /v1/messages/count_tokens (Anthropic), POST
+ * /openai/deployments/NAME/chat/completions?api-version=V (Azure), GET
+ * /v1/models (in Anthropic's shape when asked with anthropic-version),
+ * GET /pb-sim/stats, POST /pb-sim/reset; a chat request with "stream":
+ * true gets server-sent events in its API's format; errors in the API's
+ * shape otherwise; counts it in the statistics.
  * Thread-safe.  Returns 0, or -1 if out of memory (r->body NULL then,
  * and r->status 500). */
 int pb_sim_handle(struct pb_sim *s, const struct pb_sim_request *q,

@@ -451,16 +451,34 @@ on_done(struct pb_http_req *r, void *arg)
 	enum pb_retry d;
 	double now = pb_clock(), wait, t;
 	cJSON *resp = NULL, *error;
-	int malformed, ok2xx = r->result == PB_HTTP_DONE && r->status >= 200 &&
-	                       r->status <= 299;
+	int malformed, stream_err = 0, ok2xx = r->result == PB_HTTP_DONE &&
+	                                     r->status >= 200 && r->status <= 299;
 
 	if (q->broken)
 		return;
+	pace(q, r, j, now);
+	/* A stream becomes the body the API would have sent whole: that is
+	 * what is parsed, cached and replayed. */
+	if (ok2xx && r->event_stream) {
+		char *whole = pb_llm_stream_assemble(q->o.par.api, r->resp, r->resp_len, err);
+		if (whole) {
+			free(r->resp);
+			r->resp = whole;
+			r->resp_len = strlen(whole);
+			r->resp_cap = r->resp_len + 1;
+		} else if (!strcmp(err, "out of memory")) {
+			broke(q, err);
+			return;
+		} else {
+			ok2xx = 0;
+			stream_err = 1;
+		}
+	}
+	/* After the stream is whole, so its escapes are read too. */
 	if (redact_try(q, r) < 0) {
 		broke(q, "out of memory");
 		return;
 	}
-	pace(q, r, j, now);
 	if (ok2xx && (resp = pb_llm_response(q->o.par.api, r->resp, r->resp_len,
 	                                     r->latency_ms, q->o.par.model, err))) {
 		if (pb_json_num(resp, "usage.total_tokens", &t) == 0)
@@ -477,7 +495,7 @@ on_done(struct pb_http_req *r, void *arg)
 		return;
 	}
 	/* A 2xx that is no answer: err says why pb_llm_response refused it. */
-	if (!(error = try_error(r, ok2xx ? err : NULL, &malformed))) {
+	if (!(error = try_error(r, ok2xx || stream_err ? err : NULL, &malformed))) {
 		broke(q, "out of memory");
 		return;
 	}
@@ -610,6 +628,11 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 		broke(q, "out of memory");
 		goto out;
 	}
+	if (q->o.par.stream && q->o.dry_run && pb_llm_stream_fields(body, q->o.par.api) < 0) {
+		cJSON_Delete(body);
+		broke(q, "out of memory");
+		goto out;
+	}
 	if (q->o.dry_run) {
 		if (dry_run(q, j, body) == 0)
 			complete(q, j);
@@ -637,6 +660,12 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 			goto out;
 		}
 		free(value);
+	}
+	/* After the key: a streamed answer and a whole one are the same. */
+	if (q->o.par.stream && pb_llm_stream_fields(body, q->o.par.api) < 0) {
+		cJSON_Delete(body);
+		broke(q, "out of memory");
+		goto out;
 	}
 	j->body = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
