@@ -580,7 +580,7 @@ main(int argc, char **argv)
 		case O_CACERT: conn.cacert = optarg; break;
 		case O_CAPATH: conn.capath = optarg; break;
 		case O_MAXRESP:
-			maxresp = intarg("--max-response-bytes", optarg, 1024, 1L << 40);
+			maxresp = intarg("--max-response-bytes", optarg, 1, 1L << 40);
 			break;
 		case O_STREAM: qo.par.stream = 1; break;
 		case O_NOINT: noint = 1; break;

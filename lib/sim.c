@@ -1966,7 +1966,9 @@ rate_limit(struct call *c)
 	pthread_mutex_unlock(&pv->mu);
 	remaining = used > s->rl_requests ? 0 : s->rl_requests - used;
 	if (c->api == ANTHROPIC) {
-		t = time(NULL) + (time_t)ceil(left);
+		/* Whole seconds, rounded up: never earlier than the window. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t = (time_t)ceil((double)ts.tv_sec + ts.tv_nsec / 1e9 + left);
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 		if (add_header(c->r, "anthropic-ratelimit-requests-limit: %ld", s->rl_requests) ||

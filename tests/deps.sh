@@ -14,6 +14,7 @@ cmd prove perl
 cmd mandoc mandoc
 cmd curl curl
 cmd gnuplot gnuplot-nox
+cmd openssl openssl
 if command -v pkg-config >/dev/null 2>&1; then
 	pc libcurl libcurl4-openssl-dev
 	pc libcjson libcjson-dev
