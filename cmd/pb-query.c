@@ -262,14 +262,17 @@ struct tool {
 	int interrupted;        /* the signal that stopped it, or 0 */
 	int drop_interrupted;   /* --no-interrupted */
 	long dropped;           /* records not written for it */
+	int unread;             /* the rest of the input was left unread */
 };
 
-static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t got_signal, nsignals;
 
 static void
 on_signal(int sig)
 {
-	got_signal = sig;
+	if (!got_signal)
+		got_signal = sig;
+	nsignals++;
 }
 
 static void
@@ -406,9 +409,13 @@ run(struct tool *t, struct feed *f)
 			if (pb_query_interrupt(t->q, err) < 0)
 				die("%s", err);
 		}
-		/* --no-interrupted: the rest of the input is not read. */
-		if (t->interrupted && t->drop_interrupted && pb_query_idle(t->q))
+		/* --no-interrupted, or a second signal: the rest of the input
+		 * is not read. */
+		if (t->interrupted && (t->drop_interrupted || nsignals > 1) &&
+		    pb_query_idle(t->q)) {
+			t->unread = 1;
 			break;
+		}
 		while (feed_pop(f, &it, pb_query_room(t->q) > 0, &eof, &lines)) {
 			taken += it.kind != IT_SYS;
 			take(t, &it);
@@ -700,7 +707,7 @@ main(int argc, char **argv)
 		die("cannot start the reader: %s", strerror(errno));
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	run(&t, &f);
-	if (t.interrupted && t.drop_interrupted)
+	if (t.unread)
 		pthread_detach(tid); /* it may wait on input for ever */
 	else
 		pthread_join(tid, NULL);
@@ -716,8 +723,10 @@ main(int argc, char **argv)
 			       c.done - t.dropped, t.dropped);
 		else
 			warnx_("interrupted (%s): %ld records written, %ld of them as "
-			       "error records of kind \"interrupted\"",
-			       strsignal(t.interrupted), c.done, c.interrupted);
+			       "error records of kind \"interrupted\"%s",
+			       strsignal(t.interrupted), c.done, c.interrupted,
+			       t.unread ? "; signalled again: the rest of the input was "
+			       "not read" : "");
 		fshut(stdout, "<stdout>");
 		_exit(128 + t.interrupted);
 	}

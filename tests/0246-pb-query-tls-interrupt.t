@@ -3,7 +3,7 @@
 # by openssl s_server), a server echoing the key JSON-escaped, and a clean
 # interrupt: every input answered or written as interrupted.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 17
 unset CURL_CA_BUNDLE SSL_CERT_FILE SSL_CERT_DIR
 
 sum_tasks 40
@@ -103,5 +103,25 @@ interrupted INT --no-interrupted
 is "$RC:$(grep -c '"kind":"interrupted"' out)" "130:0" "--no-interrupted: no interrupted records"
 like "$ERR" "not written \(--no-interrupted\); the rest of the input was not read" \
     "--no-interrupted: says what was left"
+# An input that never ends: the first signal interrupts, the second stops
+# the reading.
+mkfifo feed
+{ cat pulls.jsonl; sleep 30 & echo $! >feed.pid; wait; } >feed &
+pb-query --no-cache -j 4 <feed >out 2>err &
+pid=$!
+for _i in $(seq 200); do
+	[ -s out ] && break
+	sleep 0.05
+done
+kill -INT "$pid"
+sleep 0.5
+kill -INT "$pid"
+wait "$pid"
+RC=$?
+kill "$(cat feed.pid)" 2>/dev/null
+is "$RC:$(grep -vc '"response":\|"error":{"kind":"interrupted"' out)" "130:0" \
+    "a second signal: exit 130, every line written whole"
+like "$(cat err)" "signalled again: the rest of the input was not read$" \
+    "a second signal: the reading stops, and it says so"
 stop_sim
 done_testing
