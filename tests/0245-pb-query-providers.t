@@ -4,7 +4,7 @@
 # checked, the response size cap, streaming, rate-limit headers, cache
 # keys per run, and the judge's key file.  pb-sim only: never the internet.
 . "$(dirname "$0")/lib.sh"
-plan 49
+plan 51
 unset CURL_CA_BUNDLE SSL_CERT_FILE SSL_CERT_DIR
 
 sum_tasks 6
@@ -172,6 +172,16 @@ run pb-score --scorer judge --judge judge.txt --judge-url "$OPENAI_BASE_URL" --n
     --judge-key-file key.txt --judge-header-file hdr.txt <scored.jsonl
 is "$(cat out err | grep -c canary-SECRET-42)" 0 "--judge-header-file: the secret is not echoed"
 is "$(field "$(reset)" 200)" 1 "--judge-header-file: the judge was answered"
+stop_sim
+
+# --- a key echoed escaped ----------------------------------------------------
+# pb-sim echoes the key's header as a JSON string, where the quotes come
+# escaped: the raw bytes never hold the key, the decoded string does.
+start_sim --tasks tasks.jsonl --seed 3 --api-key 'sk-"q"-canary-55' --echo-headers
+OPENAI_API_KEY='sk-"q"-canary-55' run pb-query --cache c5 <pulls.jsonl
+is "$RC:$(cat c5/*/*.json | grep -c '"authorization":"Bearer \[redacted\]"')" "0:6" \
+    "a key echoed JSON-escaped is redacted in the cache entry"
+is "$(cat out err c5/*/*.json | grep -c 'canary-55')" 0 "... and nowhere else"
 stop_sim
 
 # --- the CA variables --------------------------------------------------------
