@@ -427,16 +427,20 @@ pace(struct pb_query *q, const struct pb_http_req *r, const struct job *j,
      double now)
 {
 	const struct pb_http_ratelimit *rl = &r->rl;
-	double until = 0, cap = q->o.retry.max_wait_s;
+	double until = -1, cap = q->o.retry.max_wait_s;
 
-	if (rl->req_remaining >= 0 && rl->req_reset > 0 &&
+	if (rl->req_remaining >= 0 && rl->req_reset >= 0 &&
 	    rl->req_remaining <= pb_http_in_flight(q->http))
 		until = rl->req_reset;
-	if (rl->tok_remaining >= 0 && rl->tok_reset > 0 && rl->tok_remaining < j->est &&
+	if (rl->tok_remaining >= 0 && rl->tok_reset >= 0 && rl->tok_remaining < j->est &&
 	    rl->tok_reset > until)
 		until = rl->tok_reset;
-	if (until <= 0)
+	if (until < 0)
 		return;
+	/* "0s" with nothing left: the window ends within the header's
+	 * rounding, so a moment's wait, not none. */
+	if (until < 0.05)
+		until = 0.05;
 	pb_limiter_hold(&q->lim, now + (until < cap ? until : cap));
 	q->n.paced++;
 }

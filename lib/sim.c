@@ -1977,7 +1977,8 @@ rate_limit(struct call *c)
 			return -1;
 	} else if (add_header(c->r, "x-ratelimit-limit-requests: %ld", s->rl_requests) ||
 	           add_header(c->r, "x-ratelimit-remaining-requests: %ld", remaining) ||
-	           add_header(c->r, "x-ratelimit-reset-requests: %.3fs", left)) {
+	           add_header(c->r, "x-ratelimit-reset-requests: %.3fs",
+	                      ceil(left * 1000) / 1000)) {
 		return -1;
 	}
 	if (used <= s->rl_requests)
