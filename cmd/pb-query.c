@@ -513,7 +513,7 @@ main(int argc, char **argv)
 	char err[PB_ERRLEN], *key = NULL, *auth = NULL, *url;
 	long maxresp = DEFAULT_MAX_RESPONSE;
 	int model_given = 0, noint = 0;
-	struct sigaction sa;
+	struct sigaction sa, osa;
 	sigset_t block, old;
 	cJSON *extra = NULL;
 	const char *nc, *term;
@@ -697,7 +697,10 @@ main(int argc, char **argv)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
+	/* A SIGINT ignored from the start (a script's background job) stays
+	 * ignored, as the shell meant. */
+	if (sigaction(SIGINT, NULL, &osa) < 0 || osa.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);

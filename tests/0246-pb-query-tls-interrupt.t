@@ -68,12 +68,17 @@ fi
 
 # --- interrupts ---------------------------------------------------------------
 start_sim --tasks tasks.jsonl --seed 2 --latency 1000
+# perl -e "$DFL" CMD...: CMD with SIGINT as at a terminal, not ignored as
+# the shell leaves it for a background job (which pb-query respects).
+DFL='$SIG{INT} = "DEFAULT"; exec @ARGV or die "$ARGV[0]: $!\n"'
 # interrupted SIGNAL ARGS: pb-query ARGS in the background, the signal
-# sent once some answers are out; RC, OUT and ERR as run sets them.
+# sent once some answers of this run are out; RC, OUT and ERR as run sets
+# them.
 interrupted() {
 	sig=$1
 	shift
-	pb-query --no-cache -j 4 "$@" <pulls.jsonl >"$TMP/out" 2>"$TMP/err" &
+	rm -f "$TMP/out"
+	perl -e "$DFL" pb-query --no-cache -j 4 "$@" <pulls.jsonl >"$TMP/out" 2>"$TMP/err" &
 	pid=$!
 	for _i in $(seq 200); do
 		[ -s "$TMP/out" ] && break
@@ -107,7 +112,8 @@ like "$ERR" "not written \(--no-interrupted\); the rest of the input was not rea
 # the reading.
 mkfifo feed
 { cat pulls.jsonl; sleep 30 & echo $! >feed.pid; wait; } >feed &
-pb-query --no-cache -j 4 <feed >out 2>err &
+rm -f out
+perl -e "$DFL" pb-query --no-cache -j 4 <feed >out 2>err &
 pid=$!
 for _i in $(seq 200); do
 	[ -s out ] && break
