@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,7 +16,8 @@
 #include "../lib/pb.h"
 #include "util.h"
 
-#define DEFAULT_MODEL "gpt-4o-mini"
+#define DEFAULT_MODEL "gpt-4o-mini" /* OpenAI's; Anthropic has none here */
+#define DEFAULT_MAX_RESPONSE (16L << 20)
 
 static void
 usage(FILE *fp, int status)
@@ -24,16 +26,21 @@ usage(FILE *fp, int status)
 	    "usage: pb-query [-q] [-j N] [--api API] [--model M] [--temperature T]\n"
 	    "                [--max-tokens N | --max-completion-tokens N] [--top-p P]\n"
 	    "                [--seed N] [--stop STR]... [--body JSON] [--base-url URL]\n"
-	    "                [--key-env VAR | --key-file FILE] [--timeout SEC]\n"
+	    "                [--key-env VAR | --key-file FILE] [--header NAME:VALUE]...\n"
+	    "                [--header-file FILE]... [--cacert FILE] [--capath DIR]\n"
+	    "                [--max-response-bytes N] [--stream] [--no-interrupted]\n"
+	    "                [--timeout SEC]\n"
 	    "                [--connect-timeout SEC] [--stall SEC] [--retries N]\n"
 	    "                [--max-retry-wait SEC] [--rpm N] [--tpm N]\n"
 	    "                [--cache DIR | --no-cache] [--refresh] [--dry-run]\n"
 	    "                [--progress] [--unordered] [FILE...]\n"
 	    "Send each record's messages to a chat endpoint; add \"response\" or \"error\".\n"
 	    "  -j, --jobs N            requests in flight (default 8)\n"
-	    "      --api API           openai (chat completions, the default) or\n"
-	    "                          anthropic (messages)\n"
-	    "      --model M           model name (default $PB_MODEL, else " DEFAULT_MODEL ")\n"
+	    "      --api API           openai (chat completions, the default),\n"
+	    "                          anthropic (messages) or azure (Azure OpenAI)\n"
+	    "      --model M           model name (default $PB_MODEL, else " DEFAULT_MODEL "\n"
+	    "                          for openai; anthropic has no default; azure:\n"
+	    "                          the deployment)\n"
 	    "      --temperature T     sampling temperature, always sent (default 0)\n"
 	    "      --max-tokens N      send max_tokens N (anthropic: default 1024)\n"
 	    "      --max-completion-tokens N\n"
@@ -42,11 +49,23 @@ usage(FILE *fp, int status)
 	    "      --seed N            send seed N (openai only)\n"
 	    "      --stop STR          stop at STR (repeatable)\n"
 	    "      --body JSON         merge this JSON object into every request body\n"
-	    "      --base-url URL      API base (default $OPENAI_BASE_URL or\n"
-	    "                          $ANTHROPIC_BASE_URL, else the provider's)\n"
+	    "      --base-url URL      API base (default $OPENAI_BASE_URL,\n"
+	    "                          $ANTHROPIC_BASE_URL or $AZURE_OPENAI_ENDPOINT,\n"
+	    "                          else the provider's)\n"
 	    "      --key-env VAR       take the API key from $VAR (default\n"
-	    "                          $OPENAI_API_KEY or $ANTHROPIC_API_KEY)\n"
+	    "                          $OPENAI_API_KEY, $ANTHROPIC_API_KEY or\n"
+	    "                          $AZURE_OPENAI_API_KEY)\n"
 	    "      --key-file FILE     take the API key from the first line of FILE\n"
+	    "      --header NAME:VALUE send this header too (repeatable)\n"
+	    "      --header-file FILE  send the NAME:VALUE lines of FILE, as secrets\n"
+	    "      --cacert FILE       verify servers by the CA certificates in FILE\n"
+	    "                          (default $CURL_CA_BUNDLE, $SSL_CERT_FILE)\n"
+	    "      --capath DIR        and by those in DIR (default $SSL_CERT_DIR)\n"
+	    "      --max-response-bytes N\n"
+	    "                          fail a response larger than N bytes once\n"
+	    "                          decoded (default 16777216)\n"
+	    "      --stream            ask for the answer as server-sent events\n"
+	    "      --no-interrupted    on SIGINT or SIGTERM write only what finished\n"
 	    "      --timeout SEC       give up on a try after SEC seconds (default 300;\n"
 	    "                          0: never)\n"
 	    "      --connect-timeout SEC\n"
@@ -240,7 +259,21 @@ struct tool {
 	long bad;               /* lines that could not be passed on */
 	int sys;                /* a file could not be read */
 	int dirty;              /* written since the last flush */
+	int interrupted;        /* the signal that stopped it, or 0 */
+	int drop_interrupted;   /* --no-interrupted */
+	long dropped;           /* records not written for it */
+	int unread;             /* the rest of the input was left unread */
 };
+
+static volatile sig_atomic_t got_signal, nsignals;
+
+static void
+on_signal(int sig)
+{
+	if (!got_signal)
+		got_signal = sig;
+	nsignals++;
+}
 
 static void
 human(char *out, size_t n, double v)
@@ -301,6 +334,14 @@ progress_draw(struct tool *t, double now, int last)
 static int
 out_record(const cJSON *rec, void *arg, char err[PB_ERRLEN])
 {
+	struct tool *t = arg;
+	const char *kind;
+
+	if (t->drop_interrupted && (kind = pb_json_str(cJSON_GetObjectItemCaseSensitive(
+	    rec, "error"), "kind")) && !strcmp(kind, "interrupted")) {
+		t->dropped++;
+		return 0;
+	}
 	if (pb_jsonl_write(stdout, rec) < 0) {
 		snprintf(err, PB_ERRLEN, "write error on <stdout>: %s", strerror(errno));
 		return -1;
@@ -363,6 +404,18 @@ run(struct tool *t, struct feed *f)
 
 	for (;;) {
 		moved = 0;
+		if (got_signal && !t->interrupted) {
+			t->interrupted = got_signal;
+			if (pb_query_interrupt(t->q, err) < 0)
+				die("%s", err);
+		}
+		/* --no-interrupted, or a second signal: the rest of the input
+		 * is not read. */
+		if (t->interrupted && (t->drop_interrupted || nsignals > 1) &&
+		    pb_query_idle(t->q)) {
+			t->unread = 1;
+			break;
+		}
 		while (feed_pop(f, &it, pb_query_room(t->q) > 0, &eof, &lines)) {
 			taken += it.kind != IT_SYS;
 			take(t, &it);
@@ -398,57 +451,14 @@ run(struct tool *t, struct feed *f)
 
 /* ---- setting up ----------------------------------------------------- */
 
-/* The API key: the first line of keyfile, else $keyenv, else the API's
- * variable; NULL if none (local servers want none).  Messages name where
- * the key was looked for, never the key. */
-static char *
-api_key(const char *keyfile, const char *keyenv, const char *dflt)
-{
-	char *key = NULL, *p;
-	size_t cap = 0;
-	ssize_t len;
-	FILE *fp;
-
-	if (keyfile) {
-		if (!(fp = fopen(keyfile, "r")))
-			die("%s: %s", keyfile, strerror(errno));
-		len = getline(&key, &cap, fp);
-		fclose(fp);
-		if (len < 0) {
-			free(key);
-			die("%s: no key on the first line", keyfile);
-		}
-	} else {
-		const char *v = getenv(keyenv ? keyenv : dflt);
-		if (!v || !*v) {
-			if (keyenv)
-				die("--key-env: $%s is not set", keyenv);
-			return NULL;
-		}
-		key = estrdup(v);
-	}
-	for (p = key + strlen(key); p > key && (p[-1] == '\n' || p[-1] == '\r' ||
-	     p[-1] == ' ' || p[-1] == '\t'); )
-		*--p = '\0';
-	for (p = key; *p == ' ' || *p == '\t'; p++)
-		;
-	memmove(key, p, strlen(p) + 1);
-	if (!*key)
-		die("%s: no key on the first line", keyfile ? keyfile : keyenv);
-	for (p = key; *p; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f)
-			die("the API key in %s has spaces or control characters",
-			    keyfile ? keyfile : keyenv ? keyenv : dflt);
-	return key;
-}
-
 int
 main(int argc, char **argv)
 {
 	enum { O_MODEL = 256, O_TEMP, O_MAXTOK, O_MAXCTOK, O_TOPP, O_SEED, O_STOP,
 	       O_BODY, O_API, O_BASE, O_KEYENV, O_KEYFILE, O_TIMEOUT, O_CTIMEOUT,
 	       O_STALL, O_RETRIES, O_MAXWAIT, O_RPM, O_TPM, O_CACHE, O_NOCACHE,
-	       O_REFRESH, O_DRYRUN, O_PROGRESS, O_UNORDERED, O_VERSION };
+	       O_REFRESH, O_DRYRUN, O_PROGRESS, O_UNORDERED, O_VERSION, O_HEADER,
+	       O_HEADERFILE, O_CACERT, O_CAPATH, O_MAXRESP, O_STREAM, O_NOINT };
 	static const struct option opts[] = {
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "api", required_argument, NULL, O_API },
@@ -463,6 +473,13 @@ main(int argc, char **argv)
 		{ "base-url", required_argument, NULL, O_BASE },
 		{ "key-env", required_argument, NULL, O_KEYENV },
 		{ "key-file", required_argument, NULL, O_KEYFILE },
+		{ "header", required_argument, NULL, O_HEADER },
+		{ "header-file", required_argument, NULL, O_HEADERFILE },
+		{ "cacert", required_argument, NULL, O_CACERT },
+		{ "capath", required_argument, NULL, O_CAPATH },
+		{ "max-response-bytes", required_argument, NULL, O_MAXRESP },
+		{ "stream", no_argument, NULL, O_STREAM },
+		{ "no-interrupted", no_argument, NULL, O_NOINT },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "connect-timeout", required_argument, NULL, O_CTIMEOUT },
 		{ "stall", required_argument, NULL, O_STALL },
@@ -491,8 +508,13 @@ main(int argc, char **argv)
 	struct tool t = { 0 };
 	struct pb_query_counts c;
 	struct feed f = { 0 };
-	const char *headers[4] = { "Content-Type: application/json", NULL, NULL, NULL };
+	const char **headers = NULL;
+	struct pb_llm_conn conn = { 0 };
 	char err[PB_ERRLEN], *key = NULL, *auth = NULL, *url;
+	long maxresp = DEFAULT_MAX_RESPONSE;
+	int model_given = 0, noint = 0;
+	struct sigaction sa, osa;
+	sigset_t block, old;
 	cJSON *extra = NULL;
 	const char *nc, *term;
 	pthread_t tid;
@@ -513,14 +535,17 @@ main(int argc, char **argv)
 				qo.par.api = PB_API_OPENAI;
 			else if (!strcmp(optarg, "anthropic"))
 				qo.par.api = PB_API_ANTHROPIC;
+			else if (!strcmp(optarg, "azure"))
+				qo.par.api = PB_API_AZURE;
 			else
-				die_status(PB_EXIT_USAGE, "--api: '%s' is neither openai nor anthropic",
-				           optarg);
+				die_status(PB_EXIT_USAGE, "--api: '%s' is not openai, anthropic "
+				           "or azure", optarg);
 			break;
 		case O_MODEL:
 			if (!*optarg)
 				die("--model: empty model name");
 			qo.par.model = optarg;
+			model_given = 1;
 			break;
 		case O_TEMP: qo.par.temperature = numarg("--temperature", optarg, 0, 2); break;
 		case O_MAXTOK: qo.par.max_tokens = intarg("--max-tokens", optarg, 1, 100000000); break;
@@ -551,6 +576,21 @@ main(int argc, char **argv)
 		case O_BASE: base = optarg; break;
 		case O_KEYENV: keyenv = optarg; break;
 		case O_KEYFILE: keyfile = optarg; break;
+		case O_HEADER:
+			if (pb_llm_conn_header(&conn, optarg, 0, err) < 0)
+				die("--header: %s", err);
+			break;
+		case O_HEADERFILE:
+			if (pb_llm_conn_header_file(&conn, optarg, err) < 0)
+				die("--header-file: %s", err);
+			break;
+		case O_CACERT: conn.cacert = optarg; break;
+		case O_CAPATH: conn.capath = optarg; break;
+		case O_MAXRESP:
+			maxresp = intarg("--max-response-bytes", optarg, 1, 1L << 40);
+			break;
+		case O_STREAM: qo.par.stream = 1; break;
+		case O_NOINT: noint = 1; break;
 		case O_TIMEOUT: timeout = numarg("--timeout", optarg, 0, 1e6); break;
 		case O_CTIMEOUT: ctimeout = numarg("--connect-timeout", optarg, 0, 1e6); break;
 		case O_STALL: stall = numarg("--stall", optarg, 0, 1e6); break;
@@ -588,12 +628,21 @@ main(int argc, char **argv)
 		die("--progress and -q go alone");
 	qo.par.stop = stops;
 	qo.par.extra = extra;
-	if (!(url = pb_llm_endpoint(base, qo.par.api, err)))
+	if (!model_given && getenv("PB_MODEL") && *getenv("PB_MODEL"))
+		model_given = 1;
+	if (!model_given && qo.par.api == PB_API_ANTHROPIC)
+		die("--api anthropic: no default model; give --model (one of "
+		    "Anthropic's current models, such as claude-haiku-4-5) or set $PB_MODEL");
+	if (!model_given && qo.par.api == PB_API_AZURE)
+		qo.par.model = NULL; /* the deployment in the base URL, if any */
+	if (pb_llm_conn_setup(&conn, qo.par.api, base, &qo.par.model, err) < 0)
 		die("%s", err);
-	if (!qo.dry_run)
-		key = api_key(keyfile, keyenv, qo.par.api == PB_API_ANTHROPIC ?
-		              "ANTHROPIC_API_KEY" : "OPENAI_API_KEY");
-	if (pb_llm_headers(qo.par.api, key, headers, &auth) < 0)
+	url = conn.url;
+	if (!qo.dry_run && pb_llm_key(keyfile, keyenv, pb_llm_key_env(qo.par.api),
+	                              &key, err) < 0)
+		die("%s%s", keyenv ? "--key-env: " : "", err);
+	if (pb_llm_headers(qo.par.api, key, (const char *const *)conn.headers,
+	                   &headers, &auth) < 0)
 		die("out of memory");
 	if (!qo.dry_run && !nocache)
 		qo.cache = open_cache(cachedir);
@@ -603,8 +652,12 @@ main(int argc, char **argv)
 	qo.http.connect_timeout_ms = (long)(ctimeout * 1000);
 	qo.http.stall_ms = (long)(stall * 1000);
 	qo.http.headers = headers;
+	qo.http.cacert = conn.cacert;
+	qo.http.capath = conn.capath;
+	qo.http.max_response = (size_t)maxresp;
 	qo.url = url;
 	qo.secret = key;
+	qo.secrets = (const char *const *)conn.secrets;
 	qo.rpm = rpm;
 	qo.tpm = tpm;
 	qo.ordered = !unordered;
@@ -619,6 +672,8 @@ main(int argc, char **argv)
 		explicit_bzero(auth, strlen(auth)); /* libcurl has its copy */
 		free(auth);
 	}
+	free(headers);
+	t.drop_interrupted = noint;
 
 	t.tty = isatty(STDERR_FILENO);
 	t.on = !quiet && (progress || t.tty);
@@ -637,18 +692,52 @@ main(int argc, char **argv)
 	f.count = t.on;
 	pthread_mutex_init(&f.mu, NULL);
 	pthread_cond_init(&f.notfull, NULL);
+	/* SIGINT and SIGTERM go to this thread, whose poll they cut short;
+	 * the reader never sees them. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* A SIGINT ignored from the start (a script's background job) stays
+	 * ignored, as the shell meant. */
+	if (sigaction(SIGINT, NULL, &osa) < 0 || osa.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
 	if ((errno = pthread_create(&tid, NULL, reader, &f)))
 		die("cannot start the reader: %s", strerror(errno));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	run(&t, &f);
-	pthread_join(tid, NULL);
+	if (t.unread)
+		pthread_detach(tid); /* it may wait on input for ever */
+	else
+		pthread_join(tid, NULL);
 
 	pb_query_counts(t.q, &c);
 	pb_query_free(t.q);
+	if (t.interrupted) {
+		progress_clear(&t);
+		if (t.drop_interrupted)
+			warnx_("interrupted (%s): %ld records written, %ld in progress "
+			       "not written (--no-interrupted); the rest of the input "
+			       "was not read", strsignal(t.interrupted),
+			       c.done - t.dropped, t.dropped);
+		else
+			warnx_("interrupted (%s): %ld records written, %ld of them as "
+			       "error records of kind \"interrupted\"%s",
+			       strsignal(t.interrupted), c.done, c.interrupted,
+			       t.unread ? "; signalled again: the rest of the input was "
+			       "not read" : "");
+		fshut(stdout, "<stdout>");
+		_exit(128 + t.interrupted);
+	}
 	free(f.q);
 	pthread_mutex_destroy(&f.mu);
 	pthread_cond_destroy(&f.notfull);
 	pb_cache_close(qo.cache);
-	free(url);
+	pb_llm_conn_free(&conn);
 	free(stops);
 	cJSON_Delete(extra);
 	if (key) {

@@ -10,7 +10,7 @@
 #include "../lib/pb.h"
 #include "util.h"
 
-#define DEFAULT_JUDGE_MODEL "gpt-4o-mini"
+#define DEFAULT_JUDGE_MODEL "gpt-4o-mini" /* OpenAI's; Anthropic has none */
 #define MAXCOMP 16
 
 static const char usage_text[] =
@@ -20,7 +20,9 @@ static const char usage_text[] =
 	"                [--max-words N] [--jq EXPR] [--scale LO:HI]\n"
 	"                [--judge FILE] [--judge-model M] [--judge-url URL]\n"
 	"                [--judge-api API] [--judge-scale N|pass-fail]\n"
-	"                [--judge-key-env VAR] [-j N] [--cache DIR | --no-cache]\n"
+	"                [--judge-key-env VAR | --judge-key-file FILE]\n"
+	"                [--judge-header NAME:VALUE]... [--judge-header-file FILE]...\n"
+	"                [-j N] [--cache DIR | --no-cache]\n"
 	"                [--summary] [-q] [FILE ...] [--cmd PROG [ARG ...]]\n";
 
 static const char help_text[] =
@@ -42,14 +44,21 @@ static const char help_text[] =
 	"  --scale LO:HI     jq, cmd: rewards run from LO to HI (default 0:1)\n"
 	"  --judge FILE      judge: the rubric template ({task} {reference}\n"
 	"                    {response} {prompt})\n"
-	"  --judge-model M   judge: model (default $PB_MODEL, else " DEFAULT_JUDGE_MODEL ")\n"
+	"  --judge-model M   judge: model (default $PB_MODEL, else " DEFAULT_JUDGE_MODEL "\n"
+	"                    for openai; anthropic has no default)\n"
 	"  --judge-url URL   judge: API base (default $OPENAI_BASE_URL or\n"
 	"                    $ANTHROPIC_BASE_URL, else the provider's)\n"
-	"  --judge-api API   judge: openai (default) or anthropic\n"
+	"  --judge-api API   judge: openai (default), anthropic or azure\n"
 	"  --judge-scale S   judge: a score out of S (default 10), or pass-fail\n"
 	"  --judge-key-env VAR\n"
 	"                    judge: the API key is $VAR (default $OPENAI_API_KEY\n"
 	"                    or $ANTHROPIC_API_KEY)\n"
+	"  --judge-key-file FILE\n"
+	"                    judge: the API key is the first line of FILE\n"
+	"  --judge-header NAME:VALUE\n"
+	"                    judge: send this header too (repeatable)\n"
+	"  --judge-header-file FILE\n"
+	"                    judge: send the NAME:VALUE lines of FILE, as secrets\n"
 	"  -j, --jobs N      judge: requests in flight (default 8)\n"
 	"  --cache DIR       judge: the response cache (default pb-query's)\n"
 	"  --no-cache        judge: neither read nor write the cache\n"
@@ -209,7 +218,8 @@ main(int argc, char *argv[])
 {
 	enum { O_SCORER = 256, O_BLEND, O_REF, O_RESP, O_TOL, O_REGEX, O_CASE,
 	       O_PUNCT, O_ART, O_WORDS, O_JQ, O_SCALE, O_JUDGE, O_JMODEL, O_JURL,
-	       O_JAPI, O_JSCALE, O_JKEY, O_CACHE, O_NOCACHE, O_SUMMARY, O_VERSION };
+	       O_JAPI, O_JSCALE, O_JKEY, O_CACHE, O_NOCACHE, O_SUMMARY, O_VERSION,
+	       O_JKEYFILE, O_JHEADER, O_JHEADERFILE };
 	static const struct option opts[] = {
 		{ "scorer", required_argument, NULL, O_SCORER },
 		{ "blend", required_argument, NULL, O_BLEND },
@@ -229,6 +239,9 @@ main(int argc, char *argv[])
 		{ "judge-api", required_argument, NULL, O_JAPI },
 		{ "judge-scale", required_argument, NULL, O_JSCALE },
 		{ "judge-key-env", required_argument, NULL, O_JKEY },
+		{ "judge-key-file", required_argument, NULL, O_JKEYFILE },
+		{ "judge-header", required_argument, NULL, O_JHEADER },
+		{ "judge-header-file", required_argument, NULL, O_JHEADERFILE },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "cache", required_argument, NULL, O_CACHE },
 		{ "no-cache", no_argument, NULL, O_NOCACHE },
@@ -247,10 +260,10 @@ main(int argc, char *argv[])
 	const char *names[MAXCOMP], *scorer = NULL, *regex = NULL, *ref = NULL;
 	const char *resp = NULL, *textopt = NULL, *jq = NULL, *judge = NULL;
 	const char *jmodel = NULL, *jurl = NULL, *jkeyenv = NULL, *cachedir = NULL;
-	const char *judgeopt = NULL, *headers[4] = { "Content-Type: application/json",
-	                                             NULL, NULL, NULL };
+	const char *judgeopt = NULL, **headers = NULL, *jkeyfile = NULL;
+	struct pb_llm_conn conn = { 0 };
 	char err[PB_ERRLEN], *blend = NULL, **cmd = NULL, *tmpl = NULL;
-	char *url = NULL, *auth = NULL;
+	char *auth = NULL, *key = NULL;
 	double tol = -1, w[MAXCOMP];
 	long maxwords = -1, jobs = 8;
 	unsigned norm = 0;
@@ -309,8 +322,10 @@ main(int argc, char *argv[])
 				bo.judge.par.api = PB_API_OPENAI;
 			else if (!strcmp(optarg, "anthropic"))
 				bo.judge.par.api = PB_API_ANTHROPIC;
+			else if (!strcmp(optarg, "azure"))
+				bo.judge.par.api = PB_API_AZURE;
 			else
-				die("--judge-api: '%s' is neither openai nor anthropic", optarg);
+				die("--judge-api: '%s' is not openai, anthropic or azure", optarg);
 			judgeopt = "--judge-api";
 			break;
 		case O_JSCALE:
@@ -319,6 +334,17 @@ main(int argc, char *argv[])
 			judgeopt = "--judge-scale";
 			break;
 		case O_JKEY: jkeyenv = optarg; judgeopt = "--judge-key-env"; break;
+		case O_JKEYFILE: jkeyfile = optarg; judgeopt = "--judge-key-file"; break;
+		case O_JHEADER:
+			if (pb_llm_conn_header(&conn, optarg, 0, err) < 0)
+				die("--judge-header: %s", err);
+			judgeopt = "--judge-header";
+			break;
+		case O_JHEADERFILE:
+			if (pb_llm_conn_header_file(&conn, optarg, err) < 0)
+				die("--judge-header-file: %s", err);
+			judgeopt = "--judge-header-file";
+			break;
 		case 'j': jobs = intarg("-j", optarg, 1, 1024); judgeopt = "-j"; break;
 		case O_CACHE:
 			cachedir = nonempty("--cache", "folder name");
@@ -440,25 +466,32 @@ main(int argc, char *argv[])
 	bo.out = out_record;
 	bo.warn = warn_record;
 	bo.arg = &r;
+	if (jkeyenv && jkeyfile)
+		die("--judge-key-env and --judge-key-file go alone");
 	if (judge) {
-		const char *key = NULL;
-
 		tmpl = slurp(judge);
 		if (pb_judge_check(tmpl, err) < 0)
 			die("--judge: %s: %s", judge, err);
 		bo.judge_tmpl = tmpl;
 		bo.judge.par.model = jmodel ? jmodel : getenv("PB_MODEL");
-		if (!bo.judge.par.model || !*bo.judge.par.model)
+		if (bo.judge.par.model && !*bo.judge.par.model)
+			bo.judge.par.model = NULL;
+		if (!bo.judge.par.model && bo.judge.par.api == PB_API_ANTHROPIC)
+			die("--judge-api anthropic: no default model; give --judge-model "
+			    "(one of Anthropic's current models, such as claude-haiku-4-5) "
+			    "or set $PB_MODEL");
+		if (!bo.judge.par.model && bo.judge.par.api == PB_API_OPENAI)
 			bo.judge.par.model = DEFAULT_JUDGE_MODEL;
-		if (!(url = pb_llm_endpoint(jurl, bo.judge.par.api, err)))
+		if (pb_llm_conn_setup(&conn, bo.judge.par.api, jurl, &bo.judge.par.model,
+		                      err) < 0)
 			die("--judge-url: %s", err);
-		key = getenv(jkeyenv ? jkeyenv : bo.judge.par.api == PB_API_ANTHROPIC ?
-		             "ANTHROPIC_API_KEY" : "OPENAI_API_KEY");
-		if (jkeyenv && (!key || !*key))
-			die("--judge-key-env: $%s is not set", jkeyenv);
-		if (key && *key)
-			bo.judge.secret = key;
-		if (pb_llm_headers(bo.judge.par.api, key, headers, &auth) < 0)
+		if (pb_llm_key(jkeyfile, jkeyenv, pb_llm_key_env(bo.judge.par.api), &key,
+		               err) < 0)
+			die("%s: %s", jkeyfile ? "--judge-key-file" : "--judge-key-env", err);
+		bo.judge.secret = key;
+		bo.judge.secrets = (const char *const *)conn.secrets;
+		if (pb_llm_headers(bo.judge.par.api, key, (const char *const *)conn.headers,
+		                   &headers, &auth) < 0)
 			die("out of memory");
 		if (!nocache)
 			bo.judge.cache = open_cache(cachedir);
@@ -466,7 +499,10 @@ main(int argc, char *argv[])
 		bo.judge.http.timeout_ms = 300000;
 		bo.judge.http.connect_timeout_ms = 10000;
 		bo.judge.http.headers = headers;
-		bo.judge.url = url;
+		bo.judge.http.cacert = conn.cacert;
+		bo.judge.http.capath = conn.capath;
+		bo.judge.http.max_response = 16L << 20;
+		bo.judge.url = conn.url;
 		bo.judge.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	}
 	if (!(r.b = pb_blend_new(&bo, err)))
@@ -476,6 +512,7 @@ main(int argc, char *argv[])
 		explicit_bzero(auth, strlen(auth));
 		free(auth);
 	}
+	free(headers);
 
 	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 	/* A file that cannot be read is reported and the others still
@@ -507,6 +544,10 @@ main(int argc, char *argv[])
 			pb_scorer_free(&sc[i]);
 	pb_cache_close(bo.judge.cache);
 	free(tmpl);
-	free(url);
+	pb_llm_conn_free(&conn);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
 	return status;
 }

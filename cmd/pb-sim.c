@@ -33,7 +33,8 @@ usage(FILE *fp, int status)
 	    "              [--jitter MS] [--port N] [--fault KIND:RATE[,KIND:RATE...]]\n"
 	    "              [--retry-after SEC] [--slow SEC] [--should-retry-header]\n"
 	    "              [--error-rate P] [--error-status CODE] [--api-key KEY]\n"
-	    "              [--stats-file FILE] [--threads N]\n"
+	    "              [--stats-file FILE] [--threads N] [--echo-headers]\n"
+	    "              [--rate-limit N/SEC]\n"
 	    "Serve a simulated OpenAI- and Anthropic-compatible model on 127.0.0.1\n"
 	    "until SIGTERM.\n"
 	    "      --tasks FILE        the tasks it knows (JSON lines; required)\n"
@@ -50,7 +51,10 @@ usage(FILE *fp, int status)
 	    "      --should-retry-header  send x-should-retry: true|false on errors\n"
 	    "      --error-rate P      the simple form: fail this fraction of chat requests\n"
 	    "      --error-status CODE HTTP status of those failures (default 500)\n"
-	    "      --api-key KEY       require this key of every /v1 request\n"
+	    "      --api-key KEY       require this key of every API request\n"
+	    "      --echo-headers      put the request's headers into x_pb_sim.headers\n"
+	    "      --rate-limit N/SEC  allow N chat requests per SEC seconds; send\n"
+	    "                          x-ratelimit-* (anthropic-ratelimit-*) headers\n"
 	    "      --stats-file FILE   write the request statistics to FILE at exit\n"
 	    "      --threads N         threads serving connections (default: CPUs, at most 8)\n"
 	    "  -h, --help              show this help\n"
@@ -72,7 +76,26 @@ struct req {
 	int too_big;
 	int answered; /* resp is filled in */
 	struct pb_sim_response resp;
+	const char **hdrs; /* the request's headers, name and value in turn */
+	size_t nhdrs;
 };
+
+/* Collects the request's headers for --echo-headers. */
+static enum MHD_Result
+collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct req *q = cls;
+	const char **t;
+
+	(void)kind;
+	if (!(t = realloc(q->hdrs, (q->nhdrs + 3) * sizeof *t)))
+		return MHD_NO;
+	q->hdrs = t;
+	t[q->nhdrs++] = key;
+	t[q->nhdrs++] = value ? value : "";
+	t[q->nhdrs] = NULL;
+	return MHD_YES;
+}
 
 /* --------------------------------------------------------- the timer */
 
@@ -230,7 +253,21 @@ reply(struct MHD_Connection *c, struct req *q)
 	                                    MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, q->resp.body &&
+	                        q->resp.content_type ? q->resp.content_type :
+	                        "application/json");
+	if (q->resp.request_id[0])
+		MHD_add_response_header(r, "x-request-id", q->resp.request_id);
+	for (const char *h = q->resp.headers; h && *h; ) {
+		const char *nl = strchr(h, '\n'), *colon = strchr(h, ':');
+		char name[128], value[256];
+		if (!nl || !colon || colon > nl)
+			break;
+		snprintf(name, sizeof name, "%.*s", (int)(colon - h), h);
+		snprintf(value, sizeof value, "%.*s", (int)(nl - colon - 2), colon + 2);
+		MHD_add_response_header(r, name, value);
+		h = nl + 1;
+	}
 	if (q->resp.allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, q->resp.allow);
 	if (q->resp.has_retry_after) {
@@ -300,6 +337,13 @@ serve(void *cls, struct MHD_Connection *c, const char *url,
 		rq.x_api_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key");
 		rq.anthropic_version = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		                       "anthropic-version");
+		rq.api_key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "api-key");
+		rq.api_version = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+		                 "api-version");
+		if (sim.echo_headers) {
+			MHD_get_connection_values(c, MHD_HEADER_KIND, collect, q);
+			rq.headers = q->hdrs;
+		}
 		pb_sim_handle(&sim, &rq, &q->resp);
 		if (q->resp.delay_ms > 0 && !delay(c, q->resp.delay_ms))
 			return MHD_YES;
@@ -325,6 +369,8 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (q) {
 		free(q->body);
 		free(q->resp.body);
+		free(q->resp.headers);
+		free(q->hdrs);
 		free(q);
 		*con_cls = NULL;
 	}
@@ -379,6 +425,8 @@ main(int argc, char *argv[])
 		{ "should-retry-header", no_argument, NULL, 'x' },
 		{ "api-key", required_argument, NULL, 'k' },
 		{ "stats-file", required_argument, NULL, 'o' },
+		{ "echo-headers", no_argument, NULL, 'H' },
+		{ "rate-limit", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -388,8 +436,10 @@ main(int argc, char *argv[])
 	size_t nfaults = 0, i;
 	long seed = 1, port = 0, threads, status = 500, limit = 10000;
 	double rate = 0, latency = 0, jitter = 0, retry_after = 1, slow = 30;
-	int should_retry = 0;
-	char err[PB_ERRLEN];
+	int should_retry = 0, echo = 0;
+	long rl_n = 0;
+	double rl_w = 0;
+	char err[PB_ERRLEN], *end;
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *info;
@@ -424,6 +474,15 @@ main(int argc, char *argv[])
 			apikey = optarg;
 			break;
 		case 'o': statsfile = optarg; break;
+		case 'H': echo = 1; break;
+		case 'R':
+			errno = 0;
+			rl_n = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end != '/' || rl_n < 1 || rl_n > 1000000000 ||
+			    !((rl_w = strtod(end + 1, &end)) > 0) || *end || rl_w > 86400)
+				die_status(PB_EXIT_USAGE, "--rate-limit: '%s' is not N/SEC "
+				           "(N >= 1 requests per SEC > 0 seconds)", optarg);
+			break;
 		case 'h': usage(stdout, PB_EXIT_OK); break;
 		case 'V': version(); break;
 		default: usage(stderr, PB_EXIT_USAGE);
@@ -449,6 +508,9 @@ main(int argc, char *argv[])
 	sim.jitter_ms = jitter;
 	sim.api_key = apikey;
 	sim.should_retry = should_retry;
+	sim.echo_headers = echo;
+	sim.rl_requests = rl_n;
+	sim.rl_window_s = rl_w;
 	load(tasks, 0);
 	if (world)
 		load(world, 1);

@@ -212,7 +212,7 @@ field(struct pb_sha256 *h, const char *s)
 
 void
 pb_cache_key(const char *endpoint, const char *api, const cJSON *body,
-             long sample, char key[65])
+             long sample, const char *run, char key[65])
 {
 	struct pb_sha256 h;
 	struct sink count = { NULL, { NULL, 0, 0 }, 0, 0, 0 };
@@ -230,6 +230,8 @@ pb_cache_key(const char *endpoint, const char *api, const cJSON *body,
 	canon(&hash, body);
 	snprintf(num, sizeof num, "%ld", sample);
 	field(&h, num);
+	if (run)
+		field(&h, run);
 	pb_sha256_final_hex(&h, key);
 }
 

@@ -2,6 +2,7 @@
  * handle, a pool of reused easy handles, completions through a callback. */
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
 #include <time.h>
 
@@ -13,6 +14,8 @@ struct pb_http {
 	CURLM *multi;
 	struct curl_slist *headers;
 	char *user_agent;
+	char *cacert, *capath;
+	size_t max_response;
 	long timeout_ms, connect_timeout_ms, stall_ms;
 	int parallel;
 	int in_flight;
@@ -31,6 +34,10 @@ on_body(char *p, size_t size, size_t n, void *arg)
 	struct pb_buf b = { r->resp, r->resp_len, r->resp_cap };
 	size_t len = size * n;
 
+	if (r->max_response && r->resp_len + len > r->max_response) {
+		r->too_big = 1;
+		return 0;
+	}
 	if (pb_buf_put(&b, p, len) < 0)
 		return 0; /* libcurl fails the transfer (CURLE_WRITE_ERROR) */
 	r->resp = b.p;
@@ -101,6 +108,111 @@ header_is(const char *p, size_t len, const char *name, const char **v,
 	return 1;
 }
 
+/* A rate-limit reset: OpenAI's duration ("1s", "6m0s", "20ms",
+ * "1h2m3.5s"), plain seconds, or Anthropic's RFC 3339 time
+ * ("2025-01-01T00:00:30Z").  Seconds from now, or -1. */
+static double
+reset_in(const char *v, size_t n)
+{
+	char buf[64], *p, *end;
+	double total = 0, d;
+	struct tm tm;
+	int any = 0;
+
+	if (hnum(v, n, buf, sizeof buf, &d) < 0)
+		return -1;
+	if (strchr(buf, 'T') && strchr(buf, '-')) {
+		int k = 0;
+		memset(&tm, 0, sizeof tm);
+		if (sscanf(buf, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+		           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &k) != 6 || !k)
+			return -1;
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		p = buf + k;
+		if (*p == '.')
+			for (p++; *p >= '0' && *p <= '9'; p++)
+				;
+		d = difftime(timegm(&tm), time(NULL));
+		if (*p == '+' || *p == '-') {
+			int hh = 0, mm = 0;
+			if (sscanf(p + 1, "%2d:%2d", &hh, &mm) < 1)
+				return -1;
+			d -= (*p == '+' ? 1 : -1) * (hh * 3600.0 + mm * 60.0);
+		} else if (*p != 'Z' && *p) {
+			return -1;
+		}
+		return d > 0 ? d : 0;
+	}
+	for (p = buf; *p; p = end) {
+		d = strtod(p, &end);
+		if (end == p || d < 0)
+			return -1;
+		if (!strncmp(end, "ms", 2))
+			d /= 1000, end += 2;
+		else if (*end == 'h')
+			d *= 3600, end++;
+		else if (*end == 'm')
+			d *= 60, end++;
+		else if (*end == 's')
+			end++;
+		else if (*end)
+			return -1;
+		total += d;
+		any = 1;
+	}
+	return any && total < 1e7 ? total : -1;
+}
+
+/* A remaining count: a whole number, or -1. */
+static double
+remaining(const char *v, size_t n)
+{
+	char buf[32];
+	double d;
+
+	return hnum(v, n, buf, sizeof buf, &d) == 1 && d >= 0 ? d : -1;
+}
+
+/* The rate-limit headers; of several token limits (Anthropic's tokens,
+ * input and output tokens) the one nearest to running out counts. */
+static void
+ratelimit_header(struct pb_http_ratelimit *rl, const char *p, size_t len)
+{
+	static const char *const tok[] = {
+		"x-ratelimit-remaining-tokens:", "anthropic-ratelimit-tokens-remaining:",
+		"anthropic-ratelimit-input-tokens-remaining:",
+		"anthropic-ratelimit-output-tokens-remaining:" };
+	static const char *const tokr[] = {
+		"x-ratelimit-reset-tokens:", "anthropic-ratelimit-tokens-reset:",
+		"anthropic-ratelimit-input-tokens-reset:",
+		"anthropic-ratelimit-output-tokens-reset:" };
+	const char *v;
+	size_t vn, i;
+	double d;
+
+	if (header_is(p, len, "x-ratelimit-remaining-requests:", &v, &vn) ||
+	    header_is(p, len, "anthropic-ratelimit-requests-remaining:", &v, &vn))
+		rl->req_remaining = remaining(v, vn);
+	else if (header_is(p, len, "x-ratelimit-reset-requests:", &v, &vn) ||
+	         header_is(p, len, "anthropic-ratelimit-requests-reset:", &v, &vn))
+		rl->req_reset = reset_in(v, vn);
+	for (i = 0; i < sizeof tok / sizeof *tok; i++) {
+		if (header_is(p, len, tok[i], &v, &vn) && (d = remaining(v, vn)) >= 0 &&
+		    (rl->tok_remaining < 0 || d < rl->tok_remaining))
+			rl->tok_remaining = d;
+		if (header_is(p, len, tokr[i], &v, &vn) && (d = reset_in(v, vn)) >= 0 &&
+		    d > rl->tok_reset)
+			rl->tok_reset = d;
+	}
+}
+
+static void
+ratelimit_clear(struct pb_http_ratelimit *rl)
+{
+	rl->req_remaining = rl->req_reset = rl->tok_remaining = rl->tok_reset = -1;
+}
+
 /* The headers a caller's retry rules want: retry-after-ms (OpenAI's, in
  * milliseconds), Retry-After and x-should-retry.  A status line starts a
  * new response (after a 100 or a redirect), whose headers count alone. */
@@ -116,6 +228,13 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	if (len > 5 && !strncmp(p, "HTTP/", 5)) {
 		r->ra_s = r->ra_ms = -1;
 		r->should_retry = -1;
+		r->event_stream = 0;
+		ratelimit_clear(&r->rl);
+	} else if (header_is(p, len, "content-type:", &v, &vn)) {
+		r->event_stream = vn >= 17 && !strncasecmp(v, "text/event-stream", 17);
+	} else if (!strncasecmp(p, "x-ratelimit-", 12) ||
+	           !strncasecmp(p, "anthropic-ratelimit-", 20)) {
+		ratelimit_header(&r->rl, p, len);
 	} else if (header_is(p, len, "retry-after:", &v, &vn)) {
 		r->ra_s = retry_after(v, vn);
 	} else if (header_is(p, len, "retry-after-ms:", &v, &vn)) {
@@ -177,6 +296,10 @@ pb_http_new(const struct pb_http_opts *o, char err[PB_ERRLEN])
 	h->timeout_ms = o->timeout_ms;
 	h->connect_timeout_ms = o->connect_timeout_ms;
 	h->stall_ms = o->stall_ms;
+	h->max_response = o->max_response;
+	if ((o->cacert && !(h->cacert = strdup(o->cacert))) ||
+	    (o->capath && !(h->capath = strdup(o->capath))))
+		goto oom;
 	if (!(h->all = calloc((size_t)o->parallel, sizeof *h->all)) ||
 	    !(h->idle = calloc((size_t)o->parallel, sizeof *h->idle)))
 		goto oom;
@@ -228,6 +351,8 @@ pb_http_free(struct pb_http *h)
 	free(h->idle);
 	curl_slist_free_all(h->headers);
 	free(h->user_agent);
+	free(h->cacert);
+	free(h->capath);
 	free(h);
 	curl_global_cleanup();
 }
@@ -257,6 +382,12 @@ new_easy(struct pb_http *h)
 	if (h->connect_timeout_ms)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, h->connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Verification stays on (libcurl's default); only where the CAs
+	 * come from can change. */
+	if (h->cacert)
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->cacert);
+	if (h->capath)
+		curl_easy_setopt(e, CURLOPT_CAPATH, h->capath);
 	if (h->stall_ms > 0) {
 		curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
 		curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -293,6 +424,10 @@ pb_http_submit(struct pb_http *h, struct pb_http_req *r, char err[PB_ERRLEN])
 	r->stall_ms = h->stall_ms;
 	r->stalled = 0;
 	r->should_retry = -1;
+	r->event_stream = 0;
+	ratelimit_clear(&r->rl);
+	r->max_response = h->max_response;
+	r->too_big = 0;
 	r->latency_ms = 0;
 	r->error[0] = '\0';
 	r->easy = e;
@@ -318,6 +453,31 @@ pb_http_submit(struct pb_http *h, struct pb_http_req *r, char err[PB_ERRLEN])
 	return 0;
 }
 
+/* The failures no retry can mend: the certificate, the handshake, the
+ * CA files. */
+static int
+is_tls(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_USE_SSL_FAILED:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Fills in how req ended from libcurl's result. */
 static void
 finish(const struct pb_http *h, struct pb_http_req *r, CURL *e, CURLcode cc)
@@ -336,7 +496,13 @@ finish(const struct pb_http *h, struct pb_http_req *r, CURL *e, CURLcode cc)
 	/* A transfer that failed half way may still have a status; without a
 	 * whole response it counts as none. */
 	r->status = 0;
-	r->result = cc == CURLE_OPERATION_TIMEDOUT ? PB_HTTP_TIMEOUT : PB_HTTP_CONNECT;
+	r->result = cc == CURLE_OPERATION_TIMEDOUT ? PB_HTTP_TIMEOUT :
+	            is_tls(cc) ? PB_HTTP_TLS : PB_HTTP_CONNECT;
+	if (cc == CURLE_WRITE_ERROR && r->too_big) {
+		r->result = PB_HTTP_TOO_BIG;
+		snprintf(r->error, PB_ERRLEN, "the response is larger than %zu bytes "
+		         "(--max-response-bytes)", r->max_response);
+	}
 	if (cc == CURLE_ABORTED_BY_CALLBACK && r->stalled) {
 		r->result = PB_HTTP_TIMEOUT;
 		snprintf(r->error, PB_ERRLEN, "stalled: no data for %g s",
@@ -384,6 +550,19 @@ pb_http_poll(struct pb_http *h, int timeout_ms, pb_http_done_fn done,
 fail:
 	snprintf(err, PB_ERRLEN, "libcurl: %s", curl_multi_strerror(mc));
 	return -1;
+}
+
+void
+pb_http_cancel(struct pb_http *h, struct pb_http_req *r)
+{
+	CURL *e = r->easy;
+
+	if (!e)
+		return;
+	curl_multi_remove_handle(h->multi, e);
+	h->idle[h->nidle++] = e;
+	h->in_flight--;
+	r->easy = NULL;
 }
 
 void

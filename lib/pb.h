@@ -948,13 +948,31 @@ struct pb_http_opts {
 	const char *const *headers; /* NULL-terminated "Name: value" lines sent
 	                             * with every request (copied), or NULL */
 	const char *user_agent;  /* NULL: "promptbandit/VERSION" */
+	const char *cacert;      /* CA bundle file to verify servers by, or
+	                          * NULL: libcurl's default */
+	const char *capath;      /* a folder of hashed CA certificates, or NULL */
+	size_t max_response;     /* a body longer than this (after decoding)
+	                          * fails, PB_HTTP_TOO_BIG; 0: no limit */
 };
 
 enum pb_http_result {
 	PB_HTTP_DONE,    /* a response arrived (any status) */
 	PB_HTTP_CONNECT, /* no response: could not connect, or the connection
 	                  * failed during the exchange */
-	PB_HTTP_TIMEOUT  /* no response in timeout_ms (or connect_timeout_ms) */
+	PB_HTTP_TIMEOUT, /* no response in timeout_ms (or connect_timeout_ms) */
+	PB_HTTP_TLS,     /* TLS failed: the certificate could not be verified,
+	                  * the handshake failed, or a CA file is unusable */
+	PB_HTTP_TOO_BIG  /* the body grew past max_response */
+};
+
+/* What the rate-limit headers of a response said (OpenAI's
+ * x-ratelimit-{remaining,reset}-{requests,tokens}, Anthropic's
+ * anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-
+ * {remaining,reset}): remaining counts, or -1 when absent; reset in
+ * seconds from when the response came, or -1. */
+struct pb_http_ratelimit {
+	double req_remaining, req_reset;
+	double tok_remaining, tok_reset;
 };
 
 /* One request.  The caller owns it and everything it points to; the
@@ -977,6 +995,8 @@ struct pb_http_req {
 	double retry_after;   /* seconds asked by retry-after-ms, else by
 	                       * Retry-After (seconds or HTTP date), or -1 */
 	int should_retry;     /* x-should-retry: 1 true, 0 false, -1 absent */
+	int event_stream;     /* Content-Type: text/event-stream */
+	struct pb_http_ratelimit rl;
 	double latency_ms;    /* from submit to the last byte */
 	char error[PB_ERRLEN]; /* what failed, when result != PB_HTTP_DONE */
 
@@ -988,6 +1008,8 @@ struct pb_http_req {
 	long long seen;       /* bytes moved by then, both ways */
 	long stall_ms;
 	int stalled;
+	size_t max_response;
+	int too_big;
 };
 
 /* Called once for every finished request, from inside pb_http_poll.  The
@@ -1018,6 +1040,10 @@ int pb_http_submit(struct pb_http *h, struct pb_http_req *req,
 int pb_http_poll(struct pb_http *h, int timeout_ms, pb_http_done_fn done,
                  void *arg, char err[PB_ERRLEN]);
 
+/* Abandons req if it is in flight: its done callback will not run, and
+ * its slot is free at once. */
+void pb_http_cancel(struct pb_http *h, struct pb_http_req *req);
+
 /* Makes a pb_http_poll that is waiting (or the next one) return at once.
  * The only function here that may be called from another thread. */
 void pb_http_wakeup(struct pb_http *h);
@@ -1029,9 +1055,13 @@ void pb_http_req_free(struct pb_http_req *req);
 /* llm.c: chat request bodies and responses (OpenAI, Anthropic)          */
 /* ===================================================================== */
 
-/* The two request shapes: OpenAI's chat completions (also vLLM,
- * llama.cpp, Ollama's /v1 and the like) and Anthropic's Messages API. */
-enum pb_llm_api { PB_API_OPENAI, PB_API_ANTHROPIC };
+/* The request shapes: OpenAI's chat completions (also vLLM, llama.cpp,
+ * Ollama's /v1 and the like), Anthropic's Messages API, and Azure
+ * OpenAI (OpenAI's bodies at a deployment's URL, the key in api-key). */
+enum pb_llm_api { PB_API_OPENAI, PB_API_ANTHROPIC, PB_API_AZURE };
+
+/* "openai", "anthropic" or "azure". */
+const char *pb_llm_api_name(enum pb_llm_api api);
 
 /* max_tokens sent to Anthropic, which requires one, when none is given. */
 #define PB_LLM_ANTHROPIC_MAX_TOKENS 1024
@@ -1053,31 +1083,107 @@ struct pb_llm_params {
 	                       * "stop" (OpenAI), "stop_sequences" (Anthropic) */
 	const cJSON *extra;   /* an object whose members are put into every
 	                       * body last, replacing any; or NULL */
+	int stream;           /* ask for server-sent events (pb_llm_stream_fields) */
 };
 
-/* The path after the base URL: "/chat/completions" or "/messages". */
+/* The path after an OpenAI base URL, or an Anthropic base ending in /v1:
+ * "/chat/completions" or "/messages". */
 const char *pb_llm_path(enum pb_llm_api api);
 
 #define PB_OPENAI_URL "https://api.openai.com/v1"
 #define PB_ANTHROPIC_URL "https://api.anthropic.com/v1"
+#define PB_AZURE_API_VERSION "2024-10-21"
 
-/* The URL requests go to: base (NULL or "": $ANTHROPIC_BASE_URL or
- * $OPENAI_BASE_URL by api, else the provider's own) without trailing
- * slashes, plus pb_llm_path.  An Anthropic base with no path at all (the
- * way Anthropic's own clients take ANTHROPIC_BASE_URL) gets /v1.
- * Returns a malloc'd string, or NULL with err set (not http or https). */
-char *pb_llm_endpoint(const char *base, enum pb_llm_api api,
+/* The URL requests go to.  base NULL: $OPENAI_BASE_URL, $ANTHROPIC_BASE_URL
+ * or $AZURE_OPENAI_ENDPOINT by api (set but empty counts as unset), else
+ * the provider's own (Azure has none: an error).  base "" is an error,
+ * never the default.  The base must be http:// or https:// with a host,
+ * no user:password@, no #fragment, no space or control character.  Its
+ * path (trailing slashes dropped) is joined with the API's path before
+ * its query, which is kept: OpenAI: /chat/completions; Anthropic: a path
+ * ending in /v1 gets /messages, any other /v1/messages (as Anthropic's
+ * SDK joins ANTHROPIC_BASE_URL); Azure: a path with /deployments/ in it
+ * or ending in /openai/v1 gets /chat/completions, any other
+ * /openai/deployments/MODEL/chat/completions, and a deployment URL whose
+ * query has no api-version gets $OPENAI_API_VERSION, else
+ * PB_AZURE_API_VERSION.  Returns a malloc'd string, or NULL with err set
+ * (a message that never quotes a password). */
+char *pb_llm_endpoint(const char *base, enum pb_llm_api api, const char *model,
                       char err[PB_ERRLEN]);
 
 #define PB_ANTHROPIC_VERSION "2023-06-01"
 
-/* The request headers for api into h (NULL-terminated): the JSON content
- * type, the key's header when key is not NULL or "" (Authorization:
- * Bearer, or x-api-key), and Anthropic's version.  *auth receives the
+/* A header line given as "NAME:VALUE" checked and made "NAME: VALUE"
+ * (spaces around the value dropped): malloc'd, or NULL with err set
+ * (the message names the header at most, never its value). */
+char *pb_llm_header(const char *s, char err[PB_ERRLEN]);
+
+/* Whether a header line's name looks like a credential's (auth, key,
+ * token, secret, cookie, password or session in it, any case). */
+int pb_llm_header_secret(const char *line);
+
+/* Reads header lines NAME:VALUE from path, one a line (blank lines and
+ * lines starting with # skipped), appending them (checked, malloc'd) to
+ * the NULL-terminated *lines of *n.  Returns 0, or -1 with err set
+ * ("FILE:LINE: ..." without the line's text). */
+int pb_llm_header_file(const char *path, char ***lines, size_t *n,
+                       char err[PB_ERRLEN]);
+
+/* The request headers for api, in a malloc'd NULL-terminated array *h
+ * (free it; its strings are borrowed, but *auth): the JSON content type,
+ * the key's header when key is not NULL or "" (Authorization: Bearer,
+ * x-api-key for Anthropic, api-key for Azure), Anthropic's version, then
+ * the lines of extra (NULL-terminated, or NULL).  A line of extra named
+ * like one of the first three takes its place.  *auth receives the
  * malloc'd key header, for the caller to wipe and free once the client
  * has its copy.  Returns 0, or -1 out of memory. */
-int pb_llm_headers(enum pb_llm_api api, const char *key, const char *h[4],
-                   char **auth);
+int pb_llm_headers(enum pb_llm_api api, const char *key,
+                   const char *const *extra, const char ***h, char **auth);
+
+/* The API key: the first line of keyfile if not NULL, else $keyenv if
+ * not NULL (an error when unset), else $dflt (NULL when unset: local
+ * servers want none), trimmed.  Returns 0 with *key malloc'd or NULL, or
+ * -1 with err set (naming where the key was looked for, never the key). */
+int pb_llm_key(const char *keyfile, const char *keyenv, const char *dflt,
+               char **key, char err[PB_ERRLEN]);
+
+/* What pb-query and the judge of pb-score set up before their engine:
+ * the extra header lines and the secrets among them, where the CA
+ * certificates come from, and the URL.  Start it zeroed; set cacert and
+ * capath if given (borrowed), add headers, then pb_llm_conn_setup. */
+struct pb_llm_conn {
+	char **headers;      /* NULL-terminated "Name: value" lines, or NULL */
+	size_t nheaders;
+	char **secrets;      /* values to redact (pb_query_opts.secrets) */
+	size_t nsecrets;
+	const char *cacert;  /* --cacert, else $CURL_CA_BUNDLE, $SSL_CERT_FILE */
+	const char *capath;  /* --capath, else $SSL_CERT_DIR */
+	char *url;           /* pb_llm_endpoint's, once set up */
+	char *model;         /* Azure's deployment read from the URL, if used */
+};
+
+/* Adds the header line s (pb_llm_header).  Its value (and the value's
+ * last word, "Bearer KEY": KEY) becomes a secret if secret is set or the
+ * name looks like a credential's (pb_llm_header_secret); values under 6
+ * bytes are never secrets.  Returns 0, or -1 with err set. */
+int pb_llm_conn_header(struct pb_llm_conn *c, const char *s, int secret,
+                       char err[PB_ERRLEN]);
+
+/* Adds the header lines of path (pb_llm_header_file), all secret. */
+int pb_llm_conn_header_file(struct pb_llm_conn *c, const char *path,
+                            char err[PB_ERRLEN]);
+
+/* Fills in the CA files from the environment where not given, checks
+ * that the file can be read (and, given as an option, that capath is a
+ * folder), and makes the URL (pb_llm_endpoint).  For Azure, *model NULL
+ * takes the deployment named in the URL.  Returns 0, or -1 with err. */
+int pb_llm_conn_setup(struct pb_llm_conn *c, enum pb_llm_api api,
+                      const char *base, const char **model, char err[PB_ERRLEN]);
+void pb_llm_conn_free(struct pb_llm_conn *c);
+
+/* The variable the API key is read from by default: OPENAI_API_KEY,
+ * ANTHROPIC_API_KEY or AZURE_OPENAI_API_KEY. */
+const char *pb_llm_key_env(enum pb_llm_api api);
 
 /* Checks that rec has a "messages" array fit to send: not empty, every
  * element an object with a string "role" and a "content" that is a
@@ -1119,9 +1225,29 @@ cJSON *pb_llm_response(enum pb_llm_api api, const char *body, size_t len,
                        double latency_ms, const char *fallback_model,
                        char err[PB_ERRLEN]);
 
+/* Puts "stream": true into body, and for OpenAI's shape also
+ * "stream_options": {"include_usage": true}.  Returns 0, or -1 if out of
+ * memory. */
+int pb_llm_stream_fields(cJSON *body, enum pb_llm_api api);
+
+/* The server-sent events of a streamed answer (len bytes at body) made
+ * into the body the API would have sent whole, for pb_llm_response:
+ * OpenAI's chunks' delta.content joined, the last finish_reason, the
+ * usage chunk, model, id and system_fingerprint; Anthropic's
+ * message_start (model, id, input usage), text blocks and text_delta
+ * events joined, message_delta (stop_reason, stop_sequence, output
+ * tokens).  A stream is whole with [DONE] or a finish_reason (OpenAI),
+ * message_stop (Anthropic).  Returns a malloc'd JSON text, or NULL with
+ * err set: an error event ("error in the stream: ..."), an event that is
+ * not JSON, a stream cut short, or out of memory. */
+char *pb_llm_stream_assemble(enum pb_llm_api api, const char *body, size_t len,
+                             char err[PB_ERRLEN]);
+
 /* Builds the object pb-query stores as "error": {"kind","status","type",
- * ["code",] "message"}.  kind is "http", "connect", "timeout", "parse" or
- * "input"; status 0 when there was no response.  When body (may be NULL)
+ * ["code",] "message"}.  kind is "http", "connect", "timeout", "tls"
+ * (certificate or handshake: never retried), "size" (the body was over
+ * the cap), "parse", "input" or "interrupted"; status 0 when there was
+ * no response.  When body (may be NULL)
  * is an error in a known shape (OpenAI {"error":{"message","type","code"}},
  * vLLM {"object":"error","message","type"}, Anthropic {"type":"error",
  * "error":{"type","message"}}, or {"error":"text"}, {"detail":"text"}),
@@ -1318,7 +1444,10 @@ struct pb_sim {
 	double slow_s;      /* seconds a "slow" fault holds the reply (30) */
 	double latency_ms;  /* every /v1 reply is held this long ... */
 	double jitter_ms;   /* ... plus an exponential draw of this mean */
-	const char *api_key; /* required of every /v1 request, or NULL */
+	const char *api_key; /* required of every API request, or NULL */
+	int echo_headers;   /* put the request's headers in x_pb_sim.headers */
+	long rl_requests;   /* --rate-limit: chat requests per window, 0: none */
+	double rl_window_s; /* ... the window, seconds */
 	int should_retry;   /* send x-should-retry on error replies */
 	struct pb_sim_task *tasks;
 	size_t ntasks;
@@ -1415,6 +1544,10 @@ struct pb_sim_request {
 	int too_big;          /* the body was over the server's limit (413) */
 	/* the headers that matter, NULL when absent */
 	const char *authorization, *x_api_key, *anthropic_version;
+	const char *api_key;      /* Azure's api-key header */
+	const char *api_version;  /* the api-version query parameter */
+	const char *const *headers; /* all of them, name and value in turn,
+	                          * NULL-terminated (for echo_headers), or NULL */
 };
 
 /* An HTTP reply, for the server to send as it is. */
@@ -1428,11 +1561,19 @@ struct pb_sim_response {
 	int should_retry;  /* x-should-retry: 1 true, 0 false, -1 not sent */
 	double delay_ms;   /* hold the reply back this long first */
 	int drop;          /* after the delay, close without any reply */
+	const char *content_type; /* NULL: application/json */
+	char *headers;     /* more header lines "Name: value\n", malloc'd, or
+	                    * NULL (the rate-limit headers) */
+	char request_id[40]; /* x-request-id of every API reply, or "" */
 };
 
 /* Serves one HTTP request: POST /v1/chat/completions, POST /v1/messages
- * (Anthropic), GET /v1/models, GET /pb-sim/stats, POST /pb-sim/reset;
- * errors in the API's shape otherwise; counts it in the statistics.
+ * and /v1/messages/count_tokens (Anthropic), POST
+ * /openai/deployments/NAME/chat/completions?api-version=V (Azure), GET
+ * /v1/models (in Anthropic's shape when asked with anthropic-version),
+ * GET /pb-sim/stats, POST /pb-sim/reset; a chat request with "stream":
+ * true gets server-sent events in its API's format; errors in the API's
+ * shape otherwise; counts it in the statistics.
  * Thread-safe.  Returns 0, or -1 if out of memory (r->body NULL then,
  * and r->status 500). */
 int pb_sim_handle(struct pb_sim *s, const struct pb_sim_request *q,
@@ -1558,6 +1699,10 @@ void pb_limiter_overload(struct pb_limiter *l, double sent_at, double now,
 /* A success: the additive increase. */
 void pb_limiter_success(struct pb_limiter *l);
 
+/* The server's rate-limit headers say its budget is spent until then:
+ * nothing is sent before it (no cut: this is pacing, not overload). */
+void pb_limiter_hold(struct pb_limiter *l, double until);
+
 /* ===================================================================== */
 /* sha256.c: SHA-256 (FIPS 180-4)                                        */
 /* ===================================================================== */
@@ -1621,12 +1766,16 @@ const char *pb_cache_dir(const struct pb_cache *c);
  * preceded by its length as 8 big-endian bytes, so no two different
  * inputs run together into the same bytes.  sample tells apart draws
  * that are meant to differ: pass 0 at temperature 0, else the record's
- * pull id (or "sample" field).  The API key is not an input and must
+ * pull id (or "sample" field).  run, when not NULL, follows as a sixth
+ * field: the record's run id at temperature > 0, so a new run of the
+ * same pulls draws anew while a rerun of the same run is served from the
+ * cache (NULL adds nothing: keys made without it stay as they were).
+ * The API key is not an input and must
  * never be put into endpoint or body: entries are shared by whoever can
  * read the folder, and keys name files.  NULL endpoint or api count as
  * "", NULL body as null.  Never fails and never allocates. */
 void pb_cache_key(const char *endpoint, const char *api, const cJSON *body,
-                  long sample, char key[65]);
+                  long sample, const char *run, char key[65]);
 
 /* Looks key up.  Returns 1 with a malloc'd copy of the stored value (the
  * value's compact JSON text; free with free()) in *value, 0 on a miss,
@@ -1701,7 +1850,12 @@ struct pb_query_opts {
 	const char *url;           /* the endpoint posted to; borrowed */
 	const char *secret;        /* the API key, or NULL: replaced by
 	                            * "[redacted]" wherever a response or error
-	                            * carries it back; borrowed */
+	                            * carries it back, in the raw body and in
+	                            * every JSON string as decoded (so escaped
+	                            * forms too), before the cache or the
+	                            * record sees it; borrowed */
+	const char *const *secrets; /* more of them (secret headers' values),
+	                            * NULL-terminated, or NULL; borrowed */
 	struct pb_cache *cache;    /* NULL: none; borrowed (caller closes) */
 	struct pb_retry_policy retry;
 	double rpm, tpm;           /* 0: no limit */
@@ -1722,6 +1876,9 @@ struct pb_query_counts {
 	long retries;     /* tries put off to be made again */
 	long failed;      /* records handed on with an "error" */
 	long hits;        /* answers taken from the cache */
+	long interrupted; /* records failed with kind "interrupted" (also
+	                   * counted in failed) */
+	long paced;       /* pauses made for the rate-limit headers */
 	double tokens;    /* usage.total_tokens of the answers, cached too */
 	int in_flight;    /* requests in flight now */
 };
@@ -1760,6 +1917,14 @@ int pb_query_send(struct pb_query *q, double now, double *next,
  * off for a retry.  Returns the number of tries finished, or -1 with err
  * set. */
 int pb_query_poll(struct pb_query *q, int timeout_ms, char err[PB_ERRLEN]);
+
+/* Stops asking: requests in flight are abandoned, and every record held
+ * (in flight, waiting for a retry or for its turn) is handed back at
+ * once, in order, with the error {"kind":"interrupted"}; records added
+ * from now on get the same at once, and nothing more is sent.  Those
+ * records are counted in interrupted (and failed) but not told through
+ * warn, line by line.  Returns 0, or -1 with err set. */
+int pb_query_interrupt(struct pb_query *q, char err[PB_ERRLEN]);
 
 /* Makes a waiting pb_query_poll return at once; the only function here
  * another thread may call. */

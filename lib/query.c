@@ -49,6 +49,7 @@ struct pb_query {
 	long next_seq, next_out;
 	struct pb_query_counts n;
 	int broken;             /* a system error stopped it: err says which */
+	int interrupted;        /* pb_query_interrupt: nothing more is sent */
 	char err[PB_ERRLEN];
 };
 
@@ -198,6 +199,91 @@ redact(const char *s, size_t len, const char *secret, char **out, size_t *outlen
 	return 1;
 }
 
+/* redact for every secret of q in turn (the key, then o.secrets): the
+ * same contract. */
+static int
+redact_all(const struct pb_query *q, const char *s, size_t len, char **out,
+           size_t *outlen)
+{
+	const char *const *sp = q->o.secrets;
+	const char *sec = q->o.secret, *cur = s;
+	size_t curlen = len;
+	char *r, *held = NULL;
+
+	*out = NULL;
+	for (;;) {
+		if (sec && redact(cur, curlen, sec, &r, &curlen) < 0) {
+			free(held);
+			return -1;
+		}
+		if (sec && r) {
+			free(held);
+			cur = held = r;
+		}
+		if (!sp || !*sp)
+			break;
+		sec = *sp++;
+	}
+	if (!held)
+		return 0;
+	*out = held;
+	if (outlen)
+		*outlen = curlen;
+	return 1;
+}
+
+/* A cJSON-owned copy of the malloc'd s, which is freed. */
+static char *
+cjson_str(char *s)
+{
+	char *c = cJSON_malloc(strlen(s) + 1);
+
+	if (c)
+		strcpy(c, s);
+	free(s);
+	return c;
+}
+
+/* Redacts the secrets from every string (and name) in the tree, as the
+ * text they decode to: a key echoed as "sk\u002d..." is the same
+ * string.  Returns 1 if anything changed, 0 if not, -1 out of memory. */
+static int
+redact_tree(const struct pb_query *q, cJSON *o)
+{
+	cJSON *c;
+	char *r;
+	int any = 0, rc;
+
+	for (; o; o = o->next) {
+		if (o->string && !(o->type & cJSON_StringIsConst)) {
+			if ((rc = redact_all(q, o->string, strlen(o->string), &r, NULL)) < 0)
+				return -1;
+			if (rc) {
+				cJSON_free(o->string);
+				if (!(o->string = cjson_str(r)))
+					return -1;
+				any = 1;
+			}
+		}
+		if (cJSON_IsString(o) && o->valuestring) {
+			if ((rc = redact_all(q, o->valuestring, strlen(o->valuestring), &r, NULL)) < 0)
+				return -1;
+			if (rc) {
+				cJSON_free(o->valuestring);
+				if (!(o->valuestring = cjson_str(r)))
+					return -1;
+				any = 1;
+			}
+		}
+		if ((c = o->child) && (rc = redact_tree(q, c)) != 0) {
+			if (rc < 0)
+				return -1;
+			any = 1;
+		}
+	}
+	return any;
+}
+
 /* ---- outcomes ------------------------------------------------------- */
 
 /* Puts error (taken) on j's record and says so through warn, once per
@@ -214,7 +300,7 @@ fail(struct pb_query *q, struct job *j, cJSON *error)
 	cJSON_AddItemToObject(j->rec, "error", error);
 	/* A server may echo the key back; it must never reach the output. */
 	if ((m = pb_json_str(error, "message"))) {
-		if (redact(m, strlen(m), q->o.secret, &r, NULL) < 0)
+		if (redact_all(q, m, strlen(m), &r, NULL) < 0)
 			return broke(q, "out of memory");
 		if (r) {
 			pb_json_set(error, "message", cJSON_CreateString(r));
@@ -223,6 +309,12 @@ fail(struct pb_query *q, struct job *j, cJSON *error)
 	}
 	if (j->tries)
 		cJSON_AddNumberToObject(error, "attempts", j->tries);
+	if (!strcmp(pb_json_str(error, "kind"), "interrupted")) {
+		/* Counted and told once, by the caller, not line by line. */
+		q->n.failed++;
+		q->n.interrupted++;
+		return 0;
+	}
 	pb_llm_error_line(error, line);
 	after = j->tries > 1 ? " (after retries)" : "";
 	m = pb_json_str(error, "message");
@@ -273,6 +365,10 @@ try_error(const struct pb_http_req *r, const char *parse_err, int *malformed)
 		return pb_llm_error("connect", 0, NULL, 0, r->error);
 	if (r->result == PB_HTTP_TIMEOUT)
 		return pb_llm_error("timeout", 0, NULL, 0, r->error);
+	if (r->result == PB_HTTP_TLS)
+		return pb_llm_error("tls", 0, NULL, 0, r->error);
+	if (r->result == PB_HTTP_TOO_BIG)
+		return pb_llm_error("size", r->status, NULL, 0, r->error);
 	if (parse_err) {
 		doc = cJSON_ParseWithLength(r->resp ? r->resp : "", r->resp_len);
 		*malformed = !doc;
@@ -287,21 +383,66 @@ static int
 redact_try(struct pb_query *q, struct pb_http_req *r)
 {
 	char *red;
+	cJSON *doc;
+	int rc;
 
-	if (redact(r->resp, r->resp_len, q->o.secret, &red, &r->resp_len) < 0)
+	if (redact_all(q, r->resp, r->resp_len, &red, &r->resp_len) < 0)
 		return -1;
 	if (red) {
 		free(r->resp);
 		r->resp = red;
 		r->resp_cap = r->resp_len + 1;
 	}
-	if (redact(r->error, strlen(r->error), q->o.secret, &red, NULL) < 0)
+	/* A JSON body may carry a secret escaped (\u002d for '-'); the
+	 * escapes are read and the body written again only when there are
+	 * any, so the common answer costs one memchr. */
+	if ((q->o.secret || q->o.secrets) && r->resp && memchr(r->resp, '\\', r->resp_len) &&
+	    (doc = cJSON_ParseWithLength(r->resp, r->resp_len))) {
+		rc = redact_tree(q, doc);
+		if (rc > 0 && (red = cJSON_PrintUnformatted(doc))) {
+			free(r->resp);
+			r->resp = red;
+			r->resp_len = strlen(red);
+			r->resp_cap = r->resp_len + 1;
+		}
+		cJSON_Delete(doc);
+		if (rc < 0 || (rc > 0 && !red))
+			return -1;
+	}
+	if (redact_all(q, r->error, strlen(r->error), &red, NULL) < 0)
 		return -1;
 	if (red) {
 		snprintf(r->error, sizeof r->error, "%s", red);
 		free(red);
 	}
 	return 0;
+}
+
+/* Pacing from the server's rate-limit headers, before any 429: when the
+ * requests left in its window are no more than those in flight, or the
+ * tokens left are fewer than this request's estimate, nothing more is
+ * sent until the window resets (at most --max-retry-wait). */
+static void
+pace(struct pb_query *q, const struct pb_http_req *r, const struct job *j,
+     double now)
+{
+	const struct pb_http_ratelimit *rl = &r->rl;
+	double until = -1, cap = q->o.retry.max_wait_s;
+
+	if (rl->req_remaining >= 0 && rl->req_reset >= 0 &&
+	    rl->req_remaining <= pb_http_in_flight(q->http))
+		until = rl->req_reset;
+	if (rl->tok_remaining >= 0 && rl->tok_reset >= 0 && rl->tok_remaining < j->est &&
+	    rl->tok_reset > until)
+		until = rl->tok_reset;
+	if (until < 0)
+		return;
+	/* "0s" with nothing left: the window ends within the header's
+	 * rounding, so a moment's wait, not none. */
+	if (until < 0.05)
+		until = 0.05;
+	pb_limiter_hold(&q->lim, now + (until < cap ? until : cap));
+	q->n.paced++;
 }
 
 static void
@@ -314,11 +455,30 @@ on_done(struct pb_http_req *r, void *arg)
 	enum pb_retry d;
 	double now = pb_clock(), wait, t;
 	cJSON *resp = NULL, *error;
-	int malformed, ok2xx = r->result == PB_HTTP_DONE && r->status >= 200 &&
-	                       r->status <= 299;
+	int malformed, stream_err = 0, ok2xx = r->result == PB_HTTP_DONE &&
+	                                     r->status >= 200 && r->status <= 299;
 
 	if (q->broken)
 		return;
+	pace(q, r, j, now);
+	/* A stream becomes the body the API would have sent whole: that is
+	 * what is parsed, cached and replayed. */
+	if (ok2xx && r->event_stream) {
+		char *whole = pb_llm_stream_assemble(q->o.par.api, r->resp, r->resp_len, err);
+		if (whole) {
+			free(r->resp);
+			r->resp = whole;
+			r->resp_len = strlen(whole);
+			r->resp_cap = r->resp_len + 1;
+		} else if (!strcmp(err, "out of memory")) {
+			broke(q, err);
+			return;
+		} else {
+			ok2xx = 0;
+			stream_err = 1;
+		}
+	}
+	/* After the stream is whole, so its escapes are read too. */
 	if (redact_try(q, r) < 0) {
 		broke(q, "out of memory");
 		return;
@@ -339,7 +499,7 @@ on_done(struct pb_http_req *r, void *arg)
 		return;
 	}
 	/* A 2xx that is no answer: err says why pb_llm_response refused it. */
-	if (!(error = try_error(r, ok2xx ? err : NULL, &malformed))) {
+	if (!(error = try_error(r, ok2xx || stream_err ? err : NULL, &malformed))) {
 		broke(q, "out of memory");
 		return;
 	}
@@ -385,15 +545,19 @@ on_done(struct pb_http_req *r, void *arg)
 /* ---- starting records ----------------------------------------------- */
 
 /* Which draw of a request this record is, for the cache key: at
- * temperature 0 every draw is the same one; otherwise the record's
- * "sample", else its "pull", keeps distinct pulls apart. */
+ * temperature 0 every draw is the same one (the answer is meant to be
+ * the same, so runs share it); otherwise the record's "sample", else its
+ * "pull", keeps distinct pulls apart, and *run (the record's "run")
+ * keeps runs apart: a replication is not a replay. */
 static long
-sample_of(const cJSON *rec, const cJSON *body)
+sample_of(const cJSON *rec, const cJSON *body, const char **run)
 {
 	double t, v;
 
+	*run = NULL;
 	if (pb_json_num(body, "temperature", &t) == 0 && t == 0)
 		return 0;
+	*run = pb_json_str(rec, "run");
 	if (pb_json_num(rec, "sample", &v) == 0 && fabs(v) < 9e15)
 		return (long)v;
 	if (pb_json_num(rec, "pull", &v) == 0 && fabs(v) < 9e15)
@@ -453,12 +617,23 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "response");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "request");
+	if (q->interrupted) {
+		if (fail(q, j, pb_llm_error("interrupted", 0, NULL, 0, "not sent: "
+		         "interrupted")) == 0)
+			complete(q, j);
+		goto out;
+	}
 	if (pb_llm_check(j->rec, err) < 0) {
 		if (fail(q, j, pb_llm_error("input", 0, NULL, 0, err)) == 0)
 			complete(q, j);
 		goto out;
 	}
 	if (!(body = pb_llm_body(j->rec, &q->o.par))) {
+		broke(q, "out of memory");
+		goto out;
+	}
+	if (q->o.par.stream && q->o.dry_run && pb_llm_stream_fields(body, q->o.par.api) < 0) {
+		cJSON_Delete(body);
 		broke(q, "out of memory");
 		goto out;
 	}
@@ -469,7 +644,9 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 		goto out;
 	}
 	if (q->o.cache) {
-		pb_cache_key(q->o.url, q->api_name, body, sample_of(j->rec, body), j->key);
+		const char *run;
+		long sample = sample_of(j->rec, body, &run);
+		pb_cache_key(q->o.url, q->api_name, body, sample, run, j->key);
 		hit = q->o.refresh ? 0 : pb_cache_get(q->o.cache, j->key, &value, err);
 		if (hit < 0 && cache_warn(q, err) < 0) {
 			cJSON_Delete(body);
@@ -487,6 +664,12 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 			goto out;
 		}
 		free(value);
+	}
+	/* After the key: a streamed answer and a whole one are the same. */
+	if (q->o.par.stream && pb_llm_stream_fields(body, q->o.par.api) < 0) {
+		cJSON_Delete(body);
+		broke(q, "out of memory");
+		goto out;
 	}
 	j->body = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
@@ -569,6 +752,50 @@ pb_query_poll(struct pb_query *q, int timeout_ms, char err[PB_ERRLEN])
 	return n;
 }
 
+static int
+by_seq(const void *a, const void *b)
+{
+	const struct job *x = *(struct job *const *)a, *y = *(struct job *const *)b;
+
+	return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+int
+pb_query_interrupt(struct pb_query *q, char err[PB_ERRLEN])
+{
+	struct job **held;
+	size_t i, n = 0;
+
+	if (q->interrupted || q->broken)
+		goto out;
+	q->interrupted = 1;
+	if (!(held = malloc(q->njobs * sizeof *held)))
+		return broke(q, "out of memory"), snprintf(err, PB_ERRLEN, "%s", q->err), -1;
+	for (i = 0; i < q->njobs; i++) {
+		struct job *j = &q->jobs[i];
+		if (!j->rec || j->done)
+			continue;
+		if (j->req.easy)
+			pb_http_cancel(q->http, &j->req);
+		held[n++] = j;
+	}
+	q->pend = q->pend_tail = NULL;
+	q->nheap = 0;
+	/* In input order, so the records held back for order go out too. */
+	qsort(held, n, sizeof *held, by_seq);
+	for (i = 0; i < n && !q->broken; i++)
+		if (fail(q, held[i], pb_llm_error("interrupted", 0, NULL, 0,
+		         held[i]->tries ? "interrupted while asking" :
+		         "not sent: interrupted")) == 0)
+			complete(q, held[i]);
+	free(held);
+out:
+	if (!q->broken)
+		return 0;
+	snprintf(err, PB_ERRLEN, "%s", q->err);
+	return -1;
+}
+
 void
 pb_query_wakeup(struct pb_query *q)
 {
@@ -608,7 +835,7 @@ pb_query_new(const struct pb_query_opts *o, char err[PB_ERRLEN])
 		return NULL;
 	}
 	q->o = *o;
-	q->api_name = o->par.api == PB_API_ANTHROPIC ? "anthropic" : "openai";
+	q->api_name = pb_llm_api_name(o->par.api);
 	if (!(q->http = pb_http_new(&o->http, err))) {
 		free(q);
 		return NULL;

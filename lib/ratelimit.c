@@ -131,3 +131,10 @@ pb_limiter_success(struct pb_limiter *l)
 	if (l->factor > 1)
 		l->factor = 1;
 }
+
+void
+pb_limiter_hold(struct pb_limiter *l, double until)
+{
+	if (until > l->pause_until)
+		l->pause_until = until;
+}

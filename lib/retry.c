@@ -79,6 +79,8 @@ pb_retry_decide(const struct pb_retry_policy *p, const struct pb_retry_in *in,
 			again = 1;
 		else if (in->should_retry == 0)
 			again = 0;
+	} else if (in->result == PB_HTTP_TLS || in->result == PB_HTTP_TOO_BIG) {
+		again = 0; /* the same certificate, the same answer: no use */
 	} else {
 		again = in->should_retry != 0; /* no response, so no header */
 	}

@@ -30,6 +30,7 @@
 #define SALT_FAULT 0x5a17c0de00000007ULL
 #define SALT_ID    0x5a17c0de00000008ULL
 #define SALT_JITTER 0x5a17c0de00000009ULL
+#define SALT_REQID 0x5a17c0de0000000aULL
 
 #define NSTYLES 6
 #define MAXSPAN 16 /* paragraphs a task input may span, for the fast match */
@@ -63,6 +64,8 @@ struct pb_sim_priv {
 	pthread_mutex_t mu; /* guards seen and stats */
 	struct seen seen;
 	struct counts stats;
+	double rl_start;    /* when the rate-limit window began (monotonic s) */
+	long rl_used;       /* chat requests in it */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -1446,6 +1449,8 @@ struct call {
 	int fault;          /* the fault injected: a pb_sim_fault,
 	                     * PB_SIM_NFAULTS for --error-rate, or -1 */
 	int answered;       /* a successful answer was made */
+	int counting;       /* /v1/messages/count_tokens: no max_tokens */
+	int azure;          /* /openai/deployments/NAME/chat/completions */
 };
 
 /* Fills r with an error in the call's API shape: type and code NULL take
@@ -1479,6 +1484,29 @@ fail(struct call *c, int status, const char *type, const char *code,
 		r->has_retry_after = 1;
 		r->retry_after = c->s->retry_after;
 	}
+	return r->body ? 0 : -1;
+}
+
+/* Anthropic's model listing: {"data":[{"type":"model",...}],"has_more",
+ * "first_id","last_id"}. */
+static int
+anthropic_models(struct pb_sim_response *r)
+{
+	cJSON *o = cJSON_CreateObject(), *d, *m;
+
+	if (o && (d = cJSON_AddArrayToObject(o, "data")) && (m = cJSON_CreateObject())) {
+		cJSON_AddItemToArray(d, m);
+		if (cJSON_AddStringToObject(m, "type", "model") &&
+		    cJSON_AddStringToObject(m, "id", "pb-sim") &&
+		    cJSON_AddStringToObject(m, "display_name", "pb-sim") &&
+		    cJSON_AddStringToObject(m, "created_at", "1970-01-01T00:00:00Z") &&
+		    cJSON_AddFalseToObject(o, "has_more") &&
+		    cJSON_AddStringToObject(o, "first_id", "pb-sim") &&
+		    cJSON_AddStringToObject(o, "last_id", "pb-sim"))
+			r->body = cJSON_PrintUnformatted(o);
+	}
+	cJSON_Delete(o);
+	r->status = 200;
 	return r->body ? 0 : -1;
 }
 
@@ -1522,6 +1550,8 @@ struct chatreq {
 	long max_tokens;    /* 0: no limit */
 	const char **stop;  /* into the request's JSON */
 	int nstop;
+	int stream;         /* "stream": true */
+	int include_usage;  /* OpenAI's stream_options.include_usage */
 };
 
 static void
@@ -1689,9 +1719,14 @@ chat_parse(struct call *c, const cJSON *req, struct chatreq *q)
 	    !(cJSON_IsNumber(v) && v->valuedouble == 1))
 		return BAD(fail(c, 400, NULL, NULL, "n", "pb-sim gives one choice only: "
 		           "'n' must be 1."));
-	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stream")) && cJSON_IsTrue(v))
-		return BAD(fail(c, 400, NULL, NULL, "stream", "pb-sim does not stream: "
-		           "'stream' must be false."));
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stream")) && !cJSON_IsNull(v)) {
+		if (!cJSON_IsBool(v))
+			return BAD(fail(c, 400, NULL, NULL, "stream", "'stream' must be a "
+			           "boolean."));
+		q->stream = cJSON_IsTrue(v);
+	}
+	v = pb_json_path(req, "stream_options.include_usage");
+	q->include_usage = cJSON_IsTrue(v);
 	return 0;
 }
 
@@ -1715,13 +1750,16 @@ messages_parse(struct call *c, const cJSON *req, struct chatreq *q)
 		q->model = v->valuestring;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(req, "max_tokens");
-	if (!v || cJSON_IsNull(v))
-		return BAD(fail(c, 400, NULL, NULL, NULL, "max_tokens: Field required"));
-	if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
-	    v->valuedouble != floor(v->valuedouble) || v->valuedouble > 1e9)
+	if (!v || cJSON_IsNull(v)) {
+		if (!c->counting)
+			return BAD(fail(c, 400, NULL, NULL, NULL, "max_tokens: Field required"));
+	} else if (!cJSON_IsNumber(v) || v->valuedouble < 1 ||
+	           v->valuedouble != floor(v->valuedouble) || v->valuedouble > 1e9) {
 		return BAD(fail(c, 400, NULL, NULL, NULL, "max_tokens: Input should be "
 		           "a positive integer"));
-	q->max_tokens = (long)v->valuedouble;
+	} else {
+		q->max_tokens = (long)v->valuedouble;
+	}
 	msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
 	if (!cJSON_IsArray(msgs))
 		return BAD(fail(c, 400, NULL, NULL, NULL, "messages: Field required "
@@ -1784,9 +1822,12 @@ messages_parse(struct call *c, const cJSON *req, struct chatreq *q)
 	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stop_sequences")) &&
 	    !cJSON_IsNull(v) && (rv = stops(c, q, v, 0, 0, "stop_sequences")) != 0)
 		return rv;
-	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stream")) && cJSON_IsTrue(v))
-		return BAD(fail(c, 400, NULL, NULL, NULL, "stream: pb-sim does not "
-		           "stream"));
+	if ((v = cJSON_GetObjectItemCaseSensitive(req, "stream")) && !cJSON_IsNull(v)) {
+		if (!cJSON_IsBool(v))
+			return BAD(fail(c, 400, NULL, NULL, NULL, "stream: Input should be "
+			           "a valid boolean"));
+		q->stream = cJSON_IsTrue(v);
+	}
 	return 0;
 }
 
@@ -1907,6 +1948,312 @@ anthropic_reply(const struct call *c, const struct chatreq *q,
 	return NULL;
 }
 
+/* ----------------------------------------------------------- streaming */
+
+/* Appends "event: NAME\n" (if name) and "data: JSON\n\n" of o (taken). */
+static int
+sse_event(struct pb_buf *b, const char *name, cJSON *o)
+{
+	char *t = o ? cJSON_PrintUnformatted(o) : NULL;
+	int rv = -1;
+
+	if (t && (!name || (pb_buf_put(b, "event: ", 7) == 0 &&
+	                    pb_buf_put(b, name, strlen(name)) == 0 &&
+	                    pb_buf_put(b, "\n", 1) == 0)) &&
+	    pb_buf_put(b, "data: ", 6) == 0 && pb_buf_put(b, t, strlen(t)) == 0 &&
+	    pb_buf_put(b, "\n\n", 2) == 0)
+		rv = 0;
+	free(t);
+	cJSON_Delete(o);
+	return rv;
+}
+
+/* The length of the next piece of text to send: about 12 bytes, never
+ * cutting a UTF-8 sequence. */
+static size_t
+piece(const char *t)
+{
+	size_t n = 0;
+
+	while (t[n] && n < 12)
+		n++;
+	while (t[n] && ((unsigned char)t[n] & 0xc0) == 0x80)
+		n++;
+	return n;
+}
+
+static cJSON *
+dup_item(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
+}
+
+/* OpenAI's chat.completion.chunk of one choice delta. */
+static cJSON *
+openai_chunk(const cJSON *full, cJSON *delta, const char *finish)
+{
+	cJSON *o = cJSON_CreateObject(), *ch, *c;
+
+	if (!o || !delta) {
+		cJSON_Delete(o);
+		cJSON_Delete(delta);
+		return NULL;
+	}
+	cJSON_AddItemToObject(o, "id", dup_item(full, "id"));
+	cJSON_AddStringToObject(o, "object", "chat.completion.chunk");
+	cJSON_AddNumberToObject(o, "created", 0);
+	cJSON_AddItemToObject(o, "model", dup_item(full, "model"));
+	ch = cJSON_AddArrayToObject(o, "choices");
+	c = cJSON_CreateObject();
+	cJSON_AddItemToArray(ch, c);
+	cJSON_AddNumberToObject(c, "index", 0);
+	cJSON_AddItemToObject(c, "delta", delta);
+	cJSON_AddNullToObject(c, "logprobs");
+	if (finish)
+		cJSON_AddStringToObject(c, "finish_reason", finish);
+	else
+		cJSON_AddNullToObject(c, "finish_reason");
+	return o;
+}
+
+/* A chat.completion as OpenAI streams it: a role chunk, the content in
+ * pieces, a chunk with the finish reason (and x_pb_sim), a usage chunk
+ * if asked for (stream_options.include_usage), then [DONE]. */
+static char *
+openai_sse(const cJSON *full, int include_usage)
+{
+	const cJSON *choice = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(full,
+	                      "choices"), 0);
+	const char *text = pb_json_str(cJSON_GetObjectItemCaseSensitive(choice, "message"),
+	                               "content"), *fin = pb_json_str(choice, "finish_reason");
+	struct pb_buf b = { NULL, 0, 0 };
+	cJSON *d, *last;
+	size_t n;
+	int bad = 0;
+
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "role", "assistant");
+	cJSON_AddStringToObject(d, "content", "");
+	bad |= sse_event(&b, NULL, openai_chunk(full, d, NULL));
+	for (; text && *text && !bad; text += n) {
+		char buf[64];
+		n = piece(text);
+		memcpy(buf, text, n);
+		buf[n] = '\0';
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "content", buf);
+		bad |= sse_event(&b, NULL, openai_chunk(full, d, NULL));
+	}
+	if ((last = openai_chunk(full, cJSON_CreateObject(), fin ? fin : "stop")))
+		cJSON_AddItemToObject(last, "x_pb_sim", dup_item(full, "x_pb_sim"));
+	bad |= sse_event(&b, NULL, last);
+	if (include_usage && !bad && (last = cJSON_CreateObject())) {
+		cJSON_AddItemToObject(last, "id", dup_item(full, "id"));
+		cJSON_AddStringToObject(last, "object", "chat.completion.chunk");
+		cJSON_AddNumberToObject(last, "created", 0);
+		cJSON_AddItemToObject(last, "model", dup_item(full, "model"));
+		cJSON_AddArrayToObject(last, "choices");
+		cJSON_AddItemToObject(last, "usage", dup_item(full, "usage"));
+		bad |= sse_event(&b, NULL, last);
+	}
+	if (bad || pb_buf_put(&b, "data: [DONE]\n\n", 14) < 0 || pb_buf_put(&b, "", 1) < 0) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+static cJSON *
+typed(const char *type)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (o && !cJSON_AddStringToObject(o, "type", type)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* An Anthropic message as it streams: message_start (usage's input
+ * tokens), content_block_start, a ping, text_delta pieces,
+ * content_block_stop, message_delta (stop reason, output tokens,
+ * x_pb_sim), message_stop. */
+static char *
+anthropic_sse(const cJSON *full)
+{
+	const cJSON *blk = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(full,
+	                   "content"), 0), *u = cJSON_GetObjectItemCaseSensitive(full, "usage");
+	const char *text = pb_json_str(blk, "text");
+	struct pb_buf b = { NULL, 0, 0 };
+	cJSON *e, *m, *x;
+	size_t n;
+	int bad = 0;
+
+	if ((e = typed("message_start")) && (m = cJSON_Duplicate(full, 1))) {
+		cJSON_DeleteItemFromObjectCaseSensitive(m, "x_pb_sim");
+		pb_json_set(m, "content", cJSON_CreateArray());
+		pb_json_set(m, "stop_reason", cJSON_CreateNull());
+		pb_json_set(m, "stop_sequence", cJSON_CreateNull());
+		if ((x = cJSON_GetObjectItemCaseSensitive(m, "usage")))
+			pb_json_set(x, "output_tokens", cJSON_CreateNumber(1));
+		cJSON_AddItemToObject(e, "message", m);
+	}
+	bad |= sse_event(&b, "message_start", e);
+	if ((e = typed("content_block_start"))) {
+		cJSON_AddNumberToObject(e, "index", 0);
+		x = typed("text");
+		cJSON_AddStringToObject(x, "text", "");
+		cJSON_AddItemToObject(e, "content_block", x);
+	}
+	bad |= sse_event(&b, "content_block_start", e);
+	bad |= sse_event(&b, "ping", typed("ping"));
+	for (; text && *text && !bad; text += n) {
+		char buf[64];
+		n = piece(text);
+		memcpy(buf, text, n);
+		buf[n] = '\0';
+		if ((e = typed("content_block_delta"))) {
+			cJSON_AddNumberToObject(e, "index", 0);
+			x = typed("text_delta");
+			cJSON_AddStringToObject(x, "text", buf);
+			cJSON_AddItemToObject(e, "delta", x);
+		}
+		bad |= sse_event(&b, "content_block_delta", e);
+	}
+	if ((e = typed("content_block_stop")))
+		cJSON_AddNumberToObject(e, "index", 0);
+	bad |= sse_event(&b, "content_block_stop", e);
+	if ((e = typed("message_delta"))) {
+		x = cJSON_AddObjectToObject(e, "delta");
+		cJSON_AddItemToObject(x, "stop_reason", dup_item(full, "stop_reason"));
+		cJSON_AddItemToObject(x, "stop_sequence", dup_item(full, "stop_sequence"));
+		x = cJSON_AddObjectToObject(e, "usage");
+		cJSON_AddItemToObject(x, "output_tokens", dup_item(u, "output_tokens"));
+		cJSON_AddItemToObject(e, "x_pb_sim", dup_item(full, "x_pb_sim"));
+	}
+	bad |= sse_event(&b, "message_delta", e);
+	bad |= sse_event(&b, "message_stop", typed("message_stop"));
+	if (bad || pb_buf_put(&b, "", 1) < 0) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+/* ------------------------------------------------- what the reply says */
+
+/* Adds "Name: value\n" to the reply's extra headers. */
+static int
+add_header(struct pb_sim_response *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+add_header(struct pb_sim_response *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *line, *t;
+	size_t have = r->headers ? strlen(r->headers) : 0, n;
+
+	va_start(ap, fmt);
+	line = pb_vstrfmt(fmt, ap);
+	va_end(ap);
+	if (!line)
+		return -1;
+	n = strlen(line);
+	if (!(t = realloc(r->headers, have + n + 2))) {
+		free(line);
+		return -1;
+	}
+	memcpy(t + have, line, n);
+	memcpy(t + have + n, "\n", 2);
+	r->headers = t;
+	free(line);
+	return 0;
+}
+
+/* --echo-headers: the request's headers into x_pb_sim.headers, names in
+ * lower case; the key's headers too, so a test can see them arrive. */
+static int
+echo_headers(const struct call *c, cJSON *o)
+{
+	cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "x_pb_sim"), *h;
+	const char *const *p;
+	char name[128];
+	size_t i;
+
+	if (!c->s->echo_headers || !x || !c->q->headers)
+		return 0;
+	if (!(h = cJSON_AddObjectToObject(x, "headers")))
+		return -1;
+	for (p = c->q->headers; p[0] && p[1]; p += 2) {
+		for (i = 0; p[0][i] && i < sizeof name - 1; i++)
+			name[i] = (char)tolower((unsigned char)p[0][i]);
+		name[i] = '\0';
+		if (!cJSON_AddStringToObject(h, name, p[1]))
+			return -1;
+	}
+	return 0;
+}
+
+/* --rate-limit N/SEC: at most N chat requests in each window of SEC
+ * seconds.  Every chat reply says how many are left and when the window
+ * resets, in the headers of its API; one over the limit is a 429 with
+ * Retry-After the rest of the window.  Returns 1 if over (r filled in),
+ * 0 if not, -1 out of memory. */
+static int
+rate_limit(struct call *c)
+{
+	struct pb_sim *s = c->s;
+	struct pb_sim_priv *pv = s->priv;
+	struct timespec ts;
+	double now, left;
+	long remaining, used;
+	char when[40];
+	time_t t;
+	struct tm tm;
+
+	if (s->rl_requests <= 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	pthread_mutex_lock(&pv->mu);
+	if (pv->rl_start == 0 || now - pv->rl_start >= s->rl_window_s) {
+		pv->rl_start = now;
+		pv->rl_used = 0;
+	}
+	used = ++pv->rl_used;
+	left = pv->rl_start + s->rl_window_s - now;
+	pthread_mutex_unlock(&pv->mu);
+	remaining = used > s->rl_requests ? 0 : s->rl_requests - used;
+	if (c->api == ANTHROPIC) {
+		/* Whole seconds, rounded up: never earlier than the window. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		t = (time_t)ceil((double)ts.tv_sec + ts.tv_nsec / 1e9 + left);
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		if (add_header(c->r, "anthropic-ratelimit-requests-limit: %ld", s->rl_requests) ||
+		    add_header(c->r, "anthropic-ratelimit-requests-remaining: %ld", remaining) ||
+		    add_header(c->r, "anthropic-ratelimit-requests-reset: %s", when))
+			return -1;
+	} else if (add_header(c->r, "x-ratelimit-limit-requests: %ld", s->rl_requests) ||
+	           add_header(c->r, "x-ratelimit-remaining-requests: %ld", remaining) ||
+	           add_header(c->r, "x-ratelimit-reset-requests: %.3fs",
+	                      ceil(left * 1000) / 1000)) {
+		return -1;
+	}
+	if (used <= s->rl_requests)
+		return 0;
+	if (fail(c, 429, NULL, NULL, NULL, "Rate limit reached for requests: %ld "
+	         "per %g s (pb-sim --rate-limit).", s->rl_requests, s->rl_window_s))
+		return -1;
+	c->r->retry_after = left;
+	c->r->has_retry_after = 1;
+	return 1;
+}
+
 /* Which fault, if any, the request draws: one uniform number, cut into
  * bands of --error-rate and then each kind's rate in enum order. */
 static int
@@ -2007,6 +2354,23 @@ chat(struct call *c)
 	                            q.temperature);
 	c->rep = pb_sim_count(s, c->key);
 	c->counted = 1;
+	if (c->counting) {
+		/* count_tokens: the prompt's tokens as a reply would count them */
+		for (i = 0; i < q.n; i++)
+			pt += 3 + tokens(q.contents[i]);
+		rv = -1;
+		if ((o = cJSON_CreateObject()) &&
+		    cJSON_AddNumberToObject(o, "input_tokens", (double)pt) &&
+		    (r->body = cJSON_PrintUnformatted(o))) {
+			r->status = 200;
+			rv = 0;
+		}
+		goto done;
+	}
+	if ((rv = rate_limit(c)) != 0) {
+		rv = rv < 0 ? -1 : 0;
+		goto done;
+	}
 	c->fault = draw_fault(c);
 	if (c->fault >= 0 && c->fault != PB_SIM_FMALFORMED &&
 	    c->fault != PB_SIM_FSLOW) {
@@ -2026,7 +2390,15 @@ chat(struct call *c)
 		pt += 3 + tokens(q.contents[i]);
 	o = c->api == ANTHROPIC ? anthropic_reply(c, &q, &a, fin, stop, pt)
 	                        : openai_reply(c, &q, &a, fin, pt);
-	if (!o || !(r->body = cJSON_PrintUnformatted(o)))
+	if (!o || echo_headers(c, o) < 0)
+		goto done;
+	if (q.stream) {
+		r->body = c->api == ANTHROPIC ? anthropic_sse(o) : openai_sse(o, q.include_usage);
+		r->content_type = "text/event-stream";
+	} else {
+		r->body = cJSON_PrintUnformatted(o);
+	}
+	if (!r->body)
 		goto done;
 	r->status = 200;
 	rv = 0;
@@ -2044,31 +2416,35 @@ done:
 	return rv;
 }
 
-/* Checks the key of a /v1 request: Authorization: Bearer KEY for
- * OpenAI's paths, x-api-key: KEY for Anthropic's.  The messages never
- * repeat what was sent, so no key leaks into a log. */
+/* Checks the key of an API request: Authorization: Bearer KEY for
+ * OpenAI's paths; x-api-key: KEY or Authorization: Bearer KEY for
+ * Anthropic's (its SDK sends either, by auth mode); api-key: KEY or
+ * Bearer for Azure's.  The messages never repeat what was sent, so no
+ * key leaks into a log. */
 static int
 authorized(struct call *c)
 {
 	const char *key = c->s->api_key, *h;
+	const char *alt = c->api == ANTHROPIC ? c->q->x_api_key :
+	                  c->azure ? c->q->api_key : NULL;
 
-	if (c->api == ANTHROPIC) {
-		if (!(h = c->q->x_api_key))
-			return BAD(fail(c, 401, NULL, NULL, NULL, "x-api-key header is "
-			           "required"));
-		return strcmp(h, key) ? BAD(fail(c, 401, NULL, NULL, NULL,
-		                        "invalid x-api-key")) : 0;
-	}
+	if (alt && !c->q->authorization)
+		return strcmp(alt, key) ? BAD(fail(c, 401, NULL, NULL, NULL,
+		       c->azure ? "Access denied due to invalid subscription key or "
+		       "wrong API endpoint." : "invalid x-api-key")) : 0;
 	if (!(h = c->q->authorization))
-		return BAD(fail(c, 401, NULL, NULL, NULL, "You didn't provide an API "
+		return BAD(fail(c, 401, NULL, NULL, NULL, c->api == ANTHROPIC ?
+		           "x-api-key header is required (or Authorization: Bearer)" :
+		           c->azure ? "Access denied due to missing subscription key. "
+		           "Send it as 'api-key: KEY'." : "You didn't provide an API "
 		           "key. Send it as 'Authorization: Bearer KEY'."));
 	if (strncasecmp(h, "Bearer ", 7))
 		return BAD(fail(c, 401, NULL, NULL, NULL, "The Authorization header "
 		           "is not 'Bearer KEY'."));
 	for (h += 7; *h == ' '; h++)
 		;
-	return strcmp(h, key) ? BAD(fail(c, 401, NULL, NULL, NULL, "Incorrect API "
-	                        "key provided.")) : 0;
+	return strcmp(h, key) ? BAD(fail(c, 401, NULL, NULL, NULL, c->api == ANTHROPIC ?
+	                        "invalid x-api-key" : "Incorrect API key provided.")) : 0;
 }
 
 /* ---------------------------------------------------------- statistics */
@@ -2193,7 +2569,20 @@ control(struct call *c)
 	return (r->body = pb_sim_stats(c->s, reset)) ? 0 : -1;
 }
 
-/* Routes a /v1 request or an unknown path. */
+/* Whether path is Azure's /openai/deployments/NAME/chat/completions. */
+static int
+azure_path(const char *path)
+{
+	const char *p;
+
+	if (strncmp(path, "/openai/deployments/", 20))
+		return 0;
+	p = path + 20;
+	p += strcspn(p, "/");
+	return p > path + 20 && !strcmp(p, "/chat/completions");
+}
+
+/* Routes a /v1 request, an Azure deployment's, or an unknown path. */
 static int
 route(struct call *c)
 {
@@ -2204,12 +2593,13 @@ route(struct call *c)
 	if (q->too_big)
 		return fail(c, 413, NULL, NULL, NULL, "The request body is too large "
 		            "for pb-sim.");
-	if (strncmp(path, "/v1/", 4))
+	if (strncmp(path, "/v1/", 4) && !c->azure)
 		return fail(c, 404, NULL, NULL, NULL, "Unknown request URL: %s %s.",
 		            q->method, path);
 	if (c->s->api_key && (rv = authorized(c)) != 0)
 		return rv < 0 ? -1 : 0;
-	if (!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/v1/messages"))
+	if (!strcmp(path, "/v1/chat/completions") || !strcmp(path, "/v1/messages") ||
+	    !strcmp(path, "/v1/messages/count_tokens") || c->azure)
 		want = "POST";
 	else if (!strcmp(path, "/v1/models"))
 		want = "GET";
@@ -2222,7 +2612,10 @@ route(struct call *c)
 		            "(allowed: %s).", q->method, path, want);
 	}
 	if (!strcmp(path, "/v1/models"))
-		return models(c->r);
+		return c->api == ANTHROPIC ? anthropic_models(c->r) : models(c->r);
+	if (c->azure && !q->api_version)
+		return fail(c, 404, NULL, "404", NULL, "Resource not found: the "
+		            "api-version query parameter is required.");
 	if (c->api == ANTHROPIC && !c->q->anthropic_version)
 		return fail(c, 400, NULL, NULL, NULL, "anthropic-version: header is "
 		            "required");
@@ -2244,8 +2637,13 @@ pb_sim_handle(struct pb_sim *s, const struct pb_sim_request *q,
 		r->has_retry_after = 0;
 		goto out;
 	}
-	if (!strcmp(q->path, "/v1/messages"))
+	/* Anthropic's paths, and any other /v1 path asked with Anthropic's
+	 * version header (a model listing, a 404), answer in its shape. */
+	if (!strcmp(q->path, "/v1/messages") || !strncmp(q->path, "/v1/messages/", 13) ||
+	    (q->anthropic_version && strcmp(q->path, "/v1/chat/completions")))
 		c.api = ANTHROPIC;
+	c.counting = !strcmp(q->path, "/v1/messages/count_tokens");
+	c.azure = azure_path(q->path);
 	rv = route(&c);
 	if (!c.counted) {
 		/* Not a chat request: the jitter comes from the request as
@@ -2266,11 +2664,17 @@ pb_sim_handle(struct pb_sim *s, const struct pb_sim_request *q,
 		                  r->status == 429 || r->status >= 500;
 	if (rv)
 		r->status = 500; /* the server says "out of memory" */
+	/* Every API reply has its id, as the real servers give one. */
+	snprintf(r->request_id, sizeof r->request_id, "req_%016llx",
+	         (unsigned long long)mix(c.key, c.rep, s->seed ^ SALT_REQID));
 	tally(s, &c);
 out:
 	if (rv) {
 		free(r->body);
 		r->body = NULL;
+		free(r->headers);
+		r->headers = NULL;
+		r->content_type = NULL;
 		r->status = 500;
 	}
 	return rv;

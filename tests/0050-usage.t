@@ -40,7 +40,7 @@ usage_is "pb-score: --blend: no scorers" pb-score --blend ''
 usage_is "pb-score: --no-cache applies only to the judge scorer" pb-score --cache x --no-cache
 usage_is "pb-score: --cache: empty folder name" pb-score --cache ''
 usage_is "pb-score: --jq: empty program" pb-score --jq ''
-usage_is "pb-score: --judge-api: 'foo' is neither openai nor anthropic" pb-score --judge judge.txt --judge-api foo
+usage_is "pb-score: --judge-api: 'foo' is not openai, anthropic or azure" pb-score --judge judge.txt --judge-api foo
 usage_is "pb-score: --judge-model: empty model name" pb-score --judge judge.txt --judge-model ''
 usage_is "pb-score: --judge-scale: 'foo' is neither a number 1-1000 nor pass-fail" \
 	pb-score --judge judge.txt --judge-scale foo

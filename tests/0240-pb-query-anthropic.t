@@ -3,7 +3,7 @@
 # prompt in its own field, content blocks, usage, stop reasons, errors in
 # Anthropic's shape, and the key in x-api-key only.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 25
 
 sum_tasks 8
 awk '{ printf "{\"pull\":%d,\"messages\":[{\"role\":\"system\",\"content\":\"You are careful.\"},{\"role\":\"user\",\"content\":\"What is %d + %d?\"}]}\n", NR, NR, NR }' \
@@ -34,6 +34,14 @@ is "$(grep -Ec '"response":\{"text":"[^"]+","model":"claude-sim","finish_reason"
 is "$(field "$s" 200)" 8 "anthropic: eight requests answered (the system prompt was accepted)"
 cp out anthropic.jsonl
 
+# Anthropic has no default model here: never an OpenAI name.
+run pb-query --no-cache --api anthropic <pulls.jsonl
+is "$RC" 2 "no --model for anthropic: exit 2"
+like "$ERR" "no default model; give --model" "no --model for anthropic: says to give one"
+is "$(field "$(reset)" requests)" 0 "no --model for anthropic: nothing sent"
+PB_MODEL=claude-sim
+export PB_MODEL
+
 OPENAI_API_KEY=sk-canary-XYZ run pb-query --no-cache <pulls.jsonl
 is "$(texts out)" "$(texts anthropic.jsonl)" \
     "the same conversation gets the same answers from either API"
@@ -47,7 +55,7 @@ like "$(head -n 1 out)" '"finish_reason":"(stop_sequence|end_turn)"' "--stop: se
 # The request as it would be sent.
 run pb-query --dry-run --api anthropic --temperature 0.5 <pulls.jsonl
 is "$(head -n 1 out | sed 's/.*"request"://')" \
-    "{\"url\":\"$OPENAI_BASE_URL/messages\",\"body\":{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"What is 1 + 1?\"}],\"system\":\"You are careful.\",\"temperature\":0.5,\"max_tokens\":1024},\"est_prompt_tokens\":8}}" \
+    "{\"url\":\"$OPENAI_BASE_URL/messages\",\"body\":{\"model\":\"claude-sim\",\"messages\":[{\"role\":\"user\",\"content\":\"What is 1 + 1?\"}],\"system\":\"You are careful.\",\"temperature\":0.5,\"max_tokens\":1024},\"est_prompt_tokens\":8}}" \
     "--dry-run: system in its own field, max_tokens 1024 by default"
 reset >/dev/null
 
@@ -78,7 +86,7 @@ is "$(cat out err anthropic.jsonl | grep -c canary)" 0 "the key is in no output"
 run pb-query --api anthropic --seed 1 </dev/null
 is "$RC$ERR" "2pb-query: --seed: Anthropic's API takes no seed" "--seed: not for Anthropic"
 run pb-query --api bard </dev/null
-is "$RC$ERR" "2pb-query: --api: 'bard' is neither openai nor anthropic" "--api: openai or anthropic"
+is "$RC$ERR" "2pb-query: --api: 'bard' is not openai, anthropic or azure" "--api: openai, anthropic or azure"
 ANTHROPIC_BASE_URL= run pb-query --api anthropic --dry-run <pulls.jsonl
 like "$(head -n 1 out)" '"url":"https://api.anthropic.com/v1/messages"' "the default Anthropic base"
 ANTHROPIC_BASE_URL=http://127.0.0.1:9 run pb-query --api anthropic --dry-run <pulls.jsonl

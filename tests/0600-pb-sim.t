@@ -1,7 +1,7 @@
 #!/bin/sh
 # pb-sim: the simulated model server, over real HTTP on 127.0.0.1.
 . "$(dirname "$0")/lib.sh"
-plan 107
+plan 121
 
 T=$DATA/sim-tasks.jsonl
 W=$DATA/sim-world.jsonl
@@ -272,8 +272,8 @@ is "$(post /chat/completions "$Q" -H "Authorization: Bearer sk-canary-wrong")" 4
    "--api-key: a wrong key, 401"
 cat "$TMP/body" "$TMP/head" >replies
 is "$(post /chat/completions "$Q" -H "Authorization: Bearer $KEY")" 200 "--api-key: Bearer KEY, 200"
-is "$(post /messages "$M" -H "$AV" -H "Authorization: Bearer $KEY") $(jq -r .error.type "$TMP/body")" \
-   "401 authentication_error" "--api-key: Anthropic wants x-api-key"
+is "$(post /messages "$M" -H "$AV" -H "Authorization: Bearer sk-wrong") $(jq -r .error.type "$TMP/body")" \
+   "401 authentication_error" "--api-key: Anthropic checks a Bearer key too"
 cat "$TMP/body" "$TMP/head" >>replies
 is "$(post /messages "$M" -H "$AV" -H "x-api-key: $KEY")" 200 "--api-key: x-api-key KEY, 200"
 is "$(post /models '' -X GET)" 401 "--api-key: /v1/models too"
@@ -300,5 +300,38 @@ is "$(post /messages "$S") $(jq -c '[.type, .error.type, .error.message]' "$TMP/
 is "$(post /messages '{"messages":[{"role":"user","content":"hi"}]}' -H "$AV") $(jq -r .error.message "$TMP/body")" \
    "400 max_tokens: Field required" "messages: no max_tokens, 400"
 stop_ok "messages, --jitter: exit 0, nothing on stderr"
+
+# --- what the SDKs expect ------------------------------------------------
+start_sim --tasks "$T" --seed 3 --api-key sk-sdk-1 --echo-headers
+is "$(post /messages "$M" -H "$AV" -H 'Authorization: Bearer sk-sdk-1')" 200 \
+   "messages: Authorization: Bearer is accepted (the SDK's other auth mode)"
+like "$(hdr x-request-id)" '^req_[0-9a-f]{16}$' "every reply has an x-request-id"
+is "$(post /messages "$M" -H "$AV" -H 'x-api-key: sk-sdk-1' -H 'X-Trace: t9')" 200 "messages: x-api-key"
+is "$(jq -r '.x_pb_sim.headers["x-trace"]' "$TMP/body")" t9 "--echo-headers: the request's headers in x_pb_sim"
+is "$(post /messages/count_tokens '{"model":"m","messages":[{"role":"user","content":"What is 2 + 3?"}]}' \
+      -H "$AV" -H 'x-api-key: sk-sdk-1') $(jq -c 'keys' "$TMP/body")" '200 ["input_tokens"]' \
+   "count_tokens: {\"input_tokens\":N}, no max_tokens needed"
+is "$(curl -s -H "$AV" -H 'x-api-key: sk-sdk-1' "$OPENAI_BASE_URL/models" | jq -c '[.data[0].type, .data[0].id, .has_more]')" \
+   '["model","pb-sim",false]' "models with anthropic-version: Anthropic's listing"
+is "$(curl -s -H "$AV" -H 'x-api-key: sk-sdk-1' "$OPENAI_BASE_URL/nope" | jq -c '[.type, .error.type]')" \
+   '["error","not_found_error"]' "an unknown path with anthropic-version: Anthropic's error shape"
+is "$(post /messages '{"max_tokens":9,"stream":true,"messages":[{"role":"user","content":"What is 2 + 3?"}]}' \
+      -H "$AV" -H 'x-api-key: sk-sdk-1'):$(hdr content-type)" "200:text/event-stream" \
+   "messages, stream: server-sent events"
+is "$(grep '^event:' "$TMP/body" | sed 's/event: //' | uniq | tr '\n' ' ')" \
+   "message_start content_block_start ping content_block_delta content_block_stop message_delta message_stop " \
+   "messages, stream: Anthropic's events in order"
+is "$(post /chat/completions "$(printf '%s' "$Q" | jq -c '. + {stream: true}')" -H 'Authorization: Bearer sk-sdk-1'):$(tail -n 2 "$TMP/body" | head -n 1)" \
+   "200:data: [DONE]" "chat, stream: ends with [DONE]"
+is "$(curl -s -o /dev/null -w '%{http_code}' -H 'api-key: sk-sdk-1' --data-binary "$Q" \
+      "${OPENAI_BASE_URL%/v1}/openai/deployments/d1/chat/completions")" 404 \
+   "Azure's path without api-version: 404"
+is "$(curl -s -H 'api-key: sk-sdk-1' --data-binary "$Q" \
+      "${OPENAI_BASE_URL%/v1}/openai/deployments/d1/chat/completions?api-version=2024-06-01" |
+      jq -r .object)" chat.completion "Azure's path with api-version and api-key: a chat completion"
+stop_ok "SDK shapes: exit 0, nothing on stderr"
+run pb-sim --tasks "$T" --rate-limit 5
+is "$RC:$ERR" "2:pb-sim: --rate-limit: '5' is not N/SEC (N >= 1 requests per SEC > 0 seconds)" \
+   "--rate-limit without /SEC: exit 2"
 
 done_testing

@@ -15,6 +15,7 @@ cmd mandoc mandoc
 cmd curl curl
 cmd gnuplot gnuplot-nox
 cmd parallel parallel
+cmd openssl openssl
 if command -v pkg-config >/dev/null 2>&1; then
 	pc libcurl libcurl4-openssl-dev
 	pc libcjson libcjson-dev

@@ -219,7 +219,7 @@ test_keys(void)
 	cJSON *s1 = parse("\"x\""), *s2 = parse("\"\"");
 	char k1[65], k2[65], k3[65];
 
-	pb_cache_key(url, "openai", b1, 3, k1);
+	pb_cache_key(url, "openai", b1, 3, NULL, k1);
 	ok(is_hex64(k1), "a key is 64 lowercase hex digits");
 	/* Worked out apart, in Python: sha256 over 8-byte big-endian length
 	 * + bytes of each field, the body from json.dumps(sort_keys=True,
@@ -227,32 +227,38 @@ test_keys(void)
 	 * which would quietly orphan every cached entry, shows up here. */
 	is_str(k1, "2f0e19b2871605031f635c6e1df735c1b678477f591c3314e0b8e946ab9b2556",
 	       "the key is the documented encoding");
-	pb_cache_key(url, "openai", b1, 3, k2);
+	pb_cache_key(url, "openai", b1, 3, NULL, k2);
 	is_str(k2, k1, "same inputs, same key");
-	pb_cache_key(url, "openai", b2, 3, k2);
+	pb_cache_key(url, "openai", b2, 3, NULL, k2);
 	is_str(k2, k1, "key order in the body does not matter");
-	pb_cache_key(url, "openai", b1, 4, k2);
+	pb_cache_key(url, "openai", b1, 4, NULL, k2);
 	ok(strcmp(k1, k2) != 0, "another sample, another key");
-	pb_cache_key(url, "openai", b1, 0, k2);
-	pb_cache_key(url, "openai", b1, -0, k3);
+	pb_cache_key(url, "openai", b1, 3, "run-a", k2);
+	pb_cache_key(url, "openai", b1, 3, "run-b", k3);
+	ok(strcmp(k1, k2) != 0 && strcmp(k2, k3) != 0,
+	   "a run id salts the sample: another run, another key");
+	pb_cache_key(url, "openai", b1, 3, "run-a", k3);
+	is_str(k3, k2, "the same run, the same key");
+	pb_cache_key(url, "openai", b1, 0, NULL, k2);
+	pb_cache_key(url, "openai", b1, -0, NULL, k3);
 	ok(strcmp(k1, k2) != 0 && !strcmp(k2, k3), "sample 0 differs from 3");
-	pb_cache_key("http://127.0.0.1:8081/v1/chat/completions", "openai", b1, 3, k2);
+	pb_cache_key("http://127.0.0.1:8081/v1/chat/completions", "openai", b1, 3, NULL, k2);
 	ok(strcmp(k1, k2) != 0, "another endpoint, another key");
-	pb_cache_key(url, "anthropic", b1, 3, k2);
+	pb_cache_key(url, "anthropic", b1, 3, NULL, k2);
 	ok(strcmp(k1, k2) != 0, "another api, another key");
-	pb_cache_key(url, "openai", b3, 3, k2);
+	pb_cache_key(url, "openai", b3, 3, NULL, k2);
 	ok(strcmp(k1, k2) != 0, "another body (temperature), another key");
-	pb_cache_key("ab", "c", b1, 3, k2);
-	pb_cache_key("a", "bc", b1, 3, k3);
+	pb_cache_key("ab", "c", b1, 3, NULL, k2);
+	pb_cache_key("a", "bc", b1, 3, NULL, k3);
 	ok(strcmp(k2, k3) != 0, "fields are length-prefixed: (ab,c) and (a,bc) differ");
-	pb_cache_key("a", "openai", s1, 3, k2);
-	pb_cache_key("a\"x", "openai", s2, 3, k3);
+	pb_cache_key("a", "openai", s1, 3, NULL, k2);
+	pb_cache_key("a\"x", "openai", s2, 3, NULL, k3);
 	ok(strcmp(k2, k3) != 0, "endpoint and body do not run together");
-	pb_cache_key("e", "openai", s1, 12, k2);
-	pb_cache_key("e", "openai", s2, 12, k3);
+	pb_cache_key("e", "openai", s1, 12, NULL, k2);
+	pb_cache_key("e", "openai", s2, 12, NULL, k3);
 	ok(strcmp(k2, k3) != 0, "body and sample do not run together");
-	pb_cache_key(NULL, NULL, NULL, 0, k2);
-	pb_cache_key("", "", NULL, 0, k3);
+	pb_cache_key(NULL, NULL, NULL, 0, NULL, k2);
+	pb_cache_key("", "", NULL, 0, NULL, k3);
 	is_str(k2, k3, "NULL endpoint and api count as \"\"");
 	cJSON_Delete(b1);
 	cJSON_Delete(b2);
@@ -339,8 +345,8 @@ test_roundtrip(void)
 		cJSON_Delete(body);
 		return;
 	}
-	pb_cache_key("u", "openai", body, 0, key);
-	pb_cache_key("u", "openai", body, 1, other);
+	pb_cache_key("u", "openai", body, 0, NULL, key);
+	pb_cache_key("u", "openai", body, 1, NULL, other);
 	rv = pb_cache_get(c, key, &v, err);
 	ok(rv == 0 && v == NULL, "an empty cache misses");
 	rv = pb_cache_put(c, key, "{ \"text\": \"63\",\n \"usage\": {\"total_tokens\": 7} }",

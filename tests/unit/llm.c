@@ -334,10 +334,166 @@ test_response_anthropic(void)
 	ok(!o && !strncmp(err, "response is not JSON", 20), "a JSON array is no response object");
 }
 
+
+/* url_is BASE API MODEL WANT: pb_llm_endpoint's answer, or "ERR: ..." */
+static void
+url_is(const char *base, enum pb_llm_api api, const char *model, const char *want,
+       const char *what)
+{
+	char err[PB_ERRLEN], buf[PB_ERRLEN + 8], *u = pb_llm_endpoint(base, api, model, err);
+
+	if (u)
+		snprintf(buf, sizeof buf, "%s", u);
+	else
+		snprintf(buf, sizeof buf, "ERR: %s", err);
+	is_str(buf, want, what);
+	free(u);
+}
+
+static void
+test_endpoint(void)
+{
+	url_is("http://h/v1", PB_API_OPENAI, NULL, "http://h/v1/chat/completions", "openai: /v1");
+	url_is("http://h/v1//", PB_API_OPENAI, NULL, "http://h/v1/chat/completions",
+	       "openai: trailing slashes");
+	url_is("https://h/openai/deployments/x?api-version=2024-06-01", PB_API_OPENAI, NULL,
+	       "https://h/openai/deployments/x/chat/completions?api-version=2024-06-01",
+	       "a query stays after the path");
+	url_is("http://h:8/v1/?a=1&b=2", PB_API_OPENAI, NULL, "http://h:8/v1/chat/completions?a=1&b=2",
+	       "a query after a trailing slash");
+	url_is("http://h", PB_API_ANTHROPIC, NULL, "http://h/v1/messages", "anthropic: a host");
+	url_is("http://h/v1", PB_API_ANTHROPIC, NULL, "http://h/v1/messages", "anthropic: /v1");
+	url_is("http://h/anthropic/", PB_API_ANTHROPIC, NULL, "http://h/anthropic/v1/messages",
+	       "anthropic: a gateway path, as the SDK joins it");
+	url_is("http://h/gw?k=v", PB_API_ANTHROPIC, NULL, "http://h/gw/v1/messages?k=v",
+	       "anthropic: a query kept");
+	url_is("https://r.openai.azure.com", PB_API_AZURE, "dep",
+	       "https://r.openai.azure.com/openai/deployments/dep/chat/completions?api-version="
+	       PB_AZURE_API_VERSION, "azure: the deployment URL");
+	url_is("https://r.openai.azure.com/openai/deployments/d?x=1", PB_API_AZURE, "m",
+	       "https://r.openai.azure.com/openai/deployments/d/chat/completions?x=1&api-version="
+	       PB_AZURE_API_VERSION, "azure: a deployment URL, api-version added after a query");
+	url_is("https://r.openai.azure.com/openai/v1", PB_API_AZURE, "m",
+	       "https://r.openai.azure.com/openai/v1/chat/completions", "azure: the v1 API");
+	url_is("https://r/", PB_API_AZURE, "a/b", "ERR: Azure: the deployment name (--model) is "
+	       "empty or has /, ?, # or %", "azure: a deployment name with a slash");
+	url_is("http://", PB_API_ANTHROPIC, NULL, "ERR: base URL 'http://' has no host",
+	       "no host: an error, no read past the end");
+	url_is("http://:80/v1", PB_API_OPENAI, NULL, "ERR: base URL 'http://:80/v1' has no host",
+	       "a port but no host");
+	url_is("https:///v1", PB_API_OPENAI, NULL, "ERR: base URL 'https:///v1' has no host",
+	       "an empty host");
+	url_is("", PB_API_OPENAI, NULL, "ERR: the base URL is empty", "empty: never the default");
+	url_is("http://u:pw@h/v1", PB_API_OPENAI, NULL, "ERR: base URL has a user name or "
+	       "password (user:pw@host): send credentials with --header instead", "user:pw@ refused");
+	url_is("http://h/v1#x", PB_API_OPENAI, NULL, "ERR: base URL 'http://h/v1#x' has a fragment (#...)",
+	       "a fragment refused");
+	url_is("http://h/a b", PB_API_OPENAI, NULL, "ERR: base URL has a space or control character",
+	       "a space refused");
+	url_is("ftp://h", PB_API_OPENAI, NULL, "ERR: base URL 'ftp://h' is not http:// or https://",
+	       "not http");
+}
+
+static void
+test_headers(void)
+{
+	char err[PB_ERRLEN], *h;
+	const char **lines = NULL;
+	const char *extra[] = { "authorization: Bearer other", "X-A: 1", NULL };
+	char *auth;
+	struct pb_llm_conn c = { 0 };
+
+	h = pb_llm_header("X-Trace:  t 1  ", err);
+	is_str(h, "X-Trace: t 1", "a header made NAME: VALUE, trimmed");
+	free(h);
+	ok(!pb_llm_header("X Trace: v", err) && !strstr(err, "v"), "a space in the name: refused");
+	ok(!pb_llm_header("X-Token: sec\rret", err) && !strstr(err, "sec"),
+	   "a CR in the value: refused, the value not quoted");
+	ok(!pb_llm_header("X-Token:", err), "an empty value: refused");
+	ok(pb_llm_header_secret("X-Api-Key: k") && pb_llm_header_secret("Proxy-Authorization: k") &&
+	   !pb_llm_header_secret("X-Route: k"), "credential-named headers are secret");
+	ok(pb_llm_headers(PB_API_OPENAI, "sk-1", extra, &lines, &auth) == 0 &&
+	   !strcmp(lines[0], "Content-Type: application/json") &&
+	   !strcmp(lines[1], extra[0]) && !strcmp(lines[2], extra[1]) && !lines[3] && !auth,
+	   "a user's Authorization header takes the key's place");
+	free(lines);
+	free(auth);
+	ok(pb_llm_headers(PB_API_AZURE, "sk-2", NULL, &lines, &auth) == 0 &&
+	   !strcmp(lines[1], "api-key: sk-2"), "azure: the key in api-key");
+	free(lines);
+	free(auth);
+	ok(pb_llm_conn_header(&c, "Authorization: Bearer tok-123456", 0, err) == 0 &&
+	   c.nsecrets == 2 && !strcmp(c.secrets[0], "Bearer tok-123456") &&
+	   !strcmp(c.secrets[1], "tok-123456"), "a credential header: its value and last word are secrets");
+	ok(pb_llm_conn_header(&c, "X-Route: abcdefgh", 0, err) == 0 && c.nsecrets == 2,
+	   "an ordinary header is no secret");
+	ok(pb_llm_conn_header(&c, "X-Id: abcdefgh", 1, err) == 0 && c.nsecrets == 3,
+	   "... unless it is marked so");
+	pb_llm_conn_free(&c);
+}
+
+/* stream_is API SSE WANT: the assembled body, or "ERR: ..." */
+static void
+stream_is(enum pb_llm_api api, const char *sse, const char *want, const char *what)
+{
+	char err[PB_ERRLEN], buf[4096], *w = pb_llm_stream_assemble(api, sse, strlen(sse), err);
+
+	snprintf(buf, sizeof buf, w ? "%s" : "ERR: %s", w ? w : err);
+	is_str(buf, want, what);
+	free(w);
+}
+
+static void
+test_stream(void)
+{
+	stream_is(PB_API_OPENAI,
+	    "data: {\"id\":\"c1\",\"model\":\"m\",\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n"
+	    ": a comment\r\n\r\n"
+	    "data: {\"choices\":[{\"delta\":{\"content\":\"He\"}}]}\r\n\r\n"
+	    "data: {\"choices\":[{\"delta\":{\"content\":\"llo\"},\"finish_reason\":\"stop\"}]}\n\n"
+	    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n"
+	    "data: [DONE]\n\n",
+	    "{\"id\":\"c1\",\"model\":\"m\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+	    "\"message\":{\"role\":\"assistant\",\"content\":\"Hello\"},\"finish_reason\":\"stop\"}],"
+	    "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}",
+	    "openai: deltas joined, CRLF and comments, the usage chunk");
+	stream_is(PB_API_OPENAI, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n",
+	    "ERR: the stream ended before the answer did (no [DONE])", "openai: cut short");
+	stream_is(PB_API_OPENAI, "data: {\"error\":{\"message\":\"boom\"}}\n\n",
+	    "ERR: error in the stream: boom", "openai: an error event");
+	stream_is(PB_API_OPENAI, "data: {nope\n\n", "ERR: an event of the stream is not JSON",
+	    "openai: an event that is not JSON");
+	stream_is(PB_API_ANTHROPIC,
+	    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+	    "\"model\":\"c\",\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\n\n"
+	    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+	    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+	    "event: ping\ndata: {\"type\":\"ping\"}\n\n"
+	    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+	    "\"delta\":{\"type\":\"text_delta\",\"text\":\"4\\u00e9\"}}\n\n"
+	    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+	    "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
+	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+	    "{\"id\":\"msg_1\",\"model\":\"c\",\"type\":\"message\",\"role\":\"assistant\","
+	    "\"content\":[{\"type\":\"text\",\"text\":\"4\u00e9\"}],\"stop_reason\":\"end_turn\","
+	    "\"usage\":{\"input_tokens\":7,\"output_tokens\":3}}",
+	    "anthropic: message_start, text deltas and message_delta into one message");
+	stream_is(PB_API_ANTHROPIC,
+	    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{}}\n\n"
+	    "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+	    "\"message\":\"Overloaded\"}}\n\n",
+	    "ERR: error in the stream: Overloaded", "anthropic: an error event");
+	stream_is(PB_API_ANTHROPIC, "event: message_start\ndata: {\"type\":\"message_start\"}\n\n",
+	    "ERR: the stream ended before the answer did (no message_stop)", "anthropic: cut short");
+}
+
 int
 main(void)
 {
 	test_check();
+	test_endpoint();
+	test_headers();
+	test_stream();
 	test_request();
 	test_request_more();
 	test_response_anthropic();

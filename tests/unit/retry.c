@@ -43,6 +43,12 @@ test_decide(void)
 	   "a connection error is retried");
 	ok(decide(PB_HTTP_TIMEOUT, 0, NULL, NULL, -1, -1, 1, &w) == PB_RETRY_YES,
 	   "a timeout is retried");
+	ok(decide(PB_HTTP_TLS, 0, NULL, NULL, -1, -1, 1, &w) == PB_RETRY_NO,
+	   "a TLS failure (certificate, handshake) is never retried");
+	ok(decide(PB_HTTP_TLS, 0, NULL, NULL, -1, 1, 1, &w) == PB_RETRY_NO,
+	   "... whatever x-should-retry would say");
+	ok(decide(PB_HTTP_TOO_BIG, 200, NULL, NULL, -1, -1, 1, &w) == PB_RETRY_NO,
+	   "a body over the size cap is never retried");
 	ok(decide(PB_HTTP_DONE, 429, "insufficient_quota", NULL, 1, -1, 1, &w) == PB_RETRY_NO,
 	   "429 insufficient_quota (type) is not retried");
 	ok(decide(PB_HTTP_DONE, 429, "requests", "insufficient_quota", 1, 1, 1, &w) == PB_RETRY_NO,
