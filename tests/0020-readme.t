@@ -8,7 +8,7 @@
 # the plain build; the sanitizers' pass covers the tools' code through
 # the other tests (0700, 0750, 0760 and the unit tests).
 [ -n "${PB_SAN:-}" ] && { echo "1..0 # SKIP examples run without the sanitizers"; exit 0; }
-plan 15
+plan 19
 
 # The indented blocks under a "## " heading, one file per block.
 blocks() { # blocks HEADING OUTPREFIX
@@ -66,4 +66,36 @@ like "$OUT" "^rank +arm" "... and the report"
 run timeout 120 sh shard1.sh
 n1=$(jq .updates shard1.json) n2=$(jq .updates shard2.json) na=$(jq .updates all.json)
 is "$RC|$na" "0|$((n1 + n2))" "Sharded runs: the merged state has both shards' updates"
+
+# "A clean Ctrl-C": the README's pattern, pb-query interrupted for real,
+# against a slow pb-sim.  SIGTERM, as a background job of a
+# non-interactive sh starts with SIGINT ignored (and pb-query keeps it
+# so); both take the same path.
+blocks "Against a real model" model
+f=$(grep -l -e '--release' model*.sh | head -1)
+[ -n "$f" ]; ok $? "the interrupt pattern is in the README"
+kill "$SIM_PID" 2>/dev/null
+mkdir ctrlc && cd ctrlc || exit 2
+sum_tasks 40
+pb-update -s state.json --init "$TOP/examples/arms.jsonl" --policy ucb1
+start_sim --tasks tasks.jsonl --world "$TOP/examples/world.jsonl" --latency 400
+export OPENAI_API_KEY=x
+sh "../$f" >out 2>err &
+shpid=$!
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	q=$(pgrep -P "$shpid" pb-query) && break
+	sleep 0.2
+done
+sleep 0.1
+[ -n "$q" ] && kill -TERM "$q"
+wait "$shpid"
+is "$(pb-report -s state.json --json | jq -c '[.pending, .updates]')" \
+   "[0,$(jq -s '[.[] | select(.error.kind != "interrupted")] | length' answers.jsonl)]" \
+   "after the interrupt: nothing pending, every answer applied once"
+is "$(jq -s '[.[] | select(.error.kind == "interrupted")] | length' answers.jsonl)" \
+   "$(sed -n 's/^pb-update: released \([0-9]*\) pulls$/\1/p' err)" \
+   "every interrupted pull released"
+jq -s -e 'length == 16 and ([.[] | select(.error.kind == "interrupted")] | length) > 0' answers.jsonl >/dev/null
+ok $? "the interrupt landed: 16 records, some of them interrupted"
+cd ..
 done_testing
