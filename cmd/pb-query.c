@@ -69,7 +69,7 @@ usage(FILE *fp, int status)
 	    "      --unordered         write records as they complete, not in input order\n"
 	    "  -h, --help              show this help\n"
 	    "      --version           show the version\n");
-	exit(status);
+	usage_end(fp, status);
 }
 
 /* ---- reading: a thread of its own ----------------------------------- */

@@ -36,7 +36,7 @@ usage(FILE *fp, int status)
 	    "      --forget-pending  drop pending pulls older than the pending TTL\n"
 	    "  -h, --help            show this help\n"
 	    "      --version         show the version\n");
-	exit(status);
+	usage_end(fp, status);
 }
 
 /* One scored pull as read.  The input is read whole before the state is

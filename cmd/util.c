@@ -17,12 +17,47 @@ setprog(const char *name)
 	argv0 = p ? p + 1 : name;
 }
 
+/* Writes s to fp with every control character escaped (\n, \t, \r,
+ * else \xHH): a file name, an arm id or a record's text in a message
+ * cannot end the line, move the cursor or speak to the terminal. */
+static void
+put_escaped(FILE *fp, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '\n')
+			fputs("\\n", fp);
+		else if (c == '\t')
+			fputs("\\t", fp);
+		else if (c == '\r')
+			fputs("\\r", fp);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(fp, "\\x%02x", c);
+		else
+			putc(c, fp);
+	}
+}
+
 static void
 vmsg(const char *fmt, va_list ap)
 {
+	char small[1024], *buf = small;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	if (n >= (int)sizeof small && (buf = malloc((size_t)n + 1)))
+		vsnprintf(buf, (size_t)n + 1, fmt, aq);
+	va_end(aq);
+	if (!buf)
+		buf = small; /* out of memory: the message cut short */
 	fprintf(stderr, "%s: ", argv0);
-	vfprintf(stderr, fmt, ap);
+	put_escaped(stderr, n < 0 ? fmt : buf);
 	fputc('\n', stderr);
+	if (buf != small)
+		free(buf);
 }
 
 void
@@ -100,13 +135,33 @@ version(void)
 int
 fshut(FILE *fp, const char *name)
 {
-	int bad = 0;
+	int bad = 0, e;
 
+	/* An earlier write may have failed and been forgotten by stdio but
+	 * for the error flag: fflush tries what is left, and says why. */
+	errno = 0;
 	if (fflush(fp) == EOF || ferror(fp)) {
+		e = errno;
+		if (e)
+			warnx_("write error on %s: %s", name, strerror(e));
+		else
+			warnx_("write error on %s", name);
+		bad = 1;
+	}
+	errno = 0;
+	if (fclose(fp) == EOF && !bad) {
 		warnx_("write error on %s: %s", name, strerror(errno));
 		bad = 1;
 	}
 	return bad ? -1 : 0;
+}
+
+void
+usage_end(FILE *fp, int status)
+{
+	if (fshut(fp, fp == stdout ? "<stdout>" : "<stderr>") && !status)
+		status = PB_EXIT_USAGE;
+	exit(status);
 }
 
 double
