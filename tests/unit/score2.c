@@ -114,6 +114,12 @@ main(void)
 	ok(pb_judge_check("{answer}", err) < 0 && strstr(err, "unknown placeholder {answer}"),
 	   "template: unknown placeholder: %s", err);
 	ok(pb_judge_check("{task", err) < 0 && strstr(err, "without"), "template: open brace");
+	/* one rule with pb-sample's templates: a lone '}' is an error there
+	 * and here, "}}" a literal brace in both */
+	ok(pb_judge_check("Rate {response} }", err) < 0 &&
+	   !strcmp(err, "template: unmatched '}'"), "template: lone '}': %s", err);
+	ok(pb_judge_check("}", err) < 0, "template: lone '}' alone");
+	ok(pb_judge_check("a}}b {response}", err) == 0, "template: '}}' literal");
 	rec = parse("{\"task\":{\"input\":\"Q?\",\"answer\":7},\"messages\":["
 	            "{\"role\":\"system\",\"content\":\"Be a pirate.\"},"
 	            "{\"role\":\"user\",\"content\":\"Q?\"}]}");
