@@ -10,6 +10,7 @@
 #include "../lib/pb.h"
 #include "util.h"
 
+#define DEFAULT_CMD_TIMEOUT 300 /* seconds: a reward model's start included */
 #define DEFAULT_JUDGE_MODEL "gpt-4o-mini"
 #define MAXCOMP 16
 
@@ -21,7 +22,8 @@ static const char usage_text[] =
 	"                [--judge FILE] [--judge-model M] [--judge-url URL]\n"
 	"                [--judge-api API] [--judge-scale N|pass-fail]\n"
 	"                [--judge-key-env VAR] [-j N] [--cache DIR | --no-cache]\n"
-	"                [--summary] [FILE ...] [--cmd PROG [ARG ...]]\n";
+	"                [--summary] [--cmd-timeout S] [--cmd-plain] [FILE ...]\n"
+	"                [--cmd PROG [ARG ...]]\n";
 
 static const char help_text[] =
 	"Reads records (JSON lines) from the FILEs or standard input, adds\n"
@@ -54,10 +56,15 @@ static const char help_text[] =
 	"  --cache DIR       judge: the response cache (default pb-query's)\n"
 	"  --no-cache        judge: neither read nor write the cache\n"
 	"  --summary         print a count of the outcomes on standard error\n"
+	"  --cmd-timeout S   cmd: seconds an answer may take (default 300, 0: no\n"
+	"                    limit); then the record is unscored, the program\n"
+	"                    started again\n"
+	"  --cmd-plain       cmd: take answers without the record's pull\n"
+	"                    (unchecked; see pb-score(1))\n"
 	"  --cmd PROG [ARG ...]\n"
 	"                    cmd: a program reading records as JSON lines and\n"
-	"                    writing one reward per line; takes the rest of the\n"
-	"                    command line\n"
+	"                    writing one answer per line, {\"pull\":ID,\"reward\":X};\n"
+	"                    takes the rest of the command line\n"
 	"  -h, --help        show this help\n"
 	"      --version     show the version\n";
 
@@ -205,7 +212,8 @@ main(int argc, char *argv[])
 {
 	enum { O_SCORER = 256, O_BLEND, O_REF, O_RESP, O_TOL, O_REGEX, O_CASE,
 	       O_PUNCT, O_ART, O_WORDS, O_JQ, O_SCALE, O_JUDGE, O_JMODEL, O_JURL,
-	       O_JAPI, O_JSCALE, O_JKEY, O_CACHE, O_NOCACHE, O_SUMMARY, O_VERSION };
+	       O_JAPI, O_JSCALE, O_JKEY, O_CACHE, O_NOCACHE, O_SUMMARY, O_VERSION,
+	       O_CTIMEOUT, O_CPLAIN };
 	static const struct option opts[] = {
 		{ "scorer", required_argument, NULL, O_SCORER },
 		{ "blend", required_argument, NULL, O_BLEND },
@@ -229,6 +237,8 @@ main(int argc, char *argv[])
 		{ "cache", required_argument, NULL, O_CACHE },
 		{ "no-cache", no_argument, NULL, O_NOCACHE },
 		{ "summary", no_argument, NULL, O_SUMMARY },
+		{ "cmd-timeout", required_argument, NULL, O_CTIMEOUT },
+		{ "cmd-plain", no_argument, NULL, O_CPLAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -242,7 +252,7 @@ main(int argc, char *argv[])
 	const char *names[MAXCOMP], *scorer = NULL, *regex = NULL, *ref = NULL;
 	const char *resp = NULL, *textopt = NULL, *jq = NULL, *judge = NULL;
 	const char *jmodel = NULL, *jurl = NULL, *jkeyenv = NULL, *cachedir = NULL;
-	const char *judgeopt = NULL, *headers[4] = { "Content-Type: application/json",
+	const char *judgeopt = NULL, *cmdopt = NULL, *headers[4] = { "Content-Type: application/json",
 	                                             NULL, NULL, NULL };
 	char err[PB_ERRLEN], *blend = NULL, **cmd = NULL, *tmpl = NULL;
 	char *url = NULL, *auth = NULL;
@@ -275,6 +285,7 @@ main(int argc, char *argv[])
 	bo.judge.retry.cap_s = PB_RETRY_CAP;
 	bo.judge.retry.max_wait_s = 120;
 	bo.judge_scale.scale = 10;
+	bo.cmd_timeout = DEFAULT_CMD_TIMEOUT;
 	while ((c = getopt_long(argc, argv, "hj:", opts, NULL)) != -1) {
 		switch (c) {
 		case O_SCORER: scorer = optarg; break;
@@ -321,6 +332,11 @@ main(int argc, char *argv[])
 			break;
 		case O_NOCACHE: nocache = 1; judgeopt = "--no-cache"; break;
 		case O_SUMMARY: summary = 1; break;
+		case O_CTIMEOUT:
+			bo.cmd_timeout = numarg("--cmd-timeout", optarg, 0, 1e9);
+			cmdopt = "--cmd-timeout";
+			break;
+		case O_CPLAIN: bo.cmd_plain = 1; cmdopt = "--cmd-plain"; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -415,6 +431,8 @@ main(int argc, char *argv[])
 		die("the cmd scorer needs --cmd PROG [ARG ...]");
 	if (cmd && !has[1])
 		die("--cmd applies only to the cmd scorer");
+	if (cmdopt && !has[1])
+		die("%s applies only to the cmd scorer", cmdopt);
 	if (has_scale && !has[0] && !has[1])
 		die("--scale applies only to the jq and cmd scorers");
 	if (has[2] && !judge)

@@ -191,6 +191,7 @@ main(void)
 		o.reference = "task.answer";
 		o.response = "response.text";
 		o.cmd = argv;
+		o.cmd_plain = 1; /* plain answers: the 0.1 protocol */
 		o.window = 2; /* smaller than the input: the window must turn */
 		o.out = collect;
 		o.arg = &k;
