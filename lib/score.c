@@ -531,12 +531,17 @@ boxed_number(const char *text, struct num *x)
 	struct { const char *s, *e; } done[NBOX];
 	size_t nd = 0;
 
-	for (p = text; (p = strstr(p, "\\boxed{")); p += 7) {
+	/* by hand, not strstr: a sanitizer's strstr reads the whole rest of
+	 * the text at every call, which makes a loop of them quadratic */
+	for (p = text; *p; p++) {
+		if (*p != '\\' || strncmp(p, "\\boxed{", 7))
+			continue;
+		p += 6;
 		if (nb == NBOX) {
 			memmove(box, box + 1, (NBOX - 1) * sizeof *box);
 			nb--;
 		}
-		box[nb++] = p + 7;
+		box[nb++] = p + 1;
 	}
 	if (!nb)
 		return 0;
@@ -802,8 +807,8 @@ pb_extract_choice(const char *text, char *out)
 	}
 	/* Bracketed letters anywhere: "(B)"; several different ones (a list
 	 * of options, "(A) or (C)?") decide nothing. */
-	for (p = text; (p = strchr(p, '(')); p++) {
-		if (!(c = letter_at(p + 1, 1)) || p[2] != ')')
+	for (p = text; *p; p++) { /* not strchr: see boxed_number */
+		if (*p != '(' || !(c = letter_at(p + 1, 1)) || p[2] != ')')
 			continue;
 		if (one && one != c) {
 			one = -1;

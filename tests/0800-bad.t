@@ -66,7 +66,7 @@ for c in $cases; do
 		if [ -s why ]; then
 			printf 'not ok - %s%s\n' "$desc" "${todo:+ # TODO $todo}"
 			sed 's/^/#   /' why
-			head -c 600 err | sed 's/^/#   stderr: /'
+			head -n 6 err | cut -c 1-160 | sed 's/^/#   stderr: /'
 		else
 			printf 'ok - %s%s\n' "$desc" "${todo:+ # TODO $todo}"
 		fi
