@@ -1,6 +1,7 @@
 /* score2.c - unit tests for lib/judge.c (reward values, verdicts, the
  * judge's template), lib/coproc.c and the engine in lib/blend.c. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "../../lib/pb.h"
@@ -57,6 +58,35 @@ collect(cJSON *rec, void *arg, char err[PB_ERRLEN])
 	k->n++;
 	cJSON_Delete(rec);
 	return 0;
+}
+
+/* The judge's verdict read out of 4 MB of each pattern that could make
+ * it scan again and again: it must finish (the alarm is generous, for
+ * work of a fraction of a second). */
+static void
+verdict_linear(void)
+{
+	static const char *const unit[] = { "Score: 7/10 ", "7/", "Score: ", "PASS ",
+	                                    "/10 ", "Score: x ", "1" };
+	struct pb_judge_scale ten = { 10 }, pf = { 0 };
+	size_t n = (size_t)4 << 20, i, k, u;
+	char v[64], why[PB_ERRLEN], *t;
+	double x;
+
+	alarm(600);
+	for (i = 0; i < sizeof unit / sizeof *unit; i++) {
+		u = strlen(unit[i]);
+		if (!(t = malloc(n + 1)))
+			exit(2);
+		for (k = 0; k + u <= n; k += u)
+			memcpy(t + k, unit[i], u);
+		t[k] = '\0';
+		pb_judge_verdict(&ten, t, &x, v, why);
+		pb_judge_verdict(&pf, t, &x, v, why);
+		ok(1, "verdict: 4 MB of '%s' read", unit[i]);
+		free(t);
+	}
+	alarm(0);
 }
 
 int
@@ -217,5 +247,6 @@ main(void)
 		pb_blend_free(b);
 		pb_scorer_free(&sc);
 	}
+	verdict_linear();
 	return tap_done();
 }
