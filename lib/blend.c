@@ -394,8 +394,11 @@ co_drain(struct pb_blend *b, struct co *c, int jq)
 	if (c->dead || !c->p.eof)
 		return;
 	if (pb_coproc_line(&c->p, NULL) && !c->n) {
-		/* answers beyond the records: as wrong as answers missing */
+		/* answers beyond the records: as wrong as answers missing,
+		 * and (unchecked, --cmd-plain) a sign that rewards may have
+		 * gone to the wrong records, so the run fails */
 		co_dead(b, c, "%s gave more answers than records", c->label);
+		b->cnt.failed++;
 		return;
 	}
 	if (c->n || !b->finished) {

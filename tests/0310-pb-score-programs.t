@@ -3,7 +3,7 @@
 # one long-lived process each (counted), rewards read strictly, errors
 # per record, a program that dies early, blends, and bad options.
 . "$(dirname "$0")/lib.sh"
-plan 70
+plan 72
 
 REALJQ=$(command -v jq)
 rec() { # rec PULL RESPONSE ANSWER: an answered record
@@ -150,6 +150,9 @@ is "$RC" 1 "checked: an answer too many: exit 1"
 is "$(col .reward)" "1 0 null null null null " "checked: an answer too many: no reward lands on the wrong record"
 like "$ERR" "pb-score: cmd: an answer for pull 2 where pull 3 was owed: the answers are out of step with the records; [0-9]+ records? it owed, and any after, left unscored" \
 	"checked: an answer too many: said, naming both pulls"
+run pb-score --cmd-plain six.jsonl --cmd sh -c 'n=0; while read -r l; do n=$((n + 1)); echo 1; [ $n = 2 ] && echo 0; done; exit 0'
+is "$RC" 1 "plain: an answer too many fails the run at the end"
+like "$ERR" "pb-score: cmd: sh gave more answers than records" "plain: and says so"
 run pb-score six.jsonl --cmd sh -c 'while read -r l; do echo 1; done'
 is "$RC:$(col .reward)" "1:null null null null null null " "checked: a plain answer is refused"
 like "$ERR" "an answer without the record's pull .*--cmd-plain takes plain answers" "checked: and the message says how to take it"
