@@ -456,12 +456,19 @@ co_timeout(struct pb_blend *b, struct co *c)
 	for (i = 0; i < n; i++)
 		seqs[i] = owed_pop(c, b->cap);
 	c->head = 0;
-	for (i = 0; i < n; i++)
-		if ((s = slot_of(b, seqs[i])) && co_send(b, c, s, NULL, 0, 0) < 0) {
-			free(seqs);
-			co_dead(b, c, "out of memory");
-			return;
-		}
+	for (i = 0; i < n; i++) {
+		if (!(s = slot_of(b, seqs[i])) || co_send(b, c, s, NULL, 0, 0) == 0)
+			continue;
+		/* not sent, so not owed: settled here, the owed by co_dead */
+		for (; i < n; i++)
+			if ((s = slot_of(b, seqs[i]))) {
+				unscored(b, s, c->comp, "out of memory", 1);
+				b->cnt.failed++;
+			}
+		free(seqs);
+		co_dead(b, c, "out of memory");
+		return;
+	}
 	free(seqs);
 	c->since = pb_clock();
 }
