@@ -17,47 +17,66 @@ setprog(const char *name)
 	argv0 = p ? p + 1 : name;
 }
 
-/* Writes s to fp with every control character escaped (\n, \t, \r,
+/* Appends s to out with every control character escaped (\n, \t, \r,
  * else \xHH): a file name, an arm id or a record's text in a message
- * cannot end the line, move the cursor or speak to the terminal. */
-static void
-put_escaped(FILE *fp, const char *s)
+ * cannot end the line, move the cursor or speak to the terminal.  out
+ * has room for 4 bytes per byte of s. */
+static char *
+escape(char *out, const char *s)
 {
+	static const char hex[] = "0123456789abcdef";
+
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '\n')
-			fputs("\\n", fp);
-		else if (c == '\t')
-			fputs("\\t", fp);
-		else if (c == '\r')
-			fputs("\\r", fp);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(fp, "\\x%02x", c);
-		else
-			putc(c, fp);
+		if (c >= 0x20 && c != 0x7f) {
+			*out++ = (char)c;
+			continue;
+		}
+		*out++ = '\\';
+		if (c == '\n' || c == '\t' || c == '\r')
+			*out++ = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		else {
+			*out++ = 'x';
+			*out++ = hex[c >> 4];
+			*out++ = hex[c & 15];
+		}
 	}
+	return out;
 }
 
+/* "TOOL: message\n", escaped, in one write: stderr is unbuffered, and
+ * one write keeps the lines of processes sharing it whole. */
 static void
 vmsg(const char *fmt, va_list ap)
 {
-	char small[1024], *buf = small;
+	char small[1024], line[4200], *mem = NULL, *out = line, *o;
+	const char *msg = small;
+	size_t need;
 	va_list aq;
 	int n;
 
 	va_copy(aq, ap);
 	n = vsnprintf(small, sizeof small, fmt, ap);
-	if (n >= (int)sizeof small && (buf = malloc((size_t)n + 1)))
-		vsnprintf(buf, (size_t)n + 1, fmt, aq);
+	if (n >= (int)sizeof small && (mem = malloc((size_t)n + 1))) {
+		vsnprintf(mem, (size_t)n + 1, fmt, aq);
+		msg = mem;
+	}
 	va_end(aq);
-	if (!buf)
-		buf = small; /* out of memory: the message cut short */
-	fprintf(stderr, "%s: ", argv0);
-	put_escaped(stderr, n < 0 ? fmt : buf);
-	fputc('\n', stderr);
-	if (buf != small)
-		free(buf);
+	if (n < 0)
+		msg = fmt;
+	need = strlen(argv0) + 2 + 4 * strlen(msg) + 2;
+	if (need > sizeof line && !(out = malloc(need))) {
+		out = line;
+		msg = "(a message lost: out of memory)";
+	}
+	o = out + sprintf(out, "%s: ", argv0);
+	o = escape(o, msg);
+	*o++ = '\n';
+	fwrite(out, 1, (size_t)(o - out), stderr);
+	if (out != line)
+		free(out);
+	free(mem);
 }
 
 void
