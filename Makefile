@@ -72,6 +72,7 @@ check: deps
 	@$(MAKE) --no-print-directory O=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PB_BIN=build-san PB_SAN=1 prove -j2 tests/ build-san/tests/
+	@sh tests/fuzz/run.sh -q 3
 	@$(MAKE) --no-print-directory lint
 
 # stress: the long modes of the reliability tests (PB_STRESS=1: 20+5
@@ -87,6 +88,18 @@ lint:
 	  out=$$(mandoc -Tlint -W warning $(MAN) 2>&1); \
 	  if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
 	  echo "mandoc -Tlint: $(MAN) clean"; fi
+
+# fuzz: the libFuzzer targets of tests/fuzz/, built with clang (installed
+# by tests/fuzz/deps.sh, for this target only), each run FUZZ_SECONDS.
+FUZZ_SECONDS = 60
+
+fuzz: deps
+	@sh tests/fuzz/deps.sh
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+$(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(O)/libpb.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) -fsanitize=fuzzer -o $@ $< $(O)/libpb.a $(LIBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -111,6 +124,6 @@ uninstall:
 	rm -f $(DESTDIR)$(MANDIR)/man5/pb-state.5 $(DESTDIR)$(MANDIR)/man7/pb.7
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all deps check stress lint demo bench install uninstall clean
+.PHONY: all deps check stress lint fuzz demo bench install uninstall clean

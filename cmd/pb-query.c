@@ -88,7 +88,7 @@ usage(FILE *fp, int status)
 	    "      --unordered         write records as they complete, not in input order\n"
 	    "  -h, --help              show this help\n"
 	    "      --version           show the version\n");
-	exit(status);
+	usage_end(fp, status);
 }
 
 /* ---- reading: a thread of its own ----------------------------------- */

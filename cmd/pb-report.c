@@ -66,7 +66,7 @@ usage(FILE *fp, int status)
 	    "      --resamples B paired bootstrap resamples (default 10000)\n"
 	    "  -h, --help        show this help\n"
 	    "      --version     show the version\n");
-	exit(status);
+	usage_end(fp, status);
 }
 
 /* Everything the options decide. */

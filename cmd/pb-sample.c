@@ -37,7 +37,7 @@ usage(FILE *fp, int status)
 	    "                            (default: input, else question, else prompt)\n"
 	    "  -h, --help                show this help\n"
 	    "      --version             show the version\n");
-	exit(status);
+	usage_end(fp, status);
 }
 
 static const char *input_field;   /* NULL: the first of the defaults present */

@@ -10,6 +10,7 @@
 #include "../lib/pb.h"
 #include "util.h"
 
+#define DEFAULT_CMD_TIMEOUT 300 /* seconds: a reward model's start included */
 #define DEFAULT_JUDGE_MODEL "gpt-4o-mini" /* OpenAI's; Anthropic has none */
 #define MAXCOMP 16
 
@@ -23,7 +24,8 @@ static const char usage_text[] =
 	"                [--judge-key-env VAR | --judge-key-file FILE]\n"
 	"                [--judge-header NAME:VALUE]... [--judge-header-file FILE]...\n"
 	"                [-j N] [--cache DIR | --no-cache]\n"
-	"                [--summary] [-q] [FILE ...] [--cmd PROG [ARG ...]]\n";
+	"                [--summary] [-q] [--cmd-timeout S] [--cmd-plain] [FILE ...]\n"
+	"                [--cmd PROG [ARG ...]]\n";
 
 static const char help_text[] =
 	"Reads records (JSON lines) from the FILEs or standard input, adds\n"
@@ -64,10 +66,15 @@ static const char help_text[] =
 	"  --no-cache        judge: neither read nor write the cache\n"
 	"  --summary         print a count of the outcomes on standard error\n"
 	"  -q, --quiet       do not report the records left unscored one by one\n"
+	"  --cmd-timeout S   cmd: seconds an answer may take (default 300, 0: no\n"
+	"                    limit); then the record is unscored, the program\n"
+	"                    started again\n"
+	"  --cmd-plain       cmd: take answers without the record's pull\n"
+	"                    (unchecked; see pb-score(1))\n"
 	"  --cmd PROG [ARG ...]\n"
 	"                    cmd: a program reading records as JSON lines and\n"
-	"                    writing one reward per line; takes the rest of the\n"
-	"                    command line\n"
+	"                    writing one answer per line, {\"pull\":ID,\"reward\":X};\n"
+	"                    takes the rest of the command line\n"
 	"  -h, --help        show this help\n"
 	"      --version     show the version\n";
 
@@ -219,7 +226,7 @@ main(int argc, char *argv[])
 	enum { O_SCORER = 256, O_BLEND, O_REF, O_RESP, O_TOL, O_REGEX, O_CASE,
 	       O_PUNCT, O_ART, O_WORDS, O_JQ, O_SCALE, O_JUDGE, O_JMODEL, O_JURL,
 	       O_JAPI, O_JSCALE, O_JKEY, O_CACHE, O_NOCACHE, O_SUMMARY, O_VERSION,
-	       O_JKEYFILE, O_JHEADER, O_JHEADERFILE };
+	       O_JKEYFILE, O_JHEADER, O_JHEADERFILE, O_CTIMEOUT, O_CPLAIN };
 	static const struct option opts[] = {
 		{ "scorer", required_argument, NULL, O_SCORER },
 		{ "blend", required_argument, NULL, O_BLEND },
@@ -247,6 +254,8 @@ main(int argc, char *argv[])
 		{ "no-cache", no_argument, NULL, O_NOCACHE },
 		{ "summary", no_argument, NULL, O_SUMMARY },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "cmd-timeout", required_argument, NULL, O_CTIMEOUT },
+		{ "cmd-plain", no_argument, NULL, O_CPLAIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -260,7 +269,7 @@ main(int argc, char *argv[])
 	const char *names[MAXCOMP], *scorer = NULL, *regex = NULL, *ref = NULL;
 	const char *resp = NULL, *textopt = NULL, *jq = NULL, *judge = NULL;
 	const char *jmodel = NULL, *jurl = NULL, *jkeyenv = NULL, *cachedir = NULL;
-	const char *judgeopt = NULL, **headers = NULL, *jkeyfile = NULL;
+	const char *judgeopt = NULL, *cmdopt = NULL, **headers = NULL, *jkeyfile = NULL;
 	struct pb_llm_conn conn = { 0 };
 	char err[PB_ERRLEN], *blend = NULL, **cmd = NULL, *tmpl = NULL;
 	char *auth = NULL, *key = NULL;
@@ -293,6 +302,7 @@ main(int argc, char *argv[])
 	bo.judge.retry.cap_s = PB_RETRY_CAP;
 	bo.judge.retry.max_wait_s = 120;
 	bo.judge_scale.scale = 10;
+	bo.cmd_timeout = DEFAULT_CMD_TIMEOUT;
 	while ((c = getopt_long(argc, argv, "hj:q", opts, NULL)) != -1) {
 		switch (c) {
 		case O_SCORER: scorer = optarg; break;
@@ -353,6 +363,11 @@ main(int argc, char *argv[])
 		case O_NOCACHE: nocache = 1; judgeopt = "--no-cache"; break;
 		case O_SUMMARY: summary = 1; break;
 		case 'q': quiet = 1; break;
+		case O_CTIMEOUT:
+			bo.cmd_timeout = numarg("--cmd-timeout", optarg, 0, 1e9);
+			cmdopt = "--cmd-timeout";
+			break;
+		case O_CPLAIN: bo.cmd_plain = 1; cmdopt = "--cmd-plain"; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -447,6 +462,8 @@ main(int argc, char *argv[])
 		die("the cmd scorer needs --cmd PROG [ARG ...]");
 	if (cmd && !has[1])
 		die("--cmd applies only to the cmd scorer");
+	if (cmdopt && !has[1])
+		die("%s applies only to the cmd scorer", cmdopt);
 	if (has_scale && !has[0] && !has[1])
 		die("--scale applies only to the jq and cmd scorers");
 	if (has[2] && !judge)

@@ -59,7 +59,7 @@ usage(FILE *fp, int status)
 	    "      --threads N         threads serving connections (default: CPUs, at most 8)\n"
 	    "  -h, --help              show this help\n"
 	    "      --version           show the version\n");
-	exit(status);
+	usage_end(fp, status);
 }
 
 static struct pb_sim sim;

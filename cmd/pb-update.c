@@ -39,7 +39,7 @@ usage(FILE *fp, int status)
 	    "      --release         hand back the pulls of FILE's records: they will not come\n"
 	    "  -h, --help            show this help\n"
 	    "      --version         show the version\n");
-	exit(status);
+	usage_end(fp, status);
 }
 
 /* One scored pull as read.  The input is read whole before the state is

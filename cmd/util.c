@@ -17,12 +17,66 @@ setprog(const char *name)
 	argv0 = p ? p + 1 : name;
 }
 
+/* Appends s to out with every control character escaped (\n, \t, \r,
+ * else \xHH): a file name, an arm id or a record's text in a message
+ * cannot end the line, move the cursor or speak to the terminal.  out
+ * has room for 4 bytes per byte of s. */
+static char *
+escape(char *out, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c >= 0x20 && c != 0x7f) {
+			*out++ = (char)c;
+			continue;
+		}
+		*out++ = '\\';
+		if (c == '\n' || c == '\t' || c == '\r')
+			*out++ = c == '\n' ? 'n' : c == '\t' ? 't' : 'r';
+		else {
+			*out++ = 'x';
+			*out++ = hex[c >> 4];
+			*out++ = hex[c & 15];
+		}
+	}
+	return out;
+}
+
+/* "TOOL: message\n", escaped, in one write: stderr is unbuffered, and
+ * one write keeps the lines of processes sharing it whole. */
 static void
 vmsg(const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", argv0);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char small[1024], line[4200], *mem = NULL, *out = line, *o;
+	const char *msg = small;
+	size_t need;
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	if (n >= (int)sizeof small && (mem = malloc((size_t)n + 1))) {
+		vsnprintf(mem, (size_t)n + 1, fmt, aq);
+		msg = mem;
+	}
+	va_end(aq);
+	if (n < 0)
+		msg = fmt;
+	need = strlen(argv0) + 2 + 4 * strlen(msg) + 2;
+	if (need > sizeof line && !(out = malloc(need))) {
+		out = line;
+		msg = "(a message lost: out of memory)";
+	}
+	o = out + sprintf(out, "%s: ", argv0);
+	o = escape(o, msg);
+	*o++ = '\n';
+	fwrite(out, 1, (size_t)(o - out), stderr);
+	if (out != line)
+		free(out);
+	free(mem);
 }
 
 void
@@ -100,13 +154,33 @@ version(void)
 int
 fshut(FILE *fp, const char *name)
 {
-	int bad = 0;
+	int bad = 0, e;
 
+	/* An earlier write may have failed and been forgotten by stdio but
+	 * for the error flag: fflush tries what is left, and says why. */
+	errno = 0;
 	if (fflush(fp) == EOF || ferror(fp)) {
+		e = errno;
+		if (e)
+			warnx_("write error on %s: %s", name, strerror(e));
+		else
+			warnx_("write error on %s", name);
+		bad = 1;
+	}
+	errno = 0;
+	if (fclose(fp) == EOF && !bad) {
 		warnx_("write error on %s: %s", name, strerror(errno));
 		bad = 1;
 	}
 	return bad ? -1 : 0;
+}
+
+void
+usage_end(FILE *fp, int status)
+{
+	if (fshut(fp, fp == stdout ? "<stdout>" : "<stderr>") && !status)
+		status = PB_EXIT_USAGE;
+	exit(status);
 }
 
 double

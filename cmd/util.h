@@ -22,9 +22,14 @@ char *estrdup(const char *s);
 /* Prints "TOOL (promptbandit) VERSION" and exits 0. */
 _Noreturn void version(void);
 
-/* Flushes fp and reports a failed write (closed pipe, full disk).
- * Returns 0 if everything written reached the kernel, else -1. */
+/* Flushes and closes fp and reports a failed write (closed pipe, full
+ * disk) with its errno.  Returns 0 if everything written reached the
+ * kernel, else -1.  fp is closed either way. */
 int fshut(FILE *fp, const char *name);
+
+/* Ends usage(): the help went to fp; a write that failed makes an exit
+ * with status 0 an exit with 2. */
+_Noreturn void usage_end(FILE *fp, int status);
 
 /* Parses a number option; dies with a usage error naming opt if s is not
  * a number in [lo,hi]. */

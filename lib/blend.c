@@ -42,7 +42,12 @@ struct co {
 	size_t head, n;
 	int on, dead, reaped;
 	char why[PB_ERRLEN]; /* why it died */
+	char *const *argv; /* to start it again after a timeout */
+	double since;      /* when the first answer owed began to be awaited */
+	int strikes;       /* timeouts in a row */
 };
+
+#define STRIKES 3 /* timeouts in a row that end a program for the run */
 
 struct pb_blend {
 	struct pb_blend_opts o;
@@ -242,8 +247,51 @@ co_send(struct pb_blend *b, struct co *c, struct slot *s, const char *text,
 	rv |= pb_coproc_send(&c->p, text, len);
 	rv |= pb_coproc_send(&c->p, jq ? "]\n" : "\n", jq ? 2 : 1);
 	cJSON_free(own);
+	if (!c->n)
+		c->since = pb_clock();
 	if (rv < 0 || owe(c, b->cap, s->seq) < 0)
 		return -1;
+	return 0;
+}
+
+/* Is the program's answer j for the record of slot s?  The protocol has
+ * each answer carry the record's "pull" (null for a record without one),
+ * so that an answer too many or too few is caught at once instead of
+ * shifting every later reward onto the wrong record.  With --cmd-plain
+ * only an answer that carries a pull is checked. */
+static int
+cmd_in_step(const struct pb_blend *b, const cJSON *j, const struct slot *s,
+            char why[PB_ERRLEN])
+{
+	const cJSON *got = cJSON_IsObject(j) ?
+	                   cJSON_GetObjectItemCaseSensitive(j, "pull") : NULL;
+	const cJSON *want = cJSON_GetObjectItemCaseSensitive(s->rec, "pull");
+	cJSON *null = NULL;
+	char *g, *w;
+	int same;
+
+	if (!got) {
+		if (b->o.cmd_plain)
+			return 1;
+		snprintf(why, PB_ERRLEN, "an answer without the record's pull "
+		         "(the protocol wants {\"pull\":ID,\"reward\":X}; "
+		         "--cmd-plain takes plain answers)");
+		return 0;
+	}
+	if (!want && !(want = null = cJSON_CreateNull()))
+		return 0;
+	if ((same = cJSON_Compare(got, want, 1))) {
+		cJSON_Delete(null);
+		return 1;
+	}
+	g = cJSON_PrintUnformatted(got);
+	w = cJSON_PrintUnformatted(want);
+	snprintf(why, PB_ERRLEN, "an answer for pull %.40s where pull %.40s was "
+	         "owed: the answers are out of step with the records",
+	         g ? g : "?", w ? w : "?");
+	cJSON_free(g);
+	cJSON_free(w);
+	cJSON_Delete(null);
 	return 0;
 }
 
@@ -282,7 +330,18 @@ co_answer(struct pb_blend *b, struct co *c, const char *line, int jq)
 			return;
 		}
 	}
+	if (!jq && (s = slot_of(b, c->owed[c->head])) && !cmd_in_step(b, j, s, why)) {
+		cJSON_Delete(j);
+		if (!j)
+			snprintf(why, sizeof why, "an answer that is not JSON, so "
+			         "carries no pull: '%.60s' (--cmd-plain takes plain "
+			         "answers)", line);
+		co_dead(b, c, "%s", why);
+		return;
+	}
 	seq = owed_pop(c, b->cap);
+	c->since = pb_clock();
+	c->strikes = 0;
 	if (!(s = slot_of(b, seq))) {
 		cJSON_Delete(j);
 		return;
@@ -335,8 +394,11 @@ co_drain(struct pb_blend *b, struct co *c, int jq)
 	if (c->dead || !c->p.eof)
 		return;
 	if (pb_coproc_line(&c->p, NULL) && !c->n) {
-		/* answers beyond the records: as wrong as answers missing */
+		/* answers beyond the records: as wrong as answers missing,
+		 * and (unchecked, --cmd-plain) a sign that rewards may have
+		 * gone to the wrong records, so the run fails */
 		co_dead(b, c, "%s gave more answers than records", c->label);
+		b->cnt.failed++;
 		return;
 	}
 	if (c->n || !b->finished) {
@@ -354,6 +416,74 @@ co_drain(struct pb_blend *b, struct co *c, int jq)
 			b->cnt.failed++;
 		}
 	}
+}
+
+/* The first answer c owes is overdue: its record is unscored with the
+ * reason, the program killed and started again, and the records it
+ * still owed sent to the new one.  STRIKES timeouts in a row, no answer
+ * between, end it for the run. */
+static void
+co_timeout(struct pb_blend *b, struct co *c)
+{
+	char why[PB_ERRLEN], err[PB_ERRLEN];
+	struct slot *s;
+	long *seqs = NULL, seq;
+	size_t n, i;
+
+	snprintf(why, sizeof why, "%s gave no answer in %g s (--cmd-timeout)",
+	         c->label, b->o.cmd_timeout);
+	if (++c->strikes >= STRIKES) {
+		pb_coproc_kill(&c->p);
+		co_dead(b, c, "%s gave no answer in %g s, %d times in a row",
+		        c->label, b->o.cmd_timeout, c->strikes);
+		return;
+	}
+	seq = owed_pop(c, b->cap);
+	if ((s = slot_of(b, seq))) {
+		unscored(b, s, c->comp, why, 0);
+		b->cnt.failed++;
+	}
+	pb_coproc_kill(&c->p);
+	if (pb_coproc_start(&c->p, c->argv, err) < 0) {
+		co_dead(b, c, "%s could not be started again: %s", c->label, err);
+		return;
+	}
+	n = c->n;
+	if (n && !(seqs = malloc(n * sizeof *seqs))) {
+		co_dead(b, c, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		seqs[i] = owed_pop(c, b->cap);
+	c->head = 0;
+	for (i = 0; i < n; i++) {
+		if (!(s = slot_of(b, seqs[i])) || co_send(b, c, s, NULL, 0, 0) == 0)
+			continue;
+		/* not sent, so not owed: settled here, the owed by co_dead */
+		for (; i < n; i++)
+			if ((s = slot_of(b, seqs[i]))) {
+				unscored(b, s, c->comp, "out of memory", 1);
+				b->cnt.failed++;
+			}
+		free(seqs);
+		co_dead(b, c, "out of memory");
+		return;
+	}
+	free(seqs);
+	c->since = pb_clock();
+}
+
+/* Milliseconds until c's first answer owed is overdue (0: it is); -1
+ * when nothing is owed or there is no limit. */
+static int
+co_left_ms(const struct pb_blend *b, const struct co *c, double now)
+{
+	double left;
+
+	if (!c->on || c->dead || !c->n || !(b->o.cmd_timeout > 0))
+		return -1;
+	left = c->since + b->o.cmd_timeout - now;
+	return left <= 0 ? 0 : left > 1e6 ? 1000000000 : (int)ceil(left * 1000);
 }
 
 static int
@@ -675,6 +805,7 @@ pb_blend_new(const struct pb_blend_opts *o, char err[PB_ERRLEN])
 		case PB_COMP_CMD:
 			if (start_co(&b->cmd, (int)i, o->cmd, o->cmd[0], err) < 0)
 				goto bad;
+			b->cmd.argv = o->cmd;
 			b->cnt.cmd_started = 1;
 			break;
 		case PB_COMP_JUDGE: {
@@ -872,11 +1003,16 @@ pb_blend_step(struct pb_blend *b, int timeout_ms, char err[PB_ERRLEN])
 	if (n) {
 		int t = b->judge && !pb_query_idle(b->judge) ?
 		        (timeout_ms < 0 || timeout_ms > 10 ? 10 : timeout_ms) : timeout_ms;
+		int left = co_left_ms(b, &b->cmd, pb_clock());
 
+		if (left >= 0 && (t < 0 || t > left))
+			t = left;
 		if ((moved = pb_coproc_pump(cp, n, t, err)) < 0)
 			return fail(b, err, "%s", err);
 		for (i = 0; i < n; i++)
 			co_drain(b, cs[i], cs[i] == &b->jq);
+		if (co_left_ms(b, &b->cmd, pb_clock()) == 0)
+			co_timeout(b, &b->cmd);
 	}
 	if (b->judge && !pb_query_idle(b->judge)) {
 		double next, now = pb_clock();

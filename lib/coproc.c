@@ -280,6 +280,18 @@ pb_coproc_wait(struct pb_coproc *c, char how[PB_ERRLEN])
 }
 
 void
+pb_coproc_kill(struct pb_coproc *c)
+{
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR)
+			;
+		c->pid = 0;
+	}
+	pb_coproc_free(c);
+}
+
+void
 pb_coproc_free(struct pb_coproc *c)
 {
 	if (c->fd >= 0)

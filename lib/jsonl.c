@@ -7,6 +7,69 @@
 #include "pb.h"
 
 static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first key found twice in an object anywhere in v, or NULL; "" for
+ * out of memory.  Readers disagree on which of two keys wins (cJSON and
+ * so every tool here takes the first, jq the last), so a record with one
+ * is refused rather than read one way here and another there.  Depth is
+ * bounded by cJSON's nesting limit; an object's keys are compared in
+ * pairs when few, else sorted, so this stays n log n. */
+static const char *
+dup_key(const cJSON *v)
+{
+	const char *small[16], **keys = small, *d = NULL;
+	const cJSON *c;
+	size_t n = 0, i, j;
+
+	for (c = v->child; c; c = c->next) {
+		if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && (d = dup_key(c)))
+			return d;
+		n++;
+	}
+	if (!cJSON_IsObject(v) || n < 2)
+		return NULL;
+	if (n > sizeof small / sizeof *small && !(keys = malloc(n * sizeof *keys)))
+		return "";
+	for (c = v->child, i = 0; c; c = c->next)
+		keys[i++] = c->string ? c->string : "";
+	if (n <= 8) {
+		for (i = 0; i < n && !d; i++)
+			for (j = i + 1; j < n && !d; j++)
+				if (!strcmp(keys[i], keys[j]))
+					d = keys[i];
+	} else {
+		qsort(keys, n, sizeof *keys, key_cmp);
+		for (i = 1; i < n && !d; i++)
+			if (!strcmp(keys[i - 1], keys[i]))
+				d = keys[i];
+	}
+	if (keys != small)
+		free(keys);
+	return d;
+}
+
+/* Does the JSON text [s, s+n), known to be valid, escape a NUL (\u0000)?
+ * cJSON would end the string there, cutting a task's input short without
+ * a word.  In valid JSON every backslash starts an escape of two or six
+ * characters, so a walk from backslash to backslash reads them right. */
+static int
+escaped_nul(const char *s, size_t n)
+{
+	const char *e = s + n, *q = s;
+
+	while (q < e && (q = memchr(q, '\\', (size_t)(e - q)))) {
+		if (e - q >= 6 && !memcmp(q + 1, "u0000", 5))
+			return 1;
+		q += 2;
+	}
+	return 0;
+}
+
+static int
 each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
      long *nlines, char err[PB_ERRLEN])
 {
@@ -14,6 +77,8 @@ each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
 	size_t cap = 0;
 	ssize_t len;
 	struct pb_where at = { name, 0, NULL, 0 };
+	char why[PB_ERRLEN];
+	const char *dup;
 	int rv = 0;
 
 	while ((len = getline(&line, &cap, fp)) != -1) {
@@ -48,6 +113,17 @@ each(FILE *fp, const char *name, pb_record_fn fn, void *arg,
 			} else if (!cJSON_IsObject(rec)) {
 				cJSON_Delete(rec);
 				rv = fn(NULL, &at, "not a JSON object", arg);
+			} else if (escaped_nul(at.text, at.len)) {
+				cJSON_Delete(rec);
+				rv = fn(NULL, &at, "a string holds an escaped NUL "
+				        "(\\u0000), which no tool can pass on", arg);
+			} else if ((dup = dup_key(rec))) {
+				if (*dup)
+					snprintf(why, sizeof why, "duplicate key \"%.80s\"", dup);
+				else
+					snprintf(why, sizeof why, "out of memory");
+				cJSON_Delete(rec);
+				rv = fn(NULL, &at, why, arg);
 			} else {
 				rv = fn(rec, &at, NULL, arg);
 			}

@@ -258,10 +258,13 @@ each_piece(const char *tmpl, int (*fn)(const char *p, size_t n, int name, void *
 			p = q + 1;
 			continue;
 		}
-		for (q = p; *q && *q != '{' && !(q[0] == '}' && q[1] == '}'); q++)
+		if (*p == '}') {
+			/* one rule with pb-sample's templates (template.c) */
+			snprintf(err, PB_ERRLEN, "template: unmatched '}'");
+			return -1;
+		}
+		for (q = p; *q && *q != '{' && *q != '}'; q++)
 			;
-		if (q == p)
-			q++; /* a lone '}' */
 		if (fn(p, (size_t)(q - p), -1, arg) < 0)
 			goto oom;
 		p = q;

@@ -1989,6 +1989,10 @@ int pb_coproc_wait(struct pb_coproc *c, char how[PB_ERRLEN]);
 /* Frees c; a child still running is sent SIGTERM and waited for. */
 void pb_coproc_free(struct pb_coproc *c);
 
+/* The same with SIGKILL, for a child that stopped answering (and may
+ * ignore SIGTERM). */
+void pb_coproc_kill(struct pb_coproc *c);
+
 /* ===================================================================== */
 /* judge.c: rewards from values, verdicts and the judge's prompt         */
 /* ===================================================================== */
@@ -2089,6 +2093,11 @@ struct pb_blend_opts {
 	const char *jq_path;       /* the jq to run (NULL: "jq" from PATH) */
 	/* cmd */
 	char *const *cmd;          /* NULL-terminated argv; borrowed */
+	int cmd_plain;             /* answers need not carry the record's
+	                            * pull (0.1's protocol, unchecked) */
+	double cmd_timeout;        /* seconds an answer may take (0: no
+	                            * limit); then the record is unscored
+	                            * and the program started again */
 	struct pb_reward_scale scale; /* for jq and cmd */
 	/* judge */
 	const char *judge_tmpl;    /* borrowed */

@@ -376,6 +376,24 @@ number_after(const char *base, const char *p, struct num *x)
 	return 1;
 }
 
+/* number_after(p), when nothing from stop to the end of p's sentence is
+ * a number (a later candidate scanned it and found none): the search for
+ * the first number stops at stop, and only a hit reads the sentence to
+ * its end, once.  What keeps the extractors linear in the text. */
+static int
+number_before(const char *base, const char *p, const char *stop, struct num *x)
+{
+	const char *lim;
+
+	while (isspace_((unsigned char)*p))
+		p++;
+	for (lim = p; lim < stop && *lim != '\n'; lim++)
+		if ((*lim == '.' || *lim == '!' || *lim == '?') &&
+		    (!lim[1] || isspace_((unsigned char)lim[1])))
+			break;
+	return scan_numbers(base, p, lim, 0, x) && number_after(base, p, x);
+}
+
 /* If the word "answer" at p (already matched) introduces an answer,
  * returns where the answer starts, else NULL: "answer is", "answer:",
  * "answer =", "answer to the question is", "final answer".  The verb may
@@ -410,86 +428,172 @@ answer_intro(const char *text, const char *p)
 	return final ? q : NULL;
 }
 
-/* Calls try(at) for each place an answer is introduced, last first, until
- * try returns non-zero.  Returns that value or 0. */
-static int
-each_answer_intro(const char *text, int (*try)(const char *, const char *, void *),
-                  void *arg)
+#define NINTRO 64 /* the introductions kept, the last ones */
+
+/* The places answers are introduced, in order (never decreasing), the
+ * last NINTRO of them.  Returns how many. */
+static size_t
+answer_intros(const char *text, const char *found[NINTRO])
 {
 	const char *p, *at;
-	const char *found[64];
-	size_t n = 0, i;
-	int rv;
+	size_t n = 0;
 
-	/* Collect introductions in order; keep the last 64. */
 	for (p = text; *p; p++) {
 		if ((*p != 'a' && *p != 'A') || !word_at(p, "answer"))
 			continue;
 		if (p > text && isalpha_((unsigned char)p[-1]))
 			continue;
 		if ((at = answer_intro(text, p))) {
-			if (n == sizeof found / sizeof *found) {
+			if (n == NINTRO) {
 				memmove(found, found + 1, (n - 1) * sizeof *found);
 				n--;
 			}
 			found[n++] = at;
 		}
 	}
-	for (i = n; i > 0; i--)
-		if ((rv = try(text, found[i - 1], arg)))
+	return n;
+}
+
+/* Calls try(at) for each place an answer is introduced, last first, until
+ * try returns non-zero.  Returns that value or 0. */
+static int
+each_answer_intro(const char *text, int (*try)(const char *, const char *, void *),
+                  void *arg)
+{
+	const char *found[NINTRO];
+	size_t i, n;
+	int rv;
+
+	/* the same place twice ("answer to the answer is") is tried once */
+	for (n = i = answer_intros(text, found); i > 0; i--)
+		if ((i == n || found[i - 1] != found[i]) &&
+		    (rv = try(text, found[i - 1], arg)))
 			return rv;
 	return 0;
 }
 
+/* "The answer is 14": the number after the last introduction with one,
+ * each scanned only up to the one after it (which found none). */
 static int
-try_number(const char *text, const char *at, void *arg)
+intro_number(const char *text, struct num *x)
 {
-	return number_after(text, at, arg);
+	const char *found[NINTRO], *stop = text + strlen(text);
+	size_t i;
+
+	for (i = answer_intros(text, found); i > 0; i--) {
+		if (number_before(text, found[i - 1], stop, x))
+			return 1;
+		if (found[i - 1] < stop)
+			stop = found[i - 1];
+	}
+	return 0;
+}
+
+/* GSM8K's "#### 72": the number after the last "####" that has one in
+ * its sentence.  Walked from the end back, one run of '#'s at a time:
+ * every "####" of a run reads the same (all between is '#'), so a run is
+ * tried once, from its last "####", and only up to the run after it.
+ * (It was quadratic on runs of "####".) */
+static int
+hashes_answer(const char *text, struct num *x)
+{
+	const char *r = text + strlen(text), *stop = r, *s, *e;
+
+	for (;;) {
+		/* the run of '#' ending last before r, if 4 long or more */
+		for (e = r; e > text && e[-1] != '#'; e--)
+			;
+		if (e == text)
+			return 0;
+		for (s = e; s > text && s[-1] == '#'; s--)
+			;
+		r = s;
+		if (e - s < 4)
+			continue;
+		if (number_before(text, s + 4 * ((size_t)(e - s) / 4), stop, x))
+			return 1;
+		stop = s;
+	}
+}
+
+#define NBOX 32 /* the boxes kept, the last ones */
+
+/* \boxed{14}: the first number in the last box holding one.  The boxes'
+ * ends are found in one walk; a box is then scanned around the later
+ * boxes inside it, which were scanned already without a number, so each
+ * byte is scanned once (nested or unclosed boxes made it NBOX times). */
+static int
+boxed_number(const char *text, struct num *x)
+{
+	const char *box[NBOX], *end[NBOX], *p, *a;
+	size_t nb = 0, top = 0, i, k, j;
+	int stack[NBOX], level[NBOX], depth = 0;
+	struct { const char *s, *e; } done[NBOX];
+	size_t nd = 0;
+
+	/* by hand, not strstr: a sanitizer's strstr reads the whole rest of
+	 * the text at every call, which makes a loop of them quadratic */
+	for (p = text; *p; p++) {
+		if (*p != '\\' || strncmp(p, "\\boxed{", 7))
+			continue;
+		p += 6;
+		if (nb == NBOX) {
+			memmove(box, box + 1, (NBOX - 1) * sizeof *box);
+			nb--;
+		}
+		box[nb++] = p + 1;
+	}
+	if (!nb)
+		return 0;
+	/* each box ends after the '}' that brings its depth back to 0 */
+	for (p = box[0], k = 0; ; p++) {
+		if (k < nb && p == box[k]) {
+			stack[top] = (int)k;
+			level[top++] = depth;
+			k++;
+		}
+		if (!*p)
+			break;
+		depth += (*p == '{') - (*p == '}');
+		while (top && level[top - 1] > depth)
+			end[stack[--top]] = p + 1;
+	}
+	while (top)
+		end[stack[--top]] = p;
+	/* last box first; done[] holds the spans scanned, in order */
+	for (i = nb; i-- > 0;) {
+		for (j = 0; j < nd && done[j].s < box[i]; j++)
+			;
+		for (a = box[i], k = j; k < nd && done[k].s < end[i]; k++) {
+			if (scan_numbers(text, a, done[k].s, 0, x))
+				return 1;
+			a = done[k].e;
+		}
+		if (scan_numbers(text, a, end[i], 0, x))
+			return 1;
+		/* the spans inside this box become this box's one span */
+		done[j].s = box[i];
+		done[j].e = end[i];
+		memmove(done + j + 1, done + k, (nd - k) * sizeof *done);
+		nd -= k - j - 1;
+	}
+	return 0;
 }
 
 int
 pb_extract_number(const char *text, double *out, char *buf, size_t n)
 {
 	struct num x;
-	const char *p, *hit;
 	int found = 0;
 
 	/* 1. GSM8K's "#### 72": the last one with a number. */
-	for (p = text, hit = NULL; (p = strstr(p, "####")); p += 4)
-		hit = p;
-	while (hit && !found) {
-		const char *prev = NULL;
-		found = number_after(text, hit + 4, &x);
-		if (found)
-			break;
-		for (p = text; (p = strstr(p, "####")) && p < hit; p += 4)
-			prev = p;
-		hit = prev;
-	}
+	found = hashes_answer(text, &x);
 	/* 2. "The answer is 14", "Final answer: 14". */
 	if (!found)
-		found = each_answer_intro(text, try_number, &x);
+		found = intro_number(text, &x);
 	/* 3. \boxed{14}: the last box holding a number. */
-	if (!found) {
-		const char *boxes[32];
-		size_t nb = 0;
-
-		for (p = text; (p = strstr(p, "\\boxed{")); p += 7) {
-			if (nb == 32) {
-				memmove(boxes, boxes + 1, 31 * sizeof *boxes);
-				nb--;
-			}
-			boxes[nb++] = p + 7;
-		}
-		while (nb > 0 && !found) {
-			const char *s = boxes[--nb];
-			int depth = 1;
-
-			for (p = s; *p && depth; p++)
-				depth += (*p == '{') - (*p == '}');
-			found = scan_numbers(text, s, p, 0, &x);
-		}
-	}
+	if (!found)
+		found = boxed_number(text, &x);
 	/* 4. The last number anywhere. */
 	if (!found)
 		found = scan_numbers(text, text, text + strlen(text), 1, &x);
@@ -703,8 +807,8 @@ pb_extract_choice(const char *text, char *out)
 	}
 	/* Bracketed letters anywhere: "(B)"; several different ones (a list
 	 * of options, "(A) or (C)?") decide nothing. */
-	for (p = text; (p = strchr(p, '(')); p++) {
-		if (!(c = letter_at(p + 1, 1)) || p[2] != ')')
+	for (p = text; *p; p++) { /* not strchr: see boxed_number */
+		if (*p != '(' || !(c = letter_at(p + 1, 1)) || p[2] != ')')
 			continue;
 		if (one && one != c) {
 			one = -1;

@@ -3,7 +3,7 @@
 # one long-lived process each (counted), rewards read strictly, errors
 # per record, a program that dies early, blends, and bad options.
 . "$(dirname "$0")/lib.sh"
-plan 55
+plan 72
 
 REALJQ=$(command -v jq)
 rec() { # rec PULL RESPONSE ANSWER: an answered record
@@ -98,7 +98,7 @@ chmod +x rm.sh
 PIDS=$TMP/cmd.pids
 export PIDS
 { cat six.jsonl; failed 7; } >seven.jsonl
-run pb-score seven.jsonl --cmd ./rm.sh
+run pb-score --cmd-plain seven.jsonl --cmd ./rm.sh
 is "$RC" 1 "cmd: exit 1 (a bad answer)"
 is "$(col .reward)" "1 null 0.25 null 1 1 null " "cmd: rewards"
 is "$(col .score.reason)" "null \"answer is not JSON: 'not json'\" null \"too long to judge\" null null \"query failed: HTTP 500: boom\" " \
@@ -110,12 +110,12 @@ is "$(grep -c . cmd.pids.in)" 6 "cmd: the failed query was not sent"
 is "$(head -n 1 cmd.pids.in)" "$(head -n 1 six.jsonl)" "cmd: records sent as read"
 rm -f cmd.pids cmd.pids.in
 awk 'BEGIN { for (i = 1; i <= 2000; i++) printf "{\"pull\":%d,\"task\":{\"answer\":\"1\"},\"response\":{\"text\":\"x\"}}\n", i + 10 }' >many2.jsonl
-run pb-score many2.jsonl --cmd ./rm.sh
+run pb-score --cmd-plain many2.jsonl --cmd ./rm.sh
 is "$RC:$(grep -c . cmd.pids):$(jq -c .reward "$TMP/out" | sort | uniq -c | tr -s ' ')" "0:1: 2000 1" "cmd: 2000 records, one process"
 
 # Dying early: the records it owed and all after are unscored, exit 1.
 rm -f cmd.pids cmd.pids.in
-DIE_AT=3 run pb-score seven.jsonl --cmd ./rm.sh
+DIE_AT=3 run pb-score --cmd-plain seven.jsonl --cmd ./rm.sh
 is "$RC" 1 "cmd dies: exit 1"
 is "$(col .reward)" "1 null null null null null null " "cmd dies: later records unscored, none dropped"
 is "$(jq -r 'select(.pull == 3 or .pull == 6) | .score.reason' "$TMP/out" | sort -u)" "./rm.sh exited with status 5" \
@@ -123,8 +123,60 @@ is "$(jq -r 'select(.pull == 3 or .pull == 6) | .score.reason' "$TMP/out" | sort
 like "$ERR" "pb-score: cmd: \./rm\.sh exited with status 5; [0-9]+ records? it owed, and any after, left unscored" "cmd dies: said once"
 run pb-score six.jsonl --cmd ./no-such-program
 is "$RC:$ERR" "2:pb-score: --cmd: ./no-such-program: No such file or directory" "cmd not found: exit 2"
-run pb-score six.jsonl --cmd sh -c 'while read -r l; do echo 0.5; done; exit 3'
+run pb-score --cmd-plain six.jsonl --cmd sh -c 'while read -r l; do echo 0.5; done; exit 3'
 is "$RC:$ERR" "1:pb-score: cmd: sh exited with status 3 after answering" "cmd failing at the end: exit 1"
+
+# The checked protocol (the default): each answer carries the record's
+# pull, so a program that answers twice for one record is caught at the
+# next answer instead of shifting every later reward onto the wrong one.
+cat >echo.sh <<'PROG'
+#!/bin/sh
+# answers {"pull":P,"reward":R}; TWICE=P answers that pull twice; HANG=P
+# stops answering there (exec: the kill reaches it)
+while IFS= read -r line; do
+	p=${line#*\"pull\":}
+	p=${p%%,*}
+	[ "$p" = "${HANG:-}" ] && exec sleep 60
+	printf '{"pull":%s,"reward":%s}\n' "$p" "$([ "$p" = 1 ] && echo 1 || echo 0)"
+	[ "$p" = "${TWICE:-}" ] && printf '{"pull":%s,"reward":1}\n' "$p"
+done
+exit 0
+PROG
+chmod +x echo.sh
+run pb-score six.jsonl --cmd ./echo.sh
+is "$RC:$(col .reward)" "0:1 0 0 0 0 0 " "checked: answers carrying the pull are taken"
+TWICE=2 run pb-score six.jsonl --cmd ./echo.sh
+is "$RC" 1 "checked: an answer too many: exit 1"
+is "$(col .reward)" "1 0 null null null null " "checked: an answer too many: no reward lands on the wrong record"
+like "$ERR" "pb-score: cmd: an answer for pull 2 where pull 3 was owed: the answers are out of step with the records; [0-9]+ records? it owed, and any after, left unscored" \
+	"checked: an answer too many: said, naming both pulls"
+run pb-score --cmd-plain six.jsonl --cmd sh -c 'n=0; while read -r l; do n=$((n + 1)); echo 1; [ $n = 2 ] && echo 0; done; exit 0'
+is "$RC" 1 "plain: an answer too many fails the run at the end"
+like "$ERR" "pb-score: cmd: sh gave more answers than records" "plain: and says so"
+run pb-score six.jsonl --cmd sh -c 'while read -r l; do echo 1; done'
+is "$RC:$(col .reward)" "1:null null null null null null " "checked: a plain answer is refused"
+like "$ERR" "an answer without the record's pull .*--cmd-plain takes plain answers" "checked: and the message says how to take it"
+printf '{"task":{"answer":"1"},"response":{"text":"x"}}\n' >nopull.jsonl
+run pb-score nopull.jsonl --cmd sh -c 'read -r l; echo "{\"pull\":null,\"reward\":1}"'
+is "$RC:$(col .reward)" "0:1 " "checked: a record without a pull is answered with pull null"
+
+# --cmd-timeout: the record unscored with the reason, the program started
+# again for the rest; three timeouts in a row end it for the run.
+HANG=2 run pb-score --cmd-timeout 0.5 six.jsonl --cmd ./echo.sh
+is "$RC:$(col .reward)" "1:1 null 0 0 0 0 " "timeout: that record unscored, the run goes on"
+is "$(jq -r 'select(.pull == 2) | .score.reason' "$TMP/out")" "./echo.sh gave no answer in 0.5 s (--cmd-timeout)" \
+	"timeout: the reason"
+is "$ERR" "pb-score: six.jsonl:2: cmd: ./echo.sh gave no answer in 0.5 s (--cmd-timeout)" "timeout: one message"
+run pb-score --cmd-timeout 0.2 six.jsonl --cmd sh -c 'exec sleep 60'
+is "$RC:$(col .reward)" "1:null null null null null null " "timeout: a program that never answers: every record unscored"
+like "$ERR" "pb-score: cmd: sh gave no answer in 0.2 s, 3 times in a row; [0-9]+ records? it owed, and any after, left unscored" \
+	"timeout: three in a row end it"
+run pb-score --cmd-timeout 5 </dev/null
+is "$RC:$ERR" "2:pb-score: --cmd-timeout applies only to the cmd scorer" "--cmd-timeout without cmd"
+run pb-score --cmd-plain </dev/null
+is "$RC:$ERR" "2:pb-score: --cmd-plain applies only to the cmd scorer" "--cmd-plain without cmd"
+run pb-score --cmd-timeout x </dev/null --cmd true
+is "$RC:$ERR" "2:pb-score: --cmd-timeout: 'x' is not a number in [0, 1e+09]" "bad --cmd-timeout"
 
 # --------------------------------------------------------------- blend
 rm -f cmd.pids
@@ -133,7 +185,7 @@ run pb-score --blend number:0.8,jq:0.2 --jq '.pull == 1' b.jsonl
 is "$RC $(col .reward)" "0 1 0 " "blend number+jq"
 is "$(jq -c '.score | [.scorer, .status, .components.number.reward, .components.jq.weight, .components.jq.extracted]' "$TMP/out" | tr '\n' ' ')" \
 	'["blend","ok",1,0.2,"true"] ["blend","wrong",0,0.2,"false"] ' "blend: components kept"
-run pb-score --blend number:3,cmd:1 b.jsonl --cmd sh -c 'while read -r l; do echo 0.5; done'
+run pb-score --cmd-plain --blend number:3,cmd:1 b.jsonl --cmd sh -c 'while read -r l; do echo 0.5; done'
 is "$RC $(col .reward)" "0 0.875 0.125 " "blend: weights divided by their sum"
 
 # -------------------------------------------------------- man example

@@ -2,6 +2,7 @@
  * scorers and the record dispatcher.  The many end-to-end cases live in
  * tests/data/score-golden.jsonl (run by tests/0300-pb-score.t). */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "../../lib/pb.h"
@@ -73,6 +74,67 @@ record(const struct pb_scorer *sc, const char *json, int want_rc,
 	cJSON_free(r);
 	cJSON_free(s);
 	cJSON_Delete(rec);
+}
+
+/* A text of n bytes: unit repeated, then tail.  Caller frees. */
+static char *
+repeat(const char *unit, size_t n, const char *tail)
+{
+	size_t u = strlen(unit), t = strlen(tail), i;
+	char *s = malloc(n + t + 1);
+
+	if (!s)
+		exit(2);
+	for (i = 0; i + u <= n; i += u)
+		memcpy(s + i, unit, u);
+	memcpy(s + i, tail, t + 1);
+	return s;
+}
+
+/* Every extractor on 4 MB of the patterns that made one quadratic (or
+ * NINTRO or NBOX times linear): each must finish, with the answer the
+ * small case gives.  The alarm is generous, minutes for what takes a
+ * fraction of a second: a regression to quadratic work takes hours. */
+static void
+linear(void)
+{
+	static const struct { const char *unit, *tail, *want; } t[] = {
+		{ "#", " 5", "5" },
+		{ "#### a ", "#### 7", "7" },
+		{ "#### a ", "", NULL },
+		{ "####\n", "x", NULL },
+		{ "answer to the answer is ", "", NULL },
+		{ "answer is x ", "", NULL },
+		{ "\\boxed{ ", "", NULL },
+		{ "\\boxed{ }", "\\boxed{3}", "3" },
+		{ "y ", "1", "1" },
+		{ "x1", "", NULL },
+		{ "(A) ", "", NULL },
+		{ "choose ", "", NULL },
+		{ "* ", "", NULL },
+	};
+	size_t i, n = (size_t)4 << 20;
+	char buf[64], c;
+	double v;
+	int b;
+
+	alarm(600);
+	for (i = 0; i < sizeof t / sizeof *t; i++) {
+		char *s = repeat(t[i].unit, n, t[i].tail), *norm;
+		int found = pb_extract_number(s, &v, buf, sizeof buf);
+
+		if (t[i].want)
+			ok(found && !strcmp(buf, t[i].want), "linear %zu: number %s", i, t[i].want);
+		else
+			ok(!found, "linear %zu: no number", i);
+		pb_extract_bool(s, &b);
+		pb_extract_choice(s, &c);
+		norm = pb_normalize(s, 0);
+		ok(norm != NULL, "linear %zu: bool, choice, normalize done", i);
+		free(norm);
+		free(s);
+	}
+	alarm(0);
 }
 
 int
@@ -252,5 +314,6 @@ main(void)
 	       -1, "null", "{\"scorer\":\"number\",\"extracted\":null,\"reference\":\"none\","
 	       "\"status\":\"unscored\",\"reason\":\"reference at task.answer has no number: 'none'\"}");
 	pb_scorer_free(&sc);
+	linear();
 	return tap_done();
 }

@@ -1,6 +1,7 @@
 /* score2.c - unit tests for lib/judge.c (reward values, verdicts, the
  * judge's template), lib/coproc.c and the engine in lib/blend.c. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "../../lib/pb.h"
@@ -59,6 +60,35 @@ collect(cJSON *rec, void *arg, char err[PB_ERRLEN])
 	return 0;
 }
 
+/* The judge's verdict read out of 4 MB of each pattern that could make
+ * it scan again and again: it must finish (the alarm is generous, for
+ * work of a fraction of a second). */
+static void
+verdict_linear(void)
+{
+	static const char *const unit[] = { "Score: 7/10 ", "7/", "Score: ", "PASS ",
+	                                    "/10 ", "Score: x ", "1" };
+	struct pb_judge_scale ten = { 10 }, pf = { 0 };
+	size_t n = (size_t)4 << 20, i, k, u;
+	char v[64], why[PB_ERRLEN], *t;
+	double x;
+
+	alarm(600);
+	for (i = 0; i < sizeof unit / sizeof *unit; i++) {
+		u = strlen(unit[i]);
+		if (!(t = malloc(n + 1)))
+			exit(2);
+		for (k = 0; k + u <= n; k += u)
+			memcpy(t + k, unit[i], u);
+		t[k] = '\0';
+		pb_judge_verdict(&ten, t, &x, v, why);
+		pb_judge_verdict(&pf, t, &x, v, why);
+		ok(1, "verdict: 4 MB of '%s' read", unit[i]);
+		free(t);
+	}
+	alarm(0);
+}
+
 int
 main(void)
 {
@@ -114,6 +144,12 @@ main(void)
 	ok(pb_judge_check("{answer}", err) < 0 && strstr(err, "unknown placeholder {answer}"),
 	   "template: unknown placeholder: %s", err);
 	ok(pb_judge_check("{task", err) < 0 && strstr(err, "without"), "template: open brace");
+	/* one rule with pb-sample's templates: a lone '}' is an error there
+	 * and here, "}}" a literal brace in both */
+	ok(pb_judge_check("Rate {response} }", err) < 0 &&
+	   !strcmp(err, "template: unmatched '}'"), "template: lone '}': %s", err);
+	ok(pb_judge_check("}", err) < 0, "template: lone '}' alone");
+	ok(pb_judge_check("a}}b {response}", err) == 0, "template: '}}' literal");
 	rec = parse("{\"task\":{\"input\":\"Q?\",\"answer\":7},\"messages\":["
 	            "{\"role\":\"system\",\"content\":\"Be a pirate.\"},"
 	            "{\"role\":\"user\",\"content\":\"Q?\"}]}");
@@ -185,6 +221,7 @@ main(void)
 		o.reference = "task.answer";
 		o.response = "response.text";
 		o.cmd = argv;
+		o.cmd_plain = 1; /* plain answers: the 0.1 protocol */
 		o.window = 2; /* smaller than the input: the window must turn */
 		o.out = collect;
 		o.arg = &k;
@@ -210,5 +247,6 @@ main(void)
 		pb_blend_free(b);
 		pb_scorer_free(&sc);
 	}
+	verdict_linear();
 	return tap_done();
 }
