@@ -13,8 +13,13 @@ plan $(((REPS + OVER) * 5 + 2 + 3))
 
 # Tasks in 4 contexts; each writer's file a batch of 2,500 tasks sent to 2
 # arms each (pairs), scored with rewards that are multiples of 1/4 (exact
-# in any order of addition) and every 13th pull an error.
-jq -nc 'range(40) | {id: "t\(.)", input: "What is \(.) + \(.)?", answer: "\(. + .)",
+# in any order of addition) and every 13th pull an error.  The state never
+# hands an (arm, task) pair out twice (pb-sample(1)), so the pool holds
+# enough tasks for all the files and the readers' pulls: about one task per
+# pair of 3 arms, $W * $N / 2 = 20,000, 5,000 a context; 5,500 a context
+# leaves room for the draw's spread and the readers.
+T=$((W * N / 2 + 2000))
+jq -nc --argjson t $T 'range($t) | {id: "t\(.)", input: "What is \(.) + \(.)?", answer: "\(. + .)",
         domain: ["music", "tennis", "maths", "art"][. % 4]}' >tasks.jsonl
 pb-update -s st0.json --init "$DATA/arms3.jsonl" --policy uniform --context domain --seed 7
 i=0
