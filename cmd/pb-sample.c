@@ -365,6 +365,16 @@ arms_mask(const struct pb_state *st, const char *list)
 	return mask;
 }
 
+/* Flushes a spool file and checks it: a write the buffer held back can
+ * fail only now (a full /tmp), and must do so before the state is saved,
+ * or the pulls it records could never be written. */
+static void
+spool_flush(FILE *fp)
+{
+	if (fflush(fp) == EOF || ferror(fp))
+		die("spool file: %s", strerror(errno));
+}
+
 /* Spools the arms chosen for input task tin. */
 static void
 spool(FILE *fp, long first, long m, const int *arm, long tin)
@@ -691,6 +701,8 @@ main(int argc, char **argv)
 	}
 	if (nchoice < nout && !ctx_field && stopped[0] >= 2)
 		warnx_("%zu of %zu tasks sampled", nchoice, nout);
+	spool_flush(c.spool);
+	spool_flush(c.choices);
 	if (pb_state_save(&st, spath, err) < 0)
 		die("%s", err);
 	pb_state_unlock(fd);
