@@ -419,7 +419,7 @@ main(int argc, char **argv)
 	size_t *task = NULL, nout, i, t, nk, nuse, a, *nexh, nchoice = 0;
 	long **tin, **nxt;
 	char **why;
-	int *chosen, *cidx, ch, fd, ci, *rep_arms;
+	int *chosen, *cidx, ch, fd, ci, *rep_arms, status;
 	long R;
 	double now;
 
@@ -723,8 +723,9 @@ main(int argc, char **argv)
 			write_pulls(&c, &buf, &cap);
 		free(buf);
 	}
-	if (fshut(stdout, "<stdout>") < 0)
-		return PB_EXIT_USAGE;
+	/* A write error still frees all below: the exit is as clean as any. */
+	status = fshut(stdout, "<stdout>") < 0 ? PB_EXIT_USAGE :
+	         c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
 	for (i = 0; i < c.n; i++)
 		free(c.v[i].key);
 	for (i = 0; i < st.narms; i++)
@@ -762,5 +763,5 @@ main(int argc, char **argv)
 	free(c.v);
 	free(task);
 	pb_state_free(&st);
-	return c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
+	return status;
 }
