@@ -365,6 +365,16 @@ arms_mask(const struct pb_state *st, const char *list)
 	return mask;
 }
 
+/* Flushes a spool file and checks it: a write the buffer held back can
+ * fail only now (a full /tmp), and must do so before the state is saved,
+ * or the pulls it records could never be written. */
+static void
+spool_flush(FILE *fp)
+{
+	if (fflush(fp) == EOF || ferror(fp))
+		die("spool file: %s", strerror(errno));
+}
+
 /* Spools the arms chosen for input task tin. */
 static void
 spool(FILE *fp, long first, long m, const int *arm, long tin)
@@ -409,7 +419,7 @@ main(int argc, char **argv)
 	size_t *task = NULL, nout, i, t, nk, nuse, a, *nexh, nchoice = 0;
 	long **tin, **nxt;
 	char **why;
-	int *chosen, *cidx, ch, fd, ci, *rep_arms;
+	int *chosen, *cidx, ch, fd, ci, *rep_arms, status;
 	long R;
 	double now;
 
@@ -691,6 +701,8 @@ main(int argc, char **argv)
 	}
 	if (nchoice < nout && !ctx_field && stopped[0] >= 2)
 		warnx_("%zu of %zu tasks sampled", nchoice, nout);
+	spool_flush(c.spool);
+	spool_flush(c.choices);
 	if (pb_state_save(&st, spath, err) < 0)
 		die("%s", err);
 	pb_state_unlock(fd);
@@ -711,8 +723,9 @@ main(int argc, char **argv)
 			write_pulls(&c, &buf, &cap);
 		free(buf);
 	}
-	if (fshut(stdout, "<stdout>") < 0)
-		return PB_EXIT_USAGE;
+	/* A write error still frees all below: the exit is as clean as any. */
+	status = fshut(stdout, "<stdout>") < 0 ? PB_EXIT_USAGE :
+	         c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
 	for (i = 0; i < c.n; i++)
 		free(c.v[i].key);
 	for (i = 0; i < st.narms; i++)
@@ -750,5 +763,5 @@ main(int argc, char **argv)
 	free(c.v);
 	free(task);
 	pb_state_free(&st);
-	return c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
+	return status;
 }

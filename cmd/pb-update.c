@@ -151,9 +151,17 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		reward = rv->valuedouble;
 	}
 	{
-		struct scored r = { (long)pull, at->line, at->file, intern(c, arm),
-		                    intern(c, run), cv ? intern(c, cv->valuestring) : -1,
-		                    reward, -1, -1 };
+		struct scored r;
+		/* zeroed whole: its padding goes to the spool file too */
+		memset(&r, 0, sizeof r);
+		r.pull = (long)pull;
+		r.line = at->line;
+		r.file = at->file;
+		r.arm = intern(c, arm);
+		r.run = intern(c, run);
+		r.ctx = cv ? intern(c, cv->valuestring) : -1;
+		r.reward = reward;
+		r.tin = r.tout = -1;
 		if (pb_json_num(rec, "response.usage.prompt_tokens", &r.tin) < 0 ||
 		    pb_json_num(rec, "response.usage.completion_tokens", &r.tout) < 0 ||
 		    !(r.tin >= 0 && r.tout >= 0))

@@ -9,12 +9,17 @@ REPS=$(long 3 20)
 OVER=$(long 1 5)
 W=8
 N=5000
-plan $(((REPS + OVER) * 5 + 2 + 3))
+plan $(((REPS + OVER) * 6 + 3 + 3))
 
 # Tasks in 4 contexts; each writer's file a batch of 2,500 tasks sent to 2
 # arms each (pairs), scored with rewards that are multiples of 1/4 (exact
-# in any order of addition) and every 13th pull an error.
-jq -nc 'range(40) | {id: "t\(.)", input: "What is \(.) + \(.)?", answer: "\(. + .)",
+# in any order of addition) and every 13th pull an error.  The state never
+# hands an (arm, task) pair out twice (pb-sample(1)), so the pool holds
+# enough tasks for all the files and the readers' pulls: about one task per
+# pair of 3 arms, $W * $N / 2 = 20,000, 5,000 a context; 5,500 a context
+# leaves room for the draw's spread and the readers.
+T=$((W * N / 2 + 2000))
+jq -nc --argjson t $T 'range($t) | {id: "t\(.)", input: "What is \(.) + \(.)?", answer: "\(. + .)",
         domain: ["music", "tennis", "maths", "art"][. % 4]}' >tasks.jsonl
 pb-update -s st0.json --init "$DATA/arms3.jsonl" --policy uniform --context domain --seed 7
 i=0
@@ -25,6 +30,10 @@ while [ $i -lt $W ]; do
 	       else . + {reward: ((.pull * 7 + (.arm | length)) % 5 / 4)} end' p$i.jsonl >s$i.jsonl
 done
 is "$(cat s*.jsonl | wc -l | tr -d ' ')" $((W * N)) "$W scored files of $N pulls, built with pb-sample"
+# pairs FILE...: each pull's arm and task, one a line, sorted
+pairs() { jq -r '[.arm, .task.id] | @tsv' "$@" | sort; }
+pairs s*.jsonl >pairs.files
+is "$(uniq -d pairs.files | wc -l | tr -d ' ')" 0 "no (arm, task) pair handed out twice in the files"
 order=$(jq -c '[.arms[].id]' st0.json)
 want=$(expected "$order" $((W * N)) s*.jsonl)
 is "$(printf '%s' "$want" | jq -c '[(.contexts | length), ([.contexts[] | .pairs[][2]] | add), ([.arms[][4]] | add)]')" \
@@ -35,7 +44,7 @@ is "$(printf '%s' "$want" | jq -c '[(.contexts | length), ([.contexts[] | .pairs
 # OVERLAP each writer also applies its neighbour's file.
 rep() {
 	cp st0.json st.json
-	rm -f w*.rc w*.err rd.fail
+	rm -f w*.rc w*.err rd.fail rs.all
 	i=0
 	while [ $i -lt $W ]; do
 		i=$((i + 1))
@@ -52,6 +61,7 @@ rep() {
 		pb-sample -s st.json -k 2 -n 3 tasks.jsonl >rs.out 2>rd.err &&
 		    [ "$(wc -l <rs.out)" -eq 6 ] ||
 		    { echo "pb-sample: $(cat rd.err)" >>rd.fail; }
+		cat rs.out >>rs.all
 		reads=$((reads + 1))
 	done
 	wait
@@ -62,6 +72,8 @@ rep() {
 		is "$(cat w*.err)" "" "$1: nothing on stderr"
 	fi
 	is "$(cat rd.fail 2>/dev/null)" "" "$1: $reads rounds of pb-report and pb-sample -k 2 read it meanwhile"
+	is "$(pairs rs.all | sort -m - pairs.files | uniq -d | wc -l | tr -d ' ')" 0 \
+	   "$1: pb-sample, beside the writers, handed out no (arm, task) pair twice"
 	got=$(summary st.json)
 	is "$got" "$want" "$1: pulls, sums, errors, pairs and contexts exactly the records'"
 	[ "$got" = "$want" ] || diag "$(printf '%s\n%s\n' "$got" "$want" | jq -c .arms)"

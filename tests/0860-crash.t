@@ -14,10 +14,16 @@ KI=$(long 20 100)
 plan $((1 + 6 + 7 + 2 + 4 * KQ + 1))
 
 # A state with contexts and pairs, 400 scored pulls of it, and the state
-# they make when applied without a crash.
-jq -nc 'range(40) | {id: "t\(.)", input: "What is \(.) + \(.)?", answer: "\(. + .)",
-        domain: ["music", "tennis", "maths", "art"][. % 4]}' >tasks.jsonl
-for r in 1 2 3 4 5; do cat tasks.jsonl; done >tasks200.jsonl
+# they make when applied without a crash.  The state hands no (arm, task)
+# pair out twice (pb-sample(1)): 200 distinct tasks for the 400 pulls, 40
+# more (tasks.jsonl) for the 80 pulls pb-sample hands out below.
+tasks() {
+	jq -nc --argjson a "$1" --argjson b "$2" 'range($a; $b) |
+	    {id: "t\(.)", input: "What is \(.) + \(.)?", answer: "\(. + .)",
+	     domain: ["music", "tennis", "maths", "art"][. % 4]}'
+}
+tasks 0 200 >tasks200.jsonl
+tasks 200 240 >tasks.jsonl
 pb-update -s st0.json --init "$DATA/arms3.jsonl" --policy ucb1 --context domain --seed 3
 pb-sample -s st0.json -k 2 tasks200.jsonl |
 	jq -c 'if .pull % 11 == 0 then . + {reward: null} else . + {reward: ((.pull * 3) % 5 / 4)} end' >s.jsonl
