@@ -1403,18 +1403,20 @@ print_chart(const struct pb_state *st, const struct opts *o)
 
 /* ------------------------------------------------------------ gnuplot */
 
-/* s as a gnuplot single-quoted string: quotes doubled, control
- * characters shown as '?'. */
+/* s as a gnuplot double-quoted string: " and \ after a backslash (so
+ * no other backslash is left to start an escape), control characters
+ * shown as '?'.  Not single quotes: gnuplot 5.4 does not read a doubled
+ * ' inside them. */
 static void
 gpstr(FILE *fp, const char *s)
 {
-	putc('\'', fp);
+	putc('"', fp);
 	for (; *s; s++) {
-		if (*s == '\'')
-			putc('\'', fp);
+		if (*s == '"' || *s == '\\')
+			putc('\\', fp);
 		putc((unsigned char)*s < 0x20 ? '?' : *s, fp);
 	}
-	putc('\'', fp);
+	putc('"', fp);
 }
 
 static void

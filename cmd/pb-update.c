@@ -142,8 +142,15 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		reward = NAN;
 	} else if (!cJSON_IsNumber(rv) || !isfinite(rv->valuedouble) ||
 	           rv->valuedouble < 0 || rv->valuedouble > 1) {
-		char *s = cJSON_PrintUnformatted(rv);
-		bad(c, at, (long)pull, "reward %s is not a number in [0,1]", s ? s : "?");
+		/* cJSON prints a number past a double's range (1e309, read as
+		 * infinity) as null: name it as what it is */
+		char *s = cJSON_IsNumber(rv) && !isfinite(rv->valuedouble) ? NULL :
+		          cJSON_PrintUnformatted(rv);
+		if (cJSON_IsNumber(rv) && !isfinite(rv->valuedouble))
+			bad(c, at, (long)pull, "reward too large to be a number (%s1.8e308), "
+			    "not in [0,1]", rv->valuedouble > 0 ? "past " : "below -");
+		else
+			bad(c, at, (long)pull, "reward %s is not a number in [0,1]", s ? s : "?");
 		cJSON_free(s);
 		cJSON_Delete(rec);
 		return 0;

@@ -90,6 +90,10 @@ int pb_json_num(const cJSON *obj, const char *path, double *out);
  * needed to read back exactly. */
 void pb_fmt_num(char *buf, size_t n, double v);
 
+/* Whether s is well-formed UTF-8 (no overlong forms, no surrogates,
+ * nothing past U+10FFFF): JSON text is UTF-8, and a state file is JSON. */
+int pb_utf8_valid(const char *s);
+
 /* Replaces (or adds) key in obj with item, taking ownership of item. */
 void pb_json_set(cJSON *obj, const char *key, cJSON *item);
 

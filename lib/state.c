@@ -99,6 +99,12 @@ add_arm(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		cJSON_Delete(rec);
 		return 1;
 	}
+	if (!pb_utf8_valid(id)) {
+		snprintf(al->err, PB_ERRLEN, "%s:%ld: arm id is not valid UTF-8 "
+		         "(a state file is JSON, which is UTF-8)", at->file, at->line);
+		cJSON_Delete(rec);
+		return 1;
+	}
 	if (pb_tasks_find(&al->ids, id) >= 0) {
 		snprintf(al->err, PB_ERRLEN, "%s:%ld: duplicate arm id '%s'",
 		         at->file, at->line, id);

@@ -11,7 +11,7 @@ cat >fake/gnuplot <<'G'
 # keeps the script and its data, and writes the picture's file
 d=$(dirname "$1")
 rm -rf "$CATCH"; mkdir -p "$CATCH"; cp "$d"/* "$CATCH"/
-out=$(sed -n "s/^set output '\(.*\)'\$/\1/p" "$1")
+out=$(sed -n 's/^set output "\(.*\)"$/\1/p' "$1")
 echo picture >"$out"
 G
 chmod +x fake/gnuplot
@@ -31,7 +31,7 @@ PATH=$TMP/fake:$PATH run pb-report -s s25.json --plot p25.png
 is "$RC/$(cat p25.png)" "0/picture" "--plot runs gnuplot and keeps its picture"
 gp=$CATCH/plot.gp
 like "$(grep -c 'using 1:7 with lines' "$gp")" '^2[0-9]$' "the top panel plots the share column, once an arm" 
-is "$(grep -o "lw 2 lc rgb '#[0-9a-f]*' title '[^']*'" "$gp" | sort -u | wc -l)/$(grep -o "lw 2 lc rgb '#[0-9a-f]*' title '[^']*'" "$gp" | sed 's/.*title //' | sort -u | wc -l)" \
+is "$(grep -o "lw 2 lc rgb '#[0-9a-f]*' title \"[^\"]*\"" "$gp" | sort -u | wc -l)/$(grep -o "lw 2 lc rgb '#[0-9a-f]*' title \"[^\"]*\"" "$gp" | sed 's/.*title //' | sort -u | wc -l)" \
    "6/6" "25 arms: 6 named in the legend, each in a colour of its own"
 is "$(grep -c "title 'the other 19 arms'" "$gp")" 2 "... the other 19 under one entry, in each arm panel"
 is "$(grep -o "lc rgb '#c0c0c0'" "$gp" | wc -l)" "$((19 * 2))" "... drawn grey"
