@@ -1,8 +1,6 @@
 /* endpoint.c - fuzzes base-URL handling (pb_llm_endpoint in lib/llm.c).
- * The first byte picks the API; the rest is the base URL.  Not among
- * make fuzz's targets until the crash it finds at once (a base with no
- * host, crashes/endpoint-nohost) is fixed; run it with
- * FUZZ_TARGETS=endpoint sh tests/fuzz/run.sh 60. */
+ * The first byte picks the API (and, for Azure, whether a deployment
+ * name is given); the rest is the base URL. */
 #include "fuzz.h"
 
 int
@@ -13,7 +11,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!size)
 		return 0;
 	base = fuzz_str(data + 1, size - 1);
-	url = pb_llm_endpoint(base, data[0] & 1 ? PB_API_ANTHROPIC : PB_API_OPENAI, err);
+	url = pb_llm_endpoint(base, data[0] % 3 == 0 ? PB_API_OPENAI : data[0] % 3 == 1 ?
+	                      PB_API_ANTHROPIC : PB_API_AZURE, data[0] & 8 ? "dep" : NULL, err);
 	free(url);
 	free(base);
 	return 0;

@@ -8,7 +8,7 @@
 quiet=
 [ "$1" = -q ] && { quiet=1; shift; }
 secs=${1:-60}
-targets=${FUZZ_TARGETS:-"jsonl state template extract llm sim"}
+targets=${FUZZ_TARGETS:-"jsonl state template extract llm sim endpoint"}
 O=build-fuzz
 
 probe=$(mktemp -d) || exit 2
