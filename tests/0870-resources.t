@@ -108,9 +108,14 @@ stop_sim
 # tmpfile(3), in /tmp whatever TMPDIR says; a full tmpfs on /tmp in a
 # mount namespace of their own (the test's folder stays the current one).
 # fulltmp CMD...: run, as run does, with /tmp full.
+# The tool runs from a copy in the test's folder: the tmpfs hides all of
+# /tmp, and so the build when the checkout itself is under /tmp.
 fulltmp() {
+	mkdir -p fbin && cp "$(command -v "$1")" fbin/ || exit 2
+	_t=$1
+	shift
 	unshare -m sh -c 'mount -t tmpfs -o size=4k pbfull /tmp &&
-	    { dd if=/dev/zero of=/tmp/fill bs=1k 2>/dev/null; "$@" >t.out 2>t.err; echo $? >t.rc; }' sh "$@"
+	    { dd if=/dev/zero of=/tmp/fill bs=1k 2>/dev/null; "$@" >t.out 2>t.err; echo $? >t.rc; }' sh "./fbin/$_t" "$@"
 	RC=$(cat t.rc) OUT=$(cat t.out) ERR=$(cat t.err)
 	rm -f t.rc t.out t.err
 }
