@@ -8,17 +8,34 @@
 
 #include "pb.h"
 
+/* One draw of P(best)'s Monte Carlo: counts a win for the first arm
+ * with the largest of the k values drawn, x[0..k). */
+static void
+tally_best(const double *x, size_t k, double *p)
+{
+	size_t i, arg = 0;
+
+	for (i = 1; i < k; i++)
+		if (x[i] > x[arg])
+			arg = i;
+	if (k)
+		p[arg] += 1;
+}
+
 int
 pb_prob_best(const struct pb_stats *s, size_t k, long draws, uint64_t seed,
              double *p)
 {
 	struct pb_rng r;
-	double *sd, best, x;
-	size_t i, arg;
+	double *sd = NULL, *x = NULL;
+	size_t i;
 	long d;
 
-	if (draws < 1 || !(sd = malloc((k ? k : 1) * sizeof *sd)))
+	if (draws < 1 || !(sd = malloc((k ? k : 1) * sizeof *sd)) ||
+	    !(x = malloc((k ? k : 1) * sizeof *x))) {
+		free(sd);
 		return -1;
+	}
 	for (i = 0; i < k; i++) {
 		double n = (double)s[i].n, v = pb_stats_var(&s[i]);
 		p[i] = 0;
@@ -28,24 +45,16 @@ pb_prob_best(const struct pb_stats *s, size_t k, long draws, uint64_t seed,
 	}
 	pb_rng_seed(&r, seed);
 	for (d = 0; d < draws; d++) {
-		arg = 0;
-		best = -INFINITY;
-		for (i = 0; i < k; i++) {
-			if (sd[i] < 0)
-				x = pb_rng_beta(&r, 1 + s[i].sum, 1 + (double)s[i].n - s[i].sum);
-			else
-				x = pb_stats_mean(&s[i]) + sd[i] * pb_rng_normal(&r);
-			if (x > best) {
-				best = x;
-				arg = i;
-			}
-		}
-		if (k)
-			p[arg] += 1;
+		for (i = 0; i < k; i++)
+			x[i] = sd[i] < 0 ?
+			       pb_rng_beta(&r, 1 + s[i].sum, 1 + (double)s[i].n - s[i].sum) :
+			       pb_stats_mean(&s[i]) + sd[i] * pb_rng_normal(&r);
+		tally_best(x, k, p);
 	}
 	for (i = 0; i < k; i++)
 		p[i] /= (double)draws;
 	free(sd);
+	free(x);
 	return 0;
 }
 
@@ -54,8 +63,8 @@ pb_prob_best_joint(const double *mu, const double *cov, size_t k, long draws,
                    uint64_t seed, double *p)
 {
 	struct pb_rng r;
-	double *L = NULL, *z = NULL, best, x, sum, jitter = 0;
-	size_t i, j, m, arg;
+	double *L = NULL, *z = NULL, sum, jitter = 0;
+	size_t i, j, m;
 	long d;
 	int ok = 0;
 
@@ -97,19 +106,13 @@ pb_prob_best_joint(const double *mu, const double *cov, size_t k, long draws,
 	for (d = 0; d < draws; d++) {
 		for (i = 0; i < k; i++)
 			z[i] = pb_rng_normal(&r);
-		arg = 0;
-		best = -INFINITY;
-		for (i = 0; i < k; i++) {
-			x = mu[i];
+		for (i = k; i-- > 0;) { /* from the last: x[i] needs z[0..i] */
+			double v = mu[i];
 			for (m = 0; m <= i; m++)
-				x += L[i * k + m] * z[m];
-			if (x > best) {
-				best = x;
-				arg = i;
-			}
+				v += L[i * k + m] * z[m];
+			z[i] = v;
 		}
-		if (k)
-			p[arg] += 1;
+		tally_best(z, k, p);
 	}
 	for (i = 0; i < k; i++)
 		p[i] /= (double)draws;

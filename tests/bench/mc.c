@@ -775,7 +775,7 @@ main(int argc, char **argv)
 	       "others %ld calls) without a verdict.\n", delta, nseeds, nthreads,
 	       caps[S_UNIFORM], caps[S_UCB1], caps[S_LUCB]);
 	printf("GLR stop: leader's Z >= log(K/delta), Z from Jeffreys-mixture "
-	       "likelihoods; race: paired\nsign test, an arm out when the "
+	       "likelihoods; race: paired\nbets on the mean difference, an arm out when the "
 	       "others' grid-mixture evidence sums to K/delta.\n");
 	if (finite && !finite_pools(quick && fseeds > 100 ? 100 : fseeds, nthreads, quick))
 		all_ok = 0;
