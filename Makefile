@@ -34,13 +34,17 @@ HELPERS = $(O)/tests/killafter
 
 all: $(TOOLS:%=$(O)/%) $(UNITS) $(HELPERS)
 
-$(O)/lib/%.o: lib/%.c lib/pb.h
+# -MMD: each object's headers go in a .d file beside it, so an edit to one
+# layer's header rebuilds what includes it and nothing else.
+$(O)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PB_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(PB_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(O)/cmd/%.o: cmd/%.c lib/pb.h cmd/util.h
+$(O)/cmd/%.o: cmd/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PB_CFLAGS) $(MHD_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(PB_CFLAGS) $(MHD_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(wildcard $(O)/lib/*.d $(O)/cmd/*.d)
 
 $(O)/libpb.a: $(LIBOBJ)
 	rm -f $@
@@ -49,10 +53,17 @@ $(O)/libpb.a: $(LIBOBJ)
 $(O)/pb-%: $(O)/cmd/pb-%.o $(O)/cmd/util.o $(O)/libpb.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/cmd/util.o $(O)/libpb.a $(LIBS)
 
+# pb-report is one tool in several files: pb-report.c dispatches on the
+# mode, report-*.c hold the modes, behind cmd/report.h.
+REPORTOBJ = $(patsubst cmd/%.c,$(O)/cmd/%.o,$(wildcard cmd/report-*.c))
+
+$(O)/pb-report: $(O)/cmd/pb-report.o $(REPORTOBJ) $(O)/cmd/util.o $(O)/libpb.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(O)/cmd/pb-report.o $(REPORTOBJ) $(O)/cmd/util.o $(O)/libpb.a $(LIBS)
+
 $(O)/pb-sim: $(O)/cmd/pb-sim.o $(O)/cmd/util.o $(O)/libpb.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/cmd/util.o $(O)/libpb.a $(MHD_LIBS) $(LIBS)
 
-$(O)/tests/%.t: tests/unit/%.c $(wildcard tests/unit/*.h) $(O)/libpb.a
+$(O)/tests/%.t: tests/unit/%.c $(wildcard tests/unit/*.h lib/*.h) $(O)/libpb.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PB_CFLAGS) -o $@ $< $(O)/libpb.a $(LIBS)
 
@@ -97,7 +108,7 @@ fuzz: deps
 	@sh tests/fuzz/deps.sh
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-$(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(O)/libpb.a
+$(O)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(wildcard lib/*.h) $(O)/libpb.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PB_CFLAGS) -fsanitize=fuzzer -o $@ $< $(O)/libpb.a $(LIBS)
 

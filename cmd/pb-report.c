@@ -22,7 +22,6 @@
 
 extern char **environ;
 
-enum { EXIT_GATE = 4 }; /* --require was not met (pb-report(1)) */
 
 static void
 usage(FILE *fp, int status)
@@ -2402,7 +2401,7 @@ main(int argc, char **argv)
 			pb_state_free(&ref);
 		if (fshut(stdout, "<stdout>"))
 			return PB_EXIT_USAGE;
-		return vr == 1 ? PB_EXIT_OK : vr == 0 || vr == -2 ? EXIT_GATE : PB_EXIT_RECORDS;
+		return vr == 1 ? PB_EXIT_OK : vr == 0 || vr == -2 ? PB_EXIT_GATE : PB_EXIT_RECORDS;
 	}
 
 	if (o.replay) {
@@ -2467,11 +2466,11 @@ main(int argc, char **argv)
 		if (open || rk.st.nctx == 0) {
 			warnx_("gate: the verdict is not reached in %zu of the %zu contexts",
 			       open, rk.st.nctx);
-			status = EXIT_GATE;
+			status = PB_EXIT_GATE;
 		}
 	} else if (o.gate == G_VERDICT && !rk.v.done) {
 		warnx_("gate: the verdict is not reached");
-		status = EXIT_GATE;
+		status = PB_EXIT_GATE;
 	}
 	ranking_free(&rk);
 	if (rk.view)

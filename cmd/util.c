@@ -46,15 +46,19 @@ escape(char *out, const char *s)
 }
 
 /* "TOOL: message\n", escaped, in one write: stderr is unbuffered, and
- * one write keeps the lines of processes sharing it whole. */
+ * one write keeps the lines of processes sharing it whole.  A format
+ * that ends in ':' gets errno's text after it (as sbase's eprintf). */
 static void
 vmsg(const char *fmt, va_list ap)
 {
 	char small[1024], line[4200], *mem = NULL, *out = line, *o;
-	const char *msg = small;
-	size_t need;
+	const char *msg = small, *why = NULL;
+	size_t need, flen = strlen(fmt);
+	int n, e = errno;
 	va_list aq;
-	int n;
+
+	if (flen && fmt[flen - 1] == ':')
+		why = strerror(e);
 
 	va_copy(aq, ap);
 	n = vsnprintf(small, sizeof small, fmt, ap);
@@ -65,13 +69,17 @@ vmsg(const char *fmt, va_list ap)
 	va_end(aq);
 	if (n < 0)
 		msg = fmt;
-	need = strlen(argv0) + 2 + 4 * strlen(msg) + 2;
+	need = strlen(argv0) + 2 + 4 * strlen(msg) + (why ? 4 * strlen(why) + 1 : 0) + 2;
 	if (need > sizeof line && !(out = malloc(need))) {
 		out = line;
 		msg = "(a message lost: out of memory)";
 	}
 	o = out + sprintf(out, "%s: ", argv0);
 	o = escape(o, msg);
+	if (why) {
+		*o++ = ' ';
+		o = escape(o, why);
+	}
 	*o++ = '\n';
 	fwrite(out, 1, (size_t)(o - out), stderr);
 	if (out != line)

@@ -10,6 +10,8 @@
 extern const char *argv0; /* the tool's name, set by setprog() */
 
 void setprog(const char *name);
+/* Messages are "TOOL: message" on stderr; a format ending in ':' has
+ * strerror(errno) appended, as in sbase. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die_status(int status, const char *fmt, ...)

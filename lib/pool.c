@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pb.h"
+#include "internal.h"
 
 static size_t
 npairs(size_t k)

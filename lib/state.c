@@ -14,24 +14,7 @@
 #include <unistd.h>
 
 #include "pb.h"
-
-double
-pb_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-double
-pb_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "internal.h"
 
 void
 pb_state_free(struct pb_state *st)

@@ -1,58 +1,10 @@
-/* template.c - renders prompt templates with {placeholders}, and the
- * growing string (pb_buf) that they and the judge's prompt are built in. */
+/* template.c - renders prompt templates with {placeholders}. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pb.h"
-
-int
-pb_buf_put(struct pb_buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = (b->len + n + 1) * 2;
-		char *np = realloc(b->p, ncap);
-		if (!np)
-			return -1;
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-char *
-pb_vstrfmt(const char *fmt, va_list ap)
-{
-	va_list again;
-	char *p;
-	int n;
-
-	va_copy(again, ap);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	if (n < 0 || !(p = malloc((size_t)n + 1))) {
-		va_end(again);
-		return NULL;
-	}
-	vsnprintf(p, (size_t)n + 1, fmt, again);
-	va_end(again);
-	return p;
-}
-
-char *
-pb_strfmt(const char *fmt, ...)
-{
-	va_list ap;
-	char *p;
-
-	va_start(ap, fmt);
-	p = pb_vstrfmt(fmt, ap);
-	va_end(ap);
-	return p;
-}
 
 static const cJSON *
 lookup(const char *name, const cJSON *arm, const cJSON *task,
