@@ -79,6 +79,7 @@ deps:
 # check: the whole suite, then again built with ASan and UBSan.
 check: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory shape
 	PB_BIN=$(O) prove -j2 tests/ $(O)/tests/
 	@$(MAKE) --no-print-directory O=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -93,6 +94,12 @@ STRESS = $(wildcard tests/08[5-8]0-*.t) tests/stress/
 stress: deps
 	@$(MAKE) --no-print-directory all
 	PB_STRESS=1 PB_BIN=$(O) prove -v --timer $(STRESS)
+
+# shape: the library's layers (arrows point down, no circle, read from the
+# objects' symbols) and the size of files and functions.
+shape:
+	@sh tests/layers.sh $(O)
+	@sh tests/sizes.sh
 
 lint:
 	@if command -v mandoc >/dev/null; then \
