@@ -144,4 +144,4 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all deps check stress lint fuzz demo bench install uninstall clean
+.PHONY: all deps check shape stress lint fuzz demo bench install uninstall clean
