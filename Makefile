@@ -127,6 +127,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/bench.sh $(O)
 	@sh tests/bench/mc.sh $(O)
+	@sh tests/bench/scale.sh $(O)
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
