@@ -63,10 +63,12 @@ layer_of() {
 ls "$O"/lib/*.o >/dev/null 2>&1 || { say "layers: no objects in $O/lib (build first)" >&2; exit 2; }
 
 : >"$tmp/layer"
-for o in "$O"/lib/*.o; do
-	f=$(basename "$o" .o)
-	src=lib/$f.c
-	[ -f "$src" ] || { bad "$o: no $src"; continue; }
+# the sources decide which objects count: a stale object of a file that
+# is gone stays out
+for src in lib/*.c; do
+	f=$(basename "$src" .c)
+	o=$O/lib/$f.o
+	[ -f "$o" ] || { bad "$src: no $o (build first)"; continue; }
 	l=$(layer_of "$src")
 	case $l in
 	pb.h) bad "$src includes pb.h: a file of lib/ includes its own layer's header" ;;
