@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pb.h"
+#include "sim.h"
 
 /* Salts keep the hashes drawn for different purposes independent. */
 #define SALT_INDEX 0x5a17c0de00000001ULL

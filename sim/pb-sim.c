@@ -1,6 +1,6 @@
 /* pb-sim - a simulated OpenAI- and Anthropic-compatible model server on
  * 127.0.0.1, for tests, demos and benchmarks.  The model, its faults and
- * its statistics are lib/sim.c; this file is the options and the
+ * its statistics are sim/world.c; this file is the options and the
  * libmicrohttpd glue: request bodies, the timer that holds replies back,
  * dropped connections and a clean shutdown. */
 #include <arpa/inet.h>
@@ -20,8 +20,8 @@
 
 #include <microhttpd.h>
 
-#include "../lib/pb.h"
-#include "util.h"
+#include "../cmd/util.h"
+#include "sim.h"
 
 #define MAXBODY (16L << 20) /* larger request bodies get 413 */
 

@@ -4,7 +4,7 @@
 #ifndef PB_SIM_H
 #define PB_SIM_H
 
-#include "base.h"
+#include "../lib/base.h"
 
 /* ===================================================================== */
 /* sim.c: the simulated model behind pb-sim (everything but the HTTP)    */
