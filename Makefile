@@ -75,7 +75,9 @@ $(O)/sim/%.o: sim/%.c
 $(O)/pb-sim: $(O)/sim/pb-sim.o $(SIMOBJ) $(O)/cmd/util.o $(O)/libpb.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(O)/sim/pb-sim.o $(SIMOBJ) $(O)/cmd/util.o $(O)/libpb.a $(MHD_LIBS) $(LIBS)
 
-$(O)/tests/sim.t: tests/unit/sim.c $(wildcard tests/unit/*.h lib/*.h sim/*.h) $(SIMOBJ) $(O)/libpb.a
+SIMUNITS = $(O)/tests/sim.t $(O)/tests/simread.t
+
+$(SIMUNITS): $(O)/tests/%.t: tests/unit/%.c $(wildcard tests/unit/*.h lib/*.h sim/*.h) $(SIMOBJ) $(O)/libpb.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PB_CFLAGS) -o $@ $< $(SIMOBJ) $(O)/libpb.a $(LIBS)
 
