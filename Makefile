@@ -42,7 +42,7 @@ $(O)/lib/%.o: lib/%.c
 
 $(O)/cmd/%.o: cmd/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(PB_CFLAGS) $(MHD_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(PB_CFLAGS) -MMD -MP -c -o $@ $<
 
 -include $(wildcard $(O)/lib/*.d $(O)/cmd/*.d)
 
@@ -60,8 +60,30 @@ REPORTOBJ = $(patsubst cmd/%.c,$(O)/cmd/%.o,$(wildcard cmd/report-*.c))
 $(O)/pb-report: $(O)/cmd/pb-report.o $(REPORTOBJ) $(O)/cmd/util.o $(O)/libpb.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(O)/cmd/pb-report.o $(REPORTOBJ) $(O)/cmd/util.o $(O)/libpb.a $(LIBS)
 
-$(O)/pb-sim: $(O)/cmd/pb-sim.o $(O)/cmd/util.o $(O)/libpb.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/cmd/util.o $(O)/libpb.a $(MHD_LIBS) $(LIBS)
+# pb-sim is no part of libpb.a: the simulator lives in sim/ (as curl keeps
+# its test servers in tests/server/), over the base layer alone, and only
+# its objects see libmicrohttpd's flags.  Its unit tests and fuzz target
+# link sim/ too.
+SIMOBJ = $(patsubst sim/%.c,$(O)/sim/%.o,$(filter-out sim/pb-sim.c,$(wildcard sim/*.c)))
+
+$(O)/sim/%.o: sim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) $(MHD_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(wildcard $(O)/sim/*.d)
+
+$(O)/pb-sim: $(O)/sim/pb-sim.o $(SIMOBJ) $(O)/cmd/util.o $(O)/libpb.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(O)/sim/pb-sim.o $(SIMOBJ) $(O)/cmd/util.o $(O)/libpb.a $(MHD_LIBS) $(LIBS)
+
+SIMUNITS = $(O)/tests/sim.t $(O)/tests/simread.t
+
+$(SIMUNITS): $(O)/tests/%.t: tests/unit/%.c $(wildcard tests/unit/*.h lib/*.h sim/*.h) $(SIMOBJ) $(O)/libpb.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) -o $@ $< $(SIMOBJ) $(O)/libpb.a $(LIBS)
+
+$(O)/fuzz/sim: tests/fuzz/sim.c tests/fuzz/fuzz.h $(wildcard lib/*.h sim/*.h) $(SIMOBJ) $(O)/libpb.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PB_CFLAGS) -fsanitize=fuzzer -o $@ $< $(SIMOBJ) $(O)/libpb.a $(LIBS)
 
 $(O)/tests/%.t: tests/unit/%.c $(wildcard tests/unit/*.h lib/*.h) $(O)/libpb.a
 	@mkdir -p $(@D)

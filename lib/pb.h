@@ -19,6 +19,5 @@
 #include "bandit.h"
 #include "llm.h"
 #include "score.h"
-#include "sim.h"
 
 #endif

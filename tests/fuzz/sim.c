@@ -1,9 +1,10 @@
-/* sim.c - fuzzes pb-sim's request handling (pb_sim_handle in lib/sim.c),
+/* sim.c - fuzzes pb-sim's request handling (pb_sim_handle in sim/),
  * what parses a request's body.  The first byte picks the method and
  * the path, the second the headers; the rest is the body. */
 #include <stdio.h>
 
 #include "fuzz.h"
+#include "../../sim/sim.h"
 
 static struct pb_sim sim;
 

@@ -1,4 +1,4 @@
-/* sim.c - unit tests for lib/sim.c: loading, recognising tasks, skills,
+/* sim.c - unit tests for sim/: loading, recognising tasks, skills,
  * determinism, the rate of right answers, wrong answers, HTTP replies. */
 #include <pthread.h>
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
+#include "../../sim/sim.h"
 
 static int
 load(struct pb_sim *s, const char *tasks, const char *world, char *err)

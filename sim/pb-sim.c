@@ -1,6 +1,6 @@
 /* pb-sim - a simulated OpenAI- and Anthropic-compatible model server on
  * 127.0.0.1, for tests, demos and benchmarks.  The model, its faults and
- * its statistics are lib/sim.c; this file is the options and the
+ * its statistics are sim/world.c; this file is the options and the
  * libmicrohttpd glue: request bodies, the timer that holds replies back,
  * dropped connections and a clean shutdown. */
 #include <arpa/inet.h>
@@ -20,8 +20,8 @@
 
 #include <microhttpd.h>
 
-#include "../lib/pb.h"
-#include "util.h"
+#include "../cmd/util.h"
+#include "sim.h"
 
 #define MAXBODY (16L << 20) /* larger request bodies get 413 */
 
@@ -398,7 +398,7 @@ load(const char *path, int world)
 	int rv;
 
 	if (!fp)
-		die("%s: %s", path, strerror(errno));
+		die("%s:", path);
 	rv = world ? pb_sim_load_world(&sim, fp, path, err)
 	           : pb_sim_load_tasks(&sim, fp, path, err);
 	fclose(fp);
@@ -406,8 +406,32 @@ load(const char *path, int world)
 		die("%s", err);
 }
 
-int
-main(int argc, char *argv[])
+/* What the options say beyond the fields of sim, which they set. */
+struct opts {
+	const char *tasks, *world, *statsfile;
+	const char **faults; /* each --fault, read once --error-rate is known */
+	size_t nfaults;
+	long port, threads;
+};
+
+static void
+rate_limit(const char *arg)
+{
+	char *end;
+
+	errno = 0;
+	sim.rl_requests = strtol(arg, &end, 10);
+	if (errno || end == arg || *end != '/' || sim.rl_requests < 1 ||
+	    sim.rl_requests > 1000000000 ||
+	    !((sim.rl_window_s = strtod(end + 1, &end)) > 0) || *end ||
+	    sim.rl_window_s > 86400)
+		die_status(PB_EXIT_USAGE, "--rate-limit: '%s' is not N/SEC "
+		           "(N >= 1 requests per SEC > 0 seconds)", arg);
+}
+
+/* Reads the options into o and into sim (set up with its defaults). */
+static void
+options(int argc, char *argv[], struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "tasks", required_argument, NULL, 't' },
@@ -431,58 +455,34 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *tasks = NULL, *world = NULL, *statsfile = NULL, *apikey = NULL;
-	const char **faults = NULL;
-	size_t nfaults = 0, i;
-	long seed = 1, port = 0, threads, status = 500, limit = 10000;
-	double rate = 0, latency = 0, jitter = 0, retry_after = 1, slow = 30;
-	int should_retry = 0, echo = 0;
-	long rl_n = 0;
-	double rl_w = 0;
-	char err[PB_ERRLEN], *end;
-	struct sockaddr_in sa;
-	struct MHD_Daemon *d;
-	const union MHD_DaemonInfo *info;
-	struct rlimit rl;
-	sigset_t sigs;
-	int opt, sig;
+	int opt;
 
-	setprog(argv[0]);
-	threads = sysconf(_SC_NPROCESSORS_ONLN);
-	threads = threads < 1 ? 1 : threads > 8 ? 8 : threads;
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 't': tasks = optarg; break;
-		case 'w': world = optarg; break;
-		case 's': seed = intarg("--seed", optarg, 0, LONG_MAX); break;
-		case 'l': latency = numarg("--latency", optarg, 0, 3600000); break;
-		case 'p': port = intarg("--port", optarg, 0, 65535); break;
-		case 'e': rate = numarg("--error-rate", optarg, 0, 1); break;
-		case 'E': status = intarg("--error-status", optarg, 400, 599); break;
-		case 'j': threads = intarg("--threads", optarg, 1, 1024); break;
-		case 'J': jitter = numarg("--jitter", optarg, 0, 3600000); break;
+		case 't': o->tasks = optarg; break;
+		case 'w': o->world = optarg; break;
+		case 's': sim.seed = (uint64_t)intarg("--seed", optarg, 0, LONG_MAX); break;
+		case 'l': sim.latency_ms = numarg("--latency", optarg, 0, 3600000); break;
+		case 'p': o->port = intarg("--port", optarg, 0, 65535); break;
+		case 'e': sim.error_rate = numarg("--error-rate", optarg, 0, 1); break;
+		case 'E': sim.error_status = (int)intarg("--error-status", optarg, 400, 599); break;
+		case 'j': o->threads = intarg("--threads", optarg, 1, 1024); break;
+		case 'J': sim.jitter_ms = numarg("--jitter", optarg, 0, 3600000); break;
 		case 'f':
-			faults = erealloc(faults, (nfaults + 1) * sizeof *faults);
-			faults[nfaults++] = optarg;
+			o->faults = erealloc(o->faults, (o->nfaults + 1) * sizeof *o->faults);
+			o->faults[o->nfaults++] = optarg;
 			break;
-		case 'r': retry_after = numarg("--retry-after", optarg, 0, 86400); break;
-		case 'S': slow = numarg("--slow", optarg, 0, 86400); break;
-		case 'x': should_retry = 1; break;
+		case 'r': sim.retry_after = numarg("--retry-after", optarg, 0, 86400); break;
+		case 'S': sim.slow_s = numarg("--slow", optarg, 0, 86400); break;
+		case 'x': sim.should_retry = 1; break;
 		case 'k':
 			if (!*optarg)
 				die("--api-key: the key is empty");
-			apikey = optarg;
+			sim.api_key = optarg;
 			break;
-		case 'o': statsfile = optarg; break;
-		case 'H': echo = 1; break;
-		case 'R':
-			errno = 0;
-			rl_n = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end != '/' || rl_n < 1 || rl_n > 1000000000 ||
-			    !((rl_w = strtod(end + 1, &end)) > 0) || *end || rl_w > 86400)
-				die_status(PB_EXIT_USAGE, "--rate-limit: '%s' is not N/SEC "
-				           "(N >= 1 requests per SEC > 0 seconds)", optarg);
-			break;
+		case 'o': o->statsfile = optarg; break;
+		case 'H': sim.echo_headers = 1; break;
+		case 'R': rate_limit(optarg); break;
 		case 'h': usage(stdout, PB_EXIT_OK); break;
 		case 'V': version(); break;
 		default: usage(stderr, PB_EXIT_USAGE);
@@ -490,32 +490,19 @@ main(int argc, char *argv[])
 	}
 	if (optind < argc)
 		usage(stderr, PB_EXIT_USAGE);
-	if (!tasks)
+	if (!o->tasks)
 		die("no tasks: give --tasks FILE");
+}
 
-	if (pb_sim_init(&sim, (uint64_t)seed, err))
-		die("%s", err);
-	sim.error_rate = rate;
-	sim.error_status = (int)status;
-	/* After --error-rate, whatever the order, so the sum counts it. */
-	for (i = 0; i < nfaults; i++)
-		if (pb_sim_parse_faults(&sim, faults[i], err))
-			die("--fault: %s", err);
-	free(faults);
-	sim.retry_after = retry_after;
-	sim.slow_s = slow;
-	sim.latency_ms = latency;
-	sim.jitter_ms = jitter;
-	sim.api_key = apikey;
-	sim.should_retry = should_retry;
-	sim.echo_headers = echo;
-	sim.rl_requests = rl_n;
-	sim.rl_window_s = rl_w;
-	load(tasks, 0);
-	if (world)
-		load(world, 1);
+/* How many connections to allow: 10,000, or what the descriptors (raised
+ * to their hard limit, since many keep-alive clients need many) leave,
+ * but never fewer than the threads. */
+static unsigned
+connection_limit(long threads)
+{
+	long limit = 10000;
+	struct rlimit rl;
 
-	/* Many keep-alive clients need many descriptors. */
 	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
 		if (rl.rlim_cur < rl.rlim_max) {
 			rl.rlim_cur = rl.rlim_max;
@@ -526,6 +513,60 @@ main(int argc, char *argv[])
 		if (limit < threads)
 			limit = threads;
 	}
+	return (unsigned)limit;
+}
+
+/* Listens on 127.0.0.1:port (0: any free port) with threads threads. */
+static struct MHD_Daemon *
+listen_on(long port, long threads)
+{
+	unsigned limit = connection_limit(threads);
+	struct sockaddr_in sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+	                        MHD_USE_ERROR_LOG, 0, NULL, NULL, serve, NULL,
+	                        MHD_OPTION_EXTERNAL_LOGGER, mhdlog, NULL,
+	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	                        /* MHD warns of a pool of one thread; then the
+	                         * slot sets the (default) timeout instead. */
+	                        threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE
+	                                    : MHD_OPTION_CONNECTION_TIMEOUT,
+	                        threads > 1 ? (unsigned)threads : 0u,
+	                        MHD_OPTION_CONNECTION_LIMIT, limit,
+	                        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	                        MHD_OPTION_END);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct opts o = { 0 };
+	char err[PB_ERRLEN];
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+	sigset_t sigs;
+	size_t i;
+	int sig;
+
+	setprog(argv[0]);
+	o.threads = sysconf(_SC_NPROCESSORS_ONLN);
+	o.threads = o.threads < 1 ? 1 : o.threads > 8 ? 8 : o.threads;
+	if (pb_sim_init(&sim, 1, err))
+		die("%s", err);
+	options(argc, argv, &o);
+	/* After --error-rate, whatever the order, so the sum counts it. */
+	for (i = 0; i < o.nfaults; i++)
+		if (pb_sim_parse_faults(&sim, o.faults[i], err))
+			die("--fault: %s", err);
+	free(o.faults);
+	load(o.tasks, 0);
+	if (o.world)
+		load(o.world, 1);
+
 	/* Every thread started from here on inherits the blocked signals, so
 	 * SIGTERM and SIGINT reach only sigwait below. */
 	signal(SIGPIPE, SIG_IGN);
@@ -534,25 +575,8 @@ main(int argc, char *argv[])
 	sigaddset(&sigs, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	timer_start();
-
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-	                     MHD_USE_ERROR_LOG, 0, NULL, NULL, serve, NULL,
-	                     MHD_OPTION_EXTERNAL_LOGGER, mhdlog, NULL,
-	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                     /* MHD warns of a pool of one thread; then the
-	                      * slot sets the (default) timeout instead. */
-	                     threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE
-	                                 : MHD_OPTION_CONNECTION_TIMEOUT,
-	                     threads > 1 ? (unsigned)threads : 0u,
-	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned)limit,
-	                     MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	                     MHD_OPTION_END);
-	if (!d)
-		die("cannot listen on 127.0.0.1:%ld", port);
+	if (!(d = listen_on(o.port, o.threads)))
+		die("cannot listen on 127.0.0.1:%ld", o.port);
 	if (!(info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)))
 		die("cannot tell which port is ours");
 	printf("http://127.0.0.1:%u/v1\n", (unsigned)info->port);
@@ -563,7 +587,7 @@ main(int argc, char *argv[])
 		;
 	timer_stop();
 	MHD_stop_daemon(d);
-	if (statsfile && pb_sim_save_stats(&sim, statsfile, err)) {
+	if (o.statsfile && pb_sim_save_stats(&sim, o.statsfile, err)) {
 		pb_sim_free(&sim);
 		die("%s", err);
 	}

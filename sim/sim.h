@@ -1,13 +1,17 @@
-/* sim.h - the simulated model behind pb-sim.  Not part of the library proper.
+/* sim.h - the simulated model behind pb-sim, what pb-sim.c and the tests
+ * call: a header that is an index, one section per file of sim/.  No
+ * part of libpb.a: sim/ stands on the library's base layer alone (and
+ * reads answers with read.c, never with pb-score's extractors).  What
+ * only sim/ calls is in sim/internal.h.
  *
- * Conventions as in pb.h. */
+ * Conventions as in lib/pb.h. */
 #ifndef PB_SIM_H
 #define PB_SIM_H
 
-#include "base.h"
+#include "../lib/base.h"
 
 /* ===================================================================== */
-/* sim.c: the simulated model behind pb-sim (everything but the HTTP)    */
+/* the simulation's data (world.c loads it, the others read it)          */
 /* ===================================================================== */
 
 /* How a task's answer is stated, and so how a wrong one is made up. */
@@ -38,12 +42,8 @@ struct pb_sim_rule {
 	double skill;
 };
 
-struct pb_sim_priv; /* lookup tables and the repeat counter (sim.c) */
+struct pb_sim_priv; /* lookup tables, counters (internal.h) */
 
-/* The simulation.  Set it up with pb_sim_init, the two loaders and the
- * fields below; after that pb_sim_answer and pb_sim_handle may be called
- * from any number of threads at once.  Fill the fields before the first
- * request and leave them alone afterwards. */
 /* The faults pb-sim can put in place of an answer (pb-sim(1) has their
  * statuses, bodies and headers).  Their order is the order of the bands
  * of the one draw that picks at most one per request. */
@@ -54,6 +54,10 @@ enum pb_sim_fault {
 	PB_SIM_NFAULTS
 };
 
+/* The simulation.  Set it up with pb_sim_init, the two loaders and the
+ * fields below; after that pb_sim_answer and pb_sim_handle may be called
+ * from any number of threads at once.  Fill the fields before the first
+ * request and leave them alone afterwards. */
 struct pb_sim {
 	uint64_t seed;
 	double error_rate;  /* fraction of chat requests that fail */
@@ -76,6 +80,10 @@ struct pb_sim {
 	size_t nworld;
 	struct pb_sim_priv *priv;
 };
+
+/* ===================================================================== */
+/* world.c: the tasks, the world file, recognising a task, skill         */
+/* ===================================================================== */
 
 /* Sets s up empty with the given seed.  Returns -1 only if out of memory. */
 int pb_sim_init(struct pb_sim *s, uint64_t seed, char err[PB_ERRLEN]);
@@ -113,6 +121,10 @@ double pb_sim_skill(const struct pb_sim *s, const char *text,
 double pb_sim_skill_task(const struct pb_sim *s, long task, const char *text,
                          const char *rest);
 
+/* ===================================================================== */
+/* answer.c: the reply to a prompt; a request's identity and count       */
+/* ===================================================================== */
+
 /* The outcome of one simulated request. */
 struct pb_sim_answer {
 	long task;    /* index into s->tasks, or -1 if not recognised */
@@ -145,6 +157,10 @@ uint64_t pb_sim_request_key(const char *const *roles,
 /* Returns how many times key was counted before, and counts it once
  * more.  Thread-safe. */
 unsigned long pb_sim_count(struct pb_sim *s, uint64_t key);
+
+/* ===================================================================== */
+/* server.c (with api.c, stream.c): HTTP requests, faults, statistics    */
+/* ===================================================================== */
 
 /* The fault kind's name ("429", "quota", "drop"), and back (-1: none). */
 const char *pb_sim_fault_name(enum pb_sim_fault f);
