@@ -1,0 +1,211 @@
+/* report-replay.c - pb-report --replay: the ranking rebuilt from scored
+ * records, each pull counted once, checked against the state. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/pb.h"
+#include "util.h"
+#include "report.h"
+
+/* Reading scored records into a state of their own: one arm per arm id
+ * (in the state's order when a state is given, else as first seen), each
+ * pull counted once (by run and pull id, as pb-update would). */
+struct replay {
+	struct pb_state *st;
+	const struct pb_state *ref; /* the state to check against, or NULL */
+	int *tokens;                /* set when a record has response.usage */
+	uint64_t *seen;             /* hashes of (run, pull), open addressing */
+	size_t nseen, capseen;
+	long records, bad;
+};
+
+static uint64_t
+pull_key(const char *run, long pull)
+{
+	uint64_t h = pb_hash(run, strlen(run), (uint64_t)pull);
+
+	return h ? h : 1; /* 0 marks a free place */
+}
+
+/* Adds key; returns 1 if it was there already. */
+static int
+seen_add(struct replay *rp, uint64_t key)
+{
+	size_t i;
+
+	if (2 * (rp->nseen + 1) > rp->capseen) {
+		size_t ncap = rp->capseen ? 2 * rp->capseen : 1024, j;
+		uint64_t *ns = ecalloc(ncap, sizeof *ns);
+		for (j = 0; j < rp->capseen; j++)
+			if (rp->seen[j]) {
+				i = rp->seen[j] & (ncap - 1);
+				while (ns[i])
+					i = (i + 1) & (ncap - 1);
+				ns[i] = rp->seen[j];
+			}
+		free(rp->seen);
+		rp->seen = ns;
+		rp->capseen = ncap;
+	}
+	for (i = key & (rp->capseen - 1); rp->seen[i]; i = (i + 1) & (rp->capseen - 1))
+		if (rp->seen[i] == key)
+			return 1;
+	rp->seen[i] = key;
+	rp->nseen++;
+	return 0;
+}
+
+/* Adds an arm to a replayed state. */
+static int
+replay_arm(struct pb_state *st, const char *id)
+{
+	struct pb_arm *a;
+
+	st->arms = erealloc(st->arms, (st->narms + 1) * sizeof *st->arms);
+	a = &st->arms[st->narms];
+	memset(a, 0, sizeof *a);
+	a->id = estrdup(id);
+	a->fields = cJSON_CreateObject();
+	cJSON_AddStringToObject(a->fields, "id", id);
+	st->narms++;
+	return (int)st->narms - 1;
+}
+
+/* The reward of a scored record into *reward (NAN for null, the reward
+ * of a record whose query failed).  Returns NULL, or what is wrong. */
+const char *
+rec_reward(const cJSON *rec, double *reward)
+{
+	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
+
+	if (!rv)
+		return "not scored (no \"reward\"; run pb-score first)";
+	if (cJSON_IsNull(rv))
+		*reward = NAN;
+	else if (cJSON_IsNumber(rv) && rv->valuedouble >= 0 && rv->valuedouble <= 1)
+		*reward = rv->valuedouble;
+	else
+		return "reward is not a number in [0,1] or null";
+	return NULL;
+}
+
+/* The token counts of a record's response.usage: 0, or -1 if it has
+ * none. */
+int
+rec_usage(const cJSON *rec, double *in, double *out)
+{
+	return pb_json_num(rec, "response.usage.prompt_tokens", in) == 0 &&
+	       pb_json_num(rec, "response.usage.completion_tokens", out) == 0 ? 0 : -1;
+}
+
+static int
+is_merged(const struct pb_state *st, const char *run)
+{
+	const cJSON *x;
+
+	if (!strcmp(st->run, run))
+		return 1;
+	cJSON_ArrayForEach(x, st->merged)
+		if (cJSON_IsString(x) && !strcmp(x->valuestring, run))
+			return 1;
+	return 0;
+}
+
+static int
+replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
+{
+	struct replay *rp = arg;
+	const char *run, *arm;
+	double pull, reward, tin, tout;
+	int i;
+
+	if (!rec) {
+		bad_record(&rp->bad, at, 0, "%s", why);
+		return 0;
+	}
+	rp->records++;
+	run = pb_json_str(rec, "run");
+	arm = pb_json_str(rec, "arm");
+	if (pb_json_num(rec, "pull", &pull) || pull < 1 || pull != floor(pull) || pull > 9e15) {
+		bad_record(&rp->bad, at, 0, "no \"pull\" id (not a pb-sample record?)");
+		goto out;
+	}
+	if (!run || !arm) {
+		bad_record(&rp->bad, at, (long)pull, run ? "no \"arm\"" : "no \"run\"");
+		goto out;
+	}
+	if ((why = rec_reward(rec, &reward))) {
+		bad_record(&rp->bad, at, (long)pull, "%s", why);
+		goto out;
+	}
+	if (rp->ref && !is_merged(rp->ref, run)) {
+		bad_record(&rp->bad, at, (long)pull, "from run %s, not the state's", run);
+		goto out;
+	}
+	if ((i = pb_state_find_arm(rp->st, arm)) < 0) {
+		if (rp->ref) {
+			bad_record(&rp->bad, at, (long)pull, "unknown arm '%s'", arm);
+			goto out;
+		}
+		i = replay_arm(rp->st, arm);
+	}
+	if (seen_add(rp, pull_key(run, (long)pull)))
+		goto out; /* applied once, as pb-update does */
+	if (isnan(reward))
+		rp->st->arms[i].errors++;
+	else
+		pb_stats_add(&rp->st->arms[i].st, reward);
+	rp->st->updates++;
+	if (rec_usage(rec, &tin, &tout) == 0) {
+		pb_state_add_tokens(rp->st, i, NULL, tin, tout);
+		*rp->tokens = 1;
+	}
+out:
+	cJSON_Delete(rec);
+	return 0;
+}
+
+/* Rebuilds rk->st from the files (stdin when none); with ref, in its
+ * arms' order, and checks the numbers against it (differences reported).
+ * Returns the number of bad records plus differences. */
+long
+replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
+       char *const *files, long *records)
+{
+	struct pb_state *st = &rk->st;
+	struct replay rp = { .st = st, .ref = ref, .tokens = &rk->tokens };
+	char err[PB_ERRLEN];
+	long diffs = 0;
+	size_t i;
+
+	memset(st, 0, sizeof *st);
+	if (pb_policy_parse(&st->pol, "uniform", err) < 0)
+		die("%s", err);
+	st->merged = cJSON_CreateArray();
+	st->next_pull = 1;
+	if (ref) {
+		memcpy(st->run, ref->run, sizeof st->run);
+		for (i = 0; i < ref->narms; i++)
+			replay_arm(st, ref->arms[i].id);
+	}
+	if (pb_jsonl_files(nfiles, files, replay_record, &rp, err) < 0)
+		die("%s", err);
+	free(rp.seen);
+	*records = rp.records;
+	/* Nothing read: say so, rather than "0 records disagree". */
+	if (st->narms == 0 || rp.records == 0)
+		die("replay: no scored records");
+	for (i = 0; ref && i < ref->narms; i++) {
+		const struct pb_arm *a = &ref->arms[i], *b = &st->arms[i];
+		if (a->st.n != b->st.n || fabs(a->st.sum - b->st.sum) > 1e-9 * (1 + a->st.sum) ||
+		    a->errors != b->errors) {
+			warnx_("replay: arm %s: %ld rewarded pulls summing to %.6g and %ld "
+			       "errors in the records; %ld summing to %.6g and %ld in %s",
+			       a->id, b->st.n, b->st.sum, b->errors, a->st.n, a->st.sum,
+			       a->errors, "the state");
+			diffs++;
+		}
+	}
+	return rp.bad + diffs;
+}

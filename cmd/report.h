@@ -1,0 +1,125 @@
+/* report.h - pb-report is one tool in several files: pb-report.c reads
+ * the options and dispatches on the mode; report-rank.c ranks the arms
+ * (and each context), report-verdict.c says which is best, report-replay.c
+ * rebuilds a ranking from scored records, report-history.c and
+ * report-plot.c show how the run unfolded, report-validate.c checks the
+ * winner on held-out records, report-format.c holds the output helpers. */
+#ifndef PB_REPORT_H
+#define PB_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../lib/pb.h"
+
+/* Everything the options decide. */
+struct opts {
+	enum { F_TABLE, F_JSON, F_CSV, F_MD } format;
+	double level, eps, price_in, price_out, alpha_gate;
+	const char *interval, *plot, *validate, *baseline, *arm, *spath, *context;
+	long draws, resamples;
+	uint64_t seed;
+	int history, chart, replay, price, force;
+	enum { G_NONE, G_VERDICT, G_UPLIFT } gate;
+};
+
+/* ================================================================ ranking */
+
+struct row {
+	int arm;
+	double mean, lo, hi, index, share, prob, pbest;
+	double plo, phi;      /* the mean on the pool's tasks themselves
+	                       * (pool_interval), or NAN */
+	const char *method;
+};
+
+/* Which arm is best, as far as the state can tell (pb-report(1)). */
+struct verdict {
+	int done, best;
+	double conf;          /* 1 - delta; NAN for a fixed budget */
+	const char *rule;     /* "glr", "box" or "budget" */
+	unsigned char *open;  /* per arm: not yet separated (budget: still in) */
+	double delta;         /* error probability of the rule and eps set */
+	double eps;           /* --epsilon, or NAN */
+	unsigned char *good;  /* per arm: in the eps-good set */
+	char why[PB_ERRLEN];
+	int exhausted;        /* not done, and the arms in contention have
+	                       * used every task: no new evidence can come */
+	int totals;           /* the totals of a state with contexts: no
+	                       * verdict (confounded), a weighted estimate */
+	double *weighted;     /* per arm: sum over contexts of the context's
+	                       * share of tasks times the arm's mean there */
+	size_t nctx;
+	size_t pool;          /* tasks in the pool */
+};
+
+/* A ranking: of a state, or of records replayed into one. */
+struct ranking {
+	struct pb_state st;
+	struct row *r;        /* in rank order */
+	struct verdict v;
+	int tokens;           /* the arms' tok_in and tok_out mean something:
+	                       * some arm has tokens, or (replayed) some record
+	                       * had response.usage */
+	long pending;
+	int replayed;         /* index and prob mean nothing */
+	int joint;            /* P(best) drawn jointly, through the pairs */
+	int pool_best;        /* the arm best on the pool's own tasks at the
+	                       * report's level, or -1 (pool_interval) */
+	const char *ctx;      /* a context's ranking: its value (or ctx_all
+	                       * for the totals of a state with contexts) */
+	int view;             /* st is a view of another state: not freed */
+	int more;             /* one more context after the totals (CSV: no
+	                       * header) */
+};
+
+/* report-verdict.c */
+void judge(const struct pb_state *full, double level, struct verdict *v);
+void check_pairs(const struct pb_state *st, const char *ctx);
+void say_verdict(const struct pb_state *st, const struct row *r, const struct verdict *v);
+cJSON *verdict_json(const struct pb_state *st, const struct row *r, const struct verdict *v);
+
+/* report-rank.c */
+void rank_arms(struct ranking *rk, const struct opts *o);
+cJSON *ranking_json(const struct ranking *rk, const struct opts *o);
+void print_ranking(const struct ranking *rk, const struct opts *o);
+void context_view(const struct pb_state *st, size_t c, struct pb_state *v);
+void context_heading(const char *field, const char *value, const struct opts *o);
+size_t contexts_undecided(const struct pb_state *st, const struct opts *o);
+void contexts(const struct pb_state *st, const struct opts *o, cJSON *j);
+void ranking_free(struct ranking *rk);
+
+/* report-replay.c */
+long replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
+            char *const *files, long *records);
+const char *rec_reward(const cJSON *rec, double *reward);
+int rec_usage(const cJSON *rec, double *in, double *out);
+
+/* report-history.c */
+const struct pb_history *hist_of(const struct pb_state *st, const struct opts *o);
+void need_history(const struct pb_state *st, const struct opts *o);
+long point_ci(const struct pb_hist_series *s, size_t k, int nonbinary,
+              const struct opts *o, double *lo, double *hi);
+int nonbinary(const struct pb_state *st, const char *id);
+double cum_reward(const struct pb_history *h, size_t k);
+void print_history(const struct pb_state *st, const struct opts *o);
+void print_chart(const struct pb_state *st, const struct opts *o);
+
+/* report-plot.c */
+void plot(const struct pb_state *st, const struct opts *o);
+
+/* report-validate.c */
+int validate(const struct opts *o, const struct pb_state *st);
+
+/* report-format.c */
+void put_json(cJSON *j);
+void num(cJSON *o, const char *k, double v);
+double cost(const struct opts *o, int known, double in, double out);
+void csvfield(const char *s);
+const char *methods(const void *rows, size_t n, size_t size, size_t off);
+void mdcell(const char *s);
+void fmtnum(char *buf, size_t n, double v, const char *fmt);
+void bad_record(long *bad, const struct pb_where *at, long pull, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
