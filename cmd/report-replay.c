@@ -72,33 +72,6 @@ replay_arm(struct pb_state *st, const char *id)
 	return (int)st->narms - 1;
 }
 
-/* The reward of a scored record into *reward (NAN for null, the reward
- * of a record whose query failed).  Returns NULL, or what is wrong. */
-const char *
-rec_reward(const cJSON *rec, double *reward)
-{
-	const cJSON *rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
-
-	if (!rv)
-		return "not scored (no \"reward\"; run pb-score first)";
-	if (cJSON_IsNull(rv))
-		*reward = NAN;
-	else if (cJSON_IsNumber(rv) && rv->valuedouble >= 0 && rv->valuedouble <= 1)
-		*reward = rv->valuedouble;
-	else
-		return "reward is not a number in [0,1] or null";
-	return NULL;
-}
-
-/* The token counts of a record's response.usage: 0, or -1 if it has
- * none. */
-int
-rec_usage(const cJSON *rec, double *in, double *out)
-{
-	return pb_json_num(rec, "response.usage.prompt_tokens", in) == 0 &&
-	       pb_json_num(rec, "response.usage.completion_tokens", out) == 0 ? 0 : -1;
-}
-
 static int
 is_merged(const struct pb_state *st, const char *run)
 {
@@ -116,8 +89,8 @@ static int
 replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
 	struct replay *rp = arg;
-	const char *run, *arm;
-	double pull, reward, tin, tout;
+	struct pb_scored in;
+	char err[PB_ERRLEN];
 	int i;
 
 	if (!rec) {
@@ -125,40 +98,31 @@ replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		return 0;
 	}
 	rp->records++;
-	run = pb_json_str(rec, "run");
-	arm = pb_json_str(rec, "arm");
-	if (pb_json_num(rec, "pull", &pull) || pull < 1 || pull != floor(pull) || pull > 9e15) {
-		bad_record(&rp->bad, at, 0, "no \"pull\" id (not a pb-sample record?)");
+	if (pb_scored_read(rec, PB_SCORED_PULL | PB_SCORED_REWARD | PB_SCORED_TERSE,
+	                   &in, err) < 0) {
+		bad_record(&rp->bad, at, in.pull, "%s", err);
 		goto out;
 	}
-	if (!run || !arm) {
-		bad_record(&rp->bad, at, (long)pull, run ? "no \"arm\"" : "no \"run\"");
+	if (rp->ref && !is_merged(rp->ref, in.run)) {
+		bad_record(&rp->bad, at, in.pull, "from run %s, not the state's", in.run);
 		goto out;
 	}
-	if ((why = rec_reward(rec, &reward))) {
-		bad_record(&rp->bad, at, (long)pull, "%s", why);
-		goto out;
-	}
-	if (rp->ref && !is_merged(rp->ref, run)) {
-		bad_record(&rp->bad, at, (long)pull, "from run %s, not the state's", run);
-		goto out;
-	}
-	if ((i = pb_state_find_arm(rp->st, arm)) < 0) {
+	if ((i = pb_state_find_arm(rp->st, in.arm)) < 0) {
 		if (rp->ref) {
-			bad_record(&rp->bad, at, (long)pull, "unknown arm '%s'", arm);
+			bad_record(&rp->bad, at, in.pull, "unknown arm '%s'", in.arm);
 			goto out;
 		}
-		i = replay_arm(rp->st, arm);
+		i = replay_arm(rp->st, in.arm);
 	}
-	if (seen_add(rp, pull_key(run, (long)pull)))
+	if (seen_add(rp, pull_key(in.run, in.pull)))
 		goto out; /* applied once, as pb-update does */
-	if (isnan(reward))
+	if (isnan(in.reward))
 		rp->st->arms[i].errors++;
 	else
-		pb_stats_add(&rp->st->arms[i].st, reward);
+		pb_stats_add(&rp->st->arms[i].st, in.reward);
 	rp->st->updates++;
-	if (rec_usage(rec, &tin, &tout) == 0) {
-		pb_state_add_tokens(rp->st, i, NULL, tin, tout);
+	if (in.tin >= 0) {
+		pb_state_add_tokens(rp->st, i, NULL, in.tin, in.tout);
 		*rp->tokens = 1;
 	}
 out:

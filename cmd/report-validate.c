@@ -103,42 +103,39 @@ static int
 validate_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
 	struct vset *vs = arg;
-	const char *arm;
-	cJSON *task, *id;
-	char *key;
+	struct pb_scored in;
+	const cJSON *id;
+	char *key, err[PB_ERRLEN];
 	size_t a, t;
-	double reward, pin, pout;
 
 	if (!rec) {
 		bad_record(&vs->bad, at, 0, "%s", why);
 		return 0;
 	}
 	vs->records++;
-	arm = pb_json_str(rec, "arm");
-	task = cJSON_GetObjectItemCaseSensitive(rec, "task");
-	why = !arm ? "no \"arm\"" : !task ? "no \"task\"" : rec_reward(rec, &reward);
-	if (why) {
-		bad_record(&vs->bad, at, 0, "%s", why);
+	if (pb_scored_read(rec, PB_SCORED_TASK | PB_SCORED_REWARD | PB_SCORED_TERSE,
+	                   &in, err) < 0) {
+		bad_record(&vs->bad, at, 0, "%s", err);
 		cJSON_Delete(rec);
 		return 0;
 	}
-	id = cJSON_IsObject(task) ? cJSON_GetObjectItemCaseSensitive(task, "id") : NULL;
+	id = cJSON_IsObject(in.task) ? cJSON_GetObjectItemCaseSensitive(in.task, "id") : NULL;
 	key = id && (cJSON_IsString(id) || cJSON_IsNumber(id)) ? pb_json_text(id) :
-	      pb_json_canonical(task);
+	      pb_json_canonical(in.task);
 	if (!key)
 		die("out of memory");
-	a = varm_index(vs, arm);
+	a = varm_index(vs, in.arm);
 	t = task_index(vs, key);
 	free(key);
-	if (isnan(reward)) {
+	if (isnan(in.reward)) {
 		vs->arm[a].errors++;
 	} else {
-		vs->arm[a].sum[t] += reward;
+		vs->arm[a].sum[t] += in.reward;
 		vs->arm[a].cnt[t]++;
 	}
-	if (rec_usage(rec, &pin, &pout) == 0) {
-		vs->arm[a].tin += pin;
-		vs->arm[a].tout += pout;
+	if (in.tin >= 0) {
+		vs->arm[a].tin += in.tin;
+		vs->arm[a].tout += in.tout;
 		vs->tokens = 1;
 	}
 	cJSON_Delete(rec);

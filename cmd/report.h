@@ -92,8 +92,6 @@ void ranking_free(struct ranking *rk);
 /* report-replay.c */
 long replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
             char *const *files, long *records);
-const char *rec_reward(const cJSON *rec, double *reward);
-int rec_usage(const cJSON *rec, double *in, double *out);
 
 /* report-history.c */
 const struct pb_history *hist_of(const struct pb_state *st, const struct opts *o);
