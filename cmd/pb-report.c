@@ -2,9 +2,13 @@
  * the arms of a state (or of the scored records of a run, replayed), with
  * intervals, the probability that each arm is best and the verdict; the
  * history of the run as a table, a text chart or a gnuplot picture; and
- * the validation of the chosen arm on held-out records. */
+ * the validation of the chosen arm on held-out records.
+ *
+ * This file reads the options (a table: optdefs) and dispatches on the
+ * mode they choose; the modes live in report-*.c, behind report.h. */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +67,8 @@ usage(FILE *fp, int status)
 }
 
 
+/* ================================================================ options */
+
 static void
 parse_price(struct opts *o, const char *s)
 {
@@ -93,101 +99,259 @@ parse_gate(struct opts *o, const char *s)
 	}
 }
 
-int
-main(int argc, char **argv)
+static void
+parse_interval(struct opts *o, const char *s)
 {
-	enum { O_JSON = 256, O_CSV, O_MD, O_LEVEL, O_EPS, O_VERSION, O_INTERVAL,
-	       O_DRAWS, O_SEED, O_PRICE, O_HISTORY, O_CHART, O_PLOT, O_REQUIRE,
-	       O_REPLAY, O_VALIDATE, O_BASELINE, O_ARM, O_RESAMPLES, O_CONTEXT,
-	       O_FORCE };
-	static const struct option lopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "csv", no_argument, NULL, O_CSV },
-		{ "markdown", no_argument, NULL, O_MD },
-		{ "level", required_argument, NULL, O_LEVEL },
-		{ "epsilon", required_argument, NULL, O_EPS },
-		{ "interval", required_argument, NULL, O_INTERVAL },
-		{ "draws", required_argument, NULL, O_DRAWS },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "price", required_argument, NULL, O_PRICE },
-		{ "history", no_argument, NULL, O_HISTORY },
-		{ "chart", no_argument, NULL, O_CHART },
-		{ "plot", required_argument, NULL, O_PLOT },
-		{ "require", required_argument, NULL, O_REQUIRE },
-		{ "replay", no_argument, NULL, O_REPLAY },
-		{ "validate", required_argument, NULL, O_VALIDATE },
-		{ "force", no_argument, NULL, O_FORCE },
-		{ "baseline", required_argument, NULL, O_BASELINE },
-		{ "arm", required_argument, NULL, O_ARM },
-		{ "resamples", required_argument, NULL, O_RESAMPLES },
-		{ "context", required_argument, NULL, O_CONTEXT },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ 0 }
-	};
-	struct opts o = { F_TABLE, 0.95, NAN, 0, 0, 0.05, NULL, NULL, NULL, NULL,
-	                  NULL, NULL, NULL, 10000, 10000, 1, 0, 0, 0, 0, G_NONE };
-	struct ranking rk = { 0 };
-	struct pb_state ref;
-	char err[PB_ERRLEN];
-	int ch, have_ref = 0, status = PB_EXIT_OK, vr;
-	long records = 0;
+	if (strcmp(s, "anytime") && strcmp(s, "auto") && strcmp(s, "bernstein"))
+		die("--interval: '%s' is not anytime, auto or bernstein", s);
+	o->interval = s;
+}
 
-	setprog(argv[0]);
-	while ((ch = getopt_long(argc, argv, "s:h", lopts, NULL)) != -1) {
-		switch (ch) {
-		case 's': o.spath = optarg; break;
-		case O_JSON: o.format = F_JSON; break;
-		case O_CSV: o.format = F_CSV; break;
-		case O_MD: o.format = F_MD; break;
-		case O_LEVEL: o.level = numarg("--level", optarg, 0.5, 0.9999); break;
-		case O_EPS: o.eps = numarg("--epsilon", optarg, 0, 1); break;
-		case O_INTERVAL:
-			if (strcmp(optarg, "anytime") && strcmp(optarg, "auto") &&
-			    strcmp(optarg, "bernstein"))
-				die("--interval: '%s' is not anytime, auto or bernstein", optarg);
-			o.interval = optarg;
-			break;
-		case O_DRAWS: o.draws = intarg("--draws", optarg, 1, 100000000); break;
-		case O_SEED: o.seed = (uint64_t)intarg("--seed", optarg, 0, 0x7fffffffffffffffL); break;
-		case O_PRICE: parse_price(&o, optarg); break;
-		case O_HISTORY: o.history = 1; break;
-		case O_CHART: o.chart = 1; break;
-		case O_PLOT: o.plot = optarg; break;
-		case O_REQUIRE: parse_gate(&o, optarg); break;
-		case O_REPLAY: o.replay = 1; break;
-		case O_VALIDATE: o.validate = optarg; break;
-		case O_FORCE: o.force = 1; break;
-		case O_BASELINE: o.baseline = optarg; break;
-		case O_ARM: o.arm = optarg; break;
-		case O_RESAMPLES: o.resamples = intarg("--resamples", optarg, 2, 10000000); break;
-		case O_CONTEXT: o.context = optarg; break;
-		case 'h': usage(stdout, PB_EXIT_OK); break;
-		case O_VERSION: version(); break;
-		default: usage(stderr, PB_EXIT_USAGE);
-		}
+static void
+parse_seed(struct opts *o, const char *s)
+{
+	o->seed = (uint64_t)intarg("--seed", s, 0, 0x7fffffffffffffffL);
+}
+
+static void
+help(struct opts *o, const char *s)
+{
+	(void)o, (void)s;
+	usage(stdout, PB_EXIT_OK);
+}
+
+static void
+show_version(struct opts *o, const char *s)
+{
+	(void)o, (void)s;
+	version();
+}
+
+/* How an option sets struct opts. */
+enum how {
+	SET_FLAG,    /* the int at off becomes 1 */
+	SET_FORMAT,  /* the format becomes val */
+	SET_STR,     /* the const char * at off becomes the argument */
+	SET_NUM,     /* the double at off: a number in [lo, hi] */
+	SET_LONG,    /* the long at off: an integer in [lo, hi] */
+	SET_CALL     /* fn parses the argument (or takes none) */
+};
+
+struct optdef {
+	const char *name;
+	int has_arg;      /* no_argument or required_argument */
+	enum how how;
+	size_t off;       /* offsetof(struct opts, the field) */
+	double lo, hi;    /* SET_NUM and SET_LONG */
+	int val;          /* SET_FORMAT */
+	void (*fn)(struct opts *, const char *); /* SET_CALL */
+};
+
+#define AT(field) offsetof(struct opts, field)
+
+/* Every long option and what it does; -s is --state, -h --help. */
+static const struct optdef optdefs[] = {
+	{ "state", required_argument, SET_STR, AT(spath) },
+	{ "json", no_argument, SET_FORMAT, .val = F_JSON },
+	{ "csv", no_argument, SET_FORMAT, .val = F_CSV },
+	{ "markdown", no_argument, SET_FORMAT, .val = F_MD },
+	{ "level", required_argument, SET_NUM, AT(level), 0.5, 0.9999 },
+	{ "epsilon", required_argument, SET_NUM, AT(eps), 0, 1 },
+	{ "interval", required_argument, SET_CALL, .fn = parse_interval },
+	{ "draws", required_argument, SET_LONG, AT(draws), 1, 100000000 },
+	{ "seed", required_argument, SET_CALL, .fn = parse_seed },
+	{ "price", required_argument, SET_CALL, .fn = parse_price },
+	{ "history", no_argument, SET_FLAG, AT(history) },
+	{ "chart", no_argument, SET_FLAG, AT(chart) },
+	{ "plot", required_argument, SET_STR, AT(plot) },
+	{ "require", required_argument, SET_CALL, .fn = parse_gate },
+	{ "replay", no_argument, SET_FLAG, AT(replay) },
+	{ "validate", required_argument, SET_STR, AT(validate) },
+	{ "force", no_argument, SET_FLAG, AT(force) },
+	{ "baseline", required_argument, SET_STR, AT(baseline) },
+	{ "arm", required_argument, SET_STR, AT(arm) },
+	{ "resamples", required_argument, SET_LONG, AT(resamples), 2, 10000000 },
+	{ "context", required_argument, SET_STR, AT(context) },
+	{ "help", no_argument, SET_CALL, .fn = help },
+	{ "version", no_argument, SET_CALL, .fn = show_version },
+};
+
+enum { NOPTS = sizeof optdefs / sizeof optdefs[0], O_FIRST = 256 };
+
+/* Applies option d, with its argument arg, to o. */
+static void
+set_option(struct opts *o, const struct optdef *d, const char *arg)
+{
+	char *field = (char *)o + d->off, name[64];
+
+	snprintf(name, sizeof name, "--%s", d->name);
+	switch (d->how) {
+	case SET_FLAG: *(int *)(void *)field = 1; break;
+	case SET_FORMAT: o->format = (enum format)d->val; break;
+	case SET_STR: *(const char **)(void *)field = arg; break;
+	case SET_NUM: *(double *)(void *)field = numarg(name, arg, d->lo, d->hi); break;
+	case SET_LONG:
+		*(long *)(void *)field = intarg(name, arg, (long)d->lo, (long)d->hi);
+		break;
+	case SET_CALL: d->fn(o, arg); break;
 	}
-	if (optind != argc && !o.replay)
+}
+
+/* The mode the options ask for, once what goes with what is checked
+ * (each mismatch a usage error). */
+static enum mode
+choose_mode(const struct opts *o)
+{
+	if (o->validate && (o->replay || o->history || o->plot))
+		die("--validate does not go with --replay, --history or --plot");
+	if (o->replay && (o->history || o->plot))
+		die("--replay rebuilds the ranking only: no --history or --plot");
+	if (o->context && (o->replay || o->validate))
+		die("--context does not go with --replay or --validate");
+	if (o->gate == G_UPLIFT && !o->validate)
+		die("--require uplift needs --validate FILE");
+	if (o->gate == G_VERDICT && o->validate)
+		die("--require verdict needs the ranking, not --validate");
+	return o->validate ? MODE_VALIDATE : o->replay ? MODE_REPLAY :
+	       o->history ? MODE_HISTORY : MODE_RANK;
+}
+
+/* Reads the command line into o; returns the index of the first FILE. */
+static int
+parse_options(struct opts *o, int argc, char **argv)
+{
+	struct option lopts[NOPTS + 1] = { { 0 } };
+	size_t i;
+	int ch;
+
+	for (i = 0; i < NOPTS; i++)
+		lopts[i] = (struct option){ optdefs[i].name, optdefs[i].has_arg, NULL,
+		                            O_FIRST + (int)i };
+	while ((ch = getopt_long(argc, argv, "s:h", lopts, NULL)) != -1) {
+		if (ch == 's')
+			o->spath = optarg;
+		else if (ch == 'h')
+			usage(stdout, PB_EXIT_OK);
+		else if (ch >= O_FIRST && ch < O_FIRST + (int)NOPTS)
+			set_option(o, &optdefs[ch - O_FIRST], optarg);
+		else
+			usage(stderr, PB_EXIT_USAGE);
+	}
+	if (optind != argc && !o->replay)
 		usage(stderr, PB_EXIT_USAGE);
 	/* Beside an adaptive run's verdict only an interval valid at the
 	 * time the run chose to stop means what it says; a held-out set is
 	 * a fixed sample. */
-	if (!o.interval)
-		o.interval = o.validate ? "auto" : "anytime";
-	if (o.validate && (o.replay || o.history || o.plot))
-		die("--validate does not go with --replay, --history or --plot");
-	if (o.replay && (o.history || o.plot))
-		die("--replay rebuilds the ranking only: no --history or --plot");
-	if (o.context && (o.replay || o.validate))
-		die("--context does not go with --replay or --validate");
-	if (o.gate == G_UPLIFT && !o.validate)
-		die("--require uplift needs --validate FILE");
-	if (o.gate == G_VERDICT && o.validate)
-		die("--require verdict needs the ranking, not --validate");
+	if (!o->interval)
+		o->interval = o->validate ? "auto" : "anytime";
+	o->mode = choose_mode(o);
+	return optind;
+}
 
+/* ============================================================ the modes */
+
+/* The ranking to show: rebuilt from the records (--replay: ref, if any,
+ * is freed), one context of ref (--context), or ref itself, which rk
+ * then owns.  Returns the exit status so far. */
+static int
+ranking_of(struct ranking *rk, const struct opts *o, struct pb_state *ref,
+           int nfiles, char **files, long *records)
+{
+	int c, status = PB_EXIT_OK;
+
+	if (o->mode == MODE_REPLAY) {
+		if (replay(rk, ref, nfiles, files, records))
+			status = PB_EXIT_RECORDS;
+		rk->replayed = 1;
+		if (ref) {
+			rk->st.pol = ref->pol; /* the verdict by the state's policy's rule */
+			pb_state_free(ref);
+		}
+	} else if (o->context) {
+		c = pb_state_find_ctx(ref, o->context);
+		if (!ref->ctx_field)
+			die("--context: %s keeps no contexts", o->spath);
+		if (c < 0)
+			die("--context: no context '%s' of %s in %s", o->context,
+			    ref->ctx_field, o->spath);
+		context_view(ref, (size_t)c, &rk->st);
+		rk->view = 1;
+		rk->ctx = ref->ctx[c].name;
+	} else {
+		rk->st = *ref;
+		if (ref->ctx_field)
+			rk->ctx = ctx_all;
+	}
+	return status;
+}
+
+/* The ranking in o's format, the contexts after the totals, a replay's
+ * agreement and the chart; ctx_field names the field of rk's context. */
+static void
+show_ranking(const struct ranking *rk, const struct opts *o, const char *ctx_field,
+             long records, int agrees)
+{
+	if (o->format == F_JSON) {
+		cJSON *j = ranking_json(rk, o);
+		if (o->mode == MODE_REPLAY) {
+			cJSON *x = cJSON_AddObjectToObject(j, "replay");
+			cJSON_AddNumberToObject(x, "records", (double)records);
+			cJSON_AddBoolToObject(x, "agrees", agrees);
+		}
+		if (rk->ctx && !rk->view)
+			contexts(&rk->st, o, j);
+		else if (rk->view)
+			cJSON_AddStringToObject(j, "context", rk->ctx);
+		put_json(j);
+	} else {
+		if (rk->view && o->format != F_CSV)
+			context_heading(ctx_field, rk->ctx, o);
+		print_ranking(rk, o);
+		if (rk->ctx && !rk->view)
+			contexts(&rk->st, o, NULL);
+		if (o->mode == MODE_REPLAY && o->spath && o->format == F_TABLE)
+			printf("replay: %ld records %s %s\n", records, agrees ?
+			       "agree with" : "disagree with", o->spath);
+	}
+	if (o->mode != MODE_REPLAY && (o->chart || (o->format == F_TABLE && isatty(1))))
+		print_chart(&rk->st, o);
+}
+
+/* --require verdict: whether the verdict is reached (in every context,
+ * for the totals of a state with contexts); says so when it is not. */
+static int
+verdict_reached(const struct ranking *rk, const struct opts *o)
+{
+	if (rk->v.totals) {
+		size_t open = contexts_undecided(&rk->st, o);
+		if (open || rk->st.nctx == 0) {
+			warnx_("gate: the verdict is not reached in %zu of the %zu contexts",
+			       open, rk->st.nctx);
+			return 0;
+		}
+	} else if (!rk->v.done) {
+		warnx_("gate: the verdict is not reached");
+		return 0;
+	}
+	return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { .format = F_TABLE, .gate = G_NONE, .alpha_gate = 0.05,
+	                  .level = 0.95, .eps = NAN, .draws = 10000,
+	                  .resamples = 10000, .seed = 1 };
+	struct ranking rk = { 0 };
+	struct pb_state ref;
+	char err[PB_ERRLEN];
+	int first, have_ref = 0, status;
+	long records = 0;
+
+	setprog(argv[0]);
+	first = parse_options(&o, argc, argv);
 	/* Replay and validation can go without a state: use one only if named. */
-	if ((o.replay || o.validate) && !o.spath)
+	if ((o.mode == MODE_REPLAY || o.mode == MODE_VALIDATE) && !o.spath)
 		o.spath = getenv("PB_STATE") && *getenv("PB_STATE") ? getenv("PB_STATE") : NULL;
 	else
 		o.spath = statepath(o.spath);
@@ -198,87 +362,26 @@ main(int argc, char **argv)
 		have_ref = 1;
 	}
 
-	if (o.validate) {
-		vr = validate(&o, have_ref ? &ref : NULL);
+	if (o.mode == MODE_VALIDATE) {
+		status = validate(&o, have_ref ? &ref : NULL);
 		if (have_ref)
 			pb_state_free(&ref);
-		if (fshut(stdout, "<stdout>"))
-			return PB_EXIT_USAGE;
-		return vr == 1 ? PB_EXIT_OK : vr == 0 || vr == -2 ? PB_EXIT_GATE : PB_EXIT_RECORDS;
+		return fshut(stdout, "<stdout>") ? PB_EXIT_USAGE : status;
 	}
-
-	if (o.replay) {
-		long bad = replay(&rk, have_ref ? &ref : NULL, argc - optind, argv + optind,
-		                  &records);
-		rk.replayed = 1;
-		if (bad)
-			status = PB_EXIT_RECORDS;
-		if (have_ref) {
-			rk.st.pol = ref.pol; /* the verdict by the state's policy's rule */
-			pb_state_free(&ref);
-		}
-	} else if (o.context) {
-		int c = pb_state_find_ctx(&ref, o.context);
-		if (!ref.ctx_field)
-			die("--context: %s keeps no contexts", o.spath);
-		if (c < 0)
-			die("--context: no context '%s' of %s in %s", o.context,
-			    ref.ctx_field, o.spath);
-		context_view(&ref, (size_t)c, &rk.st);
-		rk.view = 1;
-		rk.ctx = ref.ctx[c].name;
-	} else {
-		rk.st = ref;
-		if (ref.ctx_field)
-			rk.ctx = ctx_all;
-	}
-
+	status = ranking_of(&rk, &o, have_ref ? &ref : NULL, argc - first,
+	                    argv + first, &records);
 	rank_arms(&rk, &o);
-	if (o.history) {
+	if (o.mode == MODE_HISTORY)
 		print_history(&rk.st, &o);
-	} else {
-		if (o.format == F_JSON) {
-			cJSON *j = ranking_json(&rk, &o);
-			if (o.replay) {
-				cJSON *x = cJSON_AddObjectToObject(j, "replay");
-				cJSON_AddNumberToObject(x, "records", (double)records);
-				cJSON_AddBoolToObject(x, "agrees", have_ref && status == PB_EXIT_OK);
-			}
-			if (rk.ctx && !rk.view)
-				contexts(&rk.st, &o, j);
-			else if (rk.view)
-				cJSON_AddStringToObject(j, "context", rk.ctx);
-			put_json(j);
-		} else {
-			if (rk.view && o.format != F_CSV)
-				context_heading(ref.ctx_field, rk.ctx, &o);
-			print_ranking(&rk, &o);
-			if (rk.ctx && !rk.view)
-				contexts(&rk.st, &o, NULL);
-			if (o.replay && have_ref && o.format == F_TABLE)
-				printf("replay: %ld records %s %s\n", records, status ==
-				       PB_EXIT_OK ? "agree with" : "disagree with", o.spath);
-		}
-		if (!o.replay && (o.chart || (o.format == F_TABLE && isatty(1))))
-			print_chart(&rk.st, &o);
-	}
+	else
+		show_ranking(&rk, &o, rk.view ? ref.ctx_field : NULL, records,
+		             have_ref && status == PB_EXIT_OK);
 	if (o.plot)
 		plot(&rk.st, &o);
-	if (o.gate == G_VERDICT && rk.v.totals) {
-		size_t open = contexts_undecided(&rk.st, &o);
-		if (open || rk.st.nctx == 0) {
-			warnx_("gate: the verdict is not reached in %zu of the %zu contexts",
-			       open, rk.st.nctx);
-			status = PB_EXIT_GATE;
-		}
-	} else if (o.gate == G_VERDICT && !rk.v.done) {
-		warnx_("gate: the verdict is not reached");
+	if (o.gate == G_VERDICT && !verdict_reached(&rk, &o))
 		status = PB_EXIT_GATE;
-	}
 	ranking_free(&rk);
 	if (rk.view)
 		pb_state_free(&ref);
-	if (fshut(stdout, "<stdout>"))
-		return PB_EXIT_USAGE;
-	return status;
+	return fshut(stdout, "<stdout>") ? PB_EXIT_USAGE : status;
 }

@@ -310,7 +310,9 @@ check_held_out(const struct opts *o, const struct pb_state *st)
 	free(ov.example);
 }
 
-/* The validation report; returns whether the gate (if any) is met. */
+/* The validation report.  Returns the exit status: PB_EXIT_GATE when
+ * --require uplift is not met (whatever else), else PB_EXIT_RECORDS when
+ * some records were bad (each reported), else PB_EXIT_OK. */
 int
 validate(const struct opts *o, const struct pb_state *st)
 {
@@ -578,5 +580,5 @@ done:
 		warnx_("gate: %s", chosen == (size_t)-1 ? "no chosen arm (give --arm ARM)" :
 		       chosen == base ? "the chosen arm is the baseline itself: no uplift "
 		       "to test" : "the held-out uplift of the chosen arm is not significant");
-	return vs.bad ? -1 - !met : met; /* -1: bad records, -2: both */
+	return !met ? PB_EXIT_GATE : vs.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
 }

@@ -12,15 +12,40 @@
 
 #include "../lib/pb.h"
 
+/* What a run of pb-report does; main chooses it from the options. */
+enum mode {
+	MODE_RANK,     /* the ranking and verdict (and the chart, the plot) */
+	MODE_HISTORY,  /* --history: the history as a table */
+	MODE_REPLAY,   /* --replay: the ranking rebuilt from scored records */
+	MODE_VALIDATE  /* --validate FILE: the held-out check */
+};
+
+enum format { F_TABLE, F_JSON, F_CSV, F_MD };
+enum gate { G_NONE, G_VERDICT, G_UPLIFT }; /* --require */
+
 /* Everything the options decide. */
 struct opts {
-	enum { F_TABLE, F_JSON, F_CSV, F_MD } format;
-	double level, eps, price_in, price_out, alpha_gate;
-	const char *interval, *plot, *validate, *baseline, *arm, *spath, *context;
-	long draws, resamples;
-	uint64_t seed;
-	int history, chart, replay, price, force;
-	enum { G_NONE, G_VERDICT, G_UPLIFT } gate;
+	enum mode mode;
+	enum format format;
+	enum gate gate;
+	double alpha_gate;     /* --require uplift:ALPHA, and the winner's curse */
+	double level;          /* --level */
+	double eps;            /* --epsilon, or NAN */
+	const char *interval;  /* --interval: anytime, auto or bernstein */
+	long draws;            /* --draws, for P(best) */
+	long resamples;        /* --resamples, for the bootstrap */
+	uint64_t seed;         /* --seed */
+	int price;             /* --price was given: */
+	double price_in, price_out; /* dollars per million tokens */
+	const char *spath;     /* the state file, or NULL (replay, validate) */
+	const char *context;   /* --context: one context's ranking, or NULL */
+	const char *plot;      /* --plot FILE, or NULL */
+	int chart;             /* --chart: the text chart even off a terminal */
+	const char *validate;  /* --validate FILE */
+	const char *baseline;  /* --baseline ARM, or NULL */
+	const char *arm;       /* --arm ARM, or NULL: the state's leader */
+	int force;             /* --force: validate on training tasks */
+	int history, replay;   /* --history, --replay, as given */
 };
 
 /* ================================================================ ranking */
