@@ -15,7 +15,7 @@ void
 put_json(cJSON *j)
 {
 	if (pb_jsonl_write(stdout, j) < 0)
-		die("write error: %s", strerror(errno));
+		die("write error:");
 	cJSON_Delete(j);
 }
 

@@ -124,43 +124,19 @@ plot_nth(const int *lead, size_t nser, size_t pass, size_t j)
 	return nser;
 }
 
-/* Draws the three panels of the history into o->plot through gnuplot: the
- * data and the script go to a temp folder, gnuplot runs without a shell,
- * and its exit status decides. */
-void
-plot(const struct pb_state *st, const struct opts *o)
+/* The data file: one block per arm (updates pulls mean lo hi prob
+ * share), then the cumulative reward; blocks are two blank lines apart
+ * (gnuplot's `index`). */
+static void
+plot_data(const char *data, const struct pb_state *st, const struct opts *o,
+          const double *share)
 {
 	const struct pb_history *h = hist_of(st, o);
-	const char *ext = strrchr(o->plot, '.'), *tmpdir = getenv("TMPDIR");
-	char dir[4096], data[4200], script[4200];
-	char *argv[] = { "gnuplot", script, NULL };
 	FILE *fp;
-	size_t i, j, k, w, nlead, pass;
-	pid_t pid;
-	int png, status, e, *lead, first;
-	double *share;
-	struct stat sb;
+	size_t i, k;
 
-	if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
-		die("--plot: '%s' does not end in .svg or .png", o->plot);
-	png = !strcmp(ext, ".png");
-	need_history(st, o);
-	snprintf(dir, sizeof dir, "%s/pb-report.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
-	if (!mkdtemp(dir))
-		die("cannot make a temp folder in %s: %s", tmpdir && *tmpdir ? tmpdir : "/tmp",
-		    strerror(errno));
-	snprintf(data, sizeof data, "%s/history.dat", dir);
-	snprintf(script, sizeof script, "%s/plot.gp", dir);
-	share = ecalloc(h->nser * h->n, sizeof *share);
-	w = recent_share(h, share);
-	lead = ecalloc(h->nser, sizeof *lead);
-	nlead = plot_leaders(st, o, lead);
-
-	/* data: one block per arm (updates pulls mean lo hi prob share), then the
-	 * cumulative reward; blocks are two blank lines apart (gnuplot's
-	 * `index`) */
 	if (!(fp = fopen(data, "w")))
-		die("%s: %s", data, strerror(errno));
+		die("%s:", data);
 	for (i = 0; i < h->nser; i++) {
 		const struct pb_hist_series *s = &h->ser[i];
 		int nb = nonbinary(st, s->id);
@@ -190,10 +166,65 @@ plot(const struct pb_state *st, const struct opts *o)
 	for (k = 0; k < h->n; k++)
 		fprintf(fp, "%.0f %.6g\n", h->updates[k], cum_reward(h, k));
 	if (fclose(fp) == EOF)
-		die("%s: %s", data, strerror(errno));
+		die("%s:", data);
+}
+
+/* The title of series i in a panel: its id when it is named, one entry
+ * for all the grey ones (the first drawn), else none. */
+static void
+plot_title(FILE *fp, const struct pb_history *h, const int *lead, size_t i,
+           int first, size_t nlead)
+{
+	if (lead[i]) {
+		fputs("title ", fp);
+		gpstr(fp, h->ser[i].id);
+	} else if (first) {
+		fprintf(fp, "title 'the other %zu arms'", h->nser - nlead);
+	} else {
+		fputs("notitle", fp);
+	}
+}
+
+/* The two panels drawn per arm: the share of recent pulls (column 7),
+ * or the mean with the named arms' bands (columns 3, 4 and 5).  The grey
+ * arms first, so the named ones are drawn over them. */
+static void
+plot_panel(FILE *fp, const char *data, const struct pb_history *h, const int *lead,
+           size_t nlead, int means)
+{
+	size_t pass, j, i;
+	int first = 1;
+
+	for (pass = 0; pass < 2; pass++)
+		for (j = 0; (i = plot_nth(lead, h->nser, pass, j)) < h->nser; j++) {
+			fprintf(fp, "%s", first ? " " : ", \\\n  ");
+			if (means && lead[i]) {
+				gpstr(fp, data);
+				fprintf(fp, " index %zu using 1:4:5 with filledcurves lc rgb '%s' "
+				        "notitle, ", i, plot_colour(lead, i));
+			}
+			gpstr(fp, data);
+			fprintf(fp, " index %zu using 1:%d with lines lw %d lc rgb '%s' ", i,
+			        means ? 3 : 7, lead[i] ? 2 : 1, plot_colour(lead, i));
+			plot_title(fp, h, lead, i, first, nlead);
+			first = 0;
+		}
+}
+
+/* The gnuplot script: the terminal, then three panels sharing their x
+ * axis (fixed margins): the share of recent pulls (over the last w
+ * points), the means with their bands, the cumulative reward. */
+static void
+plot_script(const char *script, const char *data, const struct pb_state *st,
+            const struct opts *o, const int *lead, size_t nlead, size_t w)
+{
+	const struct pb_history *h = hist_of(st, o);
+	int png = !strcmp(strrchr(o->plot, '.'), ".png");
+	char t[256];
+	FILE *fp;
 
 	if (!(fp = fopen(script, "w")))
-		die("%s: %s", script, strerror(errno));
+		die("%s:", script);
 	if (png)
 		fputs("if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
 		      "  set terminal pngcairo size 900,1200 noenhanced font 'sans,10'\n"
@@ -204,79 +235,46 @@ plot(const struct pb_state *st, const struct opts *o)
 		fputs("set terminal svg size 900,1200 dynamic noenhanced font 'sans,11'\n", fp);
 	fputs("set output ", fp);
 	gpstr(fp, o->plot);
-	/* fixed margins, so the three panels share their x axis */
 	fputs("\nset datafile missing '?'\nset key outside right top\n"
 	      "set lmargin 10\nset rmargin 26\n"
 	      "set grid\nset xlabel 'updates (pulls applied)'\n"
 	      "set style fill transparent solid 0.15 noborder\nset multiplot layout 3,1 title ", fp);
-	{
-		char t[256];
-		snprintf(t, sizeof t, "promptbandit run %.8s, policy %s, %s%s%s%.0f updates",
-		         st->run, pb_policy_name(st->pol.kind), o->context ? "context " : "",
-		         o->context ? o->context : "", o->context ? ", " : "",
-		         (double)st->updates);
-		gpstr(fp, t);
-	}
-	/* The grey arms first, so the named ones are drawn over them; one
-	 * legend entry for all the grey ones. */
+	snprintf(t, sizeof t, "promptbandit run %.8s, policy %s, %s%s%s%.0f updates",
+	         st->run, pb_policy_name(st->pol.kind), o->context ? "context " : "",
+	         o->context ? o->context : "", o->context ? ", " : "",
+	         (double)st->updates);
+	gpstr(fp, t);
 	fprintf(fp, "\nset title 'share of the recent pulls (each point: the last %zu "
 	        "of %zu points)'\n"
 	        "set yrange [0:*]\nset ylabel 'share of pulls'\nplot", w, h->n);
-	for (pass = 0, first = 1; pass < 2; pass++)
-		for (j = 0; (i = plot_nth(lead, h->nser, pass, j)) < h->nser; j++) {
-			fprintf(fp, "%s", first ? " " : ", \\\n  ");
-			gpstr(fp, data);
-			fprintf(fp, " index %zu using 1:7 with lines lw %d lc rgb '%s' ",
-			        i, lead[i] ? 2 : 1, plot_colour(lead, i));
-			if (lead[i]) {
-				fputs("title ", fp);
-				gpstr(fp, h->ser[i].id);
-			} else if (first) {
-				fprintf(fp, "title 'the other %zu arms'", h->nser - nlead);
-			} else {
-				fputs("notitle", fp);
-			}
-			first = 0;
-		}
+	plot_panel(fp, data, h, lead, nlead, 0);
 	fprintf(fp, "\nset title '%g%% interval band and mean reward%s'\n"
 	        "set yrange [0:1]\nset ylabel 'mean reward'\nplot", o->level * 100,
 	        nlead < h->nser ? " (bands of the named arms)" : "");
-	for (pass = 0, first = 1; pass < 2; pass++)
-		for (j = 0; (i = plot_nth(lead, h->nser, pass, j)) < h->nser; j++) {
-			fprintf(fp, "%s", first ? " " : ", \\\n  ");
-			if (lead[i]) {
-				gpstr(fp, data);
-				fprintf(fp, " index %zu using 1:4:5 with filledcurves lc rgb '%s' "
-				        "notitle, ", i, plot_colour(lead, i));
-			}
-			gpstr(fp, data);
-			fprintf(fp, " index %zu using 1:3 with lines lw %d lc rgb '%s' ",
-			        i, lead[i] ? 2 : 1, plot_colour(lead, i));
-			if (lead[i]) {
-				fputs("title ", fp);
-				gpstr(fp, h->ser[i].id);
-			} else if (first) {
-				fprintf(fp, "title 'the other %zu arms'", h->nser - nlead);
-			} else {
-				fputs("notitle", fp);
-			}
-			first = 0;
-		}
-	free(share);
-	free(lead);
+	plot_panel(fp, data, h, lead, nlead, 1);
 	fputs("\nset title 'cumulative reward'\nset autoscale y\nset ylabel 'reward'\nplot ", fp);
 	gpstr(fp, data);
 	fprintf(fp, " index %zu using 1:2 with lines lw 2 lc black title 'all arms'\n"
 	        "unset multiplot\nset output\n", h->nser);
 	if (fclose(fp) == EOF)
-		die("%s: %s", script, strerror(errno));
+		die("%s:", script);
+}
+
+/* Runs gnuplot on script, without a shell; its exit status decides. */
+static void
+run_gnuplot(char *script, const struct opts *o, const char *data, const char *dir)
+{
+	char *argv[] = { "gnuplot", script, NULL };
+	struct stat sb;
+	pid_t pid;
+	int e, status = 0;
 
 	fflush(stdout);
 	e = posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ);
 	if (e == 0) {
 		while (waitpid(pid, &status, 0) < 0)
 			if (errno != EINTR)
-				die("waitpid: %s", strerror(errno));
+				die("waitpid:");
 	}
 	unlink(data);
 	unlink(script);
@@ -293,4 +291,36 @@ plot(const struct pb_state *st, const struct opts *o)
 	}
 	if (stat(o->plot, &sb) < 0 || sb.st_size == 0)
 		die("--plot: gnuplot wrote nothing to %s", o->plot);
+}
+
+/* Draws the three panels of the history into o->plot through gnuplot: the
+ * data and the script go to a temp folder, gnuplot runs without a shell,
+ * and its exit status decides. */
+void
+plot(const struct pb_state *st, const struct opts *o)
+{
+	const struct pb_history *h = hist_of(st, o);
+	const char *ext = strrchr(o->plot, '.'), *tmpdir = getenv("TMPDIR");
+	char dir[4096], data[4200], script[4200];
+	size_t w, nlead;
+	int *lead;
+	double *share;
+
+	if (!ext || (strcmp(ext, ".svg") && strcmp(ext, ".png")))
+		die("--plot: '%s' does not end in .svg or .png", o->plot);
+	need_history(st, o);
+	snprintf(dir, sizeof dir, "%s/pb-report.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!mkdtemp(dir))
+		die("cannot make a temp folder in %s:", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	snprintf(data, sizeof data, "%s/history.dat", dir);
+	snprintf(script, sizeof script, "%s/plot.gp", dir);
+	share = ecalloc(h->nser * h->n, sizeof *share);
+	w = recent_share(h, share);
+	lead = ecalloc(h->nser, sizeof *lead);
+	nlead = plot_leaders(st, o, lead);
+	plot_data(data, st, o, share);
+	plot_script(script, data, st, o, lead, nlead, w);
+	free(share);
+	free(lead);
+	run_gnuplot(script, o, data, dir);
 }
