@@ -181,6 +181,32 @@ print_history(const struct pb_state *st, const struct opts *o)
 	}
 }
 
+/* The share of the recent pulls that went to each series at each point:
+ * its pulls over the last w points (w about a fifteenth of the run) over
+ * everyone's.  Unlike a policy's own probability of the next pull, which
+ * for UCB1 is 1 for one arm and 0 for the rest, this moves smoothly and
+ * reads the same for every policy.  share[i * n + k]; NAN where nothing
+ * was pulled in the window.  Returns w. */
+size_t
+recent_share(const struct pb_history *h, double *share)
+{
+	size_t w = h->n / 15 ? h->n / 15 : 1, i, k;
+
+	for (k = 0; k < h->n; k++) {
+		double tot = 0, d;
+		for (i = 0; i < h->nser; i++) {
+			const double *p = h->ser[i].pulls;
+			double now = isnan(p[k]) ? 0 : p[k];
+			double then = k >= w && !isnan(p[k - w]) ? p[k - w] : 0;
+			share[i * h->n + k] = d = now - then;
+			tot += d;
+		}
+		for (i = 0; i < h->nser; i++)
+			share[i * h->n + k] = tot > 0 ? share[i * h->n + k] / tot : NAN;
+	}
+	return w;
+}
+
 /* Sparklines: eight levels in UTF-8, else ASCII. */
 static const char *const spark_utf8[] = {
 	"\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83", "\xe2\x96\x84",
@@ -217,8 +243,8 @@ print_chart(const struct pb_state *st, const struct opts *o)
 {
 	const struct pb_history *h = hist_of(st, o);
 	const char *cs;
-	double *cum, top = 0;
-	size_t i, k, w = 4;
+	double *cum, *share, top = 0;
+	size_t i, k, w = 4, win;
 	int utf8;
 
 	if (!h || h->n == 0)
@@ -229,12 +255,20 @@ print_chart(const struct pb_state *st, const struct opts *o)
 	for (i = 0; i < h->nser; i++)
 		if (strlen(h->ser[i].id) > w)
 			w = strlen(h->ser[i].id);
-	printf("\nselection probability over %.0f updates (0 to 1):\n", h->updates[h->n - 1]);
+	/* the share of recent pulls, as the plot draws it: a policy's own
+	 * probability is 0 or 1 for UCB1, spikes rather than a picture */
+	share = ecalloc(h->nser * h->n, sizeof *share);
+	win = recent_share(h, share);
+	printf("\nselection share over %.0f updates (each arm's share of the pulls "
+	       "in the last %zu of %zu points, 0 to 1):\n", h->updates[h->n - 1], win, h->n);
 	for (i = 0; i < h->nser; i++) {
+		char last[32];
 		printf("  %-*s  ", (int)w, h->ser[i].id);
-		sparkline(h->ser[i].prob, h->n, 1, utf8);
-		printf("  %.3f\n", h->ser[i].prob[h->n - 1]);
+		sparkline(share + i * h->n, h->n, 1, utf8);
+		fmtnum(last, sizeof last, share[i * h->n + h->n - 1], "%.3f");
+		printf("  %s\n", last);
 	}
+	free(share);
 	printf("mean reward (0 to 1):\n");
 	for (i = 0; i < h->nser; i++) {
 		printf("  %-*s  ", (int)w, h->ser[i].id);

@@ -40,32 +40,6 @@ gpnum(FILE *fp, double v)
 		fputs(" ?", fp);
 }
 
-/* The share of the recent pulls that went to each series at each point:
- * its pulls over the last w points (w about a fifteenth of the run) over
- * everyone's.  Unlike a policy's own probability of the next pull, which
- * for UCB1 is 1 for one arm and 0 for the rest, this moves smoothly and
- * reads the same for every policy.  share[i * n + k]; NAN where nothing
- * was pulled in the window.  Returns w. */
-static size_t
-recent_share(const struct pb_history *h, double *share)
-{
-	size_t w = h->n / 15 ? h->n / 15 : 1, i, k;
-
-	for (k = 0; k < h->n; k++) {
-		double tot = 0, d;
-		for (i = 0; i < h->nser; i++) {
-			const double *p = h->ser[i].pulls;
-			double now = isnan(p[k]) ? 0 : p[k];
-			double then = k >= w && !isnan(p[k - w]) ? p[k - w] : 0;
-			share[i * h->n + k] = d = now - then;
-			tot += d;
-		}
-		for (i = 0; i < h->nser; i++)
-			share[i * h->n + k] = tot > 0 ? share[i * h->n + k] / tot : NAN;
-	}
-	return w;
-}
-
 #define PLOT_NAMED 6 /* arms named and coloured when there are more than 8 */
 
 /* Sets lead[i] to 1 + the rank of series i among the arms drawn in

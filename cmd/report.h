@@ -127,6 +127,7 @@ int nonbinary(const struct pb_state *st, const char *id);
 double cum_reward(const struct pb_history *h, size_t k);
 void print_history(const struct pb_state *st, const struct opts *o);
 void print_chart(const struct pb_state *st, const struct opts *o);
+size_t recent_share(const struct pb_history *h, double *share);
 
 /* report-plot.c */
 void plot(const struct pb_state *st, const struct opts *o);
