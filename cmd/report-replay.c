@@ -15,44 +15,23 @@ struct replay {
 	struct pb_state *st;
 	const struct pb_state *ref; /* the state to check against, or NULL */
 	int *tokens;                /* set when a record has response.usage */
-	uint64_t *seen;             /* hashes of (run, pull), open addressing */
-	size_t nseen, capseen;
+	struct pb_index seen;       /* the hashes of (run, pull) seen */
 	long records, bad;
 };
 
-static uint64_t
-pull_key(const char *run, long pull)
+/* Adds the pull id of run to those seen; returns 1 if it was there
+ * already.  By hash alone, as before: two pulls would need the same
+ * 64-bit hash to be taken for one. */
+static int
+seen_add(struct replay *rp, const char *run, long pull)
 {
 	uint64_t h = pb_hash(run, strlen(run), (uint64_t)pull);
+	size_t pos = 0, v;
 
-	return h ? h : 1; /* 0 marks a free place */
-}
-
-/* Adds key; returns 1 if it was there already. */
-static int
-seen_add(struct replay *rp, uint64_t key)
-{
-	size_t i;
-
-	if (2 * (rp->nseen + 1) > rp->capseen) {
-		size_t ncap = rp->capseen ? 2 * rp->capseen : 1024, j;
-		uint64_t *ns = ecalloc(ncap, sizeof *ns);
-		for (j = 0; j < rp->capseen; j++)
-			if (rp->seen[j]) {
-				i = rp->seen[j] & (ncap - 1);
-				while (ns[i])
-					i = (i + 1) & (ncap - 1);
-				ns[i] = rp->seen[j];
-			}
-		free(rp->seen);
-		rp->seen = ns;
-		rp->capseen = ncap;
-	}
-	for (i = key & (rp->capseen - 1); rp->seen[i]; i = (i + 1) & (rp->capseen - 1))
-		if (rp->seen[i] == key)
-			return 1;
-	rp->seen[i] = key;
-	rp->nseen++;
+	if (pb_index_next(&rp->seen, h, &pos, &v))
+		return 1;
+	if (pb_index_put(&rp->seen, h, 0) < 0)
+		die("out of memory");
 	return 0;
 }
 
@@ -114,7 +93,7 @@ replay_record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 		}
 		i = replay_arm(rp->st, in.arm);
 	}
-	if (seen_add(rp, pull_key(in.run, in.pull)))
+	if (seen_add(rp, in.run, in.pull))
 		goto out; /* applied once, as pb-update does */
 	if (isnan(in.reward))
 		rp->st->arms[i].errors++;
@@ -155,7 +134,7 @@ replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
 	}
 	if (pb_jsonl_files(nfiles, files, replay_record, &rp, err) < 0)
 		die("%s", err);
-	free(rp.seen);
+	pb_index_clear(&rp.seen);
 	*records = rp.records;
 	/* Nothing read: say so, rather than "0 records disagree". */
 	if (st->narms == 0 || rp.records == 0)
