@@ -82,6 +82,70 @@ need_history(const struct pb_state *st, const struct opts *o)
 		die("%s: no history yet (no pulls applied since history was kept)", o->spath);
 }
 
+/* The history as one JSON object: a point per update kept, each arm's
+ * pulls, mean, interval and selection probability at it. */
+static void
+history_json(const struct pb_state *st, const struct opts *o)
+{
+	const struct pb_history *h = hist_of(st, o);
+	cJSON *j = cJSON_CreateObject(), *pts, *p, *arms, *x;
+	size_t i, k;
+
+	cJSON_AddNumberToObject(j, "stride", (double)h->stride);
+	cJSON_AddNumberToObject(j, "level", o->level);
+	pts = cJSON_AddArrayToObject(j, "points");
+	for (k = 0; k < h->n; k++) {
+		p = cJSON_CreateObject();
+		cJSON_AddNumberToObject(p, "updates", h->updates[k]);
+		cJSON_AddNumberToObject(p, "cum_reward", cum_reward(h, k));
+		arms = cJSON_AddObjectToObject(p, "arms");
+		for (i = 0; i < h->nser; i++) {
+			const struct pb_hist_series *s = &h->ser[i];
+			double lo, hi;
+			long n;
+			if (isnan(s->pulls[k]))
+				continue;
+			n = point_ci(s, k, nonbinary(st, s->id), o, &lo, &hi);
+			x = cJSON_AddObjectToObject(arms, s->id);
+			num(x, "pulls", s->pulls[k]);
+			num(x, "mean", n ? s->mean[k] : NAN);
+			num(x, "ci_low", lo);
+			num(x, "ci_high", hi);
+			num(x, "prob", s->prob[k]);
+		}
+		cJSON_AddItemToArray(pts, p);
+	}
+	put_json(j);
+}
+
+/* The history as CSV: a line per point and arm. */
+static void
+history_csv(const struct pb_state *st, const struct opts *o)
+{
+	const struct pb_history *h = hist_of(st, o);
+	size_t i, k;
+
+	printf("updates,id,pulls,mean,ci_low,ci_high,prob,cum_reward\n");
+	for (k = 0; k < h->n; k++)
+		for (i = 0; i < h->nser; i++) {
+			const struct pb_hist_series *s = &h->ser[i];
+			double lo, hi;
+			char m[32], l[32], u[32], p[32];
+			long n;
+			if (isnan(s->pulls[k]))
+				continue;
+			n = point_ci(s, k, nonbinary(st, s->id), o, &lo, &hi);
+			fmtnum(m, sizeof m, n ? s->mean[k] : NAN, "%.6g");
+			fmtnum(l, sizeof l, lo, "%.6g");
+			fmtnum(u, sizeof u, hi, "%.6g");
+			fmtnum(p, sizeof p, s->prob[k], "%.6g");
+			printf("%.0f,", h->updates[k]);
+			csvfield(s->id);
+			printf(",%.0f,%s,%s,%s,%s,%.6g\n", s->pulls[k], m, l, u, p,
+			       cum_reward(h, k));
+		}
+}
+
 void
 print_history(const struct pb_state *st, const struct opts *o)
 {
@@ -92,54 +156,11 @@ print_history(const struct pb_state *st, const struct opts *o)
 
 	need_history(st, o);
 	if (o->format == F_JSON) {
-		cJSON *j = cJSON_CreateObject(), *pts = NULL, *p, *arms, *x;
-		cJSON_AddNumberToObject(j, "stride", (double)h->stride);
-		cJSON_AddNumberToObject(j, "level", o->level);
-		pts = cJSON_AddArrayToObject(j, "points");
-		for (k = 0; k < h->n; k++) {
-			p = cJSON_CreateObject();
-			cJSON_AddNumberToObject(p, "updates", h->updates[k]);
-			cJSON_AddNumberToObject(p, "cum_reward", cum_reward(h, k));
-			arms = cJSON_AddObjectToObject(p, "arms");
-			for (i = 0; i < h->nser; i++) {
-				const struct pb_hist_series *s = &h->ser[i];
-				double lo, hi;
-				long n;
-				if (isnan(s->pulls[k]))
-					continue;
-				n = point_ci(s, k, nonbinary(st, s->id), o, &lo, &hi);
-				x = cJSON_AddObjectToObject(arms, s->id);
-				num(x, "pulls", s->pulls[k]);
-				num(x, "mean", n ? s->mean[k] : NAN);
-				num(x, "ci_low", lo);
-				num(x, "ci_high", hi);
-				num(x, "prob", s->prob[k]);
-			}
-			cJSON_AddItemToArray(pts, p);
-		}
-		put_json(j);
+		history_json(st, o);
 		return;
 	}
 	if (o->format == F_CSV) {
-		printf("updates,id,pulls,mean,ci_low,ci_high,prob,cum_reward\n");
-		for (k = 0; k < h->n; k++)
-			for (i = 0; i < h->nser; i++) {
-				const struct pb_hist_series *s = &h->ser[i];
-				double lo, hi;
-				char m[32], l[32], u[32], p[32];
-				long n;
-				if (isnan(s->pulls[k]))
-					continue;
-				n = point_ci(s, k, nonbinary(st, s->id), o, &lo, &hi);
-				fmtnum(m, sizeof m, n ? s->mean[k] : NAN, "%.6g");
-				fmtnum(l, sizeof l, lo, "%.6g");
-				fmtnum(u, sizeof u, hi, "%.6g");
-				fmtnum(p, sizeof p, s->prob[k], "%.6g");
-				printf("%.0f,", h->updates[k]);
-				csvfield(s->id);
-				printf(",%.0f,%s,%s,%s,%s,%.6g\n", s->pulls[k], m, l, u, p,
-				       cum_reward(h, k));
-			}
+		history_csv(st, o);
 		return;
 	}
 	for (i = 0; i < h->nser; i++)

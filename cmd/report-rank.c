@@ -338,42 +338,55 @@ posteriors(const struct pb_state *st)
 	       "Beta(1 + wins, 1 + losses) for 0/1 rewards, normal N(mean, var/n) otherwise";
 }
 
+/* The ranking as CSV: a header line unless a context's ranking follows
+ * the totals, and a context column for a state with contexts. */
+static void
+ranking_csv(const struct ranking *rk, const struct opts *o)
+{
+	const struct pb_state *st = &rk->st;
+	const struct row *r = rk->r;
+	char m[32], lo[32], hi[32], ix[32], sh[32], pb[32], usd[32], tok[48];
+	size_t i;
+
+	if (!rk->more)
+		printf("%srank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,"
+		       "errors,pbest,prompt_tokens,completion_tokens,cost\n",
+		       rk->ctx ? "context," : "");
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[r[i].arm];
+		if (rk->ctx) {
+			csvfield(rk->ctx);
+			putchar(',');
+		}
+		printf("%zu,", i + 1);
+		csvfield(a->id);
+		fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.6g");
+		fmtnum(lo, sizeof lo, r[i].lo, "%.6g");
+		fmtnum(hi, sizeof hi, r[i].hi, "%.6g");
+		fmtnum(ix, sizeof ix, r[i].index, "%.6g");
+		fmtnum(sh, sizeof sh, r[i].share, "%.6g");
+		fmtnum(pb, sizeof pb, r[i].pbest, "%.6g");
+		fmtnum(usd, sizeof usd, arm_cost(rk, o, r[i].arm), "%.6g");
+		if (rk->tokens)
+			snprintf(tok, sizeof tok, "%.0f,%.0f", a->tok_in, a->tok_out);
+		else
+			snprintf(tok, sizeof tok, "-,-");
+		printf(",%ld,%s,%s,%s,%s,%s,%s,%ld,%s,%s,%s\n", a->st.n, sh, m, lo,
+		       hi, r[i].method, ix, a->errors, pb, tok, usd);
+	}
+}
+
 void
 print_ranking(const struct ranking *rk, const struct opts *o)
 {
 	const struct pb_state *st = &rk->st;
 	const struct row *r = rk->r;
-	char m[32], lo[32], hi[32], ix[32], sh[32], pb[32], usd[32], ci[64], tok[48];
+	char m[32], ix[32], sh[32], pb[32], usd[32], ci[64], tok[48];
 	size_t i, w = 3;
 	int md = o->format == F_MD, money = rk->tokens;
 
 	if (o->format == F_CSV) {
-		if (!rk->more)
-			printf("%srank,id,pulls,share,mean,ci_low,ci_high,ci_method,index,"
-			       "errors,pbest,prompt_tokens,completion_tokens,cost\n",
-			       rk->ctx ? "context," : "");
-		for (i = 0; i < st->narms; i++) {
-			const struct pb_arm *a = &st->arms[r[i].arm];
-			if (rk->ctx) {
-				csvfield(rk->ctx);
-				putchar(',');
-			}
-			printf("%zu,", i + 1);
-			csvfield(a->id);
-			fmtnum(m, sizeof m, a->st.n ? r[i].mean : NAN, "%.6g");
-			fmtnum(lo, sizeof lo, r[i].lo, "%.6g");
-			fmtnum(hi, sizeof hi, r[i].hi, "%.6g");
-			fmtnum(ix, sizeof ix, r[i].index, "%.6g");
-			fmtnum(sh, sizeof sh, r[i].share, "%.6g");
-			fmtnum(pb, sizeof pb, r[i].pbest, "%.6g");
-			fmtnum(usd, sizeof usd, arm_cost(rk, o, r[i].arm), "%.6g");
-			if (money)
-				snprintf(tok, sizeof tok, "%.0f,%.0f", a->tok_in, a->tok_out);
-			else
-				snprintf(tok, sizeof tok, "-,-");
-			printf(",%ld,%s,%s,%s,%s,%s,%s,%ld,%s,%s,%s\n", a->st.n, sh, m, lo,
-			       hi, r[i].method, ix, a->errors, pb, tok, usd);
-		}
+		ranking_csv(rk, o);
 		return;
 	}
 	for (i = 0; i < st->narms; i++)
