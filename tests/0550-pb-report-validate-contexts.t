@@ -4,7 +4,7 @@
 # chosen by that context's own bandit, as the ranking shows each
 # context after the totals.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 18
 
 # training: tests/data/tasks5.jsonl six times over, in two domains
 # (tasks -1 to -3 "math", -4 to -6 "misc"); careful right 8 times in 10,
@@ -47,6 +47,12 @@ is "$(v '.validate.contexts[0].winners_curse | [.arm, .train_pulls, .train_mean,
 is "$(v '.validate.contexts[1].winners_curse | [.arm, .train_pulls, .train_mean, .heldout_mean]')" \
    '["careful",5,0.6,0.2]' "misc: likewise"
 is "$(v '[.validate.contexts[] | has("gate")] | any')" false "no gate in a context: --require gates the totals"
+
+# pb-report(1)'s example: each domain's winner and its uplift
+is "$(printf '%s' "$OUT" | jq -r '.validate.contexts[] | .chosen as $c |
+        "\(.context): \($c), uplift \(.arms[] | select(.id == $c) | .uplift)"')" \
+   "math: turing, uplift 0.2
+misc: careful, uplift 0" "the man page's example: each domain's winner and its uplift"
 
 run pb-report -s st.json --validate held.jsonl
 is "$(printf '%s\n' "$OUT" | grep -c '^held-out validation: 3 arms on 5 tasks of held.jsonl')" 2 \
