@@ -98,51 +98,73 @@ struct ranking {
 	                       * header) */
 };
 
-/* report-verdict.c */
+/* report-verdict.c: the verdict, kept together (the verdict is to come
+ * from the bandit layer, pb_bandit_verdict, in time) */
+/* Fills v (v->eps set by the caller) from full's arms still in the pool,
+ * by the rule of its policy; v's arrays are the caller's to free. */
 void judge(const struct pb_state *full, double level, struct verdict *v);
+/* Warns when an arm holds more pulls than (arm, task) pairs allow. */
 void check_pairs(const struct pb_state *st, const char *ctx);
 void say_verdict(const struct pb_state *st, const struct row *r, const struct verdict *v);
 cJSON *verdict_json(const struct pb_state *st, const struct row *r, const struct verdict *v);
 
-/* report-rank.c */
+/* report-rank.c: the ranking */
+/* Fills rk->r (best mean first) and rk->v from rk->st. */
 void rank_arms(struct ranking *rk, const struct opts *o);
 cJSON *ranking_json(const struct ranking *rk, const struct opts *o);
 void print_ranking(const struct ranking *rk, const struct opts *o);
+/* A view of context c of st (nothing to free), its "updates" its own. */
 void context_view(const struct pb_state *st, size_t c, struct pb_state *v);
+/* The line above a context's table: 'context FIELD = VALUE'. */
 void context_heading(const char *field, const char *value, const struct opts *o);
+/* The contexts of st without a verdict (--require verdict). */
 size_t contexts_undecided(const struct pb_state *st, const struct opts *o);
+/* Each context's ranking after the totals: into j (JSON), or printed. */
 void contexts(const struct pb_state *st, const struct opts *o, cJSON *j);
 void ranking_free(struct ranking *rk);
 
-/* report-replay.c */
+/* report-replay.c: --replay */
+/* Rebuilds rk->st from the scored records of files (stdin when none),
+ * checked against ref when not NULL.  Returns the bad records plus the
+ * arms that disagree (each reported); *records the records read. */
 long replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
             char *const *files, long *records);
 
-/* report-history.c */
+/* report-history.c: --history, the text chart, and what the plot shares */
+/* The history shown: st's, or with --context that context's. */
 const struct pb_history *hist_of(const struct pb_state *st, const struct opts *o);
+/* Dies unless there is a history to show. */
 void need_history(const struct pb_state *st, const struct opts *o);
+/* The interval of series s at point k into lo, hi; returns the rewarded
+ * pulls it rests on (0: none). */
 long point_ci(const struct pb_hist_series *s, size_t k, int nonbinary,
               const struct opts *o, double *lo, double *hi);
 int nonbinary(const struct pb_state *st, const char *id);
 double cum_reward(const struct pb_history *h, size_t k);
 void print_history(const struct pb_state *st, const struct opts *o);
 void print_chart(const struct pb_state *st, const struct opts *o);
+/* Each series' share of the pulls of the last w points, at each point,
+ * into share[i * h->n + k] (NAN: no pull in the window); returns w. */
 size_t recent_share(const struct pb_history *h, double *share);
 
-/* report-plot.c */
+/* report-plot.c: --plot */
 void plot(const struct pb_state *st, const struct opts *o);
 
-/* report-validate.c */
+/* report-validate.c: --validate */
+/* The held-out report (and each context's); returns the exit status. */
 int validate(const struct opts *o, const struct pb_state *st);
 
-/* report-format.c */
-void put_json(cJSON *j);
-void num(cJSON *o, const char *k, double v);
+/* report-format.c: output helpers */
+void put_json(cJSON *j);                          /* one line; frees j */
+void num(cJSON *o, const char *k, double v);      /* null unless finite */
+/* Dollars at --price; NAN without a price or token counts (known 0). */
 double cost(const struct opts *o, int known, double in, double out);
-void csvfield(const char *s);
+void csvfield(const char *s);                     /* quoted when it must be */
+/* The interval methods of n rows, in words (the name at offset off). */
 const char *methods(const void *rows, size_t n, size_t size, size_t off);
-void mdcell(const char *s);
-void fmtnum(char *buf, size_t n, double v, const char *fmt);
+void mdcell(const char *s);                       /* | escaped */
+void fmtnum(char *buf, size_t n, double v, const char *fmt); /* or "-" */
+/* Reports a bad record by file and line (and pull when > 0); counts it. */
 void bad_record(long *bad, const struct pb_where *at, long pull, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
