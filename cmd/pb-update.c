@@ -105,77 +105,31 @@ static int
 record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
 	struct ctx *c = arg;
-	const char *run, *arm;
-	double pull = 0, reward;
-	cJSON *rv, *cv;
+	struct pb_scored in;
+	struct scored r;
+	char err[PB_ERRLEN];
 
 	if (!rec)
 		return bad(c, at, 0, "%s", why);
-	if (pb_json_num(rec, "pull", &pull) || pull < 1 || pull != floor(pull) ||
-	    pull > 9e15) {
-		cJSON_Delete(rec);
-		return bad(c, at, 0, "%s", "no \"pull\" id (not a pb-sample record?)");
-	}
-	run = pb_json_str(rec, "run");
-	arm = pb_json_str(rec, "arm");
-	if (!run || !arm) {
-		bad(c, at, (long)pull, "no \"%s\" (not a pb-sample record?)",
-		    run ? "arm" : "run");
+	if (pb_scored_read(rec, PB_SCORED_PULL | PB_SCORED_CONTEXT |
+	                   (releasing ? 0 : PB_SCORED_REWARD), &in, err) < 0) {
+		bad(c, at, in.pull, "%s", err);
 		cJSON_Delete(rec);
 		return 0;
 	}
-	cv = cJSON_GetObjectItemCaseSensitive(rec, "context");
-	if (cv && !cJSON_IsString(cv)) {
-		bad(c, at, (long)pull, "%s\"context\" is not a string", "");
-		cJSON_Delete(rec);
-		return 0;
-	}
-	rv = cJSON_GetObjectItemCaseSensitive(rec, "reward");
-	if (releasing) {
-		reward = NAN;
-	} else if (!rv) {
-		bad(c, at, (long)pull, "%snot scored (no \"reward\"; run pb-score first)", "");
-		cJSON_Delete(rec);
-		return 0;
-	}
-	if (releasing || cJSON_IsNull(rv)) {
-		reward = NAN;
-	} else if (!cJSON_IsNumber(rv) || !isfinite(rv->valuedouble) ||
-	           rv->valuedouble < 0 || rv->valuedouble > 1) {
-		/* cJSON prints a number past a double's range (1e309, read as
-		 * infinity) as null: name it as what it is */
-		char *s = cJSON_IsNumber(rv) && !isfinite(rv->valuedouble) ? NULL :
-		          cJSON_PrintUnformatted(rv);
-		if (cJSON_IsNumber(rv) && !isfinite(rv->valuedouble))
-			bad(c, at, (long)pull, "reward too large to be a number (%s1.8e308), "
-			    "not in [0,1]", rv->valuedouble > 0 ? "past " : "below -");
-		else
-			bad(c, at, (long)pull, "reward %s is not a number in [0,1]", s ? s : "?");
-		cJSON_free(s);
-		cJSON_Delete(rec);
-		return 0;
-	} else {
-		reward = rv->valuedouble;
-	}
-	{
-		struct scored r;
-		/* zeroed whole: its padding goes to the spool file too */
-		memset(&r, 0, sizeof r);
-		r.pull = (long)pull;
-		r.line = at->line;
-		r.file = at->file;
-		r.arm = intern(c, arm);
-		r.run = intern(c, run);
-		r.ctx = cv ? intern(c, cv->valuestring) : -1;
-		r.reward = reward;
-		r.tin = r.tout = -1;
-		if (pb_json_num(rec, "response.usage.prompt_tokens", &r.tin) < 0 ||
-		    pb_json_num(rec, "response.usage.completion_tokens", &r.tout) < 0 ||
-		    !(r.tin >= 0 && r.tout >= 0))
-			r.tin = r.tout = -1;
-		if (fwrite(&r, sizeof r, 1, c->spool) != 1)
-			die("spool file: %s", strerror(errno));
-	}
+	/* zeroed whole: its padding goes to the spool file too */
+	memset(&r, 0, sizeof r);
+	r.pull = in.pull;
+	r.line = at->line;
+	r.file = at->file;
+	r.arm = intern(c, in.arm);
+	r.run = intern(c, in.run);
+	r.ctx = in.context ? intern(c, in.context) : -1;
+	r.reward = in.reward;
+	r.tin = in.tin;
+	r.tout = in.tout;
+	if (fwrite(&r, sizeof r, 1, c->spool) != 1)
+		die("spool file:");
 	c->n++;
 	cJSON_Delete(rec);
 	return 0;

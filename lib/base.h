@@ -229,4 +229,48 @@ void pb_sha256_final(struct pb_sha256 *c, unsigned char out[32]);
 void pb_sha256_final_hex(struct pb_sha256 *c, char out[65]);
 void pb_sha256_hex(const void *p, size_t n, char out[65]);
 
+/* ===================================================================== */
+/* scored.c: one scored record (a pull with its reward) read              */
+/* ===================================================================== */
+
+/* The largest pull id: JSON numbers are read as doubles, which hold every
+ * integer only up to 2^53 (about 9.007e15). */
+#define PB_PULL_MAX 9e15
+
+/* What pb_scored_read asks of a record, and how it words a failure. */
+enum {
+	PB_SCORED_PULL    = 1 << 0, /* a pb-sample pull: a "pull" id in
+	                             * [1, PB_PULL_MAX] and a "run", checked
+	                             * before the "arm" every record needs */
+	PB_SCORED_TASK    = 1 << 1, /* a "task" */
+	PB_SCORED_CONTEXT = 1 << 2, /* a "context", if any, must be a string
+	                             * (else one that is not is ignored) */
+	PB_SCORED_REWARD  = 1 << 3, /* a "reward" in [0,1] or null (else the
+	                             * reward is not read: NAN) */
+	PB_SCORED_TERSE   = 1 << 4  /* pb-report's wording, kept as it was:
+	                             * 'no "arm"' without the pb-sample hint,
+	                             * and one message for any bad reward */
+};
+
+/* A scored record as read.  The strings and task point into the record:
+ * they live as long as it does. */
+struct pb_scored {
+	long pull;            /* the pull id; 0 unless PB_SCORED_PULL */
+	const char *run;      /* NULL unless PB_SCORED_PULL */
+	const char *arm;
+	const cJSON *task;    /* "task", or NULL */
+	const char *context;  /* "context" when a string, else NULL */
+	double reward;        /* in [0,1]; NAN for null (the query failed)
+	                       * or when the reward was not asked for */
+	double tin, tout;     /* response.usage's prompt and completion
+	                       * tokens when both are numbers >= 0, else -1 */
+};
+
+/* Reads rec into *s, checking what flags ask for in the order pull, run,
+ * arm, task, context, reward.  Returns 0, or -1 with what is wrong in
+ * err; s->pull is set by then when the pull id was good, for the caller
+ * to name the pull in its message.  Never prints. */
+int pb_scored_read(const cJSON *rec, unsigned flags, struct pb_scored *s,
+                   char err[PB_ERRLEN]);
+
 #endif

@@ -2,7 +2,7 @@
 # pb-report --history, --chart and --plot: the run as it unfolded, from the
 # history the state keeps; gnuplot draws SVG and PNG files.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 28
 
 pb-update -s st.json --init "$DATA/arms3.jsonl" --policy ucb1 --seed 3
 for i in 1 2 3 4 5 6 7 8; do jq -c --arg i "$i" '.id += "-" + $i' "$DATA/tasks5.jsonl"; done >tasks40.jsonl
@@ -44,12 +44,18 @@ is "$(printf '%s' "$OUT" | jq '[.points[].arms[] | select(.mean != null) |
 
 run pb-report -s st.json --chart
 is "$RC" 0 "--chart off a terminal"
-is "$(printf '%s\n' "$OUT" | grep -c '^selection probability over 40 updates (0 to 1):$')" 1 \
-   "a chart of the selection probabilities"
+is "$(printf '%s\n' "$OUT" | grep -c "^selection share over 40 updates (each arm's share of the pulls in the last 2 of 40 points, 0 to 1):$")" 1 \
+   "a chart of each arm's share of the recent pulls (a fifteenth of the points), as the plot draws it"
 like "$(printf '%s\n' "$OUT" | grep '^  careful ' | head -1)" '^  careful  [_.,=+*#-]{40} {20}  [01]\.[0-9]{3}$' \
    "ASCII sparklines in the C locale, ending in the last value"
+# UCB1's own probability is 0 or 1: the chart shows the share of the
+# pulls instead, here of the last 2 points' (40 / 15, rounded down)
+want=$(jq -r '.history.arms | to_entries[] | "\(.key) \((.value.pulls[-1] - .value.pulls[-3]) / 2)"' st.json |
+       awk '{ printf "%s %.3f\n", $1, $2 }' | sort)
+got=$(printf '%s\n' "$OUT" | sed -n '/^selection share/,/^mean reward/p' | awk 'NF == 3 { print $1, $3 }' | sort)
+is "$got" "$want" "each arm's last value is its share of the last 2 points' pulls"
 run pb-report -s st.json
-is "$(printf '%s\n' "$OUT" | grep -c 'selection probability')" 0 "no chart in a plain table off a terminal"
+is "$(printf '%s\n' "$OUT" | grep -c 'selection share')" 0 "no chart in a plain table off a terminal"
 
 # gnuplot
 if command -v gnuplot >/dev/null 2>&1; then
