@@ -138,13 +138,103 @@ pb_blend_idle(const struct pb_blend *b)
 	       (!pb__prog_busy(&b->jq, 1) && !pb__prog_busy(&b->cmd, 1))));
 }
 
+/* One built-in scorer alone, without --blend: exactly what pb-score
+ * always wrote, pb_score_record's fields.  -1 only if out of memory. */
+static int
+score_alone(struct pb_blend *b, struct pb__slot *s, char err[PB_ERRLEN])
+{
+	const char *st;
+	size_t i;
+	int rc = pb_score_record(b->o.comp[0].sc, s->rec, err);
+
+	if (rc < 0) {
+		if (!strcmp(err, "out of memory"))
+			return pb__blend_fail(b, err, "out of memory");
+		pb__blend_warn(b, "%s:%ld: %s", s->file, s->line, err);
+		b->cnt.failed++;
+	}
+	st = pb_json_str(s->rec, "score.status");
+	for (i = 0; st && i < 5; i++)
+		if (!strcmp(st, pb_score_status_name((enum pb_score_status)i)))
+			b->cnt.status[i]++;
+	s->direct = 1;
+	return 0;
+}
+
+/* Component c, a built-in scorer, scores the record of s at once, with
+ * the scorer's own paths, which its messages name. */
+static void
+score_builtin(struct pb_blend *b, struct pb__slot *s, int c)
+{
+	const struct pb_scorer *sc = b->o.comp[c].sc;
+	struct pb__res *r = &s->r[c];
+	struct pb_score_result sr;
+	char why[PB_ERRLEN];
+
+	if (pb_score_text(sc, pb_json_str(s->rec, sc->response),
+	                  pb_json_path(s->rec, sc->reference), &sr, why) < 0) {
+		r->reference = sr.reference;
+		free(sr.extracted);
+		pb__blend_unscored(b, s, c, why, 0);
+		b->cnt.failed++;
+		return;
+	}
+	r->status = sr.status;
+	r->reward = sr.reward;
+	r->extracted = sr.extracted;
+	r->reference = sr.reference;
+	r->done = 1;
+	s->pending--;
+}
+
+/* Each component takes the record of s: built-in scorers score it, the
+ * programs and the judge are sent it (text, len: as in pb_blend_add). */
+static int
+start_components(struct pb_blend *b, struct pb__slot *s, const char *text,
+                 size_t len, char err[PB_ERRLEN])
+{
+	const struct pb_blend_opts *o = &b->o;
+	const char *resp = pb_json_str(s->rec, o->response);
+	size_t i;
+
+	for (i = 0; i < o->ncomp; i++) {
+		const struct pb_component *c = &o->comp[i];
+		struct pb__res *r = &s->r[i];
+
+		s->pending++;
+		switch (c->kind) {
+		case PB_COMP_BUILTIN:
+			score_builtin(b, s, (int)i);
+			break;
+		case PB_COMP_JQ:
+		case PB_COMP_CMD: {
+			struct pb__co *co = c->kind == PB_COMP_JQ ? &b->jq : &b->cmd;
+
+			r->reference = pb__blend_ref_text(b, s->rec);
+			if (co->dead) {
+				pb__blend_unscored(b, s, (int)i, co->why, 1);
+				b->cnt.failed++;
+			} else if (pb__prog_send(b, co, s, text, len,
+			                         c->kind == PB_COMP_JQ) < 0)
+				return pb__blend_fail(b, err, "out of memory");
+			break;
+		}
+		case PB_COMP_JUDGE:
+			r->reference = pb__blend_ref_text(b, s->rec);
+			if (pb__judge_send(b, s, resp, err) < 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
 int
 pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
              const char *text, size_t len, char err[PB_ERRLEN])
 {
 	const struct pb_blend_opts *o = &b->o;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(rec, "error");
-	const char *resp;
 	struct pb__slot *s;
 	size_t i;
 
@@ -162,24 +252,8 @@ pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
 	s->seq = b->next_seq++;
 	s->pending = 0;
 	s->direct = 0;
-	/* One built-in scorer alone: exactly what pb-score always wrote. */
-	if (o->ncomp == 1 && o->comp[0].kind == PB_COMP_BUILTIN && !o->blend) {
-		const char *st;
-		int rc = pb_score_record(o->comp[0].sc, rec, err);
-
-		if (rc < 0) {
-			if (!strcmp(err, "out of memory"))
-				return pb__blend_fail(b, err, "out of memory");
-			pb__blend_warn(b, "%s:%ld: %s", file, line, err);
-			b->cnt.failed++;
-		}
-		st = pb_json_str(rec, "score.status");
-		for (i = 0; st && i < 5; i++)
-			if (!strcmp(st, pb_score_status_name((enum pb_score_status)i)))
-				b->cnt.status[i]++;
-		s->direct = 1;
-		return emit(b, err);
-	}
+	if (o->ncomp == 1 && o->comp[0].kind == PB_COMP_BUILTIN && !o->blend)
+		return score_alone(b, s, err) < 0 ? -1 : emit(b, err);
 	if (e && !cJSON_IsNull(e)) {
 		/* Failed queries are data: unscored, never rewarded, not
 		 * sent to any program or judge. */
@@ -193,53 +267,8 @@ pb_blend_add(struct pb_blend *b, cJSON *rec, const char *file, long line,
 			s->r[0].reference = pb__blend_ref_text(b, rec);
 		return emit(b, err);
 	}
-	resp = pb_json_str(rec, o->response);
-	for (i = 0; i < o->ncomp; i++) {
-		const struct pb_component *c = &o->comp[i];
-		struct pb__res *r = &s->r[i];
-		char why[PB_ERRLEN];
-
-		s->pending++;
-		switch (c->kind) {
-		case PB_COMP_BUILTIN: {
-			struct pb_score_result sr;
-
-			/* the scorer's own paths, which its messages name */
-			if (pb_score_text(c->sc, pb_json_str(rec, c->sc->response),
-			                  pb_json_path(rec, c->sc->reference), &sr, why) < 0) {
-				r->reference = sr.reference;
-				free(sr.extracted);
-				pb__blend_unscored(b, s, (int)i, why, 0);
-				b->cnt.failed++;
-				break;
-			}
-			r->status = sr.status;
-			r->reward = sr.reward;
-			r->extracted = sr.extracted;
-			r->reference = sr.reference;
-			r->done = 1;
-			s->pending--;
-			break;
-		}
-		case PB_COMP_JQ:
-		case PB_COMP_CMD: {
-			struct pb__co *co = c->kind == PB_COMP_JQ ? &b->jq : &b->cmd;
-
-			r->reference = pb__blend_ref_text(b, rec);
-			if (co->dead) {
-				pb__blend_unscored(b, s, (int)i, co->why, 1);
-				b->cnt.failed++;
-			} else if (pb__prog_send(b, co, s, text, len, c->kind == PB_COMP_JQ) < 0)
-				return pb__blend_fail(b, err, "out of memory");
-			break;
-		}
-		case PB_COMP_JUDGE:
-			r->reference = pb__blend_ref_text(b, rec);
-			if (pb__judge_send(b, s, resp, err) < 0)
-				return -1;
-			break;
-		}
-	}
+	if (start_components(b, s, text, len, err) < 0)
+		return -1;
 	if ((b->jq.on && b->jq.p.olen - b->jq.p.ooff >= FLUSH_AT) ||
 	    (b->cmd.on && b->cmd.p.olen - b->cmd.p.ooff >= FLUSH_AT))
 		return pb_blend_step(b, 0, err);
