@@ -111,7 +111,7 @@ pb__word_at(const char *s, const char *w)
 	return pb__isalnum((unsigned char)s[i]) ? 0 : i;
 }
 
-#define PB_NUMTXT 96 /* longest number text kept; longer digit runs are skipped */
+#define PB_NUMTXT 96 /* longest number text kept; longer digit runs skipped */
 #define PB_NINTRO 64 /* the answer introductions kept, the last ones */
 
 /* extract.c: the places answers are introduced ("answer is", "answer:",
@@ -131,9 +131,14 @@ int pb__each_answer_intro(const char *text,
  * For the regex scorer's numeric comparison of captures. */
 int pb__whole_number(const char *s, double *v);
 
+/* score.c: the reason given for a record whose query failed, from its
+ * "error" (a string, or an object's message, else its kind): "query
+ * failed: ...", or "query failed" alone.  Malloc'd; NULL out of memory.
+ * (The engine gives the same reason as pb_score_record.) */
+char *pb_score_query_failed(const cJSON *error);
+
 /* ---- coproc.c: a long-lived child that answers one line per line (for
  * the engine's program components) */
-
 
 /* The child's standard input and output are both one end of a socket
  * pair; its standard error is ours.  Writes are buffered here and go out
@@ -249,13 +254,14 @@ struct pb_blend {
 
 /* engine_queue.c: a system error: the engine stops, and says why (the
  * first failure's message) from now on in err.  Returns -1. */
-int pb__blend_fail(struct pb_blend *b, char err[PB_ERRLEN], const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int pb__blend_fail(struct pb_blend *b, char err[PB_ERRLEN], const char *fmt,
+                   ...) __attribute__((format(printf, 3, 4)));
 /* engine_queue.c: a record's trouble, to the warn callback (if any). */
 void pb__blend_warn(struct pb_blend *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* engine_queue.c: the slot of record seq, or NULL if it is not held. */
 struct pb__slot *pb__blend_slot(struct pb_blend *b, long seq);
+/* engine_queue.c: frees an outcome's strings and JSON, and zeroes it. */
 void pb__blend_res_clear(struct pb__res *r);
 /* engine_queue.c: settles component c of slot s as unscored for why
  * (copied), with a warning unless quiet; or as graded, reward x read as

@@ -97,11 +97,6 @@ void pb_score_result_free(struct pb_score_result *res);
 int pb_score_record(const struct pb_scorer *sc, cJSON *rec,
                     char err[PB_ERRLEN]);
 
-/* The reason given for a record whose query failed, from its "error" (a
- * string, or an object's message, else its kind): "query failed: ...",
- * or "query failed" alone.  Malloc'd; NULL out of memory. */
-char *pb_score_query_failed(const cJSON *error);
-
 /* ===================================================================== */
 /* extract_number.c, extract.c: answers read out of a response           */
 /* ===================================================================== */
