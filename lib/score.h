@@ -2,6 +2,17 @@
  * pb-score engine.  Depends on llm.h and base.h.  What only the layer's
  * own files call (the coprocesses, the engine's parts) is in internal.h.
  *
+ * Its files, each calling only those below it (and base, llm):
+ *   engine.c        pb-score's engine, the pb_blend_* API
+ *   engine_prog.c   its jq and --cmd components      (coproc.c, judge.c)
+ *   engine_judge.c  its judge component               (judge.c, query.c)
+ *   engine_blend.c  its final blend of the rewards    (score.c)
+ *   engine_queue.c  its window of records, outcomes settled
+ *   coproc.c        a child answering line for line
+ *   judge.c         rewards from programs' values and judges' verdicts
+ *   score.c         the built-in scorers' reward rules
+ *   extract_number.c, extract.c   the answers read out of a response
+ *
  * Conventions as in pb.h. */
 #ifndef PB_SCORE_H
 #define PB_SCORE_H
