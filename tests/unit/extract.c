@@ -1,7 +1,7 @@
 /* extract.c - unit tests for lib/extract_number.c and lib/extract.c: the
  * shapes of numbers a response writes (thousands, currency, fractions,
- * signs, exponents), booleans in any case and dress, and choices in
- * brackets.  tests/unit/score.c has the markers' priority and the
+ * signs, exponents), booleans in any case and dress, choices in
+ * brackets, and normalised text.  tests/unit/score.c has the markers' priority and the
  * linear-time cases; tests/data/score-golden.jsonl the end-to-end ones. */
 #include <stdlib.h>
 
@@ -34,6 +34,20 @@ boolean(const char *text, int want)
 	else
 		ok(found && v == want, "bool: '%s' is %d (got %d)", text, want,
 		   found ? v : -1);
+}
+
+static void
+norm(const char *text, unsigned flags, const char *want)
+{
+	char *s = pb_normalize(text, flags), shown[64];
+	size_t i;
+
+	/* TAP's description is one line: control characters shown as '.' */
+	for (i = 0; text[i] && i + 1 < sizeof shown; i++)
+		shown[i] = (unsigned char)text[i] < ' ' ? '.' : text[i];
+	shown[i] = '\0';
+	is_str(s, want, "normalize(%u): '%s'", flags, shown);
+	free(s);
 }
 
 static void
@@ -151,5 +165,17 @@ main(void)
 	choice("(F)", 0);
 	choice("(AB)", 0);
 	choice("(B", 'B');        /* a lone letter, however dressed */
+
+	/* --- normalising: inside the text only case, spaces and articles */
+	norm("  Hello,   World!  ", 0, "hello, world");
+	norm("\tHello,\n\nWorld!", PB_NORM_KEEP_CASE, "Hello, World");
+	norm("(Paris)", 0, "paris");
+	norm("(Paris)", PB_NORM_KEEP_PUNCT, "(paris)");
+	norm("$3.50", 0, "$3.50");
+	norm("20%.", 0, "20%");
+	norm("THE Cat AN Apple A Dog", PB_NORM_NO_ARTICLES, "cat apple dog");
+	norm("THE Cat", PB_NORM_NO_ARTICLES | PB_NORM_KEEP_CASE, "Cat");
+	norm("theme", PB_NORM_NO_ARTICLES, "theme");
+	norm("**`x`**", PB_NORM_KEEP_PUNCT, "x");
 	return tap_done();
 }
