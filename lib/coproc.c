@@ -11,7 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "pb.h"
+#include "score.h"
+#include "internal.h"
 
 #define CHUNK 65536
 

@@ -60,4 +60,251 @@ int pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a,
 /* score                                                                  */
 /* ===================================================================== */
 
+#include "llm.h"
+#include "score.h"
+
+/* ---- extract.c, extract_number.c, score.c: bytes as the extractors read
+ * them.  ASCII only, whatever the locale (so not <ctype.h>), and inline:
+ * they run at every byte of a response. */
+
+static inline int
+pb__isdig(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline int
+pb__isalpha(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline int
+pb__isalnum(int c)
+{
+	return pb__isdig(c) || pb__isalpha(c);
+}
+
+static inline int
+pb__lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static inline int
+pb__isspace(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	       c == '\v';
+}
+
+/* Does s start with word w (ASCII, lower case; s in any case), not
+ * followed by a letter or digit?  Returns the length matched, or 0. */
+static inline size_t
+pb__word_at(const char *s, const char *w)
+{
+	size_t i;
+
+	for (i = 0; w[i]; i++)
+		if (pb__lower((unsigned char)s[i]) != w[i])
+			return 0;
+	return pb__isalnum((unsigned char)s[i]) ? 0 : i;
+}
+
+#define PB_NUMTXT 96 /* longest number text kept; longer digit runs skipped */
+#define PB_NINTRO 64 /* the answer introductions kept, the last ones */
+
+/* extract.c: the places answers are introduced ("answer is", "answer:",
+ * "final answer"), in order (never decreasing), the last PB_NINTRO of
+ * them, into found.  Returns how many. */
+size_t pb__answer_intros(const char *text, const char *found[PB_NINTRO]);
+
+/* extract.c: calls try(text, at, arg) for each place an answer is
+ * introduced, last first, until try returns non-zero.  Returns that value
+ * or 0. */
+int pb__each_answer_intro(const char *text,
+                          int (*try)(const char *, const char *, void *),
+                          void *arg);
+
+/* extract_number.c: is s (after trimming) nothing but a number, with
+ * perhaps a currency sign before and a '%' after?  1 with *v set, or 0.
+ * For the regex scorer's numeric comparison of captures. */
+int pb__whole_number(const char *s, double *v);
+
+/* score.c: the reason given for a record whose query failed, from its
+ * "error" (a string, or an object's message, else its kind): "query
+ * failed: ...", or "query failed" alone.  Malloc'd; NULL out of memory.
+ * (The engine gives the same reason as pb_score_record.) */
+char *pb_score_query_failed(const cJSON *error);
+
+/* ---- coproc.c: a long-lived child that answers one line per line (for
+ * the engine's program components) */
+
+/* The child's standard input and output are both one end of a socket
+ * pair; its standard error is ours.  Writes are buffered here and go out
+ * only in pb_coproc_pump, which also reads, so a child that answers as
+ * it reads can never deadlock against us: we never block on a write
+ * while it waits for us to read.  Writes use MSG_NOSIGNAL, so a child
+ * that dies gives an error, not SIGPIPE. */
+struct pb_coproc {
+	pid_t pid;          /* 0 once reaped */
+	int fd;             /* our end; -1 once closed */
+	char *obuf;         /* bytes queued for the child */
+	size_t olen, ooff, ocap;
+	char *ibuf;         /* bytes read from the child, not yet taken */
+	size_t ilen, ioff, icap;
+	int eof;            /* the child closed its output (or died) */
+	int shut;           /* we closed its input (pb_coproc_finish) */
+	int broken;         /* a write failed: the child stopped reading */
+	int status;         /* wait status once reaped, else -1 */
+};
+
+/* Starts argv[0] (found through PATH by execvp; no shell) with argv.
+ * Fails with err set if the program cannot be run ("jq: No such file or
+ * directory"): the child reports a failed exec through a close-on-exec
+ * pipe, so that is known before this returns. */
+int pb_coproc_start(struct pb_coproc *c, char *const argv[],
+                    char err[PB_ERRLEN]);
+
+/* Queues n bytes for the child.  Returns -1 only if out of memory. */
+int pb_coproc_send(struct pb_coproc *c, const char *p, size_t n);
+
+/* Moves bytes both ways for all n children: waits up to timeout_ms
+ * (-1: until something moves, 0: not at all) for any of them to be
+ * readable, or writable while bytes are queued.  Returns the number of
+ * children that made progress, or -1 with err set on a system error. */
+int pb_coproc_pump(struct pb_coproc *const *c, size_t n, int timeout_ms,
+                   char err[PB_ERRLEN]);
+
+/* The next whole line read from the child, without its newline and
+ * NUL-terminated, or NULL if none is complete yet.  The line lives until
+ * the next pump.  *len (if not NULL) gets its length. */
+char *pb_coproc_line(struct pb_coproc *c, size_t *len);
+
+/* Closes the child's input once the queued bytes are out (call pump
+ * until c->olen == c->ooff first), so it sees end of input. */
+void pb_coproc_finish(struct pb_coproc *c);
+
+/* Waits for the child to end and describes how ("exited with status 3",
+ * "killed by signal 9") in how.  Returns its exit status, 128 + the
+ * signal, or -1 with how set on a system error. */
+int pb_coproc_wait(struct pb_coproc *c, char how[PB_ERRLEN]);
+
+/* Frees c; a child still running is sent SIGTERM and waited for. */
+void pb_coproc_free(struct pb_coproc *c);
+
+/* The same with SIGKILL, for a child that stopped answering (and may
+ * ignore SIGTERM). */
+void pb_coproc_kill(struct pb_coproc *c);
+
+/* ---- pb-score's engine in parts: engine.c (the API of score.h), and
+ * below it engine_queue.c, engine_prog.c, engine_judge.c, engine_blend.c.
+ * A component's outcome for a record, the record's slot in the window,
+ * a program component's coprocess, and the engine itself. */
+
+/* One component's outcome for one record. */
+struct pb__res {
+	int done;
+	enum pb_score_status status;
+	double reward;
+	char *extracted, *reference, *reason;
+	cJSON *judge; /* {"model","reply"} */
+};
+
+struct pb__slot {
+	cJSON *rec;
+	const char *file;
+	long line;
+	long seq;
+	int pending;       /* components not in yet */
+	int direct;        /* scored by pb_score_record: rec is complete */
+	char *failed;      /* the query's failure ("query failed: ..."), or NULL */
+	struct pb__res *r; /* ncomp */
+};
+
+/* A coprocess and the records it owes answers for, oldest first. */
+struct pb__co {
+	struct pb_coproc p;
+	int comp;          /* its component, -1 if none */
+	const char *label; /* "jq" or the program's name */
+	long *owed;        /* ring of window seqs */
+	size_t head, n;
+	int on, dead, reaped;
+	char why[PB_ERRLEN]; /* why it died */
+	char *const *argv; /* to start it again after a timeout */
+	double since;      /* when the first answer owed began to be awaited */
+	int strikes;       /* timeouts in a row */
+};
+
+struct pb_blend {
+	struct pb_blend_opts o;
+	struct pb__slot *ring;
+	size_t cap, head, n;
+	long next_seq;             /* seq of the next record (from 1) */
+	struct pb__co jq, cmd;
+	struct pb_query *judge;
+	int judge_comp;
+	int finished;
+	int full;                  /* the window filled up and has not yet
+	                            * drained to half */
+	int broken;
+	char broke[PB_ERRLEN];
+	struct pb_blend_counts cnt;
+};
+
+/* engine_queue.c: a system error: the engine stops, and says why (the
+ * first failure's message) from now on in err.  Returns -1. */
+int pb__blend_fail(struct pb_blend *b, char err[PB_ERRLEN], const char *fmt,
+                   ...) __attribute__((format(printf, 3, 4)));
+/* engine_queue.c: a record's trouble, to the warn callback (if any). */
+void pb__blend_warn(struct pb_blend *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* engine_queue.c: the slot of record seq, or NULL if it is not held. */
+struct pb__slot *pb__blend_slot(struct pb_blend *b, long seq);
+/* engine_queue.c: frees an outcome's strings and JSON, and zeroes it. */
+void pb__blend_res_clear(struct pb__res *r);
+/* engine_queue.c: settles component c of slot s as unscored for why
+ * (copied), with a warning unless quiet; or as graded, reward x read as
+ * raw (may be NULL). */
+void pb__blend_unscored(struct pb_blend *b, struct pb__slot *s, int c,
+                        const char *why, int quiet);
+void pb__blend_graded(struct pb__slot *s, int c, double x, const char *raw);
+/* engine_queue.c: the reference as text, for a component that does not
+ * read it itself (malloc'd; NULL if none). */
+char *pb__blend_ref_text(const struct pb_blend *b, const cJSON *rec);
+
+/* engine_prog.c: starts the jq program (the user's expression in the
+ * wrapper that numbers its answers, and checks that it compiles) or the
+ * external program as component comp.  0, or -1 with err set. */
+int pb__prog_start_jq(struct pb_blend *b, int comp, char err[PB_ERRLEN]);
+int pb__prog_start_cmd(struct pb_blend *b, int comp, char err[PB_ERRLEN]);
+/* engine_prog.c: sends the record of s (text as read, len bytes, or NULL
+ * to print it) to c, framed for jq ([SEQ,REC]) or a program (the record
+ * alone); c then owes its answer.  -1 only if out of memory. */
+int pb__prog_send(struct pb_blend *b, struct pb__co *c, struct pb__slot *s,
+                  const char *text, size_t len, int jq);
+/* engine_prog.c: takes every complete answer from c, and notices its end. */
+void pb__prog_drain(struct pb_blend *b, struct pb__co *c, int jq);
+/* engine_prog.c: c's first answer owed is overdue (--cmd-timeout): its
+ * record unscored, the program started again. */
+void pb__prog_timeout(struct pb_blend *b, struct pb__co *c);
+/* engine_prog.c: milliseconds until c's first answer owed is overdue (0:
+ * it is), -1 when nothing is owed or there is no limit; and whether c
+ * has anything left to do (finished: no more records will come). */
+int pb__prog_left_ms(const struct pb_blend *b, const struct pb__co *c,
+                     double now);
+int pb__prog_busy(const struct pb__co *c, int finished);
+
+/* engine_judge.c: starts the judge's pb_query engine as component comp;
+ * sends the judge's prompt for the record of s (text: the response, NULL
+ * if none, which settles the component as unscored).  0, or -1 with err
+ * set (the engine then stops). */
+int pb__judge_start(struct pb_blend *b, int comp, char err[PB_ERRLEN]);
+int pb__judge_send(struct pb_blend *b, struct pb__slot *s, const char *text,
+                   char err[PB_ERRLEN]);
+
+/* engine_blend.c: adds "reward" and "score" to a slot whose components
+ * are all in, and counts its status.  -1 only if out of memory. */
+int pb__blend_finalize(struct pb_blend *b, struct pb__slot *s);
+
 #endif

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "pb.h"
+#include "score.h"
 
 int
 pb_reward_value(const cJSON *v, const struct pb_reward_scale *s,

@@ -1,5 +1,17 @@
-/* score.h - the scoring layer: rewards from responses, the judge, coprocesses
- * and the pb-score engine.  Depends on llm.h and base.h.
+/* score.h - the scoring layer: rewards from responses, the judge and the
+ * pb-score engine.  Depends on llm.h and base.h.  What only the layer's
+ * own files call (the coprocesses, the engine's parts) is in internal.h.
+ *
+ * Its files, each calling only those below it (and base, llm):
+ *   engine.c        pb-score's engine, the pb_blend_* API
+ *   engine_prog.c   its jq and --cmd components      (coproc.c, judge.c)
+ *   engine_judge.c  its judge component               (judge.c, query.c)
+ *   engine_blend.c  its final blend of the rewards    (score.c)
+ *   engine_queue.c  its window of records, outcomes settled
+ *   coproc.c        a child answering line for line
+ *   judge.c         rewards from programs' values and judges' verdicts
+ *   score.c         the built-in scorers' reward rules
+ *   extract_number.c, extract.c   the answers read out of a response
  *
  * Conventions as in pb.h. */
 #ifndef PB_SCORE_H
@@ -9,14 +21,14 @@
 #include "llm.h"
 
 /* ===================================================================== */
-/* score.c: rewards from responses (pb-score)                            */
+/* score.c: the built-in scorers' rewards from responses (pb-score)      */
 /* ===================================================================== */
 
 /* A built-in scorer is a kind plus its options, set up once and then
  * applied to every record.  The scorers that run a program (jq, --cmd)
- * or ask a judge model, and the blend of several, are in coproc.c,
- * judge.c and blend.c below; a blend reuses pb_score_text for each
- * built-in part. */
+ * or ask a judge model, and the blend of several, are the engine's
+ * (engine.c below); a blend reuses pb_score_text for each built-in
+ * part. */
 enum pb_scorer_kind {
 	PB_SCORER_NUMBER,   /* final number of the response (GSM8K) */
 	PB_SCORER_BOOL,     /* true/false, yes/no, correct/incorrect */
@@ -25,7 +37,7 @@ enum pb_scorer_kind {
 	PB_SCORER_REGEX,    /* text captured by a regex, compared like exact */
 	PB_SCORER_CHOICE,   /* multiple-choice letter A-E */
 	PB_SCORER_LENGTH    /* concision: 1 up to max_words, falling to 0 at
-	                     * twice that (blend.c has the other kinds) */
+	                     * twice that (the engine has the other kinds) */
 };
 
 /* Normalisation flags for exact, contains and regex (pb_normalize). */
@@ -96,10 +108,9 @@ void pb_score_result_free(struct pb_score_result *res);
 int pb_score_record(const struct pb_scorer *sc, cJSON *rec,
                     char err[PB_ERRLEN]);
 
-/* The reason given for a record whose query failed, from its "error" (a
- * string, or an object's message, else its kind): "query failed: ...",
- * or "query failed" alone.  Malloc'd; NULL out of memory. */
-char *pb_score_query_failed(const cJSON *error);
+/* ===================================================================== */
+/* extract_number.c, extract.c: answers read out of a response           */
+/* ===================================================================== */
 
 /* Extractors, exposed for tests and for other scorers to build on.  Each
  * returns 1 if it found an answer, 0 if not; buf (size n, may be 0)
@@ -114,7 +125,7 @@ char *pb_score_query_failed(const cJSON *error);
 int pb_extract_number(const char *text, double *out, char *buf, size_t n);
 
 /* pb_extract_bool: *out = 1 or 0 from the opening word (true, yes,
- * correct, right / false, no, incorrect, wrong) or from "answer is X".
+ * correct / false, no, incorrect; any case) or from "answer is X".
  * Conflicting verdicts ("Yes and no") count as none. */
 int pb_extract_bool(const char *text, int *out);
 
@@ -128,67 +139,6 @@ int pb_extract_choice(const char *text, char *out);
  * punctuation around the whole text.  Returns a malloc'd string or NULL
  * (ENOMEM). */
 char *pb_normalize(const char *text, unsigned flags);
-
-/* ===================================================================== */
-/* coproc.c: a long-lived child that answers one line per line           */
-/* ===================================================================== */
-
-/* The child's standard input and output are both one end of a socket
- * pair; its standard error is ours.  Writes are buffered here and go out
- * only in pb_coproc_pump, which also reads, so a child that answers as
- * it reads can never deadlock against us: we never block on a write
- * while it waits for us to read.  Writes use MSG_NOSIGNAL, so a child
- * that dies gives an error, not SIGPIPE. */
-struct pb_coproc {
-	pid_t pid;          /* 0 once reaped */
-	int fd;             /* our end; -1 once closed */
-	char *obuf;         /* bytes queued for the child */
-	size_t olen, ooff, ocap;
-	char *ibuf;         /* bytes read from the child, not yet taken */
-	size_t ilen, ioff, icap;
-	int eof;            /* the child closed its output (or died) */
-	int shut;           /* we closed its input (pb_coproc_finish) */
-	int broken;         /* a write failed: the child stopped reading */
-	int status;         /* wait status once reaped, else -1 */
-};
-
-/* Starts argv[0] (found through PATH by execvp; no shell) with argv.
- * Fails with err set if the program cannot be run ("jq: No such file or
- * directory"): the child reports a failed exec through a close-on-exec
- * pipe, so that is known before this returns. */
-int pb_coproc_start(struct pb_coproc *c, char *const argv[],
-                    char err[PB_ERRLEN]);
-
-/* Queues n bytes for the child.  Returns -1 only if out of memory. */
-int pb_coproc_send(struct pb_coproc *c, const char *p, size_t n);
-
-/* Moves bytes both ways for all n children: waits up to timeout_ms
- * (-1: until something moves, 0: not at all) for any of them to be
- * readable, or writable while bytes are queued.  Returns the number of
- * children that made progress, or -1 with err set on a system error. */
-int pb_coproc_pump(struct pb_coproc *const *c, size_t n, int timeout_ms,
-                   char err[PB_ERRLEN]);
-
-/* The next whole line read from the child, without its newline and
- * NUL-terminated, or NULL if none is complete yet.  The line lives until
- * the next pump.  *len (if not NULL) gets its length. */
-char *pb_coproc_line(struct pb_coproc *c, size_t *len);
-
-/* Closes the child's input once the queued bytes are out (call pump
- * until c->olen == c->ooff first), so it sees end of input. */
-void pb_coproc_finish(struct pb_coproc *c);
-
-/* Waits for the child to end and describes how ("exited with status 3",
- * "killed by signal 9") in how.  Returns its exit status, 128 + the
- * signal, or -1 with how set on a system error. */
-int pb_coproc_wait(struct pb_coproc *c, char how[PB_ERRLEN]);
-
-/* Frees c; a child still running is sent SIGTERM and waited for. */
-void pb_coproc_free(struct pb_coproc *c);
-
-/* The same with SIGKILL, for a child that stopped answering (and may
- * ignore SIGTERM). */
-void pb_coproc_kill(struct pb_coproc *c);
 
 /* ===================================================================== */
 /* judge.c: rewards from values, verdicts and the judge's prompt         */
@@ -244,7 +194,7 @@ char *pb_judge_render(const char *tmpl, const cJSON *rec, const char *refpath,
                       const char *text, char err[PB_ERRLEN]);
 
 /* ===================================================================== */
-/* blend.c: the scoring engine of pb-score                               */
+/* engine.c: the scoring engine of pb-score                              */
 /* ===================================================================== */
 
 /* The engine scores each record with one or more components and hands

@@ -5,6 +5,7 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
+#include "../../lib/internal.h" /* the coprocesses */
 
 static void
 value(const char *json, const struct pb_reward_scale *s, double want,
