@@ -1,4 +1,4 @@
-/* extract.c - fuzzes every answer extractor of lib/score.c (number,
+/* extract.c - fuzzes every answer extractor of lib/extract.c and lib/extract_number.c (number,
  * bool, choice, normalising) and the readers of a program's reward and
  * a judge's verdict (lib/judge.c).  The input is the response text. */
 #include "fuzz.h"

@@ -1,4 +1,4 @@
-/* score.c - unit tests for lib/score.c: the extractors, normalising, the
+/* score.c - unit tests for lib/extract.c, extract_number.c and score.c: the extractors, normalising, the
  * scorers and the record dispatcher.  The many end-to-end cases live in
  * tests/data/score-golden.jsonl (run by tests/0300-pb-score.t). */
 #include <stdlib.h>
