@@ -132,7 +132,7 @@ void pb_http_wakeup(struct pb_http *h);
 void pb_http_req_free(struct pb_http_req *req);
 
 /* ===================================================================== */
-/* llm.c: chat request bodies and responses (OpenAI, Anthropic)          */
+/* llm.c: chat request bodies and answers (OpenAI, Anthropic)            */
 /* ===================================================================== */
 
 /* The request shapes: OpenAI's chat completions (also vLLM, llama.cpp,
@@ -169,6 +169,92 @@ struct pb_llm_params {
 /* The path after an OpenAI base URL, or an Anthropic base ending in /v1:
  * "/chat/completions" or "/messages". */
 const char *pb_llm_path(enum pb_llm_api api);
+
+/* Checks that rec has a "messages" array fit to send: not empty, every
+ * element an object with a string "role" and a "content" that is a
+ * string, an array (parts) or null.  Returns 0, or -1 with err set ("no
+ * messages", or which element is wrong). */
+int pb_llm_check(const cJSON *rec, char err[PB_ERRLEN]);
+
+/* Builds the request body for rec's messages (checked first with
+ * pb_llm_check): model, messages, temperature, then what p asks for,
+ * then p->extra.  For Anthropic the system messages are taken out of
+ * the messages into the top-level "system" field (strings joined by a
+ * blank line).  The tree refers to rec's messages rather than copying
+ * them: free it (cJSON_Delete) before rec, and cJSON_Duplicate it to
+ * keep it longer.  Returns NULL only when out of memory. */
+cJSON *pb_llm_body(const cJSON *rec, const struct pb_llm_params *p);
+
+/* pb_llm_body printed compactly: a malloc'd NUL-terminated string (free
+ * it with free()), its length through *len if len is not NULL; NULL only
+ * when out of memory. */
+char *pb_llm_request(const cJSON *rec, const struct pb_llm_params *p,
+                     size_t *len);
+
+/* A rough count of rec's prompt tokens, for rate limits and dry runs:
+ * the characters of the message contents (text parts too) over 4,
+ * rounded up. */
+long pb_llm_estimate(const cJSON *rec);
+
+/* Parses a successful (2xx) body of the given API into the object
+ * pb-query stores as "response": {"text","model","finish_reason",
+ * ["system_fingerprint",] "usage":{"prompt_tokens","completion_tokens",
+ * "total_tokens"} or null, "latency_ms"}.  For Anthropic, text is the
+ * text blocks joined, finish_reason its stop_reason, and prompt_tokens
+ * input_tokens plus any prompt-cache tokens.  model falls back to
+ * fallback_model when the body has none.  A body that is not a JSON
+ * object, is an error, or has no choices or no content, is a failure:
+ * returns NULL with err set (with a short snippet of the body); never a
+ * made-up answer. */
+cJSON *pb_llm_response(enum pb_llm_api api, const char *body, size_t len,
+                       double latency_ms, const char *fallback_model,
+                       char err[PB_ERRLEN]);
+
+/* Builds the object pb-query stores as "error": {"kind","status","type",
+ * ["code",] "message"}.  kind is "http", "connect", "timeout", "tls"
+ * (certificate or handshake: never retried), "size" (the body was over
+ * the cap), "parse", "input" or "interrupted"; status 0 when there was
+ * no response.  When body (may be NULL)
+ * is an error in a known shape (OpenAI {"error":{"message","type","code"}},
+ * vLLM {"object":"error","message","type"}, Anthropic {"type":"error",
+ * "error":{"type","message"}}, or {"error":"text"}, {"detail":"text"}),
+ * type, code and message come from it (code only when a string other
+ * than the type); otherwise message is detail if given, else a short
+ * snippet of the body; type is null when unknown.  Returns NULL only
+ * when out of memory. */
+cJSON *pb_llm_error(const char *kind, long status, const char *body,
+                    size_t len, const char *detail);
+
+/* One line describing an error object for stderr, e.g. "HTTP 500: boom"
+ * or "connect: Could not connect to server", with control characters
+ * replaced by spaces. */
+void pb_llm_error_line(const cJSON *error, char out[PB_ERRLEN]);
+
+/* ===================================================================== */
+/* stream.c: answers streamed as server-sent events                      */
+/* ===================================================================== */
+
+/* Puts "stream": true into body, and for OpenAI's shape also
+ * "stream_options": {"include_usage": true}.  Returns 0, or -1 if out of
+ * memory. */
+int pb_llm_stream_fields(cJSON *body, enum pb_llm_api api);
+
+/* The server-sent events of a streamed answer (len bytes at body) made
+ * into the body the API would have sent whole, for pb_llm_response:
+ * OpenAI's chunks' delta.content joined, the last finish_reason, the
+ * usage chunk, model, id and system_fingerprint; Anthropic's
+ * message_start (model, id, input usage), text blocks and text_delta
+ * events joined, message_delta (stop_reason, stop_sequence, output
+ * tokens).  A stream is whole with [DONE] or a finish_reason (OpenAI),
+ * message_stop (Anthropic).  Returns a malloc'd JSON text, or NULL with
+ * err set: an error event ("error in the stream: ..."), an event that is
+ * not JSON, a stream cut short, or out of memory. */
+char *pb_llm_stream_assemble(enum pb_llm_api api, const char *body, size_t len,
+                             char err[PB_ERRLEN]);
+
+/* ===================================================================== */
+/* endpoint.c: the URL, header lines, the API key                        */
+/* ===================================================================== */
 
 #define PB_OPENAI_URL "https://api.openai.com/v1"
 #define PB_ANTHROPIC_URL "https://api.anthropic.com/v1"
@@ -227,122 +313,9 @@ int pb_llm_headers(enum pb_llm_api api, const char *key,
 int pb_llm_key(const char *keyfile, const char *keyenv, const char *dflt,
                char **key, char err[PB_ERRLEN]);
 
-/* What pb-query and the judge of pb-score set up before their engine:
- * the extra header lines and the secrets among them, where the CA
- * certificates come from, and the URL.  Start it zeroed; set cacert and
- * capath if given (borrowed), add headers, then pb_llm_conn_setup. */
-struct pb_llm_conn {
-	char **headers;      /* NULL-terminated "Name: value" lines, or NULL */
-	size_t nheaders;
-	char **secrets;      /* values to redact (pb_query_opts.secrets) */
-	size_t nsecrets;
-	const char *cacert;  /* --cacert, else $CURL_CA_BUNDLE, $SSL_CERT_FILE */
-	const char *capath;  /* --capath, else $SSL_CERT_DIR */
-	char *url;           /* pb_llm_endpoint's, once set up */
-	char *model;         /* Azure's deployment read from the URL, if used */
-};
-
-/* Adds the header line s (pb_llm_header).  Its value (and the value's
- * last word, "Bearer KEY": KEY) becomes a secret if secret is set or the
- * name looks like a credential's (pb_llm_header_secret); values under 6
- * bytes are never secrets.  Returns 0, or -1 with err set. */
-int pb_llm_conn_header(struct pb_llm_conn *c, const char *s, int secret,
-                       char err[PB_ERRLEN]);
-
-/* Adds the header lines of path (pb_llm_header_file), all secret. */
-int pb_llm_conn_header_file(struct pb_llm_conn *c, const char *path,
-                            char err[PB_ERRLEN]);
-
-/* Fills in the CA files from the environment where not given, checks
- * that the file can be read (and, given as an option, that capath is a
- * folder), and makes the URL (pb_llm_endpoint).  For Azure, *model NULL
- * takes the deployment named in the URL.  Returns 0, or -1 with err. */
-int pb_llm_conn_setup(struct pb_llm_conn *c, enum pb_llm_api api,
-                      const char *base, const char **model, char err[PB_ERRLEN]);
-void pb_llm_conn_free(struct pb_llm_conn *c);
-
 /* The variable the API key is read from by default: OPENAI_API_KEY,
  * ANTHROPIC_API_KEY or AZURE_OPENAI_API_KEY. */
 const char *pb_llm_key_env(enum pb_llm_api api);
-
-/* Checks that rec has a "messages" array fit to send: not empty, every
- * element an object with a string "role" and a "content" that is a
- * string, an array (parts) or null.  Returns 0, or -1 with err set ("no
- * messages", or which element is wrong). */
-int pb_llm_check(const cJSON *rec, char err[PB_ERRLEN]);
-
-/* Builds the request body for rec's messages (checked first with
- * pb_llm_check): model, messages, temperature, then what p asks for,
- * then p->extra.  For Anthropic the system messages are taken out of
- * the messages into the top-level "system" field (strings joined by a
- * blank line).  The tree refers to rec's messages rather than copying
- * them: free it (cJSON_Delete) before rec, and cJSON_Duplicate it to
- * keep it longer.  Returns NULL only when out of memory. */
-cJSON *pb_llm_body(const cJSON *rec, const struct pb_llm_params *p);
-
-/* pb_llm_body printed compactly: a malloc'd NUL-terminated string (free
- * it with free()), its length through *len if len is not NULL; NULL only
- * when out of memory. */
-char *pb_llm_request(const cJSON *rec, const struct pb_llm_params *p,
-                     size_t *len);
-
-/* A rough count of rec's prompt tokens, for rate limits and dry runs:
- * the characters of the message contents (text parts too) over 4,
- * rounded up. */
-long pb_llm_estimate(const cJSON *rec);
-
-/* Parses a successful (2xx) body of the given API into the object
- * pb-query stores as "response": {"text","model","finish_reason",
- * ["system_fingerprint",] "usage":{"prompt_tokens","completion_tokens",
- * "total_tokens"} or null, "latency_ms"}.  For Anthropic, text is the
- * text blocks joined, finish_reason its stop_reason, and prompt_tokens
- * input_tokens plus any prompt-cache tokens.  model falls back to
- * fallback_model when the body has none.  A body that is not a JSON
- * object, is an error, or has no choices or no content, is a failure:
- * returns NULL with err set (with a short snippet of the body); never a
- * made-up answer. */
-cJSON *pb_llm_response(enum pb_llm_api api, const char *body, size_t len,
-                       double latency_ms, const char *fallback_model,
-                       char err[PB_ERRLEN]);
-
-/* Puts "stream": true into body, and for OpenAI's shape also
- * "stream_options": {"include_usage": true}.  Returns 0, or -1 if out of
- * memory. */
-int pb_llm_stream_fields(cJSON *body, enum pb_llm_api api);
-
-/* The server-sent events of a streamed answer (len bytes at body) made
- * into the body the API would have sent whole, for pb_llm_response:
- * OpenAI's chunks' delta.content joined, the last finish_reason, the
- * usage chunk, model, id and system_fingerprint; Anthropic's
- * message_start (model, id, input usage), text blocks and text_delta
- * events joined, message_delta (stop_reason, stop_sequence, output
- * tokens).  A stream is whole with [DONE] or a finish_reason (OpenAI),
- * message_stop (Anthropic).  Returns a malloc'd JSON text, or NULL with
- * err set: an error event ("error in the stream: ..."), an event that is
- * not JSON, a stream cut short, or out of memory. */
-char *pb_llm_stream_assemble(enum pb_llm_api api, const char *body, size_t len,
-                             char err[PB_ERRLEN]);
-
-/* Builds the object pb-query stores as "error": {"kind","status","type",
- * ["code",] "message"}.  kind is "http", "connect", "timeout", "tls"
- * (certificate or handshake: never retried), "size" (the body was over
- * the cap), "parse", "input" or "interrupted"; status 0 when there was
- * no response.  When body (may be NULL)
- * is an error in a known shape (OpenAI {"error":{"message","type","code"}},
- * vLLM {"object":"error","message","type"}, Anthropic {"type":"error",
- * "error":{"type","message"}}, or {"error":"text"}, {"detail":"text"}),
- * type, code and message come from it (code only when a string other
- * than the type); otherwise message is detail if given, else a short
- * snippet of the body; type is null when unknown.  Returns NULL only
- * when out of memory. */
-cJSON *pb_llm_error(const char *kind, long status, const char *body,
-                    size_t len, const char *detail);
-
-/* One line describing an error object for stderr, e.g. "HTTP 500: boom"
- * or "connect: Could not connect to server", with control characters
- * replaced by spaces. */
-void pb_llm_error_line(const cJSON *error, char out[PB_ERRLEN]);
-
 
 /* ===================================================================== */
 /* retry.c: which failed requests to try again, and when                 */
@@ -494,6 +467,13 @@ void pb_cache_close(struct pb_cache *c);
  * by c. */
 const char *pb_cache_dir(const struct pb_cache *c);
 
+/* The cache a tool uses: dir if not NULL, else the default folder.  A
+ * named dir that cannot be opened is an error: -1 with msg set.  Without
+ * a usable default folder the run goes on uncached: 0 with *c NULL and a
+ * warning in msg ("cache: ... (going on without it)").  Otherwise 0 with
+ * *c open and msg "". */
+int pb_cache_choose(const char *dir, struct pb_cache **c, char msg[PB_ERRLEN]);
+
 /* The key of one request: 64 hex digits of SHA-256 over, in turn, the
  * format tag "pb-cache-1", endpoint (the full URL posted to), api
  * ("openai" or "anthropic"), the canonical text of body (the request
@@ -530,18 +510,6 @@ int pb_cache_get(struct pb_cache *c, const char *key, char **value,
  * renames a whole entry into place atomically and the last one wins. */
 int pb_cache_put(struct pb_cache *c, const char *key, const char *value,
                  char err[PB_ERRLEN]);
-
-/* The canonical text of a JSON value: compact, object members sorted by
- * key (bytewise; members with equal keys keep their order), numbers in
- * the shortest of %.15g, %.16g and %.17g that reads back as the same
- * double (so 0.7, 0.70 and 7e-1 are one; -0 is 0; infinities null),
- * strings with " and \ escaped, \b \f \n \r \t as such, other control
- * characters as \u00xx and all other bytes as they are.  (For ASCII
- * strings and integers, that is Python's json.dumps(v, sort_keys=True,
- * separators=(",", ":")).)  The same tree always gives the same text,
- * whatever order its keys were built in.  Returns a malloc'd string, or
- * NULL when out of memory. */
-char *pb_json_canonical(const cJSON *v);
 
 /* ===================================================================== */
 /* query.c: the pb-query engine                                          */
@@ -666,5 +634,43 @@ int pb_query_interrupt(struct pb_query *q, char err[PB_ERRLEN]);
 void pb_query_wakeup(struct pb_query *q);
 
 void pb_query_counts(const struct pb_query *q, struct pb_query_counts *c);
+
+/* ===================================================================== */
+/* client.c: one model client set-up (pb-query, the judge of pb-score)   */
+/* ===================================================================== */
+
+/* What pb-query and the judge of pb-score set up before their engine:
+ * the extra header lines and the secrets among them, where the CA
+ * certificates come from, and the URL.  Start it zeroed; set cacert and
+ * capath if given (borrowed), add headers, then pb_llm_conn_setup. */
+struct pb_llm_conn {
+	char **headers;      /* NULL-terminated "Name: value" lines, or NULL */
+	size_t nheaders;
+	char **secrets;      /* values to redact (pb_query_opts.secrets) */
+	size_t nsecrets;
+	const char *cacert;  /* --cacert, else $CURL_CA_BUNDLE, $SSL_CERT_FILE */
+	const char *capath;  /* --capath, else $SSL_CERT_DIR */
+	char *url;           /* pb_llm_endpoint's, once set up */
+	char *model;         /* Azure's deployment read from the URL, if used */
+};
+
+/* Adds the header line s (pb_llm_header).  Its value (and the value's
+ * last word, "Bearer KEY": KEY) becomes a secret if secret is set or the
+ * name looks like a credential's (pb_llm_header_secret); values under 6
+ * bytes are never secrets.  Returns 0, or -1 with err set. */
+int pb_llm_conn_header(struct pb_llm_conn *c, const char *s, int secret,
+                       char err[PB_ERRLEN]);
+
+/* Adds the header lines of path (pb_llm_header_file), all secret. */
+int pb_llm_conn_header_file(struct pb_llm_conn *c, const char *path,
+                            char err[PB_ERRLEN]);
+
+/* Fills in the CA files from the environment where not given, checks
+ * that the file can be read (and, given as an option, that capath is a
+ * folder), and makes the URL (pb_llm_endpoint).  For Azure, *model NULL
+ * takes the deployment named in the URL.  Returns 0, or -1 with err. */
+int pb_llm_conn_setup(struct pb_llm_conn *c, enum pb_llm_api api,
+                      const char *base, const char **model, char err[PB_ERRLEN]);
+void pb_llm_conn_free(struct pb_llm_conn *c);
 
 #endif
