@@ -1,5 +1,6 @@
 /* llm.h - the model layer: HTTP, request bodies and responses, retries, rate
- * limits, the cache and the pb-query engine.  Depends on base.h only.
+ * limits, the cache, the pb-query engine and the client set-up pb-query
+ * and the judge share.  Depends on base.h only.
  *
  * Conventions as in pb.h. */
 #ifndef PB_LLM_H
@@ -672,5 +673,81 @@ int pb_llm_conn_header_file(struct pb_llm_conn *c, const char *path,
 int pb_llm_conn_setup(struct pb_llm_conn *c, enum pb_llm_api api,
                       const char *base, const char **model, char err[PB_ERRLEN]);
 void pb_llm_conn_free(struct pb_llm_conn *c);
+
+/* The user's choices for a model client, as pb-query's options give them
+ * and the judge's (--judge-api, --judge-model...): pb_client_init sets the
+ * defaults, the tool's getopt fills in the rest (pb_client_option for the
+ * options both tools share), pb_client_check refuses the pairs that go
+ * alone, and pb_client_setup makes the client: model, URL, key, headers
+ * and cache, written into a struct pb_query_opts.  The strings set are
+ * borrowed (argv's), and must outlive the client. */
+#define PB_CLIENT_MAX_RESPONSE (16L << 20)
+
+struct pb_client {
+	const char *prefix;     /* in messages, before an option's name: ""
+	                         * for pb-query's (--api), "judge-" for the
+	                         * judge's (--judge-api) */
+	const char *default_model; /* OpenAI's model when none is given */
+	enum pb_llm_api api;
+	const char *model;      /* NULL: $PB_MODEL, else the default */
+	const char *base;       /* the base URL, or NULL: the environment's */
+	const char *keyenv, *keyfile;
+	const char *cachedir;   /* NULL: the default folder */
+	int nocache;
+	int dry_run;            /* no key is read, no cache opened */
+	long jobs;              /* requests in flight (default 8) */
+	double timeout, connect_timeout, stall; /* seconds (300, 10, 0) */
+	long max_response;      /* bytes (PB_CLIENT_MAX_RESPONSE) */
+	double rpm, tpm;        /* 0: no limit */
+	struct pb_retry_policy retry; /* 5 retries, waits up to 120 s */
+	struct pb_llm_conn conn; /* header lines, CA files, then the URL */
+	/* made by pb_client_setup; freed by pb_client_free */
+	char *key;
+	const char **headers;
+	char *auth;
+	struct pb_cache *cache;
+};
+
+/* The options pb_client_option reads (a tool maps its own onto them). */
+enum pb_client_opt {
+	PB_CLIENT_API = 1000, PB_CLIENT_MODEL, PB_CLIENT_URL, PB_CLIENT_KEY_ENV,
+	PB_CLIENT_KEY_FILE, PB_CLIENT_HEADER, PB_CLIENT_HEADER_FILE,
+	PB_CLIENT_CACERT, PB_CLIENT_CAPATH, PB_CLIENT_CACHE, PB_CLIENT_NO_CACHE
+};
+
+/* prefix and default_model are borrowed. */
+void pb_client_init(struct pb_client *c, const char *prefix,
+                    const char *default_model);
+
+/* Takes one option's argument (NULL for PB_CLIENT_NO_CACHE).  Returns 0,
+ * or -1 with err set, the option named ("--judge-header: ..."). */
+int pb_client_option(struct pb_client *c, enum pb_client_opt opt,
+                     const char *arg, char err[PB_ERRLEN]);
+
+/* Refuses a key file with a key variable, and a cache folder with none:
+ * 0, or -1 with err set. */
+int pb_client_check(const struct pb_client *c, char err[PB_ERRLEN]);
+
+/* Makes the client: the model (as given, else $PB_MODEL, else the
+ * default for OpenAI; an error for Anthropic; Azure's deployment in the
+ * URL), the URL and CA files (pb_llm_conn_setup), the API key
+ * (pb_llm_key, unless a dry run), the headers (pb_llm_headers) and the
+ * cache (pb_cache_choose, unless a dry run or nocache), and writes them
+ * into qo's par.api, par.model, http (but its user agent), url, secret,
+ * secrets, cache, retry, rpm, tpm and seed; qo's other fields are left
+ * as they are.  With a prefix every message names its option
+ * ("--judge-url: ...", "--judge-key-env: ..."); without, the URL's names
+ * none and the key's only --key-env, as pb-query has always said.
+ * Returns 0, with a warning in warn or warn "" (the cache's: "cache: ...
+ * (going on without it)"), or -1 with err set. */
+int pb_client_setup(struct pb_client *c, struct pb_query_opts *qo,
+                    char warn[PB_ERRLEN], char err[PB_ERRLEN]);
+
+/* Once the engine has made its HTTP client (which copies the headers):
+ * wipes and frees the key's header line and the header list. */
+void pb_client_started(struct pb_client *c);
+
+/* Frees what setup made (wiping the key), the cache and the conn. */
+void pb_client_free(struct pb_client *c);
 
 #endif
