@@ -9,7 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pb.h"
+#include "llm.h"
+#include "internal.h"
 
 /* An entry bigger than this is not one we wrote (responses are a few
  * kilobytes); refusing it keeps a stray file from eating the memory. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "llm.h"
+#include "internal.h"
 
 /* ---- a connection's set-up: headers, secrets, CAs, URL ------------- */
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "llm.h"
+#include "internal.h"
 
 static int
 bputs(struct pb_buf *b, const char *s)

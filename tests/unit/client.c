@@ -7,6 +7,7 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
+#include "../../lib/internal.h"
 
 static void
 clear_env(void)
