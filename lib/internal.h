@@ -129,6 +129,18 @@ void pb_llm_conn_free(struct pb_llm_conn *c);
  * *c open and msg "". */
 int pb_cache_choose(const char *dir, struct pb_cache **c, char msg[PB_ERRLEN]);
 
+/* redact.c: query.c's redaction.  pb_redact replaces every occurrence of
+ * secret, then of each of secrets (NULL-terminated; either may be NULL),
+ * in the len bytes at s by "[redacted]": returns 1 with a malloc'd copy
+ * in *out (its length in *outlen if outlen), 0 when none is there, -1
+ * out of memory.  pb_redact_tree does it to every string and member name
+ * of the tree o and its siblings, as the text they decode to (a key
+ * echoed as "sk\u002d..." is the same string): 1 if anything changed, 0
+ * if not, -1 out of memory. */
+int pb_redact(const char *secret, const char *const *secrets, const char *s,
+              size_t len, char **out, size_t *outlen);
+int pb_redact_tree(const char *secret, const char *const *secrets, cJSON *o);
+
 /* ===================================================================== */
 /* score                                                                  */
 /* ===================================================================== */
