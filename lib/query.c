@@ -452,24 +452,14 @@ dry_run(struct pb_query *q, struct job *j, const cJSON *body)
 
 /* Starts one record: at once its input error, its dry run or its cached
  * answer; else it joins the pending line. */
-int
-pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
-             char err[PB_ERRLEN])
+/* A free job for rec, placed in the window, its record cleared of an
+ * earlier pass's outcome (a fresh one, not two). */
+static struct job *
+take_job(struct pb_query *q, cJSON *rec, const char *file, long line)
 {
-	struct job *j;
-	char *value = NULL;
-	cJSON *body, *resp;
+	struct job *j = q->freej[--q->nfree];
 	double pull;
-	int hit;
 
-	if (q->broken || !q->nfree) {
-		cJSON_Delete(rec);
-		if (!q->broken)
-			broke(q, "pb_query_add: no room");
-		snprintf(err, PB_ERRLEN, "%s", q->err);
-		return -1;
-	}
-	j = q->freej[--q->nfree];
 	j->rec = rec;
 	j->file = file;
 	j->line = line;
@@ -481,10 +471,83 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 	j->key[0] = '\0';
 	j->next = NULL;
 	q->ring[j->seq % (long)q->njobs] = j;
-	/* A record from an earlier pass gets a fresh outcome, not two. */
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "response");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "request");
+	return j;
+}
+
+/* Looks j's request up in the cache (setting its key): 1 if answered
+ * from it (j is complete), 0 if it must be asked, -1 if the engine
+ * broke. */
+static int
+from_cache(struct pb_query *q, struct job *j, const cJSON *body, char err[PB_ERRLEN])
+{
+	const char *run;
+	long sample = sample_of(j->rec, body, &run);
+	char *value = NULL;
+	cJSON *resp;
+	int hit;
+
+	pb_cache_key(q->o.url, q->api_name, body, sample, run, j->key);
+	hit = q->o.refresh ? 0 : pb_cache_get(q->o.cache, j->key, &value, err);
+	if (hit < 0 && cache_warn(q, err) < 0)
+		return -1;
+	/* An entry that no longer parses as an answer is asked again (and
+	 * replaced). */
+	if (hit == 1 && (resp = pb_llm_response(q->o.par.api, value, strlen(value),
+	                                        0, q->o.par.model, err))) {
+		free(value);
+		q->n.hits++;
+		succeed(q, j, resp, 1);
+		complete(q, j);
+		return 1;
+	}
+	free(value);
+	return 0;
+}
+
+/* Makes j's request of body (asking for a stream if wanted: after the
+ * key, so a streamed answer and a whole one are the same) and puts j at
+ * the end of the pending line.  Returns 0, or -1 out of memory. */
+static int
+enqueue(struct pb_query *q, struct job *j, cJSON *body)
+{
+	if (q->o.par.stream && pb_llm_stream_fields(body, q->o.par.api) < 0)
+		return -1;
+	if (!(j->body = cJSON_PrintUnformatted(body)))
+		return -1;
+	j->req.url = q->o.url;
+	j->req.body = j->body;
+	j->req.body_len = strlen(j->body);
+	j->req.attempt = 0;
+	j->req.data = j;
+	j->est = (double)pb_llm_estimate(j->rec) +
+	         (double)(q->o.par.max_tokens ? q->o.par.max_tokens :
+	                  q->o.par.max_completion_tokens);
+	if (q->pend_tail)
+		q->pend_tail->next = j;
+	else
+		q->pend = j;
+	q->pend_tail = j;
+	return 0;
+}
+
+int
+pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
+             char err[PB_ERRLEN])
+{
+	struct job *j;
+	cJSON *body;
+
+	if (q->broken || !q->nfree) {
+		cJSON_Delete(rec);
+		if (!q->broken)
+			broke(q, "pb_query_add: no room");
+		snprintf(err, PB_ERRLEN, "%s", q->err);
+		return -1;
+	}
+	j = take_job(q, rec, file, line);
 	if (q->interrupted) {
 		if (fail(q, j, pb_llm_error("interrupted", 0, NULL, 0, "not sent: "
 		         "interrupted")) == 0)
@@ -500,64 +563,16 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 		broke(q, "out of memory");
 		goto out;
 	}
-	if (q->o.par.stream && q->o.dry_run && pb_llm_stream_fields(body, q->o.par.api) < 0) {
-		cJSON_Delete(body);
-		broke(q, "out of memory");
-		goto out;
-	}
 	if (q->o.dry_run) {
-		if (dry_run(q, j, body) == 0)
+		if (q->o.par.stream && pb_llm_stream_fields(body, q->o.par.api) < 0)
+			broke(q, "out of memory");
+		else if (dry_run(q, j, body) == 0)
 			complete(q, j);
-		cJSON_Delete(body);
-		goto out;
+	} else if (!q->o.cache || from_cache(q, j, body, err) == 0) {
+		if (enqueue(q, j, body) < 0)
+			broke(q, "out of memory");
 	}
-	if (q->o.cache) {
-		const char *run;
-		long sample = sample_of(j->rec, body, &run);
-		pb_cache_key(q->o.url, q->api_name, body, sample, run, j->key);
-		hit = q->o.refresh ? 0 : pb_cache_get(q->o.cache, j->key, &value, err);
-		if (hit < 0 && cache_warn(q, err) < 0) {
-			cJSON_Delete(body);
-			goto out;
-		}
-		/* An entry that no longer parses as an answer is asked again
-		 * (and replaced). */
-		if (hit == 1 && (resp = pb_llm_response(q->o.par.api, value, strlen(value),
-		                                        0, q->o.par.model, err))) {
-			free(value);
-			cJSON_Delete(body);
-			q->n.hits++;
-			succeed(q, j, resp, 1);
-			complete(q, j);
-			goto out;
-		}
-		free(value);
-	}
-	/* After the key: a streamed answer and a whole one are the same. */
-	if (q->o.par.stream && pb_llm_stream_fields(body, q->o.par.api) < 0) {
-		cJSON_Delete(body);
-		broke(q, "out of memory");
-		goto out;
-	}
-	j->body = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
-	if (!j->body) {
-		broke(q, "out of memory");
-		goto out;
-	}
-	j->req.url = q->o.url;
-	j->req.body = j->body;
-	j->req.body_len = strlen(j->body);
-	j->req.attempt = 0;
-	j->req.data = j;
-	j->est = (double)pb_llm_estimate(j->rec) +
-	         (double)(q->o.par.max_tokens ? q->o.par.max_tokens :
-	                  q->o.par.max_completion_tokens);
-	if (q->pend_tail)
-		q->pend_tail->next = j;
-	else
-		q->pend = j;
-	q->pend_tail = j;
 out:
 	if (!q->broken)
 		return 0;
