@@ -184,7 +184,6 @@ pb_llm_conn_free(struct pb_llm_conn *c)
 	memset(c, 0, sizeof *c);
 }
 
-
 /* ---- the user's choices made into a client --------------------------- */
 
 void
@@ -201,6 +200,18 @@ pb_client_init(struct pb_client *c, const char *prefix, const char *default_mode
 	c->retry.base_s = PB_RETRY_BASE;
 	c->retry.cap_s = PB_RETRY_CAP;
 	c->retry.max_wait_s = 120;
+}
+
+/* Puts "--OPTION: " before err's text (what, or nothing if what is NULL). */
+static void
+name_option(char err[PB_ERRLEN], const char *prefix, const char *what)
+{
+	char why[PB_ERRLEN];
+
+	if (!what)
+		return;
+	snprintf(why, sizeof why, "%s", err);
+	snprintf(err, PB_ERRLEN, "--%s%s: %s", prefix, what, why);
 }
 
 int
@@ -238,13 +249,7 @@ pb_client_option(struct pb_client *c, enum pb_client_opt opt, const char *arg,
 		if ((opt == PB_CLIENT_HEADER ? pb_llm_conn_header(&c->conn, arg, 0, err) :
 		     pb_llm_conn_header_file(&c->conn, arg, err)) == 0)
 			return 0;
-		{
-			char why[PB_ERRLEN];
-
-			snprintf(why, sizeof why, "%s", err);
-			snprintf(err, PB_ERRLEN, "--%s%s: %s", pre, opt == PB_CLIENT_HEADER ?
-			         "header" : "header-file", why);
-		}
+		name_option(err, pre, opt == PB_CLIENT_HEADER ? "header" : "header-file");
 		return -1;
 	case PB_CLIENT_CACERT: c->conn.cacert = arg; return 0;
 	case PB_CLIENT_CAPATH: c->conn.capath = arg; return 0;
@@ -298,18 +303,6 @@ choose_model(struct pb_client *c, char err[PB_ERRLEN])
 	if (c->api == PB_API_OPENAI)
 		c->model = c->default_model;
 	return 0;
-}
-
-/* Puts "--OPTION: " before err's text (what, or nothing if what is NULL). */
-static void
-name_option(char err[PB_ERRLEN], const char *prefix, const char *what)
-{
-	char why[PB_ERRLEN];
-
-	if (!what)
-		return;
-	snprintf(why, sizeof why, "%s", err);
-	snprintf(err, PB_ERRLEN, "--%s%s: %s", prefix, what, why);
 }
 
 /* The URL and the API key.  The judge's options (a prefix) are named in
