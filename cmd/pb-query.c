@@ -17,7 +17,6 @@
 #include "util.h"
 
 #define DEFAULT_MODEL "gpt-4o-mini" /* OpenAI's; Anthropic has none here */
-#define DEFAULT_MAX_RESPONSE (16L << 20)
 
 static void
 usage(FILE *fp, int status)
@@ -251,7 +250,7 @@ feed_pop(struct feed *f, struct item *it, int room, int *eof, long *lines)
 
 /* The tool around the engine: what it prints and what decides the exit
  * status besides the engine's failed records. */
-struct tool {
+struct query_loop {
 	struct pb_query *q;
 	int on, tty, color;     /* the progress line */
 	double start, last;
@@ -290,7 +289,7 @@ human(char *out, size_t n, double v)
 
 /* Erases the progress line so a message can take its place. */
 static void
-progress_clear(struct tool *t)
+progress_clear(struct query_loop *t)
 {
 	if (t->on && t->tty)
 		fputs("\r\033[K", stderr);
@@ -299,7 +298,7 @@ progress_clear(struct tool *t)
 /* Draws the one line: redrawn in place on a terminal at most ten times a
  * second; elsewhere (--progress into a file) a line a second. */
 static void
-progress_draw(struct tool *t, double now, int last)
+progress_draw(struct query_loop *t, double now, int last)
 {
 	struct pb_query_counts c;
 	double el = now - t->start, rate, rec_rate;
@@ -334,7 +333,7 @@ progress_draw(struct tool *t, double now, int last)
 static int
 out_record(const cJSON *rec, void *arg, char err[PB_ERRLEN])
 {
-	struct tool *t = arg;
+	struct query_loop *t = arg;
 	const char *kind;
 
 	if (t->drop_interrupted && (kind = pb_json_str(cJSON_GetObjectItemCaseSensitive(
@@ -346,7 +345,7 @@ out_record(const cJSON *rec, void *arg, char err[PB_ERRLEN])
 		snprintf(err, PB_ERRLEN, "write error on <stdout>: %s", strerror(errno));
 		return -1;
 	}
-	((struct tool *)arg)->dirty = 1;
+	((struct query_loop *)arg)->dirty = 1;
 	return 0;
 }
 
@@ -358,17 +357,17 @@ warn_record(const char *msg, void *arg)
 }
 
 static void
-flush_out(struct tool *t)
+flush_out(struct query_loop *t)
 {
 	if (t->dirty && fflush(stdout) == EOF)
-		die("write error on <stdout>: %s", strerror(errno));
+		die("write error on <stdout>:");
 	t->dirty = 0;
 }
 
 /* ---- the loop ------------------------------------------------------- */
 
 static void
-take(struct tool *t, struct item *it)
+take(struct query_loop *t, struct item *it)
 {
 	char err[PB_ERRLEN];
 
@@ -394,7 +393,7 @@ take(struct tool *t, struct item *it)
  * and flush the output only when about to wait, so a pipe downstream
  * sees records promptly without a write per record at full speed. */
 static void
-run(struct tool *t, struct feed *f)
+run(struct query_loop *t, struct feed *f)
 {
 	char err[PB_ERRLEN];
 	struct item it;
@@ -451,249 +450,200 @@ run(struct tool *t, struct feed *f)
 
 /* ---- setting up ----------------------------------------------------- */
 
-int
-main(int argc, char **argv)
-{
-	enum { O_MODEL = 256, O_TEMP, O_MAXTOK, O_MAXCTOK, O_TOPP, O_SEED, O_STOP,
-	       O_BODY, O_API, O_BASE, O_KEYENV, O_KEYFILE, O_TIMEOUT, O_CTIMEOUT,
-	       O_STALL, O_RETRIES, O_MAXWAIT, O_RPM, O_TPM, O_CACHE, O_NOCACHE,
-	       O_REFRESH, O_DRYRUN, O_PROGRESS, O_UNORDERED, O_VERSION, O_HEADER,
-	       O_HEADERFILE, O_CACERT, O_CAPATH, O_MAXRESP, O_STREAM, O_NOINT };
-	static const struct option opts[] = {
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "api", required_argument, NULL, O_API },
-		{ "model", required_argument, NULL, O_MODEL },
-		{ "temperature", required_argument, NULL, O_TEMP },
-		{ "max-tokens", required_argument, NULL, O_MAXTOK },
-		{ "max-completion-tokens", required_argument, NULL, O_MAXCTOK },
-		{ "top-p", required_argument, NULL, O_TOPP },
-		{ "seed", required_argument, NULL, O_SEED },
-		{ "stop", required_argument, NULL, O_STOP },
-		{ "body", required_argument, NULL, O_BODY },
-		{ "base-url", required_argument, NULL, O_BASE },
-		{ "key-env", required_argument, NULL, O_KEYENV },
-		{ "key-file", required_argument, NULL, O_KEYFILE },
-		{ "header", required_argument, NULL, O_HEADER },
-		{ "header-file", required_argument, NULL, O_HEADERFILE },
-		{ "cacert", required_argument, NULL, O_CACERT },
-		{ "capath", required_argument, NULL, O_CAPATH },
-		{ "max-response-bytes", required_argument, NULL, O_MAXRESP },
-		{ "stream", no_argument, NULL, O_STREAM },
-		{ "no-interrupted", no_argument, NULL, O_NOINT },
-		{ "timeout", required_argument, NULL, O_TIMEOUT },
-		{ "connect-timeout", required_argument, NULL, O_CTIMEOUT },
-		{ "stall", required_argument, NULL, O_STALL },
-		{ "retries", required_argument, NULL, O_RETRIES },
-		{ "max-retry-wait", required_argument, NULL, O_MAXWAIT },
-		{ "rpm", required_argument, NULL, O_RPM },
-		{ "tpm", required_argument, NULL, O_TPM },
-		{ "cache", required_argument, NULL, O_CACHE },
-		{ "no-cache", no_argument, NULL, O_NOCACHE },
-		{ "refresh", no_argument, NULL, O_REFRESH },
-		{ "dry-run", no_argument, NULL, O_DRYRUN },
-		{ "progress", no_argument, NULL, O_PROGRESS },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "unordered", no_argument, NULL, O_UNORDERED },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ 0 }
-	};
-	const char *base = NULL, *keyenv = NULL, *keyfile = NULL, *cachedir = NULL;
-	const char **stops = NULL;
-	double timeout = 300, ctimeout = 10, stall = 0, rpm = 0, tpm = 0;
-	long jobs = 8;
-	size_t nstops = 0;
-	int ch, unordered = 0, nocache = 0, progress = 0, quiet = 0;
-	struct pb_query_opts qo = { 0 };
-	struct tool t = { 0 };
-	struct pb_query_counts c;
-	struct feed f = { 0 };
-	const char **headers = NULL;
-	struct pb_llm_conn conn = { 0 };
-	char err[PB_ERRLEN], *key = NULL, *auth = NULL, *url;
-	long maxresp = DEFAULT_MAX_RESPONSE;
-	int model_given = 0, noint = 0;
-	struct sigaction sa, osa;
-	sigset_t block, old;
-	cJSON *extra = NULL;
-	const char *nc, *term;
-	pthread_t tid;
+/* pb-query's own options; those of the model client (the judge of
+ * pb-score has them too) are enum pb_client_opt's. */
+enum { O_TEMP = 256, O_MAXTOK, O_MAXCTOK, O_TOPP, O_SEED, O_STOP, O_BODY,
+       O_TIMEOUT, O_CTIMEOUT, O_STALL, O_RETRIES, O_MAXWAIT, O_RPM, O_TPM,
+       O_REFRESH, O_DRYRUN, O_PROGRESS, O_UNORDERED, O_VERSION, O_MAXRESP,
+       O_STREAM, O_NOINT };
 
-	setprog(argv[0]);
-	qo.par.model = getenv("PB_MODEL");
-	if (!qo.par.model || !*qo.par.model)
-		qo.par.model = DEFAULT_MODEL;
-	qo.retry.retries = 5;
-	qo.retry.base_s = PB_RETRY_BASE;
-	qo.retry.cap_s = PB_RETRY_CAP;
-	qo.retry.max_wait_s = 120;
-	while ((ch = getopt_long(argc, argv, "j:qh", opts, NULL)) != -1) {
+static const struct option options[] = {
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "api", required_argument, NULL, PB_CLIENT_API },
+	{ "model", required_argument, NULL, PB_CLIENT_MODEL },
+	{ "temperature", required_argument, NULL, O_TEMP },
+	{ "max-tokens", required_argument, NULL, O_MAXTOK },
+	{ "max-completion-tokens", required_argument, NULL, O_MAXCTOK },
+	{ "top-p", required_argument, NULL, O_TOPP },
+	{ "seed", required_argument, NULL, O_SEED },
+	{ "stop", required_argument, NULL, O_STOP },
+	{ "body", required_argument, NULL, O_BODY },
+	{ "base-url", required_argument, NULL, PB_CLIENT_URL },
+	{ "key-env", required_argument, NULL, PB_CLIENT_KEY_ENV },
+	{ "key-file", required_argument, NULL, PB_CLIENT_KEY_FILE },
+	{ "header", required_argument, NULL, PB_CLIENT_HEADER },
+	{ "header-file", required_argument, NULL, PB_CLIENT_HEADER_FILE },
+	{ "cacert", required_argument, NULL, PB_CLIENT_CACERT },
+	{ "capath", required_argument, NULL, PB_CLIENT_CAPATH },
+	{ "max-response-bytes", required_argument, NULL, O_MAXRESP },
+	{ "stream", no_argument, NULL, O_STREAM },
+	{ "no-interrupted", no_argument, NULL, O_NOINT },
+	{ "timeout", required_argument, NULL, O_TIMEOUT },
+	{ "connect-timeout", required_argument, NULL, O_CTIMEOUT },
+	{ "stall", required_argument, NULL, O_STALL },
+	{ "retries", required_argument, NULL, O_RETRIES },
+	{ "max-retry-wait", required_argument, NULL, O_MAXWAIT },
+	{ "rpm", required_argument, NULL, O_RPM },
+	{ "tpm", required_argument, NULL, O_TPM },
+	{ "cache", required_argument, NULL, PB_CLIENT_CACHE },
+	{ "no-cache", no_argument, NULL, PB_CLIENT_NO_CACHE },
+	{ "refresh", no_argument, NULL, O_REFRESH },
+	{ "dry-run", no_argument, NULL, O_DRYRUN },
+	{ "progress", no_argument, NULL, O_PROGRESS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "unordered", no_argument, NULL, O_UNORDERED },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ 0 }
+};
+
+/* What the options ask for besides the client and the request. */
+struct flags {
+	int unordered, progress, quiet, noint;
+	const char **stops;     /* --stop's, NULL-terminated */
+	size_t nstops;
+	cJSON *extra;           /* --body */
+};
+
+/* The request's own options, into p. */
+static void
+request_option(int ch, struct pb_llm_params *p, struct flags *fl)
+{
+	switch (ch) {
+	case O_TEMP: p->temperature = numarg("--temperature", optarg, 0, 2); break;
+	case O_MAXTOK: p->max_tokens = intarg("--max-tokens", optarg, 1, 100000000); break;
+	case O_MAXCTOK:
+		p->max_completion_tokens = intarg("--max-completion-tokens", optarg,
+		                                  1, 100000000);
+		break;
+	case O_TOPP:
+		p->top_p = numarg("--top-p", optarg, 0, 1);
+		p->has_top_p = 1;
+		break;
+	case O_SEED:
+		p->seed = intarg("--seed", optarg, 0, 9007199254740991L);
+		p->has_seed = 1;
+		break;
+	case O_STOP:
+		if (!*optarg)
+			die("--stop: empty stop string");
+		fl->stops = erealloc(fl->stops, (fl->nstops + 2) * sizeof *fl->stops);
+		fl->stops[fl->nstops++] = optarg;
+		fl->stops[fl->nstops] = NULL;
+		break;
+	case O_BODY:
+		cJSON_Delete(fl->extra);
+		if (!(fl->extra = cJSON_Parse(optarg)) || !cJSON_IsObject(fl->extra))
+			die("--body: not a JSON object: %s", optarg);
+		break;
+	case O_STREAM: p->stream = 1; break;
+	}
+}
+
+/* Reads the options; returns optind. */
+static int
+parse(int argc, char **argv, struct pb_client *cl, struct pb_query_opts *qo,
+      struct flags *fl)
+{
+	char err[PB_ERRLEN];
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "j:qh", options, NULL)) != -1) {
+		if (ch >= PB_CLIENT_API && ch <= PB_CLIENT_NO_CACHE) {
+			if (pb_client_option(cl, (enum pb_client_opt)ch, optarg, err) < 0)
+				die("%s", err);
+			continue;
+		}
 		switch (ch) {
-		case 'j': jobs = intarg("-j", optarg, 1, 1024); break;
-		case O_API:
-			if (!strcmp(optarg, "openai"))
-				qo.par.api = PB_API_OPENAI;
-			else if (!strcmp(optarg, "anthropic"))
-				qo.par.api = PB_API_ANTHROPIC;
-			else if (!strcmp(optarg, "azure"))
-				qo.par.api = PB_API_AZURE;
-			else
-				die_status(PB_EXIT_USAGE, "--api: '%s' is not openai, anthropic "
-				           "or azure", optarg);
+		case 'j': cl->jobs = intarg("-j", optarg, 1, 1024); break;
+		case O_TEMP: case O_MAXTOK: case O_MAXCTOK: case O_TOPP: case O_SEED:
+		case O_STOP: case O_BODY: case O_STREAM:
+			request_option(ch, &qo->par, fl);
 			break;
-		case O_MODEL:
-			if (!*optarg)
-				die("--model: empty model name");
-			qo.par.model = optarg;
-			model_given = 1;
-			break;
-		case O_TEMP: qo.par.temperature = numarg("--temperature", optarg, 0, 2); break;
-		case O_MAXTOK: qo.par.max_tokens = intarg("--max-tokens", optarg, 1, 100000000); break;
-		case O_MAXCTOK:
-			qo.par.max_completion_tokens = intarg("--max-completion-tokens", optarg,
-			                                     1, 100000000);
-			break;
-		case O_TOPP:
-			qo.par.top_p = numarg("--top-p", optarg, 0, 1);
-			qo.par.has_top_p = 1;
-			break;
-		case O_SEED:
-			qo.par.seed = intarg("--seed", optarg, 0, 9007199254740991L);
-			qo.par.has_seed = 1;
-			break;
-		case O_STOP:
-			if (!*optarg)
-				die("--stop: empty stop string");
-			stops = erealloc(stops, (nstops + 2) * sizeof *stops);
-			stops[nstops++] = optarg;
-			stops[nstops] = NULL;
-			break;
-		case O_BODY:
-			cJSON_Delete(extra);
-			if (!(extra = cJSON_Parse(optarg)) || !cJSON_IsObject(extra))
-				die("--body: not a JSON object: %s", optarg);
-			break;
-		case O_BASE: base = optarg; break;
-		case O_KEYENV: keyenv = optarg; break;
-		case O_KEYFILE: keyfile = optarg; break;
-		case O_HEADER:
-			if (pb_llm_conn_header(&conn, optarg, 0, err) < 0)
-				die("--header: %s", err);
-			break;
-		case O_HEADERFILE:
-			if (pb_llm_conn_header_file(&conn, optarg, err) < 0)
-				die("--header-file: %s", err);
-			break;
-		case O_CACERT: conn.cacert = optarg; break;
-		case O_CAPATH: conn.capath = optarg; break;
 		case O_MAXRESP:
-			maxresp = intarg("--max-response-bytes", optarg, 1, 1L << 40);
+			cl->max_response = intarg("--max-response-bytes", optarg, 1, 1L << 40);
 			break;
-		case O_STREAM: qo.par.stream = 1; break;
-		case O_NOINT: noint = 1; break;
-		case O_TIMEOUT: timeout = numarg("--timeout", optarg, 0, 1e6); break;
-		case O_CTIMEOUT: ctimeout = numarg("--connect-timeout", optarg, 0, 1e6); break;
-		case O_STALL: stall = numarg("--stall", optarg, 0, 1e6); break;
-		case O_RETRIES: qo.retry.retries = (int)intarg("--retries", optarg, 0, 100); break;
-		case O_MAXWAIT: qo.retry.max_wait_s = numarg("--max-retry-wait", optarg, 0, 1e6); break;
-		case O_RPM: rpm = numarg("--rpm", optarg, 0, 1e9); break;
-		case O_TPM: tpm = numarg("--tpm", optarg, 0, 1e12); break;
-		case O_CACHE:
-			if (!*optarg)
-				die("--cache: empty folder name");
-			cachedir = optarg;
+		case O_NOINT: fl->noint = 1; break;
+		case O_TIMEOUT: cl->timeout = numarg("--timeout", optarg, 0, 1e6); break;
+		case O_CTIMEOUT:
+			cl->connect_timeout = numarg("--connect-timeout", optarg, 0, 1e6);
 			break;
-		case O_NOCACHE: nocache = 1; break;
-		case O_REFRESH: qo.refresh = 1; break;
-		case O_DRYRUN: qo.dry_run = 1; break;
-		case O_PROGRESS: progress = 1; break;
-		case 'q': quiet = 1; break;
-		case O_UNORDERED: unordered = 1; break;
+		case O_STALL: cl->stall = numarg("--stall", optarg, 0, 1e6); break;
+		case O_RETRIES: cl->retry.retries = (int)intarg("--retries", optarg, 0, 100); break;
+		case O_MAXWAIT:
+			cl->retry.max_wait_s = numarg("--max-retry-wait", optarg, 0, 1e6);
+			break;
+		case O_RPM: cl->rpm = numarg("--rpm", optarg, 0, 1e9); break;
+		case O_TPM: cl->tpm = numarg("--tpm", optarg, 0, 1e12); break;
+		case O_REFRESH: qo->refresh = 1; break;
+		case O_DRYRUN: qo->dry_run = cl->dry_run = 1; break;
+		case O_PROGRESS: fl->progress = 1; break;
+		case 'q': fl->quiet = 1; break;
+		case O_UNORDERED: fl->unordered = 1; break;
 		case 'h': usage(stdout, PB_EXIT_OK); break;
 		case O_VERSION: version(); break;
 		default: usage(stderr, PB_EXIT_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (keyenv && keyfile)
-		die("--key-env and --key-file go alone");
-	if (qo.par.max_tokens && qo.par.max_completion_tokens)
+	if (pb_client_check(cl, err) < 0)
+		die("%s", err);
+	if (qo->par.max_tokens && qo->par.max_completion_tokens)
 		die("--max-tokens and --max-completion-tokens go alone");
-	if (qo.par.api == PB_API_ANTHROPIC && qo.par.has_seed)
+	if (cl->api == PB_API_ANTHROPIC && qo->par.has_seed)
 		die("--seed: Anthropic's API takes no seed");
-	if (cachedir && nocache)
-		die("--cache and --no-cache go alone");
-	if (progress && quiet)
+	if (fl->progress && fl->quiet)
 		die("--progress and -q go alone");
-	qo.par.stop = stops;
-	qo.par.extra = extra;
-	if (!model_given && getenv("PB_MODEL") && *getenv("PB_MODEL"))
-		model_given = 1;
-	if (!model_given && qo.par.api == PB_API_ANTHROPIC)
-		die("--api anthropic: no default model; give --model (one of "
-		    "Anthropic's current models, such as claude-haiku-4-5) or set $PB_MODEL");
-	if (!model_given && qo.par.api == PB_API_AZURE)
-		qo.par.model = NULL; /* the deployment in the base URL, if any */
-	if (pb_llm_conn_setup(&conn, qo.par.api, base, &qo.par.model, err) < 0)
+	return optind;
+}
+
+/* The engine, and the progress line's settings. */
+static void
+start_engine(struct query_loop *t, struct pb_client *cl, struct pb_query_opts *qo,
+             const struct flags *fl)
+{
+	char err[PB_ERRLEN], warn[PB_ERRLEN];
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	qo->par.stop = fl->stops;
+	qo->par.extra = fl->extra;
+	if (pb_client_setup(cl, qo, warn, err) < 0)
 		die("%s", err);
-	url = conn.url;
-	if (!qo.dry_run && pb_llm_key(keyfile, keyenv, pb_llm_key_env(qo.par.api),
-	                              &key, err) < 0)
-		die("%s%s", keyenv ? "--key-env: " : "", err);
-	if (pb_llm_headers(qo.par.api, key, (const char *const *)conn.headers,
-	                   &headers, &auth) < 0)
-		die("out of memory");
-	if (!qo.dry_run && !nocache)
-		qo.cache = open_cache(cachedir);
-
-	qo.http.parallel = (int)jobs;
-	qo.http.timeout_ms = (long)(timeout * 1000);
-	qo.http.connect_timeout_ms = (long)(ctimeout * 1000);
-	qo.http.stall_ms = (long)(stall * 1000);
-	qo.http.headers = headers;
-	qo.http.cacert = conn.cacert;
-	qo.http.capath = conn.capath;
-	qo.http.max_response = (size_t)maxresp;
-	qo.url = url;
-	qo.secret = key;
-	qo.secrets = (const char *const *)conn.secrets;
-	qo.rpm = rpm;
-	qo.tpm = tpm;
-	qo.ordered = !unordered;
-	qo.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
-	          (uint64_t)(pb_clock() * 1e9);
-	qo.out = out_record;
-	qo.warn = warn_record;
-	qo.arg = &t;
-	if (!(t.q = pb_query_new(&qo, err)))
+	if (*warn)
+		warnx_("%s", warn);
+	qo->ordered = !fl->unordered;
+	qo->out = out_record;
+	qo->warn = warn_record;
+	qo->arg = t;
+	if (!(t->q = pb_query_new(qo, err)))
 		die("%s", err);
-	if (auth) {
-		explicit_bzero(auth, strlen(auth)); /* libcurl has its copy */
-		free(auth);
-	}
-	free(headers);
-	t.drop_interrupted = noint;
+	pb_client_started(cl); /* libcurl has its copy of the headers */
+	t->drop_interrupted = fl->noint;
+	t->tty = isatty(STDERR_FILENO);
+	t->on = !fl->quiet && (fl->progress || t->tty);
+	t->color = t->tty && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+	t->start = t->last = pb_clock();
+	t->total = -1;
+}
 
-	t.tty = isatty(STDERR_FILENO);
-	t.on = !quiet && (progress || t.tty);
-	nc = getenv("NO_COLOR");
-	term = getenv("TERM");
-	t.color = t.tty && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
-	t.start = t.last = pb_clock();
-	t.total = -1;
+/* The reader thread, over the n files (or stdin); SIGINT and SIGTERM go
+ * to this thread, whose poll they cut short: the reader never sees
+ * them. */
+static void
+start_reader(struct feed *f, const struct query_loop *t, long jobs, int n,
+             char **files, pthread_t *tid)
+{
+	struct sigaction sa, osa;
+	sigset_t block, old;
 
-	f.cap = (size_t)jobs;
-	f.q = ecalloc(f.cap, sizeof *f.q);
-	f.argc = argc;
-	f.argv = argv;
-	f.engine = t.q;
-	f.lines = -1;
-	f.count = t.on;
-	pthread_mutex_init(&f.mu, NULL);
-	pthread_cond_init(&f.notfull, NULL);
-	/* SIGINT and SIGTERM go to this thread, whose poll they cut short;
-	 * the reader never sees them. */
+	f->cap = (size_t)jobs;
+	f->q = ecalloc(f->cap, sizeof *f->q);
+	f->argc = n;
+	f->argv = files;
+	f->engine = t->q;
+	f->lines = -1;
+	f->count = t->on;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->notfull, NULL);
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -706,9 +656,49 @@ main(int argc, char **argv)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	if ((errno = pthread_create(&tid, NULL, reader, &f)))
-		die("cannot start the reader: %s", strerror(errno));
+	if ((errno = pthread_create(tid, NULL, reader, f)))
+		die("cannot start the reader:");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Stopped by a signal: says what was written, and exits as the signal
+ * would have (the reader may still be waiting on input). */
+static _Noreturn void
+interrupted(struct query_loop *t, const struct pb_query_counts *c)
+{
+	progress_clear(t);
+	if (t->drop_interrupted)
+		warnx_("interrupted (%s): %ld records written, %ld in progress "
+		       "not written (--no-interrupted); the rest of the input "
+		       "was not read", strsignal(t->interrupted),
+		       c->done - t->dropped, t->dropped);
+	else
+		warnx_("interrupted (%s): %ld records written, %ld of them as "
+		       "error records of kind \"interrupted\"%s",
+		       strsignal(t->interrupted), c->done, c->interrupted,
+		       t->unread ? "; signalled again: the rest of the input was "
+		       "not read" : "");
+	fshut(stdout, "<stdout>");
+	_exit(128 + t->interrupted);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pb_query_opts qo = { 0 };
+	struct query_loop t = { 0 };
+	struct pb_query_counts c;
+	struct pb_client cl;
+	struct flags fl = { 0 };
+	struct feed f = { 0 };
+	pthread_t tid;
+	int first;
+
+	setprog(argv[0]);
+	pb_client_init(&cl, "", DEFAULT_MODEL);
+	first = parse(argc, argv, &cl, &qo, &fl);
+	start_engine(&t, &cl, &qo, &fl);
+	start_reader(&f, &t, cl.jobs, argc - first, argv + first, &tid);
 	run(&t, &f);
 	if (t.unread)
 		pthread_detach(tid); /* it may wait on input for ever */
@@ -717,33 +707,14 @@ main(int argc, char **argv)
 
 	pb_query_counts(t.q, &c);
 	pb_query_free(t.q);
-	if (t.interrupted) {
-		progress_clear(&t);
-		if (t.drop_interrupted)
-			warnx_("interrupted (%s): %ld records written, %ld in progress "
-			       "not written (--no-interrupted); the rest of the input "
-			       "was not read", strsignal(t.interrupted),
-			       c.done - t.dropped, t.dropped);
-		else
-			warnx_("interrupted (%s): %ld records written, %ld of them as "
-			       "error records of kind \"interrupted\"%s",
-			       strsignal(t.interrupted), c.done, c.interrupted,
-			       t.unread ? "; signalled again: the rest of the input was "
-			       "not read" : "");
-		fshut(stdout, "<stdout>");
-		_exit(128 + t.interrupted);
-	}
+	if (t.interrupted)
+		interrupted(&t, &c);
 	free(f.q);
 	pthread_mutex_destroy(&f.mu);
 	pthread_cond_destroy(&f.notfull);
-	pb_cache_close(qo.cache);
-	pb_llm_conn_free(&conn);
-	free(stops);
-	cJSON_Delete(extra);
-	if (key) {
-		explicit_bzero(key, strlen(key));
-		free(key);
-	}
+	pb_client_free(&cl);
+	free(fl.stops);
+	cJSON_Delete(fl.extra);
 	if (fshut(stdout, "<stdout>"))
 		return PB_EXIT_USAGE;
 	if (t.sys)

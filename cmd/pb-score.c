@@ -78,14 +78,14 @@ static const char help_text[] =
 	"  -h, --help        show this help\n"
 	"      --version     show the version\n";
 
-static void
+static _Noreturn void
 usage(void)
 {
 	fputs(usage_text, stderr);
 	exit(PB_EXIT_USAGE);
 }
 
-struct run {
+struct score_loop {
 	struct pb_blend *b;
 	long bad;               /* lines that were not records */
 	int sys;                /* a file could not be read */
@@ -118,7 +118,7 @@ warn_record(const char *msg, void *arg)
 static int
 onrec(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
-	struct run *r = arg;
+	struct score_loop *r = arg;
 	char err[PB_ERRLEN];
 
 	if (!rec) {
@@ -145,7 +145,7 @@ slurp(const char *path)
 	size_t len = 0, cap = 0, n;
 
 	if (!fp)
-		die("--judge: %s: %s", path, strerror(errno));
+		die("--judge: %s:", path);
 	do {
 		if (len + 4096 + 1 > cap)
 			buf = erealloc(buf, cap = cap ? cap * 2 : 8192);
@@ -153,7 +153,7 @@ slurp(const char *path)
 		len += n;
 	} while (n > 0);
 	if (ferror(fp))
-		die("--judge: %s: %s", path, strerror(errno));
+		die("--judge: %s:", path);
 	fclose(fp);
 	buf[len] = '\0';
 	if (!len)
@@ -214,357 +214,423 @@ parse_blend(char *spec, const char **names, double *w)
 static void
 unreadable(const char *why, void *arg)
 {
-	struct run *r = arg;
+	struct score_loop *r = arg;
 
 	warnx_("%s", why);
 	r->sys = 1;
 }
 
-int
-main(int argc, char *argv[])
-{
-	enum { O_SCORER = 256, O_BLEND, O_REF, O_RESP, O_TOL, O_REGEX, O_CASE,
-	       O_PUNCT, O_ART, O_WORDS, O_JQ, O_SCALE, O_JUDGE, O_JMODEL, O_JURL,
-	       O_JAPI, O_JSCALE, O_JKEY, O_CACHE, O_NOCACHE, O_SUMMARY, O_VERSION,
-	       O_JKEYFILE, O_JHEADER, O_JHEADERFILE, O_CTIMEOUT, O_CPLAIN };
-	static const struct option opts[] = {
-		{ "scorer", required_argument, NULL, O_SCORER },
-		{ "blend", required_argument, NULL, O_BLEND },
-		{ "reference", required_argument, NULL, O_REF },
-		{ "response", required_argument, NULL, O_RESP },
-		{ "tolerance", required_argument, NULL, O_TOL },
-		{ "regex", required_argument, NULL, O_REGEX },
-		{ "case-sensitive", no_argument, NULL, O_CASE },
-		{ "keep-punct", no_argument, NULL, O_PUNCT },
-		{ "no-articles", no_argument, NULL, O_ART },
-		{ "max-words", required_argument, NULL, O_WORDS },
-		{ "jq", required_argument, NULL, O_JQ },
-		{ "scale", required_argument, NULL, O_SCALE },
-		{ "judge", required_argument, NULL, O_JUDGE },
-		{ "judge-model", required_argument, NULL, O_JMODEL },
-		{ "judge-url", required_argument, NULL, O_JURL },
-		{ "judge-api", required_argument, NULL, O_JAPI },
-		{ "judge-scale", required_argument, NULL, O_JSCALE },
-		{ "judge-key-env", required_argument, NULL, O_JKEY },
-		{ "judge-key-file", required_argument, NULL, O_JKEYFILE },
-		{ "judge-header", required_argument, NULL, O_JHEADER },
-		{ "judge-header-file", required_argument, NULL, O_JHEADERFILE },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "cache", required_argument, NULL, O_CACHE },
-		{ "no-cache", no_argument, NULL, O_NOCACHE },
-		{ "summary", no_argument, NULL, O_SUMMARY },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "cmd-timeout", required_argument, NULL, O_CTIMEOUT },
-		{ "cmd-plain", no_argument, NULL, O_CPLAIN },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, O_VERSION },
-		{ NULL, 0, NULL, 0 }
-	};
-	static char obuf[1 << 16];
-	struct run r = { 0 };
-	struct pb_scorer sc[MAXCOMP];
-	struct pb_component comp[MAXCOMP];
-	struct pb_blend_opts bo = { 0 };
-	struct pb_blend_counts cnt;
-	const char *names[MAXCOMP], *scorer = NULL, *regex = NULL, *ref = NULL;
-	const char *resp = NULL, *textopt = NULL, *jq = NULL, *judge = NULL;
-	const char *jmodel = NULL, *jurl = NULL, *jkeyenv = NULL, *cachedir = NULL;
-	const char *judgeopt = NULL, *cmdopt = NULL, **headers = NULL, *jkeyfile = NULL;
-	struct pb_llm_conn conn = { 0 };
-	char err[PB_ERRLEN], *blend = NULL, **cmd = NULL, *tmpl = NULL;
-	char *auth = NULL, *key = NULL;
-	double tol = -1, w[MAXCOMP];
-	long maxwords = -1, jobs = 8;
-	unsigned norm = 0;
-	size_t n, i;
-	int c, summary = 0, nocache = 0, has_scale = 0, status;
-	/* which kinds are in use: jq, cmd, judge, text options apply,
-	 * --tolerance applies, length */
-	int has[6] = { 0 };
+/* ---- the options ---------------------------------------------------- */
 
-	setprog(argv[0]);
-	/* --cmd takes the rest of the line, so its arguments are never
-	 * mistaken for ours. */
-	for (c = 1; c < argc; c++) {
-		if (!strcmp(argv[c], "--"))
+/* pb-score's own options; the judge's client options (and --cache,
+ * --no-cache) are enum pb_client_opt's. */
+enum { O_SCORER = 256, O_BLEND, O_REF, O_RESP, O_TOL, O_REGEX, O_CASE,
+       O_PUNCT, O_ART, O_WORDS, O_JQ, O_SCALE, O_JUDGE, O_JSCALE, O_SUMMARY,
+       O_VERSION, O_CTIMEOUT, O_CPLAIN };
+
+static const struct option options[] = {
+	{ "scorer", required_argument, NULL, O_SCORER },
+	{ "blend", required_argument, NULL, O_BLEND },
+	{ "reference", required_argument, NULL, O_REF },
+	{ "response", required_argument, NULL, O_RESP },
+	{ "tolerance", required_argument, NULL, O_TOL },
+	{ "regex", required_argument, NULL, O_REGEX },
+	{ "case-sensitive", no_argument, NULL, O_CASE },
+	{ "keep-punct", no_argument, NULL, O_PUNCT },
+	{ "no-articles", no_argument, NULL, O_ART },
+	{ "max-words", required_argument, NULL, O_WORDS },
+	{ "jq", required_argument, NULL, O_JQ },
+	{ "scale", required_argument, NULL, O_SCALE },
+	{ "judge", required_argument, NULL, O_JUDGE },
+	{ "judge-model", required_argument, NULL, PB_CLIENT_MODEL },
+	{ "judge-url", required_argument, NULL, PB_CLIENT_URL },
+	{ "judge-api", required_argument, NULL, PB_CLIENT_API },
+	{ "judge-scale", required_argument, NULL, O_JSCALE },
+	{ "judge-key-env", required_argument, NULL, PB_CLIENT_KEY_ENV },
+	{ "judge-key-file", required_argument, NULL, PB_CLIENT_KEY_FILE },
+	{ "judge-header", required_argument, NULL, PB_CLIENT_HEADER },
+	{ "judge-header-file", required_argument, NULL, PB_CLIENT_HEADER_FILE },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "cache", required_argument, NULL, PB_CLIENT_CACHE },
+	{ "no-cache", no_argument, NULL, PB_CLIENT_NO_CACHE },
+	{ "summary", no_argument, NULL, O_SUMMARY },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "cmd-timeout", required_argument, NULL, O_CTIMEOUT },
+	{ "cmd-plain", no_argument, NULL, O_CPLAIN },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* What the options say, besides the engine's own (struct pb_blend_opts)
+ * and the judge's client. */
+struct choices {
+	const char *scorer, *regex, *ref, *resp, *jq, *judge;
+	const char *textopt;    /* the last text option given, or NULL */
+	const char *cmdopt;     /* the last of the cmd scorer's, or NULL */
+	char judgeopt[32];      /* the last of the judge's, or "" */
+	char *blend;
+	char **cmd;             /* --cmd's program and arguments */
+	double tol;             /* --tolerance, or -1 */
+	long maxwords;          /* --max-words, or -1 */
+	unsigned norm;
+	int summary, has_scale;
+};
+
+/* --cmd takes the rest of the line, so its arguments are never mistaken
+ * for ours: cut there, it is the program. */
+static char **
+split_cmd(int *argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--"))
 			break;
-		if (!strcmp(argv[c], "--cmd")) {
-			if (c + 1 == argc)
+		if (!strcmp(argv[i], "--cmd")) {
+			if (i + 1 == *argc)
 				die("--cmd needs a program");
-			cmd = argv + c + 1;
-			argv[c] = NULL;
-			argc = c;
-			break;
+			argv[i] = NULL;
+			*argc = i;
+			return argv + i + 1;
 		}
 	}
-	bo.judge.retry.retries = 5;
-	bo.judge.retry.base_s = PB_RETRY_BASE;
-	bo.judge.retry.cap_s = PB_RETRY_CAP;
-	bo.judge.retry.max_wait_s = 120;
-	bo.judge_scale.scale = 10;
-	bo.cmd_timeout = DEFAULT_CMD_TIMEOUT;
-	while ((c = getopt_long(argc, argv, "hj:q", opts, NULL)) != -1) {
+	return NULL;
+}
+
+/* The scorers' own options. */
+static void
+scorer_option(int c, struct choices *ch, struct pb_blend_opts *bo)
+{
+	char err[PB_ERRLEN];
+
+	switch (c) {
+	case O_SCORER: ch->scorer = optarg; break;
+	case O_BLEND: ch->blend = optarg; break;
+	case O_REF: ch->ref = optarg; break;
+	case O_RESP: ch->resp = optarg; break;
+	case O_TOL: ch->tol = numarg("--tolerance", optarg, 0, HUGE_VAL); break;
+	case O_REGEX: ch->regex = optarg; break;
+	case O_CASE: ch->norm |= PB_NORM_KEEP_CASE; ch->textopt = "--case-sensitive"; break;
+	case O_PUNCT: ch->norm |= PB_NORM_KEEP_PUNCT; ch->textopt = "--keep-punct"; break;
+	case O_ART: ch->norm |= PB_NORM_NO_ARTICLES; ch->textopt = "--no-articles"; break;
+	case O_WORDS: ch->maxwords = intarg("--max-words", optarg, 1, 100000000); break;
+	case O_JQ: ch->jq = nonempty("--jq", "program"); break;
+	case O_SCALE:
+		if (pb_reward_scale_parse(&bo->scale, optarg, err) < 0)
+			die("--scale: '%s' is %s", optarg, err);
+		ch->has_scale = 1;
+		break;
+	case O_CTIMEOUT:
+		bo->cmd_timeout = numarg("--cmd-timeout", optarg, 0, 1e9);
+		ch->cmdopt = "--cmd-timeout";
+		break;
+	case O_CPLAIN: bo->cmd_plain = 1; ch->cmdopt = "--cmd-plain"; break;
+	}
+}
+
+/* Reads the options; returns optind. */
+static int
+parse(int argc, char **argv, struct choices *ch, struct pb_blend_opts *bo,
+      struct pb_client *cl)
+{
+	char err[PB_ERRLEN];
+	int c, at;
+
+	while ((c = getopt_long(argc, argv, "hj:q", options, &at)) != -1) {
 		switch (c) {
-		case O_SCORER: scorer = optarg; break;
-		case O_BLEND: blend = optarg; break;
-		case O_REF: ref = optarg; break;
-		case O_RESP: resp = optarg; break;
-		case O_TOL: tol = numarg("--tolerance", optarg, 0, HUGE_VAL); break;
-		case O_REGEX: regex = optarg; break;
-		case O_CASE: norm |= PB_NORM_KEEP_CASE; textopt = "--case-sensitive"; break;
-		case O_PUNCT: norm |= PB_NORM_KEEP_PUNCT; textopt = "--keep-punct"; break;
-		case O_ART: norm |= PB_NORM_NO_ARTICLES; textopt = "--no-articles"; break;
-		case O_WORDS: maxwords = intarg("--max-words", optarg, 1, 100000000); break;
-		case O_JQ: jq = nonempty("--jq", "program"); break;
-		case O_SCALE:
-			if (pb_reward_scale_parse(&bo.scale, optarg, err) < 0)
-				die("--scale: '%s' is %s", optarg, err);
-			has_scale = 1;
+		case PB_CLIENT_API: case PB_CLIENT_MODEL: case PB_CLIENT_URL:
+		case PB_CLIENT_KEY_ENV: case PB_CLIENT_KEY_FILE: case PB_CLIENT_HEADER:
+		case PB_CLIENT_HEADER_FILE: case PB_CLIENT_CACHE: case PB_CLIENT_NO_CACHE:
+			if (pb_client_option(cl, (enum pb_client_opt)c, optarg, err) < 0)
+				die("%s", err);
+			snprintf(ch->judgeopt, sizeof ch->judgeopt, "--%s", options[at].name);
 			break;
-		case O_JUDGE: judge = optarg; break;
-		case O_JMODEL:
-			jmodel = nonempty("--judge-model", "model name");
-			judgeopt = "--judge-model";
-			break;
-		case O_JURL: jurl = optarg; judgeopt = "--judge-url"; break;
-		case O_JAPI:
-			if (!strcmp(optarg, "openai"))
-				bo.judge.par.api = PB_API_OPENAI;
-			else if (!strcmp(optarg, "anthropic"))
-				bo.judge.par.api = PB_API_ANTHROPIC;
-			else if (!strcmp(optarg, "azure"))
-				bo.judge.par.api = PB_API_AZURE;
-			else
-				die("--judge-api: '%s' is not openai, anthropic or azure", optarg);
-			judgeopt = "--judge-api";
-			break;
+		case O_JUDGE: ch->judge = optarg; break;
 		case O_JSCALE:
-			if (pb_judge_scale_parse(&bo.judge_scale, optarg, err) < 0)
+			if (pb_judge_scale_parse(&bo->judge_scale, optarg, err) < 0)
 				die("--judge-scale: %s", err);
-			judgeopt = "--judge-scale";
+			snprintf(ch->judgeopt, sizeof ch->judgeopt, "--judge-scale");
 			break;
-		case O_JKEY: jkeyenv = optarg; judgeopt = "--judge-key-env"; break;
-		case O_JKEYFILE: jkeyfile = optarg; judgeopt = "--judge-key-file"; break;
-		case O_JHEADER:
-			if (pb_llm_conn_header(&conn, optarg, 0, err) < 0)
-				die("--judge-header: %s", err);
-			judgeopt = "--judge-header";
+		case 'j':
+			cl->jobs = intarg("-j", optarg, 1, 1024);
+			snprintf(ch->judgeopt, sizeof ch->judgeopt, "-j");
 			break;
-		case O_JHEADERFILE:
-			if (pb_llm_conn_header_file(&conn, optarg, err) < 0)
-				die("--judge-header-file: %s", err);
-			judgeopt = "--judge-header-file";
-			break;
-		case 'j': jobs = intarg("-j", optarg, 1, 1024); judgeopt = "-j"; break;
-		case O_CACHE:
-			cachedir = nonempty("--cache", "folder name");
-			judgeopt = "--cache";
-			break;
-		case O_NOCACHE: nocache = 1; judgeopt = "--no-cache"; break;
-		case O_SUMMARY: summary = 1; break;
+		case O_SUMMARY: ch->summary = 1; break;
 		case 'q': quiet = 1; break;
-		case O_CTIMEOUT:
-			bo.cmd_timeout = numarg("--cmd-timeout", optarg, 0, 1e9);
-			cmdopt = "--cmd-timeout";
-			break;
-		case O_CPLAIN: bo.cmd_plain = 1; cmdopt = "--cmd-plain"; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
 			exit(fshut(stdout, "<stdout>") ? PB_EXIT_USAGE : PB_EXIT_OK);
 		case O_VERSION: version();
-		default: usage();
+		case '?': usage();
+		default: scorer_option(c, ch, bo);
 		}
 	}
+	return optind;
+}
 
-	/* The components: --blend, --scorer, or the one an option implies. */
-	if (blend && scorer)
+/* ---- the components ------------------------------------------------- */
+
+/* What the components in use are, as far as the options care. */
+struct uses {
+	int jq, cmd, judge;  /* a component of that kind */
+	int regex;           /* the regex scorer */
+	int text;            /* one the text options apply to */
+	int tolerance;       /* one --tolerance applies to */
+	int length;          /* the length scorer */
+};
+
+/* The components that are not built-in scorers, by name. */
+static const struct {
+	const char *name;
+	enum pb_comp_kind kind;
+} engines[] = {
+	{ "jq", PB_COMP_JQ },
+	{ "cmd", PB_COMP_CMD },
+	{ "judge", PB_COMP_JUDGE },
+};
+
+/* Which options a built-in scorer takes (any other takes none of these). */
+static const struct {
+	enum pb_scorer_kind kind;
+	int text, tolerance, length;
+} takes[] = {
+	{ PB_SCORER_REGEX, 1, 1, 0 },
+	{ PB_SCORER_NUMBER, 0, 1, 0 },
+	{ PB_SCORER_EXACT, 1, 0, 0 },
+	{ PB_SCORER_CONTAINS, 1, 0, 0 },
+	{ PB_SCORER_LENGTH, 0, 0, 1 },
+};
+
+/* A built-in scorer named name, with the options that apply to it. */
+static void
+builtin(struct pb_scorer *sc, const char *name, const struct choices *ch,
+        struct uses *u)
+{
+	char err[PB_ERRLEN];
+	size_t k;
+
+	if (pb_scorer_init(sc, name, err) < 0)
+		die("%s", err);
+	if (sc->kind == PB_SCORER_REGEX) {
+		if (!ch->regex)
+			die("--scorer regex needs --regex ERE");
+		if (pb_scorer_regex(sc, ch->regex, err) < 0)
+			die("--regex: %s", err);
+		u->regex = 1;
+	}
+	for (k = 0; k < sizeof takes / sizeof *takes; k++)
+		if (takes[k].kind == sc->kind) {
+			u->text |= takes[k].text;
+			u->tolerance |= takes[k].tolerance;
+			u->length |= takes[k].length;
+		}
+	if (ch->ref) {
+		if (!*ch->ref)
+			die("--reference: empty path");
+		sc->reference = ch->ref;
+	}
+	if (ch->resp) {
+		if (!*ch->resp)
+			die("--response: empty path");
+		sc->response = ch->resp;
+	}
+	if (ch->tol >= 0)
+		sc->tolerance = ch->tol;
+	if (ch->maxwords > 0)
+		sc->max_words = ch->maxwords;
+	sc->norm = ch->norm;
+}
+
+/* The components: --blend's, --scorer's, or the one an option implies
+ * (an unknown name is refused by pb_scorer_init).  Returns how many. */
+static size_t
+components(struct choices *ch, struct pb_component *comp, struct pb_scorer *sc,
+           struct uses *u)
+{
+	const char *names[MAXCOMP];
+	double w[MAXCOMP];
+	size_t n = 1, i, k;
+
+	if (ch->blend && ch->scorer)
 		die("--blend and --scorer go alone");
-	if (blend)
-		n = parse_blend(blend, names, w);
+	if (ch->blend)
+		n = parse_blend(ch->blend, names, w);
 	else {
-		if (!scorer)
-			scorer = regex ? "regex" : jq ? "jq" : cmd ? "cmd" : judge ? "judge" :
-			         "number";
-		/* an unknown name is refused by pb_scorer_init below */
-		names[0] = scorer;
+		if (!ch->scorer)
+			ch->scorer = ch->regex ? "regex" : ch->jq ? "jq" : ch->cmd ? "cmd" :
+			             ch->judge ? "judge" : "number";
+		names[0] = ch->scorer;
 		w[0] = 1;
-		n = 1;
 	}
 	for (i = 0; i < n; i++) {
 		comp[i].name = names[i];
 		comp[i].weight = w[i];
 		comp[i].sc = NULL;
-		if (!strcmp(names[i], "jq")) {
-			comp[i].kind = PB_COMP_JQ;
-			has[0] = 1;
-		} else if (!strcmp(names[i], "cmd")) {
-			comp[i].kind = PB_COMP_CMD;
-			has[1] = 1;
-		} else if (!strcmp(names[i], "judge")) {
-			comp[i].kind = PB_COMP_JUDGE;
-			has[2] = 1;
-		} else {
-			comp[i].kind = PB_COMP_BUILTIN;
-			if (pb_scorer_init(&sc[i], names[i], err) < 0)
-				die("%s", err);
+		comp[i].kind = PB_COMP_BUILTIN;
+		for (k = 0; k < sizeof engines / sizeof *engines; k++)
+			if (!strcmp(names[i], engines[k].name))
+				comp[i].kind = engines[k].kind;
+		u->jq |= comp[i].kind == PB_COMP_JQ;
+		u->cmd |= comp[i].kind == PB_COMP_CMD;
+		u->judge |= comp[i].kind == PB_COMP_JUDGE;
+		if (comp[i].kind == PB_COMP_BUILTIN) {
+			builtin(&sc[i], names[i], ch, u);
 			comp[i].sc = &sc[i];
-			switch (sc[i].kind) {
-			case PB_SCORER_REGEX:
-				if (!regex)
-					die("--scorer regex needs --regex ERE");
-				if (pb_scorer_regex(&sc[i], regex, err) < 0)
-					die("--regex: %s", err);
-				has[3] = 1;
-				has[4] = 1;
-				break;
-			case PB_SCORER_NUMBER: has[4] = 1; break;
-			case PB_SCORER_EXACT: case PB_SCORER_CONTAINS: has[3] = 1; break;
-			case PB_SCORER_LENGTH: has[5] = 1; break;
-			default: break;
-			}
-			if (ref) {
-				if (!*ref)
-					die("--reference: empty path");
-				sc[i].reference = ref;
-			}
-			if (resp) {
-				if (!*resp)
-					die("--response: empty path");
-				sc[i].response = resp;
-			}
-			if (tol >= 0)
-				sc[i].tolerance = tol;
-			if (maxwords > 0)
-				sc[i].max_words = maxwords;
-			sc[i].norm = norm;
 		}
 	}
-	/* Options that would silently do nothing are mistakes. */
-	if (regex) {
-		for (i = 0; i < n; i++)
-			if (comp[i].sc && comp[i].sc->kind == PB_SCORER_REGEX)
-				break;
-		if (i == n)
-			die("--regex applies only to --scorer regex");
-	}
-	if (textopt && !has[3])
-		die("%s does not apply to --scorer %s", textopt, blend ? "blend" : scorer);
-	if (tol >= 0 && !has[4])
-		die("--tolerance does not apply to --scorer %s", blend ? "blend" : scorer);
-	if (maxwords > 0 && !has[5])
-		die("--max-words applies only to the length scorer");
-	if (has[0] && !jq)
-		die("the jq scorer needs --jq EXPR");
-	if (jq && !has[0])
-		die("--jq applies only to the jq scorer");
-	if (has[1] && !cmd)
-		die("the cmd scorer needs --cmd PROG [ARG ...]");
-	if (cmd && !has[1])
-		die("--cmd applies only to the cmd scorer");
-	if (cmdopt && !has[1])
-		die("%s applies only to the cmd scorer", cmdopt);
-	if (has_scale && !has[0] && !has[1])
-		die("--scale applies only to the jq and cmd scorers");
-	if (has[2] && !judge)
-		die("the judge scorer needs --judge FILE");
-	if ((judge || judgeopt) && !has[2])
-		die("%s applies only to the judge scorer", judge ? "--judge" : judgeopt);
-	if (cachedir && nocache)
-		die("--cache and --no-cache go alone");
+	return n;
+}
 
+/* Options that would silently do nothing are mistakes, and so are
+ * components without what they need: in this order, the first found. */
+static void
+check_applies(const struct choices *ch, const struct uses *u)
+{
+	const char *jopt = *ch->judgeopt ? ch->judgeopt : NULL;
+	const struct {
+		const char *opt;   /* the option given, or NULL */
+		int used;          /* a component it applies to is in use */
+		const char *only;  /* "OPT applies only to ONLY"; NULL: "OPT does
+		                    * not apply to --scorer NAME" */
+		const char *needs; /* in use, but OPT not given: the message */
+	} rules[] = {
+		{ ch->regex ? "--regex" : NULL, u->regex, "--scorer regex", NULL },
+		{ ch->textopt, u->text, NULL, NULL },
+		{ ch->tol >= 0 ? "--tolerance" : NULL, u->tolerance, NULL, NULL },
+		{ ch->maxwords > 0 ? "--max-words" : NULL, u->length,
+		  "the length scorer", NULL },
+		{ ch->jq ? "--jq" : NULL, u->jq, "the jq scorer",
+		  "the jq scorer needs --jq EXPR" },
+		{ ch->cmd ? "--cmd" : NULL, u->cmd, "the cmd scorer",
+		  "the cmd scorer needs --cmd PROG [ARG ...]" },
+		{ ch->cmdopt, u->cmd, "the cmd scorer", NULL },
+		{ ch->has_scale ? "--scale" : NULL, u->jq || u->cmd,
+		  "the jq and cmd scorers", NULL },
+		{ ch->judge ? "--judge" : NULL, u->judge, "the judge scorer",
+		  "the judge scorer needs --judge FILE" },
+		{ jopt, u->judge, "the judge scorer", NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof rules / sizeof *rules; i++) {
+		if (rules[i].used && !rules[i].opt && rules[i].needs)
+			die("%s", rules[i].needs);
+		if (!rules[i].opt || rules[i].used)
+			continue;
+		if (rules[i].only)
+			die("%s applies only to %s", rules[i].opt, rules[i].only);
+		die("%s does not apply to --scorer %s", rules[i].opt,
+		    ch->blend ? "blend" : ch->scorer);
+	}
+}
+
+/* The judge's rubric and its client (tmpl: the rubric, to free). */
+static void
+judge_setup(const struct choices *ch, struct pb_client *cl,
+            struct pb_blend_opts *bo, char **tmpl)
+{
+	char err[PB_ERRLEN], warn[PB_ERRLEN];
+
+	if (pb_client_check(cl, err) < 0)
+		die("%s", err);
+	if (!ch->judge)
+		return;
+	*tmpl = slurp(ch->judge);
+	if (pb_judge_check(*tmpl, err) < 0)
+		die("--judge: %s: %s", ch->judge, err);
+	bo->judge_tmpl = *tmpl;
+	if (pb_client_setup(cl, &bo->judge, warn, err) < 0)
+		die("%s", err);
+	if (*warn)
+		warnx_("%s", warn);
+}
+
+/* ---- the run -------------------------------------------------------- */
+
+static void
+summary(const struct pb_blend_counts *cnt, long bad)
+{
+	char partial[64] = "";
+
+	if (cnt->status[PB_SCORE_PARTIAL])
+		snprintf(partial, sizeof partial, ", %ld partial",
+		         cnt->status[PB_SCORE_PARTIAL]);
+	warnx_("%ld records: %ld ok, %ld wrong, %ld no-answer, %ld unscored%s; "
+	       "%ld bad lines", cnt->done, cnt->status[0], cnt->status[1],
+	       cnt->status[2], cnt->status[3], partial, bad);
+}
+
+/* Scores the n files (or stdin) through r's engine: a file that cannot be
+ * read is reported and the others still scored. */
+static void
+score_all(struct score_loop *r, int n, char **files, struct pb_blend_counts *cnt)
+{
+	static char obuf[1 << 16];
+	char err[PB_ERRLEN];
+
+	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+	pb_jsonl_files_all(n, files, onrec, r, unreadable);
+	pb_blend_finish(r->b);
+	while (!pb_blend_idle(r->b))
+		if (pb_blend_step(r->b, -1, err) < 0)
+			die("%s", err);
+	pb_blend_counts(r->b, cnt);
+	pb_blend_free(r->b);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct choices ch = { .tol = -1, .maxwords = -1 };
+	struct pb_blend_opts bo = { 0 };
+	struct pb_scorer sc[MAXCOMP];
+	struct pb_component comp[MAXCOMP];
+	struct score_loop r = { 0 };
+	struct pb_blend_counts cnt;
+	struct uses u = { 0 };
+	struct pb_client cl;
+	char err[PB_ERRLEN], *tmpl = NULL;
+	size_t n, i;
+	int first, status;
+
+	setprog(argv[0]);
+	ch.cmd = split_cmd(&argc, argv);
+	pb_client_init(&cl, "judge-", DEFAULT_JUDGE_MODEL);
+	bo.judge_scale.scale = 10;
+	bo.cmd_timeout = DEFAULT_CMD_TIMEOUT;
+	first = parse(argc, argv, &ch, &bo, &cl);
+	n = components(&ch, comp, sc, &u);
+	check_applies(&ch, &u);
 	bo.comp = comp;
 	bo.ncomp = n;
-	bo.blend = blend != NULL;
-	bo.reference = ref && *ref ? ref : "task.answer";
-	bo.response = resp && *resp ? resp : "response.text";
-	bo.jq_prog = jq;
-	bo.cmd = cmd;
+	bo.blend = ch.blend != NULL;
+	bo.reference = ch.ref && *ch.ref ? ch.ref : "task.answer";
+	bo.response = ch.resp && *ch.resp ? ch.resp : "response.text";
+	bo.jq_prog = ch.jq;
+	bo.cmd = ch.cmd;
 	bo.out = out_record;
 	bo.warn = warn_record;
 	bo.arg = &r;
-	if (jkeyenv && jkeyfile)
-		die("--judge-key-env and --judge-key-file go alone");
-	if (judge) {
-		tmpl = slurp(judge);
-		if (pb_judge_check(tmpl, err) < 0)
-			die("--judge: %s: %s", judge, err);
-		bo.judge_tmpl = tmpl;
-		bo.judge.par.model = jmodel ? jmodel : getenv("PB_MODEL");
-		if (bo.judge.par.model && !*bo.judge.par.model)
-			bo.judge.par.model = NULL;
-		if (!bo.judge.par.model && bo.judge.par.api == PB_API_ANTHROPIC)
-			die("--judge-api anthropic: no default model; give --judge-model "
-			    "(one of Anthropic's current models, such as claude-haiku-4-5) "
-			    "or set $PB_MODEL");
-		if (!bo.judge.par.model && bo.judge.par.api == PB_API_OPENAI)
-			bo.judge.par.model = DEFAULT_JUDGE_MODEL;
-		if (pb_llm_conn_setup(&conn, bo.judge.par.api, jurl, &bo.judge.par.model,
-		                      err) < 0)
-			die("--judge-url: %s", err);
-		if (pb_llm_key(jkeyfile, jkeyenv, pb_llm_key_env(bo.judge.par.api), &key,
-		               err) < 0)
-			die("%s: %s", jkeyfile ? "--judge-key-file" : "--judge-key-env", err);
-		bo.judge.secret = key;
-		bo.judge.secrets = (const char *const *)conn.secrets;
-		if (pb_llm_headers(bo.judge.par.api, key, (const char *const *)conn.headers,
-		                   &headers, &auth) < 0)
-			die("out of memory");
-		if (!nocache)
-			bo.judge.cache = open_cache(cachedir);
-		bo.judge.http.parallel = (int)jobs;
-		bo.judge.http.timeout_ms = 300000;
-		bo.judge.http.connect_timeout_ms = 10000;
-		bo.judge.http.headers = headers;
-		bo.judge.http.cacert = conn.cacert;
-		bo.judge.http.capath = conn.capath;
-		bo.judge.http.max_response = 16L << 20;
-		bo.judge.url = conn.url;
-		bo.judge.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-	}
+	judge_setup(&ch, &cl, &bo, &tmpl);
 	if (!(r.b = pb_blend_new(&bo, err)))
-		die("--%s: %s", has[0] && strstr(err, "jq") ? "jq" :
-		    has[1] && cmd && strstr(err, cmd[0]) ? "cmd" : "scorer", err);
-	if (auth) {
-		explicit_bzero(auth, strlen(auth));
-		free(auth);
-	}
-	free(headers);
+		die("--%s: %s", u.jq && strstr(err, "jq") ? "jq" :
+		    u.cmd && ch.cmd && strstr(err, ch.cmd[0]) ? "cmd" : "scorer", err);
+	pb_client_started(&cl);
 
-	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
-	/* A file that cannot be read is reported and the others still
-	 * scored. */
-	pb_jsonl_files_all(argc - optind, argv + optind, onrec, &r, unreadable);
-	pb_blend_finish(r.b);
-	while (!pb_blend_idle(r.b))
-		if (pb_blend_step(r.b, -1, err) < 0)
-			die("%s", err);
-	pb_blend_counts(r.b, &cnt);
-	pb_blend_free(r.b);
+	score_all(&r, argc - first, argv + first, &cnt);
 	status = cnt.failed || r.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
 	if (r.sys)
 		status = PB_EXIT_USAGE;
 	if (fshut(stdout, "<stdout>"))
 		status = PB_EXIT_USAGE;
-	if (summary) {
-		char partial[64] = "";
-
-		if (cnt.status[PB_SCORE_PARTIAL])
-			snprintf(partial, sizeof partial, ", %ld partial",
-			         cnt.status[PB_SCORE_PARTIAL]);
-		warnx_("%ld records: %ld ok, %ld wrong, %ld no-answer, %ld unscored%s; "
-		       "%ld bad lines", cnt.done, cnt.status[0], cnt.status[1],
-		       cnt.status[2], cnt.status[3], partial, r.bad);
-	}
+	if (ch.summary)
+		summary(&cnt, r.bad);
 	for (i = 0; i < n; i++)
 		if (comp[i].sc)
 			pb_scorer_free(&sc[i]);
-	pb_cache_close(bo.judge.cache);
+	pb_client_free(&cl);
 	free(tmpl);
-	pb_llm_conn_free(&conn);
-	if (key) {
-		explicit_bzero(key, strlen(key));
-		free(key);
-	}
 	return status;
 }

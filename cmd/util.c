@@ -226,20 +226,3 @@ statepath(const char *opt)
 		die("no state file: give -s FILE or set PB_STATE");
 	return p;
 }
-
-struct pb_cache *
-open_cache(const char *dir)
-{
-	struct pb_cache *c = NULL;
-	char err[PB_ERRLEN], *dflt = NULL;
-
-	if (!dir && !(dflt = pb_cache_default_dir(err)))
-		warnx_("cache: %s (going on without it)", err);
-	else if (!(c = pb_cache_open(dir ? dir : dflt, err))) {
-		if (dir)
-			die("%s", err);
-		warnx_("cache: %s (going on without it)", err);
-	}
-	free(dflt);
-	return c;
-}

@@ -41,9 +41,4 @@ long intarg(const char *opt, const char *s, long lo, long hi);
 /* The state file from -s or PB_STATE; dies (status 2) if neither. */
 const char *statepath(const char *opt);
 
-/* The response cache in dir, else in the default folder.  A named dir
- * that cannot be opened is fatal; without a usable default folder, a
- * warning says so and the run goes on uncached (NULL). */
-struct pb_cache *open_cache(const char *dir);
-
 #endif

@@ -97,6 +97,28 @@ void pb_json_set(cJSON *obj, const char *key, cJSON *item);
 char *pb_json_text(const cJSON *v);
 
 /* ===================================================================== */
+/* canon.c: canonical JSON text                                           */
+/* ===================================================================== */
+
+/* The canonical text of a JSON value: compact, object members sorted by
+ * key (bytewise; members with equal keys keep their order), numbers in
+ * the shortest of %.15g, %.16g and %.17g that reads back as the same
+ * double (so 0.7, 0.70 and 7e-1 are one; -0 is 0; infinities null),
+ * strings with " and \ escaped, \b \f \n \r \t as such, other control
+ * characters as \u00xx and all other bytes as they are.  (For ASCII
+ * strings and integers, that is Python's json.dumps(v, sort_keys=True,
+ * separators=(",", ":")).)  The same tree always gives the same text,
+ * whatever order its keys were built in.  Returns a malloc'd string, or
+ * NULL when out of memory. */
+char *pb_json_canonical(const cJSON *v);
+
+/* The same text handed to fn piece by piece (arg passed on), so it can be
+ * hashed or counted without being held: pb_cache_key streams a body into
+ * SHA-256.  Never allocates. */
+typedef void pb_json_emit_fn(const void *p, size_t n, void *arg);
+void pb_json_canonical_emit(const cJSON *v, pb_json_emit_fn *fn, void *arg);
+
+/* ===================================================================== */
 /* util.c: clocks, a growing string, formatted allocation, a hash index   */
 /* ===================================================================== */
 

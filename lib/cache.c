@@ -3,14 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "pb.h"
+#include "llm.h"
+#include "internal.h"
 
 /* An entry bigger than this is not one we wrote (responses are a few
  * kilobytes); refusing it keeps a stray file from eating the memory. */
@@ -20,175 +20,24 @@ struct pb_cache {
 	char *dir;
 };
 
-/* ---- canonical JSON --------------------------------------------------- */
+/* ---- keys ------------------------------------------------------------- */
 
-/* Where canonical text goes: counted, hashed, and/or kept in a buffer.
- * Streaming it lets pb_cache_key hash a body without allocating. */
+/* The canonical text streamed into a hash (NULL: only counted), so a body
+ * is hashed without being held in memory. */
 struct sink {
-	struct pb_sha256 *h; /* or NULL */
-	struct pb_buf buf;   /* keep the text if want_buf */
-	int want_buf, oom;
+	struct pb_sha256 *h;
 	uint64_t count;
 };
 
 static void
-emit(struct sink *s, const void *p, size_t n)
+sink_put(const void *p, size_t n, void *arg)
 {
+	struct sink *s = arg;
+
 	s->count += n;
 	if (s->h)
 		pb_sha256_update(s->h, p, n);
-	if (s->want_buf && !s->oom && pb_buf_put(&s->buf, p, n) < 0)
-		s->oom = 1;
 }
-
-static void
-emits(struct sink *s, const char *str)
-{
-	emit(s, str, strlen(str));
-}
-
-static void
-emit_string(struct sink *s, const char *str)
-{
-	const char *p, *run;
-	char esc[8];
-
-	emit(s, "\"", 1);
-	for (run = p = str ? str : ""; *p; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		emit(s, run, (size_t)(p - run));
-		switch (ch) {
-		case '"':  emits(s, "\\\""); break;
-		case '\\': emits(s, "\\\\"); break;
-		case '\b': emits(s, "\\b"); break;
-		case '\f': emits(s, "\\f"); break;
-		case '\n': emits(s, "\\n"); break;
-		case '\r': emits(s, "\\r"); break;
-		case '\t': emits(s, "\\t"); break;
-		default:
-			snprintf(esc, sizeof esc, "\\u%04x", ch);
-			emits(s, esc);
-		}
-		run = p + 1;
-	}
-	emit(s, run, (size_t)(p - run));
-	emit(s, "\"", 1);
-}
-
-/* The shortest of %.15g, %.16g and %.17g that reads back as d: one text
- * per double (17 digits always round-trip). */
-static void
-emit_number(struct sink *s, double d)
-{
-	char num[40];
-	int prec;
-
-	if (!isfinite(d)) {
-		emits(s, "null"); /* as cJSON prints them */
-		return;
-	}
-	if (d == 0) {
-		emits(s, "0"); /* and -0: the same number to JSON readers */
-		return;
-	}
-	for (prec = 15; prec < 17; prec++) {
-		snprintf(num, sizeof num, "%.*g", prec, d);
-		if (strtod(num, NULL) == d)
-			break;
-	}
-	if (prec == 17)
-		snprintf(num, sizeof num, "%.17g", d);
-	emits(s, num);
-}
-
-/* Orders object members by key, then by position (duplicate keys). */
-static int
-member_cmp(const cJSON *a, int ia, const cJSON *b, int ib)
-{
-	int r = strcmp(a->string ? a->string : "", b->string ? b->string : "");
-	return r ? r : (ia > ib) - (ia < ib);
-}
-
-static void
-canon(struct sink *s, const cJSON *v)
-{
-	const cJSON *m, *best, *prev;
-	int i, ibest, iprev, k, n;
-
-	switch (v ? v->type & 0xFF : cJSON_NULL) {
-	case cJSON_False:
-		emits(s, "false");
-		break;
-	case cJSON_True:
-		emits(s, "true");
-		break;
-	case cJSON_Number:
-		emit_number(s, v->valuedouble);
-		break;
-	case cJSON_String:
-		emit_string(s, v->valuestring);
-		break;
-	case cJSON_Raw:
-		emits(s, v->valuestring ? v->valuestring : "null");
-		break;
-	case cJSON_Array:
-		emit(s, "[", 1);
-		for (m = v->child; m; m = m->next) {
-			if (m != v->child)
-				emit(s, ",", 1);
-			canon(s, m);
-		}
-		emit(s, "]", 1);
-		break;
-	case cJSON_Object:
-		/* Members in key order by repeated selection of the next one:
-		 * quadratic, but objects in requests have a handful of keys,
-		 * and it needs no memory, so a key can always be made. */
-		n = cJSON_GetArraySize(v);
-		prev = NULL;
-		iprev = -1;
-		emit(s, "{", 1);
-		for (k = 0; k < n; k++) {
-			best = NULL;
-			ibest = -1;
-			for (i = 0, m = v->child; m; m = m->next, i++)
-				if ((!prev || member_cmp(m, i, prev, iprev) > 0) &&
-				    (!best || member_cmp(m, i, best, ibest) < 0)) {
-					best = m;
-					ibest = i;
-				}
-			if (k)
-				emit(s, ",", 1);
-			emit_string(s, best->string);
-			emit(s, ":", 1);
-			canon(s, best);
-			prev = best;
-			iprev = ibest;
-		}
-		emit(s, "}", 1);
-		break;
-	default:
-		emits(s, "null");
-		break;
-	}
-}
-
-char *
-pb_json_canonical(const cJSON *v)
-{
-	struct sink s = { NULL, { NULL, 0, 0 }, 1, 0, 0 };
-
-	canon(&s, v);
-	if (s.oom) {
-		free(s.buf.p);
-		return NULL;
-	}
-	return s.buf.p;
-}
-
-/* ---- keys ------------------------------------------------------------- */
 
 static void
 length_prefix(struct pb_sha256 *h, uint64_t n)
@@ -215,8 +64,7 @@ pb_cache_key(const char *endpoint, const char *api, const cJSON *body,
              long sample, const char *run, char key[65])
 {
 	struct pb_sha256 h;
-	struct sink count = { NULL, { NULL, 0, 0 }, 0, 0, 0 };
-	struct sink hash = { &h, { NULL, 0, 0 }, 0, 0, 0 };
+	struct sink count = { NULL, 0 }, hash = { &h, 0 };
 	char num[32];
 
 	pb_sha256_init(&h);
@@ -225,9 +73,9 @@ pb_cache_key(const char *endpoint, const char *api, const cJSON *body,
 	field(&h, api);
 	/* The body is streamed twice, once to learn its length for the
 	 * prefix and once into the hash, rather than held in memory. */
-	canon(&count, body);
+	pb_json_canonical_emit(body, sink_put, &count);
 	length_prefix(&h, count.count);
-	canon(&hash, body);
+	pb_json_canonical_emit(body, sink_put, &hash);
 	snprintf(num, sizeof num, "%ld", sample);
 	field(&h, num);
 	if (run)
@@ -349,6 +197,26 @@ pb_cache_dir(const struct pb_cache *c)
 	return c->dir;
 }
 
+int
+pb_cache_choose(const char *dir, struct pb_cache **c, char msg[PB_ERRLEN])
+{
+	char err[PB_ERRLEN], *dflt = NULL;
+
+	*c = NULL;
+	msg[0] = '\0';
+	if (!dir && !(dflt = pb_cache_default_dir(err)))
+		snprintf(msg, PB_ERRLEN, "cache: %s (going on without it)", err);
+	else if (!(*c = pb_cache_open(dir ? dir : dflt, err))) {
+		if (dir) {
+			snprintf(msg, PB_ERRLEN, "%s", err);
+			return -1;
+		}
+		snprintf(msg, PB_ERRLEN, "cache: %s (going on without it)", err);
+	}
+	free(dflt);
+	return 0;
+}
+
 /* ---- entries ---------------------------------------------------------- */
 
 static int
@@ -371,10 +239,10 @@ static void
 value_sum(const cJSON *v, char sum[65])
 {
 	struct pb_sha256 h;
-	struct sink s = { &h, { NULL, 0, 0 }, 0, 0, 0 };
+	struct sink s = { &h, 0 };
 
 	pb_sha256_init(&h);
-	canon(&s, v);
+	pb_json_canonical_emit(v, sink_put, &s);
 	pb_sha256_final_hex(&h, sum);
 }
 

@@ -8,7 +8,7 @@
 
 #include <curl/curl.h>
 
-#include "pb.h"
+#include "llm.h"
 
 struct pb_http {
 	CURLM *multi;

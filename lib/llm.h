@@ -1,5 +1,6 @@
 /* llm.h - the model layer: HTTP, request bodies and responses, retries, rate
- * limits, the cache and the pb-query engine.  Depends on base.h only.
+ * limits, the cache, the pb-query engine and the client set-up pb-query
+ * and the judge share.  Depends on base.h only.
  *
  * Conventions as in pb.h. */
 #ifndef PB_LLM_H
@@ -132,7 +133,7 @@ void pb_http_wakeup(struct pb_http *h);
 void pb_http_req_free(struct pb_http_req *req);
 
 /* ===================================================================== */
-/* llm.c: chat request bodies and responses (OpenAI, Anthropic)          */
+/* llm.c: chat request bodies and answers (OpenAI, Anthropic)            */
 /* ===================================================================== */
 
 /* The request shapes: OpenAI's chat completions (also vLLM, llama.cpp,
@@ -169,101 +170,6 @@ struct pb_llm_params {
 /* The path after an OpenAI base URL, or an Anthropic base ending in /v1:
  * "/chat/completions" or "/messages". */
 const char *pb_llm_path(enum pb_llm_api api);
-
-#define PB_OPENAI_URL "https://api.openai.com/v1"
-#define PB_ANTHROPIC_URL "https://api.anthropic.com/v1"
-#define PB_AZURE_API_VERSION "2024-10-21"
-
-/* The URL requests go to.  base NULL: $OPENAI_BASE_URL, $ANTHROPIC_BASE_URL
- * or $AZURE_OPENAI_ENDPOINT by api (set but empty counts as unset), else
- * the provider's own (Azure has none: an error).  base "" is an error,
- * never the default.  The base must be http:// or https:// with a host,
- * no user:password@, no #fragment, no space or control character.  Its
- * path (trailing slashes dropped) is joined with the API's path before
- * its query, which is kept: OpenAI: /chat/completions; Anthropic: a path
- * ending in /v1 gets /messages, any other /v1/messages (as Anthropic's
- * SDK joins ANTHROPIC_BASE_URL); Azure: a path with /deployments/ in it
- * or ending in /openai/v1 gets /chat/completions, any other
- * /openai/deployments/MODEL/chat/completions, and a deployment URL whose
- * query has no api-version gets $OPENAI_API_VERSION, else
- * PB_AZURE_API_VERSION.  Returns a malloc'd string, or NULL with err set
- * (a message that never quotes a password). */
-char *pb_llm_endpoint(const char *base, enum pb_llm_api api, const char *model,
-                      char err[PB_ERRLEN]);
-
-#define PB_ANTHROPIC_VERSION "2023-06-01"
-
-/* A header line given as "NAME:VALUE" checked and made "NAME: VALUE"
- * (spaces around the value dropped): malloc'd, or NULL with err set
- * (the message names the header at most, never its value). */
-char *pb_llm_header(const char *s, char err[PB_ERRLEN]);
-
-/* Whether a header line's name looks like a credential's (auth, key,
- * token, secret, cookie, password or session in it, any case). */
-int pb_llm_header_secret(const char *line);
-
-/* Reads header lines NAME:VALUE from path, one a line (blank lines and
- * lines starting with # skipped), appending them (checked, malloc'd) to
- * the NULL-terminated *lines of *n.  Returns 0, or -1 with err set
- * ("FILE:LINE: ..." without the line's text). */
-int pb_llm_header_file(const char *path, char ***lines, size_t *n,
-                       char err[PB_ERRLEN]);
-
-/* The request headers for api, in a malloc'd NULL-terminated array *h
- * (free it; its strings are borrowed, but *auth): the JSON content type,
- * the key's header when key is not NULL or "" (Authorization: Bearer,
- * x-api-key for Anthropic, api-key for Azure), Anthropic's version, then
- * the lines of extra (NULL-terminated, or NULL).  A line of extra named
- * like one of the first three takes its place.  *auth receives the
- * malloc'd key header, for the caller to wipe and free once the client
- * has its copy.  Returns 0, or -1 out of memory. */
-int pb_llm_headers(enum pb_llm_api api, const char *key,
-                   const char *const *extra, const char ***h, char **auth);
-
-/* The API key: the first line of keyfile if not NULL, else $keyenv if
- * not NULL (an error when unset), else $dflt (NULL when unset: local
- * servers want none), trimmed.  Returns 0 with *key malloc'd or NULL, or
- * -1 with err set (naming where the key was looked for, never the key). */
-int pb_llm_key(const char *keyfile, const char *keyenv, const char *dflt,
-               char **key, char err[PB_ERRLEN]);
-
-/* What pb-query and the judge of pb-score set up before their engine:
- * the extra header lines and the secrets among them, where the CA
- * certificates come from, and the URL.  Start it zeroed; set cacert and
- * capath if given (borrowed), add headers, then pb_llm_conn_setup. */
-struct pb_llm_conn {
-	char **headers;      /* NULL-terminated "Name: value" lines, or NULL */
-	size_t nheaders;
-	char **secrets;      /* values to redact (pb_query_opts.secrets) */
-	size_t nsecrets;
-	const char *cacert;  /* --cacert, else $CURL_CA_BUNDLE, $SSL_CERT_FILE */
-	const char *capath;  /* --capath, else $SSL_CERT_DIR */
-	char *url;           /* pb_llm_endpoint's, once set up */
-	char *model;         /* Azure's deployment read from the URL, if used */
-};
-
-/* Adds the header line s (pb_llm_header).  Its value (and the value's
- * last word, "Bearer KEY": KEY) becomes a secret if secret is set or the
- * name looks like a credential's (pb_llm_header_secret); values under 6
- * bytes are never secrets.  Returns 0, or -1 with err set. */
-int pb_llm_conn_header(struct pb_llm_conn *c, const char *s, int secret,
-                       char err[PB_ERRLEN]);
-
-/* Adds the header lines of path (pb_llm_header_file), all secret. */
-int pb_llm_conn_header_file(struct pb_llm_conn *c, const char *path,
-                            char err[PB_ERRLEN]);
-
-/* Fills in the CA files from the environment where not given, checks
- * that the file can be read (and, given as an option, that capath is a
- * folder), and makes the URL (pb_llm_endpoint).  For Azure, *model NULL
- * takes the deployment named in the URL.  Returns 0, or -1 with err. */
-int pb_llm_conn_setup(struct pb_llm_conn *c, enum pb_llm_api api,
-                      const char *base, const char **model, char err[PB_ERRLEN]);
-void pb_llm_conn_free(struct pb_llm_conn *c);
-
-/* The variable the API key is read from by default: OPENAI_API_KEY,
- * ANTHROPIC_API_KEY or AZURE_OPENAI_API_KEY. */
-const char *pb_llm_key_env(enum pb_llm_api api);
 
 /* Checks that rec has a "messages" array fit to send: not empty, every
  * element an object with a string "role" and a "content" that is a
@@ -305,24 +211,6 @@ cJSON *pb_llm_response(enum pb_llm_api api, const char *body, size_t len,
                        double latency_ms, const char *fallback_model,
                        char err[PB_ERRLEN]);
 
-/* Puts "stream": true into body, and for OpenAI's shape also
- * "stream_options": {"include_usage": true}.  Returns 0, or -1 if out of
- * memory. */
-int pb_llm_stream_fields(cJSON *body, enum pb_llm_api api);
-
-/* The server-sent events of a streamed answer (len bytes at body) made
- * into the body the API would have sent whole, for pb_llm_response:
- * OpenAI's chunks' delta.content joined, the last finish_reason, the
- * usage chunk, model, id and system_fingerprint; Anthropic's
- * message_start (model, id, input usage), text blocks and text_delta
- * events joined, message_delta (stop_reason, stop_sequence, output
- * tokens).  A stream is whole with [DONE] or a finish_reason (OpenAI),
- * message_stop (Anthropic).  Returns a malloc'd JSON text, or NULL with
- * err set: an error event ("error in the stream: ..."), an event that is
- * not JSON, a stream cut short, or out of memory. */
-char *pb_llm_stream_assemble(enum pb_llm_api api, const char *body, size_t len,
-                             char err[PB_ERRLEN]);
-
 /* Builds the object pb-query stores as "error": {"kind","status","type",
  * ["code",] "message"}.  kind is "http", "connect", "timeout", "tls"
  * (certificate or handshake: never retried), "size" (the body was over
@@ -343,6 +231,54 @@ cJSON *pb_llm_error(const char *kind, long status, const char *body,
  * replaced by spaces. */
 void pb_llm_error_line(const cJSON *error, char out[PB_ERRLEN]);
 
+/* ===================================================================== */
+/* stream.c: answers streamed as server-sent events                      */
+/* ===================================================================== */
+
+/* Puts "stream": true into body, and for OpenAI's shape also
+ * "stream_options": {"include_usage": true}.  Returns 0, or -1 if out of
+ * memory. */
+int pb_llm_stream_fields(cJSON *body, enum pb_llm_api api);
+
+/* The server-sent events of a streamed answer (len bytes at body) made
+ * into the body the API would have sent whole, for pb_llm_response:
+ * OpenAI's chunks' delta.content joined, the last finish_reason, the
+ * usage chunk, model, id and system_fingerprint; Anthropic's
+ * message_start (model, id, input usage), text blocks and text_delta
+ * events joined, message_delta (stop_reason, stop_sequence, output
+ * tokens).  A stream is whole with [DONE] or a finish_reason (OpenAI),
+ * message_stop (Anthropic).  Returns a malloc'd JSON text, or NULL with
+ * err set: an error event ("error in the stream: ..."), an event that is
+ * not JSON, a stream cut short, or out of memory. */
+char *pb_llm_stream_assemble(enum pb_llm_api api, const char *body, size_t len,
+                             char err[PB_ERRLEN]);
+
+/* ===================================================================== */
+/* endpoint.c: the URL, header lines, the API key                        */
+/* ===================================================================== */
+
+#define PB_OPENAI_URL "https://api.openai.com/v1"
+#define PB_ANTHROPIC_URL "https://api.anthropic.com/v1"
+#define PB_AZURE_API_VERSION "2024-10-21"
+
+/* The URL requests go to.  base NULL: $OPENAI_BASE_URL, $ANTHROPIC_BASE_URL
+ * or $AZURE_OPENAI_ENDPOINT by api (set but empty counts as unset), else
+ * the provider's own (Azure has none: an error).  base "" is an error,
+ * never the default.  The base must be http:// or https:// with a host,
+ * no user:password@, no #fragment, no space or control character.  Its
+ * path (trailing slashes dropped) is joined with the API's path before
+ * its query, which is kept: OpenAI: /chat/completions; Anthropic: a path
+ * ending in /v1 gets /messages, any other /v1/messages (as Anthropic's
+ * SDK joins ANTHROPIC_BASE_URL); Azure: a path with /deployments/ in it
+ * or ending in /openai/v1 gets /chat/completions, any other
+ * /openai/deployments/MODEL/chat/completions, and a deployment URL whose
+ * query has no api-version gets $OPENAI_API_VERSION, else
+ * PB_AZURE_API_VERSION.  Returns a malloc'd string, or NULL with err set
+ * (a message that never quotes a password). */
+char *pb_llm_endpoint(const char *base, enum pb_llm_api api, const char *model,
+                      char err[PB_ERRLEN]);
+
+#define PB_ANTHROPIC_VERSION "2023-06-01"
 
 /* ===================================================================== */
 /* retry.c: which failed requests to try again, and when                 */
@@ -531,18 +467,6 @@ int pb_cache_get(struct pb_cache *c, const char *key, char **value,
 int pb_cache_put(struct pb_cache *c, const char *key, const char *value,
                  char err[PB_ERRLEN]);
 
-/* The canonical text of a JSON value: compact, object members sorted by
- * key (bytewise; members with equal keys keep their order), numbers in
- * the shortest of %.15g, %.16g and %.17g that reads back as the same
- * double (so 0.7, 0.70 and 7e-1 are one; -0 is 0; infinities null),
- * strings with " and \ escaped, \b \f \n \r \t as such, other control
- * characters as \u00xx and all other bytes as they are.  (For ASCII
- * strings and integers, that is Python's json.dumps(v, sort_keys=True,
- * separators=(",", ":")).)  The same tree always gives the same text,
- * whatever order its keys were built in.  Returns a malloc'd string, or
- * NULL when out of memory. */
-char *pb_json_canonical(const cJSON *v);
-
 /* ===================================================================== */
 /* query.c: the pb-query engine                                          */
 /* ===================================================================== */
@@ -666,5 +590,99 @@ int pb_query_interrupt(struct pb_query *q, char err[PB_ERRLEN]);
 void pb_query_wakeup(struct pb_query *q);
 
 void pb_query_counts(const struct pb_query *q, struct pb_query_counts *c);
+
+/* ===================================================================== */
+/* client.c: one model client set-up (pb-query, the judge of pb-score)   */
+/* ===================================================================== */
+
+/* The connection part of a client: the extra header lines and the
+ * secrets among them, where the CA certificates come from, and the URL.
+ * pb_client fills it in (its functions are in internal.h). */
+struct pb_llm_conn {
+	char **headers;      /* NULL-terminated "Name: value" lines, or NULL */
+	size_t nheaders;
+	char **secrets;      /* values to redact (pb_query_opts.secrets) */
+	size_t nsecrets;
+	const char *cacert;  /* --cacert, else $CURL_CA_BUNDLE, $SSL_CERT_FILE */
+	const char *capath;  /* --capath, else $SSL_CERT_DIR */
+	char *url;           /* pb_llm_endpoint's, once set up */
+	char *model;         /* Azure's deployment read from the URL, if used */
+};
+
+/* The user's choices for a model client, as pb-query's options give them
+ * and the judge's (--judge-api, --judge-model...): pb_client_init sets the
+ * defaults, the tool's getopt fills in the rest (pb_client_option for the
+ * options both tools share), pb_client_check refuses the pairs that go
+ * alone, and pb_client_setup makes the client: model, URL, key, headers
+ * and cache, written into a struct pb_query_opts.  The strings set are
+ * borrowed (argv's), and must outlive the client. */
+#define PB_CLIENT_MAX_RESPONSE (16L << 20)
+
+struct pb_client {
+	const char *prefix;     /* in messages, before an option's name: ""
+	                         * for pb-query's (--api), "judge-" for the
+	                         * judge's (--judge-api) */
+	const char *default_model; /* OpenAI's model when none is given */
+	enum pb_llm_api api;
+	const char *model;      /* NULL: $PB_MODEL, else the default */
+	const char *base;       /* the base URL, or NULL: the environment's */
+	const char *keyenv, *keyfile;
+	const char *cachedir;   /* NULL: the default folder */
+	int nocache;
+	int dry_run;            /* no key is read, no cache opened */
+	long jobs;              /* requests in flight (default 8) */
+	double timeout, connect_timeout, stall; /* seconds (300, 10, 0) */
+	long max_response;      /* bytes (PB_CLIENT_MAX_RESPONSE) */
+	double rpm, tpm;        /* 0: no limit */
+	struct pb_retry_policy retry; /* 5 retries, waits up to 120 s */
+	struct pb_llm_conn conn; /* header lines, CA files, then the URL */
+	/* made by pb_client_setup; freed by pb_client_free */
+	char *key;
+	const char **headers;
+	char *auth;
+	struct pb_cache *cache;
+};
+
+/* The options pb_client_option reads (a tool maps its own onto them). */
+enum pb_client_opt {
+	PB_CLIENT_API = 1000, PB_CLIENT_MODEL, PB_CLIENT_URL, PB_CLIENT_KEY_ENV,
+	PB_CLIENT_KEY_FILE, PB_CLIENT_HEADER, PB_CLIENT_HEADER_FILE,
+	PB_CLIENT_CACERT, PB_CLIENT_CAPATH, PB_CLIENT_CACHE, PB_CLIENT_NO_CACHE
+};
+
+/* prefix and default_model are borrowed. */
+void pb_client_init(struct pb_client *c, const char *prefix,
+                    const char *default_model);
+
+/* Takes one option's argument (NULL for PB_CLIENT_NO_CACHE).  Returns 0,
+ * or -1 with err set, the option named ("--judge-header: ..."). */
+int pb_client_option(struct pb_client *c, enum pb_client_opt opt,
+                     const char *arg, char err[PB_ERRLEN]);
+
+/* Refuses a key file with a key variable, and a cache folder with none:
+ * 0, or -1 with err set. */
+int pb_client_check(const struct pb_client *c, char err[PB_ERRLEN]);
+
+/* Makes the client: the model (as given, else $PB_MODEL, else the
+ * default for OpenAI; an error for Anthropic; Azure's deployment in the
+ * URL), the URL and CA files (pb_llm_conn_setup), the API key
+ * (pb_llm_key, unless a dry run), the headers (pb_llm_headers) and the
+ * cache (pb_cache_choose, unless a dry run or nocache), and writes them
+ * into qo's par.api, par.model, http (but its user agent), url, secret,
+ * secrets, cache, retry, rpm, tpm and seed; qo's other fields are left
+ * as they are.  With a prefix every message names its option
+ * ("--judge-url: ...", "--judge-key-env: ..."); without, the URL's names
+ * none and the key's only --key-env, as pb-query has always said.
+ * Returns 0, with a warning in warn or warn "" (the cache's: "cache: ...
+ * (going on without it)"), or -1 with err set. */
+int pb_client_setup(struct pb_client *c, struct pb_query_opts *qo,
+                    char warn[PB_ERRLEN], char err[PB_ERRLEN]);
+
+/* Once the engine has made its HTTP client (which copies the headers):
+ * wipes and frees the key's header line and the header list. */
+void pb_client_started(struct pb_client *c);
+
+/* Frees what setup made (wiping the key), the cache and the conn. */
+void pb_client_free(struct pb_client *c);
 
 #endif

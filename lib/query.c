@@ -7,7 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "pb.h"
+#include "llm.h"
+#include "internal.h"
 
 /* Every record from intake to output holds a job.  A job that needs the
  * server waits in one of two queues: the pending line (first tries, in
@@ -130,7 +131,7 @@ complete(struct pb_query *q, struct job *j)
 	return 0;
 }
 
-/* ---- messages and redaction ---------------------------------------- */
+/* ---- messages ------------------------------------------------------- */
 
 /* Hands a formatted message to the caller's warn; NULL warn drops it. */
 static int
@@ -151,139 +152,6 @@ notify(struct pb_query *q, const char *fmt, ...)
 	return 0;
 }
 
-/* The first occurrence of needle (n > 0 bytes) in the len bytes at s. */
-static const char *
-find(const char *s, size_t len, const char *needle, size_t n)
-{
-	const char *p = s, *end = s + len;
-
-	while ((size_t)(end - p) >= n && (p = memchr(p, needle[0], (size_t)(end - p) - n + 1))) {
-		if (!memcmp(p, needle, n))
-			return p;
-		p++;
-	}
-	return NULL;
-}
-
-/* Replaces every occurrence of secret in s (len bytes) by "[redacted]":
- * returns 1 with a malloc'd copy in *out (its length in *outlen if
- * outlen), 0 when secret is not there, -1 when out of memory. */
-static int
-redact(const char *s, size_t len, const char *secret, char **out, size_t *outlen)
-{
-	size_t n = secret ? strlen(secret) : 0, o = 0, hits = 0;
-	const char *p, *hit, *end = s + len;
-	char *r;
-
-	*out = NULL;
-	if (!n || !s)
-		return 0;
-	for (p = s; (hit = find(p, (size_t)(end - p), secret, n)); p = hit + n)
-		hits++;
-	if (!hits)
-		return 0;
-	if (!(r = malloc(len + hits * 10 + 1)))
-		return -1;
-	for (p = s; (hit = find(p, (size_t)(end - p), secret, n)); p = hit + n) {
-		memcpy(r + o, p, (size_t)(hit - p));
-		o += (size_t)(hit - p);
-		memcpy(r + o, "[redacted]", 10);
-		o += 10;
-	}
-	memcpy(r + o, p, (size_t)(end - p));
-	o += (size_t)(end - p);
-	r[o] = '\0';
-	if (outlen)
-		*outlen = o;
-	*out = r;
-	return 1;
-}
-
-/* redact for every secret of q in turn (the key, then o.secrets): the
- * same contract. */
-static int
-redact_all(const struct pb_query *q, const char *s, size_t len, char **out,
-           size_t *outlen)
-{
-	const char *const *sp = q->o.secrets;
-	const char *sec = q->o.secret, *cur = s;
-	size_t curlen = len;
-	char *r, *held = NULL;
-
-	*out = NULL;
-	for (;;) {
-		if (sec && redact(cur, curlen, sec, &r, &curlen) < 0) {
-			free(held);
-			return -1;
-		}
-		if (sec && r) {
-			free(held);
-			cur = held = r;
-		}
-		if (!sp || !*sp)
-			break;
-		sec = *sp++;
-	}
-	if (!held)
-		return 0;
-	*out = held;
-	if (outlen)
-		*outlen = curlen;
-	return 1;
-}
-
-/* A cJSON-owned copy of the malloc'd s, which is freed. */
-static char *
-cjson_str(char *s)
-{
-	char *c = cJSON_malloc(strlen(s) + 1);
-
-	if (c)
-		strcpy(c, s);
-	free(s);
-	return c;
-}
-
-/* Redacts the secrets from every string (and name) in the tree, as the
- * text they decode to: a key echoed as "sk\u002d..." is the same
- * string.  Returns 1 if anything changed, 0 if not, -1 out of memory. */
-static int
-redact_tree(const struct pb_query *q, cJSON *o)
-{
-	cJSON *c;
-	char *r;
-	int any = 0, rc;
-
-	for (; o; o = o->next) {
-		if (o->string && !(o->type & cJSON_StringIsConst)) {
-			if ((rc = redact_all(q, o->string, strlen(o->string), &r, NULL)) < 0)
-				return -1;
-			if (rc) {
-				cJSON_free(o->string);
-				if (!(o->string = cjson_str(r)))
-					return -1;
-				any = 1;
-			}
-		}
-		if (cJSON_IsString(o) && o->valuestring) {
-			if ((rc = redact_all(q, o->valuestring, strlen(o->valuestring), &r, NULL)) < 0)
-				return -1;
-			if (rc) {
-				cJSON_free(o->valuestring);
-				if (!(o->valuestring = cjson_str(r)))
-					return -1;
-				any = 1;
-			}
-		}
-		if ((c = o->child) && (rc = redact_tree(q, c)) != 0) {
-			if (rc < 0)
-				return -1;
-			any = 1;
-		}
-	}
-	return any;
-}
-
 /* ---- outcomes ------------------------------------------------------- */
 
 /* Puts error (taken) on j's record and says so through warn, once per
@@ -300,7 +168,7 @@ fail(struct pb_query *q, struct job *j, cJSON *error)
 	cJSON_AddItemToObject(j->rec, "error", error);
 	/* A server may echo the key back; it must never reach the output. */
 	if ((m = pb_json_str(error, "message"))) {
-		if (redact_all(q, m, strlen(m), &r, NULL) < 0)
+		if (pb_redact(q->o.secret, q->o.secrets, m, strlen(m), &r, NULL) < 0)
 			return broke(q, "out of memory");
 		if (r) {
 			pb_json_set(error, "message", cJSON_CreateString(r));
@@ -386,7 +254,7 @@ redact_try(struct pb_query *q, struct pb_http_req *r)
 	cJSON *doc;
 	int rc;
 
-	if (redact_all(q, r->resp, r->resp_len, &red, &r->resp_len) < 0)
+	if (pb_redact(q->o.secret, q->o.secrets, r->resp, r->resp_len, &red, &r->resp_len) < 0)
 		return -1;
 	if (red) {
 		free(r->resp);
@@ -398,7 +266,7 @@ redact_try(struct pb_query *q, struct pb_http_req *r)
 	 * any, so the common answer costs one memchr. */
 	if ((q->o.secret || q->o.secrets) && r->resp && memchr(r->resp, '\\', r->resp_len) &&
 	    (doc = cJSON_ParseWithLength(r->resp, r->resp_len))) {
-		rc = redact_tree(q, doc);
+		rc = pb_redact_tree(q->o.secret, q->o.secrets, doc);
 		if (rc > 0 && (red = cJSON_PrintUnformatted(doc))) {
 			free(r->resp);
 			r->resp = red;
@@ -409,7 +277,7 @@ redact_try(struct pb_query *q, struct pb_http_req *r)
 		if (rc < 0 || (rc > 0 && !red))
 			return -1;
 	}
-	if (redact_all(q, r->error, strlen(r->error), &red, NULL) < 0)
+	if (pb_redact(q->o.secret, q->o.secrets, r->error, strlen(r->error), &red, NULL) < 0)
 		return -1;
 	if (red) {
 		snprintf(r->error, sizeof r->error, "%s", red);
@@ -584,24 +452,14 @@ dry_run(struct pb_query *q, struct job *j, const cJSON *body)
 
 /* Starts one record: at once its input error, its dry run or its cached
  * answer; else it joins the pending line. */
-int
-pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
-             char err[PB_ERRLEN])
+/* A free job for rec, placed in the window, its record cleared of an
+ * earlier pass's outcome (a fresh one, not two). */
+static struct job *
+take_job(struct pb_query *q, cJSON *rec, const char *file, long line)
 {
-	struct job *j;
-	char *value = NULL;
-	cJSON *body, *resp;
+	struct job *j = q->freej[--q->nfree];
 	double pull;
-	int hit;
 
-	if (q->broken || !q->nfree) {
-		cJSON_Delete(rec);
-		if (!q->broken)
-			broke(q, "pb_query_add: no room");
-		snprintf(err, PB_ERRLEN, "%s", q->err);
-		return -1;
-	}
-	j = q->freej[--q->nfree];
 	j->rec = rec;
 	j->file = file;
 	j->line = line;
@@ -613,10 +471,83 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 	j->key[0] = '\0';
 	j->next = NULL;
 	q->ring[j->seq % (long)q->njobs] = j;
-	/* A record from an earlier pass gets a fresh outcome, not two. */
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "response");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "error");
 	cJSON_DeleteItemFromObjectCaseSensitive(j->rec, "request");
+	return j;
+}
+
+/* Looks j's request up in the cache (setting its key): 1 if answered
+ * from it (j is complete), 0 if it must be asked, -1 if the engine
+ * broke. */
+static int
+from_cache(struct pb_query *q, struct job *j, const cJSON *body, char err[PB_ERRLEN])
+{
+	const char *run;
+	long sample = sample_of(j->rec, body, &run);
+	char *value = NULL;
+	cJSON *resp;
+	int hit;
+
+	pb_cache_key(q->o.url, q->api_name, body, sample, run, j->key);
+	hit = q->o.refresh ? 0 : pb_cache_get(q->o.cache, j->key, &value, err);
+	if (hit < 0 && cache_warn(q, err) < 0)
+		return -1;
+	/* An entry that no longer parses as an answer is asked again (and
+	 * replaced). */
+	if (hit == 1 && (resp = pb_llm_response(q->o.par.api, value, strlen(value),
+	                                        0, q->o.par.model, err))) {
+		free(value);
+		q->n.hits++;
+		succeed(q, j, resp, 1);
+		complete(q, j);
+		return 1;
+	}
+	free(value);
+	return 0;
+}
+
+/* Makes j's request of body (asking for a stream if wanted: after the
+ * key, so a streamed answer and a whole one are the same) and puts j at
+ * the end of the pending line.  Returns 0, or -1 out of memory. */
+static int
+enqueue(struct pb_query *q, struct job *j, cJSON *body)
+{
+	if (q->o.par.stream && pb_llm_stream_fields(body, q->o.par.api) < 0)
+		return -1;
+	if (!(j->body = cJSON_PrintUnformatted(body)))
+		return -1;
+	j->req.url = q->o.url;
+	j->req.body = j->body;
+	j->req.body_len = strlen(j->body);
+	j->req.attempt = 0;
+	j->req.data = j;
+	j->est = (double)pb_llm_estimate(j->rec) +
+	         (double)(q->o.par.max_tokens ? q->o.par.max_tokens :
+	                  q->o.par.max_completion_tokens);
+	if (q->pend_tail)
+		q->pend_tail->next = j;
+	else
+		q->pend = j;
+	q->pend_tail = j;
+	return 0;
+}
+
+int
+pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
+             char err[PB_ERRLEN])
+{
+	struct job *j;
+	cJSON *body;
+
+	if (q->broken || !q->nfree) {
+		cJSON_Delete(rec);
+		if (!q->broken)
+			broke(q, "pb_query_add: no room");
+		snprintf(err, PB_ERRLEN, "%s", q->err);
+		return -1;
+	}
+	j = take_job(q, rec, file, line);
 	if (q->interrupted) {
 		if (fail(q, j, pb_llm_error("interrupted", 0, NULL, 0, "not sent: "
 		         "interrupted")) == 0)
@@ -632,64 +563,16 @@ pb_query_add(struct pb_query *q, cJSON *rec, const char *file, long line,
 		broke(q, "out of memory");
 		goto out;
 	}
-	if (q->o.par.stream && q->o.dry_run && pb_llm_stream_fields(body, q->o.par.api) < 0) {
-		cJSON_Delete(body);
-		broke(q, "out of memory");
-		goto out;
-	}
 	if (q->o.dry_run) {
-		if (dry_run(q, j, body) == 0)
+		if (q->o.par.stream && pb_llm_stream_fields(body, q->o.par.api) < 0)
+			broke(q, "out of memory");
+		else if (dry_run(q, j, body) == 0)
 			complete(q, j);
-		cJSON_Delete(body);
-		goto out;
+	} else if (!q->o.cache || from_cache(q, j, body, err) == 0) {
+		if (enqueue(q, j, body) < 0)
+			broke(q, "out of memory");
 	}
-	if (q->o.cache) {
-		const char *run;
-		long sample = sample_of(j->rec, body, &run);
-		pb_cache_key(q->o.url, q->api_name, body, sample, run, j->key);
-		hit = q->o.refresh ? 0 : pb_cache_get(q->o.cache, j->key, &value, err);
-		if (hit < 0 && cache_warn(q, err) < 0) {
-			cJSON_Delete(body);
-			goto out;
-		}
-		/* An entry that no longer parses as an answer is asked again
-		 * (and replaced). */
-		if (hit == 1 && (resp = pb_llm_response(q->o.par.api, value, strlen(value),
-		                                        0, q->o.par.model, err))) {
-			free(value);
-			cJSON_Delete(body);
-			q->n.hits++;
-			succeed(q, j, resp, 1);
-			complete(q, j);
-			goto out;
-		}
-		free(value);
-	}
-	/* After the key: a streamed answer and a whole one are the same. */
-	if (q->o.par.stream && pb_llm_stream_fields(body, q->o.par.api) < 0) {
-		cJSON_Delete(body);
-		broke(q, "out of memory");
-		goto out;
-	}
-	j->body = cJSON_PrintUnformatted(body);
 	cJSON_Delete(body);
-	if (!j->body) {
-		broke(q, "out of memory");
-		goto out;
-	}
-	j->req.url = q->o.url;
-	j->req.body = j->body;
-	j->req.body_len = strlen(j->body);
-	j->req.attempt = 0;
-	j->req.data = j;
-	j->est = (double)pb_llm_estimate(j->rec) +
-	         (double)(q->o.par.max_tokens ? q->o.par.max_tokens :
-	                  q->o.par.max_completion_tokens);
-	if (q->pend_tail)
-		q->pend_tail->next = j;
-	else
-		q->pend = j;
-	q->pend_tail = j;
 out:
 	if (!q->broken)
 		return 0;

@@ -1,6 +1,6 @@
 /* ratelimit.c - the pace pb-query sends at: token buckets for --rpm and
  * --tpm, and the client-wide slow-down when the server says too many. */
-#include "pb.h"
+#include "llm.h"
 
 #define MIN_FACTOR (1.0 / 64)
 

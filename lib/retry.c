@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "pb.h"
+#include "llm.h"
 
 /* Errors that no number of tries can mend: money, not load. */
 static int

@@ -3,6 +3,7 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
+#include "../../lib/internal.h"
 
 static void
 test_check(void)
