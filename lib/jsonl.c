@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "base.h"
 
 static int
 key_cmp(const void *a, const void *b)

@@ -3,7 +3,7 @@
  * four words are saved in the state file. */
 #include <math.h>
 
-#include "pb.h"
+#include "base.h"
 
 static uint64_t
 splitmix64(uint64_t *x)

@@ -3,7 +3,7 @@
  * words, no alignment assumptions. */
 #include <string.h>
 
-#include "pb.h"
+#include "base.h"
 
 /* The first 32 bits of the fractional parts of the cube roots of the
  * first 64 primes (FIPS 180-4, 4.2.2). */

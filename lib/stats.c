@@ -2,7 +2,7 @@
  * distribution functions the intervals need. */
 #include <math.h>
 
-#include "pb.h"
+#include "base.h"
 
 void
 pb_stats_add(struct pb_stats *s, double reward)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "base.h"
 
 static const cJSON *
 lookup(const char *name, const cJSON *arm, const cJSON *task,
