@@ -130,6 +130,9 @@ decide() {
 	"pb-report.1: pb-report -s state.json --context music --plot music.png" | \
 	"pb-report.1: pb-report --state state.json --context physics "*)
 		setup="cp \"\$FIX/ctx.json\" state.json" ;;
+	"pb-report.1: pb-report --json | jq -r "* | "pb-query.1: pb-query --dry-run "* | \
+	"pb-sample.1: pb-sample -n 8 tasks.jsonl | jq -r "*)
+		after="filled .out" ;;
 	"pb-report.1: watch -n 10 "*)
 		skip="watch(1) runs until it is interrupted, on a terminal" ;;
 	"pb-score.1: Is this answer to "*)
@@ -152,7 +155,8 @@ decide() {
 		# it follows the first example, which made sim.url a FIFO
 		setup="mkfifo sim.url" after="grep -q '^event: message_stop' .out" ;;
 	"pb-sim.1: pb-sim --tasks tasks.jsonl "*)
-		mode=server ;;
+		mode=server
+		case $2 in *--jitter*) after="jq -e '.requests == 0' stats.json" ;; esac ;;
 	"pb-sim.1: mkfifo sim.url")
 		after="[ -s .out ] && ! grep -qx null .out" ;;
 	"pb-sim.1: curl -s \""*)
@@ -427,4 +431,6 @@ while IFS='	' read -r page n kind first; do
 		same "$got" "$want_out" "$name: $how"
 	esac
 done <index
+# PB_MAN_KEEP=DIR: each block's folder (.sh, .out, .err, .rc) kept there.
+[ -z "${PB_MAN_KEEP:-}" ] || cp -R "$TMP/run" "$PB_MAN_KEEP"
 done_testing
