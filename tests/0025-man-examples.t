@@ -407,6 +407,10 @@ while IFS='	' read -r page n kind first; do
 		continue
 	fi
 	RC=$(cat "$d/.rc" 2>/dev/null || echo none)
+	if [ "$mode" = server ] && [ "$RC" != 0 ] && grep -q 'cannot listen on' "$d/.err"; then
+		skipped "$name: its port is taken here ($(tail -n 1 "$d/.err"))"
+		continue
+	fi
 	fail=
 	[ "$RC" = "$want" ] || fail="exit $RC, want $want"
 	[ -z "$errs" ] || { [ -s "$d/.err" ] && ! grep -Evq -- "$errs" "$d/.err"; } ||
