@@ -14,6 +14,8 @@
 # The docs, not the code: once, with the plain build, as tests/0020 does;
 # the sanitizers' pass covers the tools' code through the other tests.
 [ -n "${PB_SAN:-}" ] && { echo "1..0 # SKIP examples run without the sanitizers"; exit 0; }
+# The pages ask for a shell with pipefail, such as bash (pb.7).
+command -v bash >/dev/null || { echo "1..0 # SKIP no bash"; exit 0; }
 EX=$TOP/examples
 # TAP lines by printf: a block's first line may hold a backslash, which
 # lib.sh's ok (echo, in dash) would read as an escape.
