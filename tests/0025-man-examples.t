@@ -129,6 +129,10 @@ decide() {
 		# the 6-pull state of three arms the table shows (fixture
 		# table.json); P(best) is a Monte Carlo estimate, so the shape
 		setup="cp \"\$FIX/table.json\" state.json" shape=1 ;;
+	"pb-report.1: pb-report -s state.json --validate heldout-scored.jsonl --json |")
+		# the per-context validation needs a state with contexts and
+		# held-out records that carry the context field
+		setup="cp \"\$FIX/kctx.json\" state.json && cp \"\$FIX/kctx-held-scored.jsonl\" heldout-scored.jsonl" ;;
 	"pb-report.1: pb-report -s state.json --context music --plot music.png" | \
 	"pb-report.1: pb-report --state state.json --context physics "*)
 		setup="cp \"\$FIX/ctx.json\" state.json" ;;
@@ -246,7 +250,19 @@ fixtures() {
 	                    elif .pull <= 3 then 0 else null end)' |
 	  pb-update -s table.json || return
 	pb-update -s ctx.json --init arms.jsonl --policy thompson --context domain &&
-	pb-sample -s ctx.json -n 48 tasks.jsonl | pb-query -q | pb-score | pb-update -s ctx.json
+	pb-sample -s ctx.json -n 48 tasks.jsonl | pb-query -q | pb-score | pb-update -s ctx.json &&
+	# a state with contexts and held-out records of its own: the
+	# knowledge example's four experts, each right on its own domain;
+	# trained on the first ten tasks of each domain, held out the rest
+	kp=$TOP/examples/knowledge-personas kr='.reward = (if (.arm == "mozart") == (.task.domain == "music") then 1 else 0 end)'
+	jq -c 'select(.domain as $d | (.id | ltrimstr($d + "-") | tonumber) <= 10)' "$kp/tasks.jsonl" >kctx-train.jsonl &&
+	jq -c 'select(.domain as $d | (.id | ltrimstr($d + "-") | tonumber) > 10)' "$kp/tasks.jsonl" >kctx-held.jsonl &&
+	{ cat "$kp/arms.jsonl"; echo '{"id":"plain","prefix":""}'; } >kctx-arms.jsonl &&
+	pb-update -s kctx.json --init kctx-arms.jsonl --policy uniform --context domain &&
+	pb-sample -s kctx.json -k all -t '{question}' kctx-train.jsonl | jq -c "$kr" | pb-update -s kctx.json &&
+	pb-update -s kval.json --init kctx-arms.jsonl --policy uniform &&
+	pb-sample -s kval.json -k all -t '{question}' kctx-held.jsonl | jq -c "$kr" >kctx-held-scored.jsonl &&
+	rm -f kval.json kctx-arms.jsonl kctx-train.jsonl kctx-held.jsonl
 }
 fixtures >"$TMP/fixtures.log" 2>&1 || {
 	echo "Bail out! the fixtures could not be made: $(tail -n 5 "$TMP/fixtures.log")"
