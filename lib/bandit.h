@@ -305,6 +305,10 @@ int pb_state_add_ctx(struct pb_state *st, const char *name);
  * probability >= 1 - delta).  view shares st's memory: never
  * pb_state_free it. */
 void pb_state_view(const struct pb_state *st, size_t c, struct pb_state *view);
+/* pb_state_view with the view's "updates" those of the context (the
+ * pulls, rewarded or not, of its arms), as reports and histories count. */
+void pb_state_context_view(const struct pb_state *st, size_t c,
+                           struct pb_state *view);
 
 /* pb_state_apply with the pull's context (NULL when the
  * state keeps none; required when it does).  Errors: a context where the
