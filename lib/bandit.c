@@ -347,13 +347,6 @@ any_retired(const struct pb_state *st)
 	return 0;
 }
 
-static int
-cmpmean(const void *a, const void *b, const struct pb_state *st)
-{
-	double x = pb_stats_mean(&st->arms[*(const int *)a].st),
-	       y = pb_stats_mean(&st->arms[*(const int *)b].st);
-	return (x < y) - (x > y);
-}
 
 int
 pb_state_choose(struct pb_state *st, int ctx, size_t k,
@@ -385,21 +378,12 @@ pb_state_choose(struct pb_state *st, int ctx, size_t k,
 	n = active_view(&base, taken, &view, arms, map);
 	if (k == 0 || k > n)
 		k = n;
-	if (st->pol.kind == PB_POL_RACE) {
-		/* The survivors, best mean first when there are too many. */
-		size_t a, b;
-		for (i = 0; i < n; i++)
-			if (view.arms[i].pstate[0] != 0)
-				out[got++] = map[i];
-		for (a = 1; a < got; a++) /* insertion sort: got is small */
-			for (b = a; b > 0 && cmpmean(&out[b - 1], &out[b], &base) > 0; b--) {
-				int t = out[b];
-				out[b] = out[b - 1];
-				out[b - 1] = t;
-			}
-		if (got > k)
-			got = k;
+	if ((got = pb_policy_group(&view, k, out)) != (size_t)-1) {
+		/* the policy's own group, in the view's numbers */
+		for (i = 0; i < got; i++)
+			out[i] = map[out[i]];
 	} else {
+		got = 0;
 		while (got < k) {
 			int v;
 			if (active_view(&base, taken, &view, arms, map) == 0)
@@ -462,7 +446,7 @@ pb_state_contention(const struct pb_state *st, int ctx, unsigned char *in)
 {
 	struct pb_state base, view;
 	struct pb_arm *arms = malloc((st->narms ? st->narms : 1) * sizeof *arms);
-	int *map = malloc((st->narms ? st->narms : 1) * sizeof *map), best = -1;
+	int *map = malloc((st->narms ? st->narms : 1) * sizeof *map);
 	unsigned char *open = calloc(st->narms ? st->narms : 1, 1);
 	size_t i, n;
 	int rv = -1;
@@ -475,31 +459,11 @@ pb_state_contention(const struct pb_state *st, int ctx, unsigned char *in)
 		base = *st;
 	n = pb_state_active(&base, &view, arms, map);
 	memset(in, 0, st->narms);
-	switch (st->pol.kind) {
-	case PB_POL_LUCB:
-	case PB_POL_TOPTWO:
-		if (st->pol.kind == PB_POL_LUCB)
-			pb_box_stop(&view, st->pol.delta, &best, open);
-		else
-			pb_glr_stop(&view, st->pol.delta, &best, open);
-		if (best < 0) {
-			for (i = 0; i < n; i++)
-				in[map[i]] = 1;
-			break;
-		}
-		for (i = 0; i < n; i++)
-			in[map[i]] = open[i] || (int)i == best;
-		break;
-	case PB_POL_RACE:
-	case PB_POL_HALVING:
-	case PB_POL_REJECTS:
-		for (i = 0; i < n; i++)
-			in[map[i]] = !view.arms[i].pstate || view.arms[i].pstate[0] != 0;
-		break;
-	default:
-		for (i = 0; i < n; i++)
-			in[map[i]] = 1;
-	}
+	/* the full state's delta, not a context's share of it */
+	if (pb_policy_contention(&view, st->pol.delta, open) < 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		in[map[i]] = open[i];
 	rv = 0;
 out:
 	free(arms);

@@ -18,15 +18,17 @@
 #define PB_MAX_COUNT 9e15    /* counts in a state file (pulls, errors, ids):
                               * integers a double and a long both hold */
 
+/* The policies, in the order pb-update(1) lists them; the operations of
+ * each are in policy.c's table (internal.h). */
 enum pb_policy_kind {
+	/* regret */
 	PB_POL_UNIFORM,
 	PB_POL_EPSILON,
-	PB_POL_UCB1,
-	PB_POL_THOMPSON,
-	/* regret */
 	PB_POL_SOFTMAX,
+	PB_POL_UCB1,
 	PB_POL_UCBV,
 	PB_POL_KLUCB,
+	PB_POL_THOMPSON,
 	PB_POL_EXP3,
 	/* fixed budget: stop when `budget` pulls are handed out */
 	PB_POL_HALVING,
@@ -375,6 +377,7 @@ struct pb_policy_param {
 	size_t off;
 	double lo, hi;
 	int closed_lo, integer;
+	double def;  /* the value when the spec does not give one */
 };
 extern const struct pb_policy_param pb_policy_params[];
 extern const size_t pb_policy_nparams;
@@ -424,6 +427,14 @@ int pb_policy_prepare(struct pb_state *st);
 
 /* How many numbers of per-arm state (pb_arm.pstate) the policy keeps. */
 int pb_policy_nstate(enum pb_policy_kind k);
+
+/* The arms pb-sample sends each task to unless told (-k): 1, or 0 for
+ * every arm the policy chooses (race: its survivors). */
+long pb_policy_arms_per_task(const struct pb_policy *p);
+
+/* The pulls a fixed-budget policy hands out in all (the run stops
+ * there), or NAN for a policy without a budget. */
+double pb_policy_budget(const struct pb_policy *p);
 
 /* Whether the policy says stop.  Fixed confidence (lucb, top-two): the
  * stopping rule has fired on the applied rewards (lucb: pb_box_stop,

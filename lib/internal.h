@@ -74,6 +74,113 @@ struct pb_history *pb_history_ctx_add(struct pb_history *h, const char *name);
  * halved on the way. */
 int pb_history_due(struct pb_history *h, long updates);
 
+/* --- policy-common.c, policy-*.c, policy.c: the policies */
+
+/* A policy's operations.  Only name and choose and probs are required;
+ * a NULL operation does what the comment says. */
+typedef int pb__choose_fn(const struct pb_state *st, struct pb_rng *r,
+                          double *work);
+enum {
+	PB_POLICY_DELTA = 1,    /* the verdict is at the policy's delta (else at
+	                         * 1 - the report's level) */
+	PB_POLICY_BUDGET = 2,   /* a fixed budget of pulls handed out: pb-sample
+	                         * stops there; the verdict has no confidence */
+	PB_POLICY_ALL_ARMS = 4  /* pb-sample sends a task to every arm the
+	                         * policy chooses (-k all) unless told */
+};
+struct pb_policy_ops {
+	const char *name;
+	int nstate;        /* numbers per arm in pb_arm.pstate, */
+	double start;      /* the first of them at the start (the rest 0) */
+	unsigned flags;    /* PB_POLICY_* */
+	const char *rule;  /* the verdict's stopping rule (NULL: "glr") */
+	/* messages of its own before the table's range checks; NULL: none */
+	int (*check)(const struct pb_policy *p, char err[PB_ERRLEN]);
+	/* before a selection (a round ends, a cache is refreshed); NULL */
+	void (*before)(struct pb_state *st);
+	/* an arm, without changing st, r the randomness (NULL for a
+	 * deterministic policy), work room for narms doubles */
+	pb__choose_fn *choose;
+	/* every arm's chance of the next pull into p (zeroed), work as above */
+	void (*probs)(const struct pb_state *st, double *p, double *work);
+	/* the index for reports; NULL: the mean (NAN without rewards) */
+	double (*index)(const struct pb_state *st, int i);
+	/* a reward (NAN: an error) of arm i applied; NULL: nothing */
+	int (*update)(struct pb_state *st, int i, double reward);
+	/* the pair statistics of arms i and j changed; NULL: nothing */
+	int (*pair)(struct pb_state *st, int i, int j);
+	/* whether to stop, *best the recommended arm; NULL: never, *best the
+	 * GLR leader */
+	int (*done)(const struct pb_state *st, char why[PB_ERRLEN], int *best);
+	/* in[i]: arm i is in contention (stopping rules at delta); NULL:
+	 * every arm.  -1 out of memory */
+	int (*contention)(const struct pb_state *st, double delta, unsigned char *in);
+	/* the arms of one task when they are not k selections (race: its
+	 * survivors); returns how many went into out; NULL */
+	size_t (*group)(const struct pb_state *st, size_t k, int *out);
+	/* the verdict at delta: done, *best, open[i] (not yet separated);
+	 * NULL: pb_glr_stop */
+	int (*verdict)(const struct pb_state *st, double delta, int *best,
+	               unsigned char *open, char why[PB_ERRLEN]);
+};
+extern const struct pb_policy_ops pb_policy_uniform, pb_policy_epsilon,
+	pb_policy_softmax, pb_policy_ucb1, pb_policy_ucbv, pb_policy_klucb,
+	pb_policy_thompson, pb_policy_exp3, pb_policy_halving, pb_policy_rejects,
+	pb_policy_lucb, pb_policy_toptwo, pb_policy_race;
+/* The operations of policy k, or NULL. */
+const struct pb_policy_ops *pb__policy_ops(enum pb_policy_kind k);
+
+/* Shared by the policies (policy-common.c). */
+static inline double
+pb__eff_n(const struct pb_arm *a)
+{
+	return (double)(a->st.n + a->pending);
+}
+static inline double
+pb__mean_or(const struct pb_arm *a, double none)
+{
+	return a->st.n ? pb_stats_mean(&a->st) : none;
+}
+static inline long
+pb__handed(const struct pb_arm *a)
+{
+	return a->st.n + a->errors + a->pending;
+}
+/* The arm with the largest score; *nties (if not NULL) how many share
+ * it; with r one of them at random, else the first. */
+int pb__argmax(const struct pb_state *st, const double *score,
+               struct pb_rng *r, size_t *nties);
+/* The rewarded pulls of every arm, with the pending ones or not. */
+double pb__total_n(const struct pb_state *st, int with_pending);
+/* An arm's first policy number (start when it has none yet), and its n
+ * numbers made at their starting values (start, then 0s).  -1 out of
+ * memory. */
+double pb__pstate(const struct pb_arm *a, double start);
+int pb__pstate_make(struct pb_arm *a, int n, double start);
+/* The first arm with neither rewards nor pending pulls, or -1. */
+int pb__untried(const struct pb_state *st);
+/* A posterior draw of every arm's mean into theta (Thompson, top-two). */
+void pb__posterior_draw(const struct pb_state *st, struct pb_rng *r,
+                        double *theta);
+/* The selection probabilities of a randomised choice, by Monte Carlo
+ * with a fixed seed; of a deterministic one (r NULL). */
+void pb__probs_mc(const struct pb_state *st, double *p, double *work,
+                  pb__choose_fn *choose);
+void pb__probs_fixed(const struct pb_state *st, double *p, double *work,
+                     pb__choose_fn *choose);
+/* Thompson's and top-two's: the Beta posterior mean, the check of the
+ * prior. */
+double pb__posterior_mean(const struct pb_state *st, int i);
+int pb__prior_check(const struct pb_policy *p, const char *name,
+                    char err[PB_ERRLEN]);
+
+/* policy.c, for bandit.c: the arms in contention (pb_state_contention)
+ * of st's arms, the stopping rules at delta; the arms of one task when
+ * the policy picks them as a group, else (size_t)-1. */
+int pb_policy_contention(const struct pb_state *st, double delta,
+                         unsigned char *in);
+size_t pb_policy_group(struct pb_state *st, size_t k, int *out);
+
 /* --- bandit.c, for statejson.c and tests */
 
 /* For pb_state_apply_ctx (internal): pb__pool_check resolves the pull's
