@@ -304,38 +304,6 @@ pb_history_note(struct pb_state *st)
 /* ------------------------------------------------------------ choosing */
 
 
-static size_t active_view(const struct pb_state *, const unsigned char *,
-                          struct pb_state *, struct pb_arm *, int *);
-
-size_t
-pb_state_active(const struct pb_state *st, struct pb_state *view,
-                struct pb_arm *arms, int *map)
-{
-	return active_view(st, NULL, view, arms, map);
-}
-
-/* The arms of base (a state or a context view) that may be chosen: in
- * the pool and not taken for this task yet, as a view of their own with
- * map[v] the index in base.  The view's arms are copies (pstate shared),
- * so a choice's pending count is written back by the caller. */
-static size_t
-active_view(const struct pb_state *base, const unsigned char *taken,
-            struct pb_state *view, struct pb_arm *arms, int *map)
-{
-	size_t i, n = 0;
-
-	*view = *base;
-	for (i = 0; i < base->narms; i++)
-		if (!base->arms[i].retired && !(taken && taken[i])) {
-			arms[n] = base->arms[i];
-			map[n++] = (int)i;
-		}
-	view->arms = arms;
-	view->narms = n;
-	view->pair = NULL; /* indexed by base's numbers: not valid here */
-	return n;
-}
-
 static int
 any_retired(const struct pb_state *st)
 {
@@ -375,7 +343,7 @@ pb_state_choose(struct pb_state *st, int ctx, size_t k,
 	 * the arms are the real ones and not the view's copies. */
 	if (pb_policy_prepare(&base) < 0)
 		goto out;
-	n = active_view(&base, taken, &view, arms, map);
+	n = pb__active_view(&base, taken, &view, arms, map);
 	if (k == 0 || k > n)
 		k = n;
 	if ((got = pb_policy_group(&view, k, out)) != (size_t)-1) {
@@ -386,7 +354,7 @@ pb_state_choose(struct pb_state *st, int ctx, size_t k,
 		got = 0;
 		while (got < k) {
 			int v;
-			if (active_view(&base, taken, &view, arms, map) == 0)
+			if (pb__active_view(&base, taken, &view, arms, map) == 0)
 				break;
 			view.rng = st->rng;
 			v = pb_policy_select(&view);
@@ -405,109 +373,4 @@ out:
 	free(map);
 	free(taken);
 	return rv;
-}
-
-int
-pb_state_done(const struct pb_state *st, int ctx, char why[PB_ERRLEN],
-              int *best)
-{
-	struct pb_state base, view;
-	struct pb_arm *arms = malloc((st->narms ? st->narms : 1) * sizeof *arms);
-	int *map = malloc((st->narms ? st->narms : 1) * sizeof *map), b = -1, done;
-
-	if (!arms || !map) {
-		free(arms);
-		free(map);
-		snprintf(why, PB_ERRLEN, "out of memory");
-		return 0;
-	}
-	if (ctx >= 0)
-		pb_state_view(st, (size_t)ctx, &base);
-	else
-		base = *st;
-	if (active_view(&base, NULL, &view, arms, map) == 0) {
-		snprintf(why, PB_ERRLEN, "every arm is retired");
-		done = 1;
-	} else {
-		done = pb_policy_done(&view, why, &b);
-		b = b >= 0 ? map[b] : -1;
-	}
-	if (best)
-		*best = b;
-	free(arms);
-	free(map);
-	return done;
-}
-
-/* --------------------------------------------------------- contention */
-
-int
-pb_state_contention(const struct pb_state *st, int ctx, unsigned char *in)
-{
-	struct pb_state base, view;
-	struct pb_arm *arms = malloc((st->narms ? st->narms : 1) * sizeof *arms);
-	int *map = malloc((st->narms ? st->narms : 1) * sizeof *map);
-	unsigned char *open = calloc(st->narms ? st->narms : 1, 1);
-	size_t i, n;
-	int rv = -1;
-
-	if (!arms || !map || !open)
-		goto out;
-	if (ctx >= 0)
-		pb_state_view(st, (size_t)ctx, &base);
-	else
-		base = *st;
-	n = pb_state_active(&base, &view, arms, map);
-	memset(in, 0, st->narms);
-	/* the full state's delta, not a context's share of it */
-	if (pb_policy_contention(&view, st->pol.delta, open) < 0)
-		goto out;
-	for (i = 0; i < n; i++)
-		in[map[i]] = open[i];
-	rv = 0;
-out:
-	free(arms);
-	free(map);
-	free(open);
-	return rv;
-}
-
-int
-pb_state_exhausted(const struct pb_state *st, int ctx, char why[PB_ERRLEN])
-{
-	size_t n = pb_state_pool_size(st, ctx), a, len;
-	unsigned char *in = malloc(st->narms ? st->narms : 1);
-	int open = 0;
-
-	if (!in || n == 0 || pb_state_contention(st, ctx, in) < 0) {
-		free(in);
-		return 0;
-	}
-	for (a = 0; a < st->narms; a++)
-		if (in[a] && pb_state_cursor(st, ctx, (int)a) < (long)n) {
-			free(in);
-			return 0;
-		}
-	for (a = 0; a < st->narms; a++)
-		open += in[a];
-	snprintf(why, PB_ERRLEN, "pool exhausted after %zu task%s: ", n, n == 1 ? "" : "s");
-	if (open == 1) {
-		for (a = 0; !in[a]; a++)
-			;
-		len = strlen(why);
-		snprintf(why + len, PB_ERRLEN - len, "arm %s is left, with every "
-		         "other arm separated from it", st->arms[a].id);
-	} else {
-		int first = 1;
-		strncat(why, "not separated:", PB_ERRLEN - strlen(why) - 1);
-		for (a = 0; a < st->narms; a++)
-			if (in[a]) {
-				len = strlen(why);
-				snprintf(why + len, PB_ERRLEN - len, "%s %s", first ? "" : ",",
-				         st->arms[a].id);
-				first = 0;
-			}
-	}
-	free(in);
-	return 1;
 }

@@ -248,6 +248,15 @@ long pb_state_next_pos(const struct pb_state *st, int ctx, const int *arms,
  * Returns the pull id, or -1 out of memory. */
 long pb_state_hand_out_task(struct pb_state *st, int arm, int ctx, long pos);
 
+/* The pulls of one task (pb-sample): the task at position pos of context
+ * ctx's pool handed out to the m arms arms[], each st->repeats times side
+ * by side, as one group of the current batch (pb_state_begin_batch),
+ * which is ended for a new one, handed out at the same time, when its
+ * groups have another size.  Returns the first pull id, or -1 out of
+ * memory. */
+long pb_state_hand_out_group(struct pb_state *st, int ctx, long pos,
+                             const int *arms, size_t m);
+
 /* The arms still in contention in context ctx (-1: all tasks): in[i] is 1
  * for the arms a pull could still tell apart.  lucb, top-two: the leader
  * and the arms not yet separated from it; race and the budgets: the arms
@@ -355,6 +364,44 @@ void pb_state_add_tokens(struct pb_state *st, int i, const char *ctx,
 /* Takes arm id out of the pool.  Its statistics stay; its pulls still
  * out are applied when they come back. */
 int pb_state_retire(struct pb_state *st, const char *id, char err[PB_ERRLEN]);
+
+/* ===================================================================== */
+/* verdict.c: which arm is best, as far as the state can tell            */
+/* ===================================================================== */
+
+/* The verdict pb-report gives, on the arms still in the pool. */
+struct pb_verdict {
+	int done;             /* the policy's stopping rule has fired */
+	int best;             /* the best arm (index into st->arms), or -1 */
+	double delta;         /* error probability of the rule and eps set:
+	                       * the policy's (lucb, top-two, race), else
+	                       * 1 - level */
+	double conf;          /* 1 - delta; NAN for a fixed budget */
+	const char *rule;     /* "glr", "box", "paired" or "budget" (static) */
+	unsigned char *open;  /* per arm: not yet separated from the best
+	                       * (budget, race: still in the race) */
+	double eps;           /* as given, or NAN */
+	unsigned char *good;  /* per arm: in the eps-good set (NULL when eps
+	                       * is NAN) */
+	char why[PB_ERRLEN];  /* the stop or the exhaustion in words, or "" */
+	int exhausted;        /* not done, and the arms in contention have
+	                       * used every task: no new evidence can come */
+	int totals;           /* a state with contexts: no verdict on the
+	                       * totals (done 0), a weighted estimate */
+	double *weighted;     /* per arm (totals): sum over contexts of the
+	                       * context's share of tasks times the arm's mean
+	                       * there (NAN: no rewards in a context with tasks) */
+	size_t nctx;          /* contexts (totals) */
+	size_t pool;          /* tasks in the pool */
+};
+
+/* Judges st (a state, or a context's view from pb_state_context_view) at
+ * level (of the rules without a delta of their own) and eps (NAN: no
+ * eps-good set) into v, which the caller frees with pb_verdict_free.
+ * Returns 0, or -1 out of memory (v freed). */
+int pb_bandit_verdict(const struct pb_state *st, double level, double eps,
+                      struct pb_verdict *v);
+void pb_verdict_free(struct pb_verdict *v);
 
 /* ===================================================================== */
 /* policy.c: arm selection                                                */

@@ -229,4 +229,26 @@ void pb_sha256_final(struct pb_sha256 *c, unsigned char out[32]);
 void pb_sha256_final_hex(struct pb_sha256 *c, char out[65]);
 void pb_sha256_hex(const void *p, size_t n, char out[65]);
 
+/* ===================================================================== */
+/* spool.c: a temp file holding what a tool read, to read again later     */
+/* ===================================================================== */
+
+/* The tools read their whole input before they take the state's lock,
+ * and keep it in a spool file (records as bytes, tasks as their lines).
+ * Each call returns 0, or -1 with err saying why: strerror(errno), or
+ * "short read" when the file ends early. */
+FILE *pb_spool_new(char err[PB_ERRLEN]); /* NULL on failure */
+int pb_spool_write(FILE *sp, const void *p, size_t len, char err[PB_ERRLEN]);
+/* Writes len bytes of text and a newline; *off receives where they start. */
+int pb_spool_line(FILE *sp, const char *text, size_t len, long *off,
+                  char err[PB_ERRLEN]);
+int pb_spool_read(FILE *sp, void *p, size_t len, char err[PB_ERRLEN]);
+/* Reads len bytes at offset off. */
+int pb_spool_read_at(FILE *sp, long off, void *p, size_t len,
+                     char err[PB_ERRLEN]);
+/* Flushes what the buffer holds back (a full disk shows only now). */
+int pb_spool_flush(FILE *sp, char err[PB_ERRLEN]);
+/* Back to the start, for reading. */
+int pb_spool_rewind(FILE *sp, char err[PB_ERRLEN]);
+
 #endif

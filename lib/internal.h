@@ -57,6 +57,12 @@ struct pb_batch *pb__batch_find(struct pb_state *st, long id);
 size_t pb__batch_range(const struct pb_batch *b, long id);
 int pb__batch_mark(struct pb_batch *b, long id);
 void pb__batch_drop(struct pb_state *st, struct pb_batch *b);
+/* The arms of base (a state or a context view) that may be chosen: in
+ * the pool and not taken (taken may be NULL), as a view of their own
+ * with map[v] the index in base.  The view's arms are copies (pstate
+ * shared), so a choice's pending count is written back by the caller. */
+size_t pb__active_view(const struct pb_state *base, const unsigned char *taken,
+                       struct pb_state *view, struct pb_arm *arms, int *map);
 /* Adds b's rewards, errors and tokens into a (merging). */
 void pb_arm_add(struct pb_arm *a, const struct pb_arm *b);
 

@@ -294,6 +294,38 @@ pb_state_context_view(const struct pb_state *st, size_t c, struct pb_state *v)
 		v->updates += v->arms[i].st.n + v->arms[i].errors;
 }
 
+/* ---------------------------------------------------------- active arms */
+
+
+size_t
+pb_state_active(const struct pb_state *st, struct pb_state *view,
+                struct pb_arm *arms, int *map)
+{
+	return pb__active_view(st, NULL, view, arms, map);
+}
+
+/* The arms of base (a state or a context view) that may be chosen: in
+ * the pool and not taken for this task yet, as a view of their own with
+ * map[v] the index in base.  The view's arms are copies (pstate shared),
+ * so a choice's pending count is written back by the caller. */
+size_t
+pb__active_view(const struct pb_state *base, const unsigned char *taken,
+            struct pb_state *view, struct pb_arm *arms, int *map)
+{
+	size_t i, n = 0;
+
+	*view = *base;
+	for (i = 0; i < base->narms; i++)
+		if (!base->arms[i].retired && !(taken && taken[i])) {
+			arms[n] = base->arms[i];
+			map[n++] = (int)i;
+		}
+	view->arms = arms;
+	view->narms = n;
+	view->pair = NULL; /* indexed by base's numbers: not valid here */
+	return n;
+}
+
 /* -------------------------------------------------------------- groups */
 
 struct pb_group *
@@ -671,6 +703,31 @@ pb_state_hand_out_task(struct pb_state *st, int arm, int ctx, long pos)
 	if (pos >= 0 && arm_in(st, ctx, arm)->cursor <= pos)
 		arm_in(st, ctx, arm)->cursor = pos + 1;
 	return id;
+}
+
+long
+pb_state_hand_out_group(struct pb_state *st, int ctx, long pos, const int *arms,
+                        size_t m)
+{
+	long R = st->repeats > 1 ? st->repeats : 1, k = (long)m * R, first, s;
+	struct pb_batch *b = &st->batch[st->nbatch - 1];
+	size_t j;
+
+	/* One batch per group size: ids in a batch pair up k by k; with R
+	 * repeats each arm's R pulls of the task sit side by side. */
+	if (b->n > 0 && b->k != k) {
+		if (pb_state_begin_batch(st, b->t) < 0)
+			return -1;
+		b = &st->batch[st->nbatch - 1];
+	}
+	if (b->n == 0)
+		b->k = k;
+	first = st->next_pull;
+	for (j = 0; j < m; j++)
+		for (s = 0; s < R; s++)
+			if (pb_state_hand_out_task(st, arms[j], ctx, pos) < 0)
+				return -1;
+	return first;
 }
 
 /* ---------------------------------------------------- a changing pool */
