@@ -20,10 +20,29 @@
 
 /* --- tasks.c */
 
+/* The pool as the state file's "tasks" array of [id, digest] pairs, in
+ * order, and back (into an empty t; a missing array is an empty pool). */
+cJSON *pb_tasks_json(const struct pb_tasks *t);
+int pb_tasks_load(struct pb_tasks *t, const cJSON *arr, char err[PB_ERRLEN]);
+
+
+
 /* Rebuilds t's hash index after its order was shuffled; -1 out of memory. */
 int pb__tasks_reindex(struct pb_tasks *t);
 
 /* --- state.c: the pair triangle, groups and batches as data */
+
+/* A task sent to k arms (pb-sample --arms-per-task): the members that
+ * came back, kept until all have (or their batch is forgotten).  Each
+ * member's reward is paired with the others' as it arrives. */
+struct pb_group {
+	long first, k;  /* pull ids first .. first + k - 1 */
+	int ctx;        /* index into st->ctx, or -1 */
+	int *arm;       /* per member: its arm, or -1 while out */
+	double *r;      /* per member: its reward (NAN: an error) */
+	long nback;
+};
+
 
 static inline size_t
 pb__npairs(size_t k)
@@ -67,6 +86,31 @@ size_t pb__active_view(const struct pb_state *base, const unsigned char *taken,
 void pb_arm_add(struct pb_arm *a, const struct pb_arm *b);
 
 /* --- history.c: handed the numbers it keeps */
+
+/* Takes a point if one is due after st->updates changed; called by
+ * pb_state_apply after each applied pull.  When no point is due this is
+ * one comparison.  Out of memory, the point is skipped: the history is
+ * a record for people, and never worth failing an update for. */
+void pb_history_note(struct pb_state *st); /* bandit.c */
+
+/* Reads a "history" member into a new *out (NULL when o is NULL: a state
+ * without history).  Arrays must all have the length of "updates", at
+ * most PB_HIST_CAP, with updates increasing.  Returns 0, or -1 with err
+ * saying what is wrong (without the path). */
+int pb_history_from_json(struct pb_history **out, const cJSON *o,
+                         char err[PB_ERRLEN]);
+
+void pb_history_free(struct pb_history *h);
+
+/* Folds other's history into st's, for pb_state_merge (call it before
+ * st->updates grows by other's): the two runs as if they had gone side
+ * by side, each at its own pace, so a point of the merged history at a
+ * given share of both runs adds their pulls and pools their means and
+ * variances.  A state without history takes other's.  st's history is
+ * left as it was when other has none.  Returns 0, or -1 out of memory
+ * (st's history unchanged). */
+int pb_history_merge(struct pb_state *st, const struct pb_state *other);
+
 
 /* Takes a point into *hp (made if NULL): updates, and per arm its
  * statistics and prob[i], its chance of the next pull.  -1 out of
@@ -135,6 +179,21 @@ extern const struct pb_policy_ops pb_policy_uniform, pb_policy_epsilon,
 	pb_policy_lucb, pb_policy_toptwo, pb_policy_race;
 /* The operations of policy k, or NULL. */
 const struct pb_policy_ops *pb__policy_ops(enum pb_policy_kind k);
+
+/* Checks a policy's parameters are in range (also for loaded states). */
+int pb_policy_check(const struct pb_policy *p, char err[PB_ERRLEN]);
+
+/* Tells the policy that a reward (NAN: an error) of arm i was applied;
+ * called by pb_state_apply.  Returns -1 only if out of memory. */
+int pb_policy_update(struct pb_state *st, int i, double reward);
+
+/* Tells the policy that the paired statistics of arms i and j changed
+ * (bandit.c calls it when a group's rewards come back).  Returns -1
+ * only if out of memory. */
+int pb_policy_pair(struct pb_state *st, int i, int j);
+
+/* How many numbers of per-arm state (pb_arm.pstate) the policy keeps. */
+int pb_policy_nstate(enum pb_policy_kind k);
 
 /* Shared by the policies (policy-common.c). */
 static inline double

@@ -3,7 +3,7 @@
  * fixed budgets, successive halving and successive rejects, which stop
  * when `budget` pulls were handed out; and race, which sends each task to
  * every surviving arm and knocks an arm out on the paired evidence
- * against it (pb_policy_pair in bandit.h), stopping when one is left. */
+ * against it (race_check), stopping when one is left. */
 #include <math.h>
 #include <stdio.h>
 
@@ -286,8 +286,18 @@ race_probs(const struct pb_state *st, double *p, double *work)
 		       1.0 / (double)nalive(st) : 0;
 }
 
-/* Knocks x out if the others' pooled evidence against it is enough
- * (pb_policy_pair in bandit.h). */
+/* Race knocks out arm x (i, then j, after a pair changed) once the
+ * evidence of all the others against it,
+ *     log sum over y != x of M(y over x)       (M = exp(lm), see pb_pair)
+ * reaches log(K / delta), K the arms in the state; the last arm standing
+ * stays.  If x is a best arm, every M(y over x) is a supermartingale, so
+ * their mean is one, and by Ville's inequality it ever reaches
+ * K / ((K - 1) delta) with probability <= delta (K - 1) / K: a best arm
+ * is knocked out with at most that probability, and with all arms equal
+ * the race ends (K - 1 of K knocked out) with probability <= delta.  A
+ * pair with no discordant task counts M = 1.  The sum, where the usual
+ * rule takes the largest M against a threshold (K - 1) / delta, lets the
+ * several arms that beat a middling arm pool their evidence. */
 static int
 race_check(struct pb_state *st, int x, double thr)
 {
