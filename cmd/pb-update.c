@@ -9,6 +9,28 @@
 #include "../lib/pb.h"
 #include "util.h"
 
+/* The --policy line of the help: the library's policies, wrapped at 80
+ * columns, so a new policy is listed without an edit here. */
+static void
+policies(FILE *fp)
+{
+	char word[64];
+	const char *name;
+	size_t col, len;
+	int k;
+
+	col = (size_t)fprintf(fp, "      --policy SPEC     NAME[:PARAM=V,...]:");
+	for (k = 0; (name = pb_policy_name((enum pb_policy_kind)k)); k++) {
+		len = (size_t)snprintf(word, sizeof word, "%s%s", name,
+		      pb_policy_name((enum pb_policy_kind)(k + 1)) ? "," :
+		      " (default ucb1)");
+		if (col + 1 + len > 80)
+			col = (size_t)fprintf(fp, "\n%23s", "") - 1;
+		col += (size_t)fprintf(fp, " %s", word);
+	}
+	fputc('\n', fp);
+}
+
 static void
 usage(FILE *fp, int status)
 {
@@ -24,10 +46,9 @@ usage(FILE *fp, int status)
 	    "  -s, --state STATE     the state file (default $PB_STATE)\n"
 	    "  -k, --keep-going      apply the good records even if some are bad\n"
 	    "  -v, --verbose         say what was applied on stderr\n"
-	    "      --init ARMS       create STATE from an arms file (JSON lines)\n"
-	    "      --policy SPEC     NAME[:PARAM=V,...]: uniform, epsilon-greedy, softmax,\n"
-	    "                        ucb1, ucb-v, kl-ucb, thompson, exp3, successive-halving,\n"
-	    "                        successive-rejects, lucb, top-two, race (default ucb1)\n"
+	    "      --init ARMS       create STATE from an arms file (JSON lines)\n");
+	policies(fp);
+	fprintf(fp,
 	    "      --seed N          seed of the state's random numbers (default 1)\n"
 	    "      --pending-ttl SEC how long a handed-out pull counts as pending (900)\n"
 	    "      --context FIELD   keep statistics per value of this task field\n"

@@ -424,6 +424,7 @@ cJSON *pb_state_to_json(const struct pb_state *st);
  * in pb-update(1).  Sets defaults first. */
 int pb_policy_parse(struct pb_policy *p, const char *spec,
                     char err[PB_ERRLEN]);
+/* The policy's name, or NULL past the last policy (k counts them). */
 const char *pb_policy_name(enum pb_policy_kind k);
 
 /* The policies' parameters, one row per (policy, parameter), with their

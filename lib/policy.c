@@ -81,7 +81,7 @@ pb__policy_ops(enum pb_policy_kind k)
 const char *
 pb_policy_name(enum pb_policy_kind k)
 {
-	return ops[k]->name;
+	return (unsigned)k < NPOL ? ops[k]->name : NULL;
 }
 
 double *
