@@ -168,6 +168,14 @@ int pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 
 void pb_state_free(struct pb_state *st);
 
+/* A state built from records rather than an arms file (pb-report
+ * --replay): pb_state_blank makes an empty one under uniform, next pull
+ * 1, with run's id (NULL: none) and every other member 0;
+ * pb_state_new_arm appends arm id with empty statistics and the fields
+ * {"id": id}, returning its index.  -1 out of memory. */
+int pb_state_blank(struct pb_state *st, const char *run);
+int pb_state_new_arm(struct pb_state *st, const char *id);
+
 int pb_state_find_arm(const struct pb_state *st, const char *id);
 
 /* Recounts arms[].pending from the batches, counting pulls handed out

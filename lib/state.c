@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -173,6 +174,36 @@ pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 		return -1;
 	}
 	return 0;
+}
+
+int
+pb_state_blank(struct pb_state *st, const char *run)
+{
+	memset(st, 0, sizeof *st);
+	st->pol.kind = PB_POL_UNIFORM; /* no parameters */
+	st->next_pull = 1;
+	if (run)
+		snprintf(st->run, sizeof st->run, "%s", run);
+	return (st->merged = cJSON_CreateArray()) ? 0 : -1;
+}
+
+int
+pb_state_new_arm(struct pb_state *st, const char *id)
+{
+	struct pb_arm *na = realloc(st->arms, (st->narms + 1) * sizeof *na), *a;
+
+	if (!na)
+		return -1;
+	st->arms = na;
+	a = &st->arms[st->narms];
+	memset(a, 0, sizeof *a);
+	if (!(a->id = strdup(id)) || !(a->fields = cJSON_CreateObject()) ||
+	    !cJSON_AddStringToObject(a->fields, "id", id)) {
+		free(a->id);
+		cJSON_Delete(a->fields);
+		return -1;
+	}
+	return (int)st->narms++;
 }
 
 /* ---------------------------------------------------------------- pairs */

@@ -357,5 +357,29 @@ main(void)
 		pb_verdict_free(&v);
 		pb_state_free(&st);
 	}
+	/* a state built by hand, as pb-report --replay does */
+	{
+		struct pb_state st;
+		struct pb_verdict v;
+		int a, b, i;
+		ok(pb_state_blank(&st, "0123456789abcdef0123456789abcdef") == 0 &&
+		   st.narms == 0 && st.next_pull == 1 && st.pol.kind == PB_POL_UNIFORM &&
+		   !strcmp(st.run, "0123456789abcdef0123456789abcdef") &&
+		   cJSON_IsArray(st.merged), "pb_state_blank: an empty state");
+		a = pb_state_new_arm(&st, "x");
+		b = pb_state_new_arm(&st, "y");
+		for (i = 0; i < 200; i++) {
+			pb_stats_add(&st.arms[a].st, i % 10 < 2);
+			pb_stats_add(&st.arms[b].st, i % 10 < 8);
+		}
+		ok(a == 0 && b == 1 && st.narms == 2 && pb_state_find_arm(&st, "y") == 1 &&
+		   !strcmp(pb_json_str(st.arms[1].fields, "id"), "y"),
+		   "pb_state_new_arm: arms with fields {\"id\": id}");
+		ok(pb_bandit_verdict(&st, 0.95, NAN, &v) == 0 && v.done && v.best == 1 &&
+		   !strcmp(v.rule, "glr") && agree(&st, 0.95, 0.05, "blank"),
+		   "its verdict: y is best, as judge() says");
+		pb_verdict_free(&v);
+		pb_state_free(&st);
+	}
 	return tap_done();
 }
