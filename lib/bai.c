@@ -98,6 +98,14 @@ pb_mix_bounds(double s, double n, double d, double *lo, double *hi)
 	*hi = pb_kl_bound(m, level, 1);
 }
 
+/* Evidence that arm a is better than arm b: the generalised likelihood
+ * ratio with each arm's likelihood replaced by its Jeffreys mixture,
+ *
+ *   Z(a,b) = inf over la <= lb of log M_a(la) + log M_b(lb)
+ *          = log M_a(m) + log M_b(m),  m = (S_a + S_b) / (n_a + n_b),
+ *
+ * when a's mean is above b's; otherwise the value at the two means
+ * (<= 0).  0 when either arm has no rewards. */
 double
 pb_glr_z(const struct pb_stats *a, const struct pb_stats *b)
 {
@@ -180,6 +188,13 @@ pb_glr_stop(const struct pb_state *st, double delta, int *best,
 	return done;
 }
 
+/* The box rule (LUCB's own): stop when the leader's lower bound is above
+ * every other arm's upper bound, the bounds being pb_mix_bounds at
+ * delta / k.  Every interval holds with probability >= 1 - delta, and
+ * then the declared arm is a best arm.  Weaker than pb_glr_stop when the
+ * arms have had similar numbers of pulls, stronger when the leader has
+ * had many more (each arm pays only its own (1/2) log n).  Arguments as
+ * for pb_glr_stop. */
 int
 pb_box_stop(const struct pb_state *st, double delta, int *best,
             unsigned char *open)
@@ -369,6 +384,11 @@ big_f(const double *mu, size_t k, size_t a, double y, double *xs)
 	return f;
 }
 
+/* The characteristic time T*(mu) of Garivier and Kaufmann (2016) for k
+ * Bernoulli arms with a unique best: any delta-correct strategy needs
+ * E[pulls] >= T*(mu) kl(delta, 1 - delta) ~ T*(mu) log(1/delta).  w, if
+ * not NULL, receives the optimal allocation.  Returns NAN when the best
+ * is not unique or a mean is not in (0,1). */
 double
 pb_char_time(const double *mu, size_t k, double *w)
 {

@@ -511,13 +511,8 @@ double pb_mix_log(double s, double n, double q);
 void pb_mix_bounds(double s, double n, double d, double *lo, double *hi);
 
 /* Evidence that arm a is better than arm b: the generalised likelihood
- * ratio with each arm's likelihood replaced by its Jeffreys mixture,
- *
- *   Z(a,b) = inf over la <= lb of log M_a(la) + log M_b(lb)
- *          = log M_a(m) + log M_b(m),  m = (S_a + S_b) / (n_a + n_b),
- *
- * when a's mean is above b's; otherwise the value at the two means
- * (<= 0).  0 when either arm has no rewards. */
+ * ratio of their Jeffreys mixtures (<= 0 when a's mean is not above
+ * b's; 0 when either arm has no rewards). */
 double pb_glr_z(const struct pb_stats *a, const struct pb_stats *b);
 
 /* The threshold of the stopping rule for k arms at error probability
@@ -539,12 +534,8 @@ int pb_glr_stop(const struct pb_state *st, double delta, int *best,
                 unsigned char *open);
 
 /* The box rule (LUCB's own): stop when the leader's lower bound is above
- * every other arm's upper bound, the bounds being pb_mix_bounds at
- * delta / k.  Every interval holds with probability >= 1 - delta, and
- * then the declared arm is a best arm.  Weaker than pb_glr_stop when the
- * arms have had similar numbers of pulls, stronger when the leader has
- * had many more (each arm pays only its own (1/2) log n).  Arguments as
- * for pb_glr_stop. */
+ * every other arm's upper bound (pb_mix_bounds at delta / k).  Arguments
+ * as for pb_glr_stop. */
 int pb_box_stop(const struct pb_state *st, double delta, int *best,
                 unsigned char *open);
 
@@ -567,25 +558,15 @@ void pb_pair_refresh(struct pb_pair *p); /* after b, c or f* were set */
 double pb_pair_evidence(const struct pb_pair *p, int j_over_i);
 
 /* The characteristic time T*(mu) of Garivier and Kaufmann (2016) for k
- * Bernoulli arms with a unique best: any delta-correct strategy needs
- * E[pulls] >= T*(mu) kl(delta, 1 - delta) ~ T*(mu) log(1/delta).  w, if
- * not NULL, receives the optimal allocation.  Returns NAN when the best
- * is not unique or a mean is not in (0,1). */
+ * Bernoulli arms with a unique best (w, if not NULL: the optimal
+ * allocation); NAN when the best is not unique or a mean not in (0,1). */
 double pb_char_time(const double *mu, size_t k, double *w);
 
 /* ===================================================================== */
 /* history.c: each arm's pulls, mean and selection probability over time */
 /* ===================================================================== */
 
-/* At most PB_HIST_CAP points are kept.  A point is taken after every
- * `stride` applied pulls (st->updates a multiple of stride, or the first
- * update past the next multiple when a merge jumps the count); when the
- * buffer is full, every other point is dropped (the later of each pair
- * stays, so the newest point always survives) and the stride doubles.
- * A million updates therefore leave between PB_HIST_CAP / 2 and
- * PB_HIST_CAP points at a stride of 2^13 or 2^14, and taking a point,
- * the only costly step (pb_policy_probs), happens about
- * PB_HIST_CAP / 2 * log2(updates / PB_HIST_CAP) times in all. */
+/* At most PB_HIST_CAP points are kept (how: history.c). */
 #define PB_HIST_CAP 200
 
 /* One arm's series, keyed by arm id so arms added or retired later keep
@@ -636,61 +617,37 @@ const struct pb_history *pb_history_ctx(const struct pb_history *h,
 /* ===================================================================== */
 
 /* The probability that each of the k arms is the best, p[0..k), by
- * Monte Carlo over `draws` joint draws from the arms' posteriors, with
- * an rng of its own seeded with seed (so the same statistics always give
- * the same answer).  An arm whose rewards were all 0 or 1 has the
- * posterior Beta(1 + sum, 1 + n - sum) of a uniform prior; an arm with
- * other rewards the normal approximation N(mean, v / n), v the sample
- * variance floored at 1 / (4 n) so that a few equal rewards still leave
- * some doubt.  Each draw counts for the arm with the largest value (the
- * first on a tie).  The standard error of each p[i] is at most
- * 0.5 / sqrt(draws).  Returns 0, or -1 out of memory or draws < 1. */
+ * Monte Carlo over `draws` joint draws from the arms' posteriors (Beta
+ * for 0/1 rewards, else normal), with an rng of its own seeded with seed.
+ * Returns 0, or -1 out of memory or draws < 1. */
 int pb_prob_best(const struct pb_stats *s, size_t k, long draws,
                  uint64_t seed, double *p);
 
-/* P(best) as pb_prob_best, but from a joint normal posterior: means
- * mu[0..k) with covariance cov (k x k, row-major), so that arms judged
- * on the same tasks, whose estimates rise and fall together with the
- * tasks' difficulty, are compared through their difference.  A cov that
- * is not positive definite gets the smallest ridge on its diagonal (1e-6
- * of its largest variance, times 4 until it is) that makes it so.
- * O(draws k^2).  Returns 0, or -1 out of memory or draws < 1. */
+/* P(best) as pb_prob_best, from a joint normal posterior: means mu[0..k)
+ * with covariance cov (k x k, row-major), for arms judged on the same
+ * tasks.  Returns as pb_prob_best. */
 int pb_prob_best_joint(const double *mu, const double *cov, size_t k,
                        long draws, uint64_t seed, double *p);
 
-/* The empirical Bernstein interval of Maurer and Pontil (2009) for the
- * mean of rewards in [0,1], two-sided at level 1 - alpha: with v the
- * sample variance (divisor n - 1) and L = ln(4 / alpha),
- *     mean -+ (sqrt(2 v L / n) + 7 L / (3 (n - 1))),
- * clipped to [0,1].  It holds for any distribution on [0,1], not only
- * in the limit, at the price of being wider than Student's t.  Fewer
- * than two rewards give [0,1]. */
+/* The empirical Bernstein interval (Maurer and Pontil 2009) for the mean
+ * of rewards in [0,1] at level 1 - alpha; fewer than two rewards give
+ * [0,1]. */
 void pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi);
 
-/* The interval pb-report shows.  Method "anytime" is pb_mix_bounds at
- * alpha: it holds at every number of rewards at once, so it stays valid
- * at a time an adaptive policy chose (the stop); "auto" the fixed-sample
- * pb_stats_ci (Wilson for 0/1 rewards, Student t otherwise, except that
- * graded rewards with no sample variance, where t would give an
- * interval of zero width, get pb_eb_ci); "bernstein" pb_eb_ci.  *name
- * receives a static name: "anytime", "wilson", "t" or "bernstein". */
+/* The interval pb-report shows, by method "anytime" (pb_mix_bounds),
+ * "auto" (fixed-sample) or "bernstein"; *name receives a static name:
+ * "anytime", "wilson", "t" or "bernstein". */
 void pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
                   double *lo, double *hi, const char **name);
 
-/* The percentile bootstrap interval for the mean of d[0..n) (for paired
- * data, the per-task differences), two-sided at level 1 - alpha: B
- * resamples of n values drawn with replacement (pb_rng_below, seeded
- * with seed), their means sorted, and the alpha/2 and 1 - alpha/2
- * quantiles taken by linear interpolation between order statistics
- * (Hyndman and Fan's type 7: position q (B - 1), 0-based).  n == 0
- * gives NAN.  Returns 0, or -1 out of memory or B < 2. */
+/* The percentile bootstrap interval for the mean of d[0..n) at level
+ * 1 - alpha (B resamples, seeded with seed); n == 0 gives NAN.  Returns
+ * 0, or -1 out of memory or B < 2. */
 int pb_boot_mean_ci(const double *d, size_t n, long B, double alpha,
                     uint64_t seed, double *lo, double *hi);
 
-/* The exact two-sided McNemar test of b against c discordant pairs (the
- * binomial sign test of b successes in b + c trials at 1/2):
- *     p = min(1, 2 sum_{i=0}^{min(b,c)} C(b+c, i) / 2^(b+c)),
- * and 1 when b + c = 0. */
+/* The exact two-sided McNemar test of b against c discordant pairs; 1
+ * when b + c = 0. */
 double pb_mcnemar_exact(long b, long c);
 
 /* Dollars for in_tok input and out_tok output tokens at the given

@@ -12,6 +12,16 @@
 #include "pb.h"
 #include "internal.h"
 
+/* At most PB_HIST_CAP points are kept.  A point is taken after every
+ * `stride` applied pulls (st->updates a multiple of stride, or the first
+ * update past the next multiple when a merge jumps the count); when the
+ * buffer is full, every other point is dropped (the later of each pair
+ * stays, so the newest point always survives) and the stride doubles.
+ * A million updates therefore leave between PB_HIST_CAP / 2 and
+ * PB_HIST_CAP points at a stride of 2^13 or 2^14, and taking a point,
+ * the only costly step (pb_policy_probs), happens about
+ * PB_HIST_CAP / 2 * log2(updates / PB_HIST_CAP) times in all. */
+
 void
 pb_history_free(struct pb_history *h)
 {
