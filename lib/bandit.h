@@ -13,7 +13,7 @@
 
 
 /* ===================================================================== */
-/* state.c: the state as plain data: arms, batches, pairs, contexts, positions */
+/* state.c: the state as data: arms, batches, pairs, contexts, tasks     */
 /* ===================================================================== */
 
 #define PB_STATE_FORMAT "promptbandit-state"
@@ -274,7 +274,7 @@ void pb_state_add_tokens(struct pb_state *st, int i, const char *ctx,
 int pb_state_retire(struct pb_state *st, const char *id, char err[PB_ERRLEN]);
 
 /* ===================================================================== */
-/* tasks.c: the task pool: one seeded random order of the tasks        */
+/* tasks.c: the task pool: one seeded random order of the tasks          */
 /* ===================================================================== */
 
 void pb_tasks_free(struct pb_tasks *t);
@@ -296,7 +296,7 @@ char *pb_task_key(const cJSON *task, const char *input, uint64_t *dig,
                   char err[PB_ERRLEN]);
 
 /* ===================================================================== */
-/* bandit.c: where state, policy and history meet: choose, apply, release */
+/* bandit.c: where state, policy and history meet: choose, apply      */
 /* ===================================================================== */
 
 /* Applies pull id, said to be of arm, with reward (NAN: unscored, counted
@@ -336,7 +336,7 @@ int pb_state_choose(struct pb_state *st, int ctx, size_t k,
 int pb_history_take(struct pb_state *st);
 
 /* ===================================================================== */
-/* verdict.c: whether to stop, and which arm is best                   */
+/* verdict.c: whether to stop, and which arm is best                     */
 /* ===================================================================== */
 
 /* pb_policy_done on the arms still in the pool (and context ctx, or -1
@@ -392,7 +392,7 @@ int pb_bandit_verdict(const struct pb_state *st, double level, double eps,
 void pb_verdict_free(struct pb_verdict *v);
 
 /* ===================================================================== */
-/* merge.c, statefile.c, statejson.c: merging, the state file, its JSON */
+/* merge.c, statefile.c, statejson.c: merging, the state file, its JSON  */
 /* ===================================================================== */
 
 /* Adds other's statistics into st (same arm ids required; a run already
@@ -424,7 +424,7 @@ void pb_state_unlock(int fd);
 cJSON *pb_state_to_json(const struct pb_state *st);
 
 /* ===================================================================== */
-/* policy.c: arm selection (the policies in policy-*.c)                */
+/* policy.c: arm selection (the policies in policy-*.c)                  */
 /* ===================================================================== */
 
 /* Parses "ucb1", "ucb1:c=2", "epsilon-greedy:epsilon=0.1",
@@ -492,7 +492,7 @@ double pb_policy_budget(const struct pb_policy *p);
 int pb_policy_done(const struct pb_state *st, char why[PB_ERRLEN], int *best);
 
 /* ===================================================================== */
-/* bai.c: anytime confidence bounds, stopping rules, paired statistics */
+/* bai.c: anytime confidence bounds, stopping rules, paired statistics   */
 /* ===================================================================== */
 
 /* Bernoulli Kullback-Leibler divergence kl(p, q), p and q in [0,1]. */
@@ -613,7 +613,7 @@ const struct pb_history *pb_history_ctx(const struct pb_history *h,
                                         const char *name);
 
 /* ===================================================================== */
-/* report.c: P(best), empirical Bernstein, paired bootstrap, McNemar   */
+/* report.c: P(best), empirical Bernstein, paired bootstrap, McNemar     */
 /* ===================================================================== */
 
 /* The probability that each of the k arms is the best, p[0..k), by

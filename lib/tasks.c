@@ -1,5 +1,6 @@
 /* tasks.c - the task pool: which tasks the state knows, in one seeded
- * random order, and how far each arm has walked it.
+ * random order, with a hash index from id to position; how far each arm
+ * has walked the order (its cursor) is state.c's.
  *
  * The unit of evidence is the task.  An arm's rewards are an iid sample
  * of the task population only if the arm never sees a task twice and the
