@@ -2,8 +2,9 @@
  * verbs that choose and apply, the verdict, the state file, the policies,
  * stopping rules, history and report statistics.  Depends on base.h only;
  * the wiring between its files is in internal.h.  Within the layer the
- * files call one way: tasks, history, bai <- state <- merge, policy <-
- * bandit, verdict <- statejson <- statefile.
+ * files call one way: tasks, history, bai <- state <- batch, merge,
+ * policy (policy-common <- policy-* <- policy.c) <- bandit, verdict <-
+ * statejson <- statefile.
  *
  * Conventions as in pb.h. */
 #ifndef PB_BANDIT_H
@@ -13,7 +14,7 @@
 
 
 /* ===================================================================== */
-/* state.c: the state as data: arms, batches, pairs, contexts, tasks     */
+/* state.c, batch.c: the state as data: arms, pairs, contexts, batches  */
 /* ===================================================================== */
 
 #define PB_STATE_FORMAT "promptbandit-state"

@@ -14,8 +14,8 @@
 
 /* ===================================================================== */
 /* bandit: the wiring between the layer's files, in the order of the     */
-/* chain tasks, history, bai <- state <- merge, policy <- bandit <-       */
-/* statejson <- statefile                                                 */
+/* chain tasks, history, bai <- state <- batch, merge, policy <- bandit,  */
+/* verdict <- statejson <- statefile                                      */
 /* ===================================================================== */
 
 /* --- tasks.c */
@@ -30,7 +30,7 @@ int pb_tasks_load(struct pb_tasks *t, const cJSON *arr, char err[PB_ERRLEN]);
 /* Rebuilds t's hash index after its order was shuffled; -1 out of memory. */
 int pb__tasks_reindex(struct pb_tasks *t);
 
-/* --- state.c: the pair triangle, groups and batches as data */
+/* --- state.c, batch.c: the pair triangle, groups and batches as data */
 
 /* A task sent to k arms (pb-sample --arms-per-task): the members that
  * came back, kept until all have (or their batch is forgotten).  Each
