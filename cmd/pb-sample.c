@@ -427,7 +427,8 @@ static void
 write_all(const struct pb_state *st, const struct input *in, FILE *choices,
           size_t nchoice)
 {
-	struct output o = { st, in, choices, NULL, NULL, st->repeats > 1 ? st->repeats : 1 };
+	struct output o = { .st = st, .in = in, .choices = choices,
+	                    .repeats = st->repeats > 1 ? st->repeats : 1 };
 	char err[PB_ERRLEN], *buf = NULL;
 	size_t i, cap = 0;
 
@@ -816,7 +817,7 @@ free_all(struct input *in, struct sampling *sm, struct pb_state *st)
 int
 main(int argc, char **argv)
 {
-	struct opts o = { NULL, NULL, -1, -1, -1 };
+	struct opts o = { .count = -1, .seed = -1, .perk = -1 };
 	struct input in = { 0 };
 	struct sampling sm = { 0 };
 	struct pb_state st;
@@ -839,10 +840,13 @@ main(int argc, char **argv)
 	    (ctx_field && strcmp(ctx_field, st.ctx_field)))
 		die("%s: the state's contexts changed while the tasks were read", o.state);
 	na = st.narms ? st.narms : 1;
-	sm = (struct sampling){ &st, &in, NULL, 0, o.arms ? arms_mask(&st, o.arms) : NULL,
-	                        o.perk >= 0 ? o.perk : pb_policy_arms_per_task(&st.pol),
-	                        sm.choices, emalloc(na * sizeof *sm.chosen),
-	                        emalloc(na), emalloc(na), 0, 0 };
+	sm.st = &st;
+	sm.in = &in;
+	sm.allow = o.arms ? arms_mask(&st, o.arms) : NULL;
+	sm.perk = o.perk >= 0 ? o.perk : pb_policy_arms_per_task(&st.pol);
+	sm.chosen = emalloc(na * sizeof *sm.chosen);
+	sm.mask = emalloc(na);
+	sm.in_contention = emalloc(na);
 	pb_state_count_pending(&st, now = pb_now());
 	sm.pool = open_pools(&st, &in, &sm.npool);
 	for (i = 0; i < in.n; i++)
