@@ -1,7 +1,8 @@
 /* bandit.c - where the state, the policy and the history meet: the verbs
  * of a run.  Choose the arms of a task, apply a reward (the arm's
  * statistics, its context's, its group's pairs, the policy told and the
- * history handed its numbers), hand a pull back, and the verdict.
+ * history handed its numbers), hand a pull back.  The verdict, which
+ * reads but never changes the state, is verdict.c's.
  *
  * Applying one reward goes down the layer only: bandit.c -> policy ->
  * state, and bandit.c -> history with the numbers computed here. */
@@ -14,8 +15,10 @@
 
 /* ------------------------------------------------------------ applying */
 
-int
-pb__pool_check(struct pb_state *st, long first, long k, long id,
+/* Resolves a pull's context (adding a new one) and checks it against its
+ * group's: the context's index, -1 for none, or -2 with err set. */
+static int
+pull_context(struct pb_state *st, long first, long k, long id,
                const char *ctx, char err[PB_ERRLEN])
 {
 	const struct pb_group *g;
@@ -130,8 +133,12 @@ slot_mean(const struct pb_group *g, long slot, long R, int *complete)
 	return n ? sum / (double)n : NAN;
 }
 
-int
-pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
+/* Records a reward (released: only the pull's place in its group), the
+ * policy told first, in the arm's statistics, its context's and its
+ * group's, pairing it with the members back already.  -1 only if out of
+ * memory. */
+static int
+pull_apply(struct pb_state *st, long first, long k, long id, int arm,
                double reward, int c, int released)
 {
 	struct pb_group *g;
@@ -229,10 +236,10 @@ settle(struct pb_state *st, long id, int arm, double reward, const char *ctx,
 		return -1;
 	}
 	/* Everything that can refuse the pull comes before any change. */
-	if ((c = pb__pool_check(st, b->first, b->k, id, ctx, err)) < -1)
+	if ((c = pull_context(st, b->first, b->k, id, ctx, err)) < -1)
 		return -1;
 	if (pb__batch_mark(b, id) < 0 ||
-	    pb__pool_apply(st, b->first, b->k, id, arm, reward, c, released) < 0) {
+	    pull_apply(st, b->first, b->k, id, arm, reward, c, released) < 0) {
 		snprintf(err, PB_ERRLEN, "out of memory");
 		return -1;
 	}

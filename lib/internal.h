@@ -246,19 +246,6 @@ int pb_policy_contention(const struct pb_state *st, double delta,
                          unsigned char *in);
 size_t pb_policy_group(struct pb_state *st, size_t k, int *out);
 
-/* --- bandit.c, for statejson.c and tests */
-
-/* For pb_state_apply_ctx (internal): pb__pool_check resolves the pull's
- * context (adding a new one) and checks it against its group's: returns
- * the context's index, -1 for none, or -2 with err set.  pb__pool_apply
- * then records the reward, the policy told first, in the arm's
- * statistics, its context's and its group's (pairing it with the
- * members back already); -1 only if out of memory. */
-int pb__pool_check(struct pb_state *st, long first, long k, long id,
-                   const char *ctx, char err[PB_ERRLEN]);
-int pb__pool_apply(struct pb_state *st, long first, long k, long id, int arm,
-                   double reward, int c, int released);
-
 /* --- merge.c */
 
 /* Adds other's pairs and contexts into st (arms matched by id). */
