@@ -19,7 +19,7 @@
  * group's: the context's index, -1 for none, or -2 with err set. */
 static int
 pull_context(struct pb_state *st, long first, long k, long id,
-               const char *ctx, char err[PB_ERRLEN])
+             const char *ctx, char err[PB_ERRLEN])
 {
 	const struct pb_group *g;
 	int c = -1;
@@ -139,7 +139,7 @@ slot_mean(const struct pb_group *g, long slot, long R, int *complete)
  * memory. */
 static int
 pull_apply(struct pb_state *st, long first, long k, long id, int arm,
-               double reward, int c, int released)
+           double reward, int c, int released)
 {
 	struct pb_group *g;
 	long m, o, gfirst, R = st->repeats > 1 ? st->repeats : 1;
