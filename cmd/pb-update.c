@@ -9,6 +9,28 @@
 #include "../lib/pb.h"
 #include "util.h"
 
+/* The --policy line of the help: the library's policies, wrapped at 80
+ * columns, so a new policy is listed without an edit here. */
+static void
+policies(FILE *fp)
+{
+	char word[64];
+	const char *name;
+	size_t col, len;
+	int k;
+
+	col = (size_t)fprintf(fp, "      --policy SPEC     NAME[:PARAM=V,...]:");
+	for (k = 0; (name = pb_policy_name((enum pb_policy_kind)k)); k++) {
+		len = (size_t)snprintf(word, sizeof word, "%s%s", name,
+		      pb_policy_name((enum pb_policy_kind)(k + 1)) ? "," :
+		      " (default ucb1)");
+		if (col + 1 + len > 80)
+			col = (size_t)fprintf(fp, "\n%23s", "") - 1;
+		col += (size_t)fprintf(fp, " %s", word);
+	}
+	fputc('\n', fp);
+}
+
 static void
 usage(FILE *fp, int status)
 {
@@ -24,10 +46,9 @@ usage(FILE *fp, int status)
 	    "  -s, --state STATE     the state file (default $PB_STATE)\n"
 	    "  -k, --keep-going      apply the good records even if some are bad\n"
 	    "  -v, --verbose         say what was applied on stderr\n"
-	    "      --init ARMS       create STATE from an arms file (JSON lines)\n"
-	    "      --policy SPEC     NAME[:PARAM=V,...]: uniform, epsilon-greedy, softmax,\n"
-	    "                        ucb1, ucb-v, kl-ucb, thompson, exp3, successive-halving,\n"
-	    "                        successive-rejects, lucb, top-two, race (default ucb1)\n"
+	    "      --init ARMS       create STATE from an arms file (JSON lines)\n");
+	policies(fp);
+	fprintf(fp,
 	    "      --seed N          seed of the state's random numbers (default 1)\n"
 	    "      --pending-ttl SEC how long a handed-out pull counts as pending (900)\n"
 	    "      --context FIELD   keep statistics per value of this task field\n"
@@ -135,6 +156,14 @@ record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 	return 0;
 }
 
+/* Every spool file error but record()'s: the one message. */
+static void
+spooled(int rv, const char *err)
+{
+	if (rv < 0)
+		die("spool file: %s", err);
+}
+
 /* Applies one spooled pull to st: its run and arm must be the state's,
  * its pull handed out.  Returns 0 applied, 1 applied before, -1 bad
  * (reported). */
@@ -176,7 +205,7 @@ open_arms(const char *path, const char **name)
 	FILE *fp = strcmp(path, "-") ? fopen(path, "r") : stdin;
 
 	if (!fp)
-		die("%s: %s", path, strerror(errno));
+		die("%s:", path);
 	*name = fp == stdin ? "<stdin>" : path;
 	return fp;
 }
@@ -302,17 +331,16 @@ apply_all(struct pb_state *st, const char *path, void *arg)
 	struct applying *a = arg;
 	struct ctx *c = a->c;
 	int *armidx = emalloc((size_t)(c->nnames + 1) * sizeof *armidx), k;
+	char err[PB_ERRLEN];
 	size_t i;
 
 	for (k = 0; k < c->nnames; k++)
 		armidx[k] = pb_state_find_arm(st, c->names[k]);
-	rewind(c->spool);
+	spooled(pb_spool_rewind(c->spool, err), err);
 	for (i = 0; i < c->n; i++) {
 		struct scored r;
 
-		if (fread(&r, sizeof r, 1, c->spool) != 1)
-			die("spool file: %s", ferror(c->spool) ? strerror(errno) :
-			    "short read");
+		spooled(pb_spool_read(c->spool, &r, sizeof r, err), err);
 		switch (apply(c, st, &r, armidx)) {
 		case 0:
 			a->applied++;
@@ -346,8 +374,19 @@ forget(struct pb_state *st, const char *path, void *arg)
 	return n > 0;
 }
 
-int
-main(int argc, char **argv)
+/* Everything the options decide (--release is the static releasing,
+ * which record() reads). */
+struct opts {
+	const char *state, *init, *policy, *cfield, *add;
+	char **retire;
+	int nretire;
+	long seed, repeats;   /* repeats 0: not given */
+	double ttl;           /* -1: not given */
+	int keep, verbose, merge, forget, seed_given;
+};
+
+static void
+parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_INIT = 256, O_POLICY, O_SEED, O_TTL, O_MERGE, O_FORGET, O_CONTEXT,
 	       O_ADD, O_RETIRE, O_VERSION, O_REPEATS, O_RELEASE };
@@ -370,123 +409,143 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, O_VERSION },
 		{ 0 }
 	};
-	const char *spath = NULL, *init = NULL, *policy = NULL, *cfield = NULL,
-	           *add = NULL;
-	char **retire = NULL;
-	int nretire = 0;
-	long seed = 1, repeats = 0;
-	double ttl = -1;
-	int ch, keep = 0, verbose = 0, merge = 0, forget_pending = 0, seed_given = 0;
-	struct pb_state st;
-	struct ctx c = { 0 };
-	struct applying a = { &c, 0, 0, 0, 0 };
-	char err[PB_ERRLEN];
+	int ch;
 
-	setprog(argv[0]);
 	while ((ch = getopt_long(argc, argv, "s:kvh", opts, NULL)) != -1) {
 		switch (ch) {
-		case 's': spath = optarg; break;
-		case 'k': keep = 1; break;
-		case 'v': verbose = 1; break;
-		case O_INIT: init = optarg; break;
-		case O_POLICY: policy = optarg; break;
+		case 's': o->state = optarg; break;
+		case 'k': o->keep = 1; break;
+		case 'v': o->verbose = 1; break;
+		case O_INIT: o->init = optarg; break;
+		case O_POLICY: o->policy = optarg; break;
 		case O_SEED:
-			seed = intarg("--seed", optarg, 0, LONG_MAX);
-			seed_given = 1;
+			o->seed = intarg("--seed", optarg, 0, LONG_MAX);
+			o->seed_given = 1;
 			break;
-		case O_TTL: ttl = numarg("--pending-ttl", optarg, 0, 1e9); break;
-		case O_MERGE: merge = 1; break;
-		case O_FORGET: forget_pending = 1; break;
+		case O_TTL: o->ttl = numarg("--pending-ttl", optarg, 0, 1e9); break;
+		case O_MERGE: o->merge = 1; break;
+		case O_FORGET: o->forget = 1; break;
 		case O_CONTEXT:
 			if (!*optarg)
 				die("--context: empty field name");
-			cfield = optarg;
+			o->cfield = optarg;
 			break;
-		case O_ADD: add = optarg; break;
+		case O_ADD: o->add = optarg; break;
 		case O_RELEASE: releasing = 1; break;
 		case O_REPEATS:
-			repeats = intarg("--repeats", optarg, 1, PB_MAX_REPEATS);
+			o->repeats = intarg("--repeats", optarg, 1, PB_MAX_REPEATS);
 			break;
 		case O_RETIRE:
-			retire = erealloc(retire, (size_t)(nretire + 1) * sizeof *retire);
-			retire[nretire++] = optarg;
+			o->retire = erealloc(o->retire, (size_t)(o->nretire + 1) *
+			                     sizeof *o->retire);
+			o->retire[o->nretire++] = optarg;
 			break;
 		case 'h': usage(stdout, PB_EXIT_OK); break;
 		case O_VERSION: version(); break;
 		default: usage(stderr, PB_EXIT_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	spath = statepath(spath);
-	if (!!init + merge + forget_pending + (add || nretire) > 1)
-		die("--init, --merge, --forget-pending and --add-arms/--retire go alone");
-	if (releasing && (init || merge || forget_pending || add || nretire))
-		die("--release goes alone");
-	if ((policy || ttl >= 0 || seed_given || cfield) && !init)
-		die("--policy, --seed, --pending-ttl and --context only go with --init");
-	if (repeats && !init)
-		die("--repeats only goes with --init");
-	if ((keep || verbose) && (init || merge || forget_pending || add || nretire))
-		die("-k and -v only go with applying records");
-	if (init) {
-		if (argc)
-			usage(stderr, PB_EXIT_USAGE);
-		return do_init(spath, init, policy ? policy : "ucb1", (uint64_t)seed,
-		               ttl, cfield, repeats ? repeats : 1);
-	}
-	if (add || nretire) {
-		struct pool p = { add, retire, nretire };
-		if (argc)
-			usage(stderr, PB_EXIT_USAGE);
-		locked(spath, change_pool, &p);
-		free(retire);
-		return PB_EXIT_OK;
-	}
-	if (merge) {
-		struct files f = { argc, argv };
-		if (argc == 0)
-			die("--merge: no state files to merge");
-		locked(spath, merge_all, &f);
-		return PB_EXIT_OK;
-	}
-	if (forget_pending) {
-		locked(spath, forget, NULL);
-		return PB_EXIT_OK;
-	}
+	o->state = statepath(o->state);
+}
 
-	/* Read and check every record first: the state may still be in the
-	 * hands of the pb-sample at the head of our pipeline. */
-	if (pb_state_load(&st, spath, err) < 0) /* fail early on a bad state */
+/* Which options go together. */
+static void
+check(const struct opts *o)
+{
+	int pool = o->add || o->nretire, other = o->init || o->merge || o->forget || pool;
+
+	if (!!o->init + o->merge + o->forget + pool > 1)
+		die("--init, --merge, --forget-pending and --add-arms/--retire go alone");
+	if (releasing && other)
+		die("--release goes alone");
+	if ((o->policy || o->ttl >= 0 || o->seed_given || o->cfield) && !o->init)
+		die("--policy, --seed, --pending-ttl and --context only go with --init");
+	if (o->repeats && !o->init)
+		die("--repeats only goes with --init");
+	if ((o->keep || o->verbose) && other)
+		die("-k and -v only go with applying records");
+}
+
+/* Applying (or releasing) the records of the files: read and check
+ * every one first, as the state may still be in the hands of the
+ * pb-sample at the head of our pipeline. */
+static int
+apply_records(const struct opts *o, int argc, char **argv)
+{
+	struct ctx c = { 0 };
+	struct applying a = { &c, o->keep, 0, 0, 0 };
+	struct pb_state st;
+	char err[PB_ERRLEN];
+	int i;
+
+	if (pb_state_load(&st, o->state, err) < 0) /* fail early on a bad state */
 		die("%s", err);
 	pb_state_free(&st);
-	if (!(c.spool = tmpfile()))
-		die("spool file: %s", strerror(errno));
+	if (!(c.spool = pb_spool_new(err)))
+		spooled(-1, err);
 	if (pb_jsonl_files(argc, argv, record, &c, err) < 0)
 		die("%s", err);
 	if (c.n == 0 && c.bad == 0) {
 		/* Not an error: it is what a loop's pb-update sees once the
 		 * pb-sample at its head says stop (status 3), which a failure
 		 * here would mask under `set -o pipefail`. */
-		warnx_("no records to apply; %s not changed", spath);
+		warnx_("no records to apply; %s not changed", o->state);
 		return PB_EXIT_OK;
 	}
-	a.keep = keep;
-	locked(spath, apply_all, &a);
+	locked(o->state, apply_all, &a);
 	if (a.dups)
 		warnx_("%ld pull%s %s before; skipped", a.dups,
 		       a.dups == 1 ? " was" : "s were", releasing ?
 		       "applied or released" : "applied");
 	if (releasing)
 		warnx_("released %ld pull%s", a.applied, a.applied == 1 ? "" : "s");
-	else if (verbose)
+	else if (o->verbose)
 		warnx_("applied %ld pull%s (%ld unscored, counted as errors)", a.applied,
 		       a.applied == 1 ? "" : "s", a.errors);
 	if (c.bad)
 		warnx_("%ld bad record%s skipped", c.bad, c.bad == 1 ? "" : "s");
-	for (ch = 0; ch < c.nnames; ch++)
-		free(c.names[ch]);
+	for (i = 0; i < c.nnames; i++)
+		free(c.names[i]);
 	free(c.names);
 	fclose(c.spool);
 	return c.bad ? PB_EXIT_RECORDS : PB_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { .seed = 1, .ttl = -1 };
+
+	setprog(argv[0]);
+	parse(argc, argv, &o);
+	argc -= optind;
+	argv += optind;
+	check(&o);
+	if (o.init) {
+		if (argc)
+			usage(stderr, PB_EXIT_USAGE);
+		return do_init(o.state, o.init, o.policy ? o.policy : "ucb1",
+		               (uint64_t)o.seed, o.ttl, o.cfield,
+		               o.repeats ? o.repeats : 1);
+	}
+	if (o.add || o.nretire) {
+		struct pool p = { o.add, o.retire, o.nretire };
+		if (argc)
+			usage(stderr, PB_EXIT_USAGE);
+		locked(o.state, change_pool, &p);
+		free(o.retire);
+		return PB_EXIT_OK;
+	}
+	if (o.merge) {
+		struct files f = { argc, argv };
+		if (argc == 0)
+			die("--merge: no state files to merge");
+		locked(o.state, merge_all, &f);
+		return PB_EXIT_OK;
+	}
+	if (o.forget) {
+		locked(o.state, forget, NULL);
+		return PB_EXIT_OK;
+	}
+	return apply_records(&o, argc, argv);
 }

@@ -98,6 +98,14 @@ pb_mix_bounds(double s, double n, double d, double *lo, double *hi)
 	*hi = pb_kl_bound(m, level, 1);
 }
 
+/* Evidence that arm a is better than arm b: the generalised likelihood
+ * ratio with each arm's likelihood replaced by its Jeffreys mixture,
+ *
+ *   Z(a,b) = inf over la <= lb of log M_a(la) + log M_b(lb)
+ *          = log M_a(m) + log M_b(m),  m = (S_a + S_b) / (n_a + n_b),
+ *
+ * when a's mean is above b's; otherwise the value at the two means
+ * (<= 0).  0 when either arm has no rewards. */
 double
 pb_glr_z(const struct pb_stats *a, const struct pb_stats *b)
 {
@@ -112,6 +120,16 @@ pb_glr_z(const struct pb_stats *a, const struct pb_stats *b)
 	       pb_mix_log(b->sum, nb, ma > mb ? m : mb);
 }
 
+/* The threshold of the stopping rule for k arms at error probability
+ * delta: log(k / delta).  If the empirical best arm a has Z(a,b) >= this
+ * for every other arm b, then a is a best arm, with probability >= 1 -
+ * delta over the whole run: a wrong a needs Z(a,*) >= log(k/delta) for
+ * a true best arm *, hence M_a(mu_a) M_*(mu_*) >= k/delta (the true
+ * means satisfy the constraint, and the product of two independent
+ * arms' mixtures is itself a supermartingale), which has probability <=
+ * delta/k for each of the k - 1 candidates a.  With k rather than k - 1
+ * the rule also fires with probability <= delta when all arms are equal
+ * (then a leader a != 1 needs Z(a,1) high, and a = 1 needs Z(1,2)). */
 double
 pb_glr_threshold(size_t k, double delta)
 {
@@ -170,6 +188,13 @@ pb_glr_stop(const struct pb_state *st, double delta, int *best,
 	return done;
 }
 
+/* The box rule (LUCB's own): stop when the leader's lower bound is above
+ * every other arm's upper bound, the bounds being pb_mix_bounds at
+ * delta / k.  Every interval holds with probability >= 1 - delta, and
+ * then the declared arm is a best arm.  Weaker than pb_glr_stop when the
+ * arms have had similar numbers of pulls, stronger when the leader has
+ * had many more (each arm pays only its own (1/2) log n).  Arguments as
+ * for pb_glr_stop. */
 int
 pb_box_stop(const struct pb_state *st, double delta, int *best,
             unsigned char *open)
@@ -283,6 +308,25 @@ pb_pair_add(struct pb_pair *p, double ri, double rj)
 		pb_pair_refresh(p);
 }
 
+/* Evidence that the first arm of the pair has the larger MEAN (second:
+ * j_over_i set), as a betting martingale on d in [-1,1] under H0: E[d]
+ * <= 0.  For each bet lam the wealth is prod (1 + lam d) over tasks with
+ * d = -1, 0, 1 and prod exp(lam d + (log(1 - lam) + lam) d^2) over the
+ * others; the second factor is <= 1 + lam d for |d| <= 1 and lam in
+ * [0,1) (Fan, Grama and Liu 2015), so the product is a nonnegative
+ * supermartingale whatever the rewards.  Its log is
+ *     b1 log(1 + lam) + c1 log(1 - lam) + lam S' + (log(1 - lam) + lam) V'
+ * with b1 = b - fpos, c1 = c - fneg the tasks with d = 1 and -1 and S',
+ * V' = fsum, fsumsq: a few numbers per pair.  For 0/1 rewards this is
+ * the sign test's likelihood ratio (2q)^b (2(1 - q))^c at lam = 2q - 1.
+ * The equal-weight mixture over the PB_PAIR_GRID bets
+ *     lam_m = 2^(-m/2) / 2,  m = 0 .. 7  (q = 0.75, 0.68, ... 0.52)
+ * is a supermartingale too, and by Ville's inequality it reaches 1/d
+ * with probability <= d, at any time.  Ties leave it alone.  The grid
+ * puts the prior where paired prompt comparisons cost calls: win rates
+ * between 52% and 75% among discordant tasks (a larger effect is found
+ * quickly through lam_0 anyway).  Returns log of the mixture (lm[0] or
+ * lm[1]) when the arm's mean difference is positive, else 0. */
 double
 pb_pair_evidence(const struct pb_pair *p, int j_over_i)
 {
@@ -340,6 +384,11 @@ big_f(const double *mu, size_t k, size_t a, double y, double *xs)
 	return f;
 }
 
+/* The characteristic time T*(mu) of Garivier and Kaufmann (2016) for k
+ * Bernoulli arms with a unique best: any delta-correct strategy needs
+ * E[pulls] >= T*(mu) kl(delta, 1 - delta) ~ T*(mu) log(1/delta).  w, if
+ * not NULL, receives the optimal allocation.  Returns NAN when the best
+ * is not unique or a mean is not in (0,1). */
 double
 pb_char_time(const double *mu, size_t k, double *w)
 {

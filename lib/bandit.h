@@ -1,5 +1,10 @@
-/* bandit.h - the bandit layer: the state, its task pool, policies, stopping
- * rules and history.  Depends on base.h only.
+/* bandit.h - the bandit layer: the state as data, its task pool, the
+ * verbs that choose and apply, the verdict, the state file, the policies,
+ * stopping rules, history and report statistics.  Depends on base.h only;
+ * the wiring between its files is in internal.h.  Within the layer the
+ * files call one way: tasks, history, bai <- state <- batch, merge,
+ * policy (policy-common <- policy-* <- policy.c) <- bandit, verdict <-
+ * statejson <- statefile.
  *
  * Conventions as in pb.h. */
 #ifndef PB_BANDIT_H
@@ -7,8 +12,9 @@
 
 #include "base.h"
 
+
 /* ===================================================================== */
-/* state.c: the state file (format in pb-state.5)                         */
+/* state.c, batch.c: the state as data: arms, pairs, contexts, batches  */
 /* ===================================================================== */
 
 #define PB_STATE_FORMAT "promptbandit-state"
@@ -18,15 +24,17 @@
 #define PB_MAX_COUNT 9e15    /* counts in a state file (pulls, errors, ids):
                               * integers a double and a long both hold */
 
+/* The policies, in the order pb-update(1) lists them; the operations of
+ * each are in policy.c's table (internal.h). */
 enum pb_policy_kind {
+	/* regret */
 	PB_POL_UNIFORM,
 	PB_POL_EPSILON,
-	PB_POL_UCB1,
-	PB_POL_THOMPSON,
-	/* regret */
 	PB_POL_SOFTMAX,
+	PB_POL_UCB1,
 	PB_POL_UCBV,
 	PB_POL_KLUCB,
+	PB_POL_THOMPSON,
 	PB_POL_EXP3,
 	/* fixed budget: stop when `budget` pulls are handed out */
 	PB_POL_HALVING,
@@ -64,12 +72,12 @@ struct pb_arm {
 	double *pstate;      /* the policy's own numbers for this arm, saved as
 	                      * "policy_state" (pb_policy_nstate of them), or
 	                      * NULL: the policy's starting values */
-	long cursor;         /* tasks.c: every position of the pool's order
+	long cursor;         /* every position of the pool's order
 	                      * below this one the arm has used or passed over
 	                      * (for a context's pool: the context's arm) */
 };
 
-/* tasks.c: a pool of tasks, one seeded random order of them.  A task is
+/* A pool of tasks, one seeded random order of them.  A task is
  * known by its id (the task's "id" field, or "#" and a digest of its
  * input when it has none) and a digest of its input text, so a task
  * whose text changed under the same id is caught.  id[p], dig[p]: the
@@ -100,6 +108,31 @@ struct pb_batch {
 	size_t ndone, capdone;
 };
 
+/* Statistics of two arms i < j on the tasks both answered: n tasks, sum
+ * and sum of squares of d = r_i - r_j, and the discordant counts b (d > 0:
+ * for 0/1 rewards, i right and j wrong) and c (d < 0).  Of those, fpos
+ * and fneg had a fractional d (not -1, 0 or 1: graded rewards), whose
+ * sum and sum of squares are fsum and fsumsq. */
+struct pb_pair {
+	long n;
+	double sum, sumsq;
+	long b, c;
+	long fpos, fneg;
+	double fsum, fsumsq;
+	double lm[2]; /* log of the mixture martingales below: [0] for the
+	               * first arm over the second, [1] the other way; kept
+	               * by pb_pair_add, recomputed by pb_pair_refresh */
+};
+
+/* One value of the context field: the arms' statistics on those tasks
+ * alone.  arms[i] stands for st->arms[i] (id copied; fields NULL). */
+struct pb_ctx {
+	char *name;
+	struct pb_arm *arms;
+	struct pb_pair *pair; /* as st->pair, or NULL */
+	struct pb_tasks tasks; /* this context's task pool */
+};
+
 struct pb_state {
 	char run[33];          /* random hex id of this state's run */
 	struct pb_policy pol;
@@ -113,7 +146,7 @@ struct pb_state {
 	struct pb_batch *batch; /* pulls still out, oldest first */
 	size_t nbatch;
 	cJSON *merged;         /* array of run ids merged in (owned) */
-	/* pool.c: paired statistics, groups still coming back, contexts */
+	/* paired statistics, groups still coming back, contexts */
 	struct pb_pair *pair;  /* narms (narms - 1) / 2, see pb_state_pair;
 	                        * NULL until a group comes back */
 	struct pb_group *open; /* groups with members still out */
@@ -121,8 +154,8 @@ struct pb_state {
 	char *ctx_field;       /* the task field naming the context, or NULL */
 	struct pb_ctx *ctx;    /* statistics per context value */
 	size_t nctx;
-	struct pb_history *hist; /* history.c: the bounded history, or NULL */
-	struct pb_tasks tasks; /* tasks.c: the pool (a state without contexts;
+	struct pb_history *hist; /* the bounded history, or NULL */
+	struct pb_tasks tasks; /* the task pool (a state without contexts;
 	                        * with contexts each keeps its own) */
 	long repeats;          /* pulls of one (arm, task) pair (--repeats R):
 	                        * rewards are averaged per task */
@@ -134,27 +167,15 @@ int pb_state_new(struct pb_state *st, FILE *arms, const char *name,
                  const struct pb_policy *pol, uint64_t seed,
                  char err[PB_ERRLEN]);
 
-/* Writes st as a new file at path; fails if path already exists (the
- * temp file is linked into place, so two concurrent inits cannot both
- * win). */
-int pb_state_create(const struct pb_state *st, const char *path,
-                    char err[PB_ERRLEN]);
-
-/* Loads and validates path.  On failure st is left empty. */
-int pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN]);
-
-/* Writes st to path atomically: a temp file in the same folder, fsync,
- * rename, fsync of the folder.  path is untouched if this fails. */
-int pb_state_save(const struct pb_state *st, const char *path,
-                  char err[PB_ERRLEN]);
-
-/* Takes an exclusive flock(2) on path itself, serialising every writer;
- * if the file was replaced while we waited, the lock is taken again on
- * the new file.  Returns a descriptor for pb_state_unlock, or -1. */
-int pb_state_lock(const char *path, char err[PB_ERRLEN]);
-void pb_state_unlock(int fd);
-
 void pb_state_free(struct pb_state *st);
+
+/* A state built from records rather than an arms file (pb-report
+ * --replay): pb_state_blank makes an empty one under uniform, next pull
+ * 1, with run's id (NULL: none) and every other member 0;
+ * pb_state_new_arm appends arm id with empty statistics and the fields
+ * {"id": id}, returning its index.  -1 out of memory. */
+int pb_state_blank(struct pb_state *st, const char *run);
+int pb_state_new_arm(struct pb_state *st, const char *id);
 
 int pb_state_find_arm(const struct pb_state *st, const char *id);
 
@@ -170,55 +191,9 @@ int pb_state_begin_batch(struct pb_state *st, double now);
  * or -1 out of memory. */
 long pb_state_hand_out(struct pb_state *st, int arm);
 
-/* Applies pull id, said to be of arm, with reward (NAN: unscored, counted
- * as an error).  Returns 0 if applied, 1 if that pull was applied before
- * (or its batch forgotten), or -1 with err set if it cannot be right: never
- * handed out, or handed out to another arm. */
-int pb_state_apply(struct pb_state *st, long id, int arm, double reward,
-                   char err[PB_ERRLEN]);
-
-/* Hands back pull id of arm (context ctx as for pb_state_apply_ctx): a
- * pull that will never come (an interrupted request) stops being pending
- * at once.  No reward and no error is counted, and its arm never gets
- * that task again (its cursor has passed it).  Returns as
- * pb_state_apply. */
-int pb_state_release(struct pb_state *st, long id, int arm, const char *ctx,
-                     char err[PB_ERRLEN]);
-
 /* Drops the batches handed out pending_ttl or more seconds before now;
  * returns how many pulls were still out in them. */
 long pb_state_forget(struct pb_state *st, double now);
-
-/* Adds other's statistics into st (same arm ids required; a run already
- * merged, or st's own run, is refused). */
-int pb_state_merge(struct pb_state *st, const struct pb_state *other,
-                   char err[PB_ERRLEN]);
-
-/* Serialises st as a cJSON tree (used by save and by pb-report --json). */
-cJSON *pb_state_to_json(const struct pb_state *st);
-
-
-/* ===================================================================== */
-/* tasks.c: the task pool: one random order of the tasks, a cursor per arm */
-/* ===================================================================== */
-
-void pb_tasks_free(struct pb_tasks *t);
-/* The position of task id in t, or -1. */
-long pb_tasks_find(const struct pb_tasks *t, const char *id);
-/* Appends a task (its id not in t yet).  Returns 0, or -1 out of memory. */
-int pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig);
-/* The pool of context ctx, or the state's own when ctx < 0. */
-struct pb_tasks *pb_state_tasks(const struct pb_state *st, int ctx);
-/* Tasks known, in context ctx, or in all (every context's) when ctx < 0. */
-size_t pb_state_pool_size(const struct pb_state *st, int ctx);
-
-/* A task's id (malloc'd): its "id" field, a non-empty string or an
- * integer (written in decimal), else "#" and 16 hex digits of a digest of
- * input (the text of its input field); *dig receives the digest of input
- * that tells a changed task.  NULL with err set when "id" has another
- * type, or out of memory (err not set). */
-char *pb_task_key(const cJSON *task, const char *input, uint64_t *dig,
-                  char err[PB_ERRLEN]);
 
 /* Makes the n tasks id[i], dig[i] of one input known to the pool of
  * context ctx: pos[i] receives each task's position, or -2 when the pool
@@ -246,47 +221,14 @@ long pb_state_next_pos(const struct pb_state *st, int ctx, const int *arms,
  * Returns the pull id, or -1 out of memory. */
 long pb_state_hand_out_task(struct pb_state *st, int arm, int ctx, long pos);
 
-/* The arms still in contention in context ctx (-1: all tasks): in[i] is 1
- * for the arms a pull could still tell apart.  lucb, top-two: the leader
- * and the arms not yet separated from it; race and the budgets: the arms
- * still in the race; the others: every arm in the pool.  Retired arms
- * are never in contention.  Returns -1 only if out of memory. */
-int pb_state_contention(const struct pb_state *st, int ctx, unsigned char *in);
-
-/* Whether every arm in contention in ctx has used (or passed over) every
- * task of a non-empty pool: then no new evidence can come, and why says
- * "pool exhausted after N tasks: not separated: a, b" (or names the one
- * arm left). */
-int pb_state_exhausted(const struct pb_state *st, int ctx, char why[PB_ERRLEN]);
-
-/* The pool as the state file's "tasks" array of [id, digest] pairs, in
- * order, and back (into an empty t; a missing array is an empty pool). */
-cJSON *pb_tasks_json(const struct pb_tasks *t);
-int pb_tasks_load(struct pb_tasks *t, const cJSON *arr, char err[PB_ERRLEN]);
-
-/* ===================================================================== */
-/* pool.c: paired statistics, contexts, a changing pool of arms           */
-/* ===================================================================== */
-
-/* A task sent to k arms (pb-sample --arms-per-task): the members that
- * came back, kept until all have (or their batch is forgotten).  Each
- * member's reward is paired with the others' as it arrives. */
-struct pb_group {
-	long first, k;  /* pull ids first .. first + k - 1 */
-	int ctx;        /* index into st->ctx, or -1 */
-	int *arm;       /* per member: its arm, or -1 while out */
-	double *r;      /* per member: its reward (NAN: an error) */
-	long nback;
-};
-
-/* One value of the context field: the arms' statistics on those tasks
- * alone.  arms[i] stands for st->arms[i] (id copied; fields NULL). */
-struct pb_ctx {
-	char *name;
-	struct pb_arm *arms;
-	struct pb_pair *pair; /* as st->pair, or NULL */
-	struct pb_tasks tasks; /* this context's task pool */
-};
+/* The pulls of one task (pb-sample): the task at position pos of context
+ * ctx's pool handed out to the m arms arms[], each st->repeats times side
+ * by side, as one group of the current batch (pb_state_begin_batch),
+ * which is ended for a new one, handed out at the same time, when its
+ * groups have another size.  Returns the first pull id, or -1 out of
+ * memory. */
+long pb_state_hand_out_group(struct pb_state *st, int ctx, long pos,
+                             const int *arms, size_t m);
 
 /* The paired statistics of arms i != j, oriented as (min(i,j), max(i,j)):
  * differences are r_min - r_max.  NULL while no group came back. */
@@ -305,23 +247,10 @@ int pb_state_add_ctx(struct pb_state *st, const char *name);
  * probability >= 1 - delta).  view shares st's memory: never
  * pb_state_free it. */
 void pb_state_view(const struct pb_state *st, size_t c, struct pb_state *view);
-
-/* pb_state_apply with the pull's context (NULL when the
- * state keeps none; required when it does).  Errors: a context where the
- * state keeps none, none where it does, or one that differs from its
- * group's. */
-int pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
-                       const char *ctx, char err[PB_ERRLEN]);
-
-/* Chooses the arms of one task in context ctx (-1: none) with st's
- * policy: k distinct arms (k = 0: every arm in the pool), fewer if the
- * pool has fewer; allow, if not NULL, narrows the pool to the arms i
- * with allow[i] set.  Retired arms are never chosen; race chooses its
- * surviving arms (the k best by mean if more survive).  Counts each
- * choice as pending in the context, and advances st->rng.  Returns how
- * many arms went into out, or -1 if out of memory. */
-int pb_state_choose(struct pb_state *st, int ctx, size_t k,
-                    const unsigned char *allow, int *out);
+/* pb_state_view with the view's "updates" those of the context (the
+ * pulls, rewarded or not, of its arms), as reports and histories count. */
+void pb_state_context_view(const struct pb_state *st, size_t c,
+                           struct pb_state *view);
 
 /* The arms of st still in the pool (not retired), as a view: arms (room
  * for st->narms) receives copies of them, map[v] the index in st of the
@@ -329,11 +258,6 @@ int pb_state_choose(struct pb_state *st, int ctx, size_t k,
  * it. */
 size_t pb_state_active(const struct pb_state *st, struct pb_state *view,
                        struct pb_arm *arms, int *map);
-
-/* pb_policy_done on the arms still in the pool (and context ctx, or -1
- * for all tasks); *best, if not NULL, is an index into st->arms. */
-int pb_state_done(const struct pb_state *st, int ctx, char why[PB_ERRLEN],
-                  int *best);
 
 /* Appends the arms of an arms file (as pb_state_new reads it) to a
  * running state, with empty statistics; an id already in the state is
@@ -351,7 +275,157 @@ void pb_state_add_tokens(struct pb_state *st, int i, const char *ctx,
 int pb_state_retire(struct pb_state *st, const char *id, char err[PB_ERRLEN]);
 
 /* ===================================================================== */
-/* policy.c: arm selection                                                */
+/* tasks.c: the task pool: one seeded random order of the tasks          */
+/* ===================================================================== */
+
+void pb_tasks_free(struct pb_tasks *t);
+/* The position of task id in t, or -1. */
+long pb_tasks_find(const struct pb_tasks *t, const char *id);
+/* Appends a task (its id not in t yet).  Returns 0, or -1 out of memory. */
+int pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig);
+/* The pool of context ctx, or the state's own when ctx < 0. */
+struct pb_tasks *pb_state_tasks(const struct pb_state *st, int ctx);
+/* Tasks known, in context ctx, or in all (every context's) when ctx < 0. */
+size_t pb_state_pool_size(const struct pb_state *st, int ctx);
+
+/* A task's id (malloc'd): its "id" field, a non-empty string or an
+ * integer (written in decimal), else "#" and 16 hex digits of a digest of
+ * input (the text of its input field); *dig receives the digest of input
+ * that tells a changed task.  NULL with err set when "id" has another
+ * type, or out of memory (err not set). */
+char *pb_task_key(const cJSON *task, const char *input, uint64_t *dig,
+                  char err[PB_ERRLEN]);
+
+/* ===================================================================== */
+/* bandit.c: where state, policy and history meet: choose, apply      */
+/* ===================================================================== */
+
+/* Applies pull id, said to be of arm, with reward (NAN: unscored, counted
+ * as an error).  Returns 0 if applied, 1 if that pull was applied before
+ * (or its batch forgotten), or -1 with err set if it cannot be right: never
+ * handed out, or handed out to another arm. */
+int pb_state_apply(struct pb_state *st, long id, int arm, double reward,
+                   char err[PB_ERRLEN]);
+
+/* pb_state_apply with the pull's context (NULL when the
+ * state keeps none; required when it does).  Errors: a context where the
+ * state keeps none, none where it does, or one that differs from its
+ * group's. */
+int pb_state_apply_ctx(struct pb_state *st, long id, int arm, double reward,
+                       const char *ctx, char err[PB_ERRLEN]);
+
+/* Hands back pull id of arm (context ctx as for pb_state_apply_ctx): a
+ * pull that will never come (an interrupted request) stops being pending
+ * at once.  No reward and no error is counted, and its arm never gets
+ * that task again (its cursor has passed it).  Returns as
+ * pb_state_apply. */
+int pb_state_release(struct pb_state *st, long id, int arm, const char *ctx,
+                     char err[PB_ERRLEN]);
+
+/* Chooses the arms of one task in context ctx (-1: none) with st's
+ * policy: k distinct arms (k = 0: every arm in the pool), fewer if the
+ * pool has fewer; allow, if not NULL, narrows the pool to the arms i
+ * with allow[i] set.  Retired arms are never chosen; race chooses its
+ * surviving arms (the k best by mean if more survive).  Counts each
+ * choice as pending in the context, and advances st->rng.  Returns how
+ * many arms went into out, or -1 if out of memory. */
+int pb_state_choose(struct pb_state *st, int ctx, size_t k,
+                    const unsigned char *allow, int *out);
+
+/* Takes a point now, whatever the stride (tests, and a final point for
+ * plots).  Returns 0, or -1 out of memory. */
+int pb_history_take(struct pb_state *st);
+
+/* ===================================================================== */
+/* verdict.c: whether to stop, and which arm is best                     */
+/* ===================================================================== */
+
+/* pb_policy_done on the arms still in the pool (and context ctx, or -1
+ * for all tasks); *best, if not NULL, is an index into st->arms. */
+int pb_state_done(const struct pb_state *st, int ctx, char why[PB_ERRLEN],
+                  int *best);
+
+/* The arms still in contention in context ctx (-1: all tasks): in[i] is 1
+ * for the arms a pull could still tell apart.  lucb, top-two: the leader
+ * and the arms not yet separated from it; race and the budgets: the arms
+ * still in the race; the others: every arm in the pool.  Retired arms
+ * are never in contention.  Returns -1 only if out of memory. */
+int pb_state_contention(const struct pb_state *st, int ctx, unsigned char *in);
+
+/* Whether every arm in contention in ctx has used (or passed over) every
+ * task of a non-empty pool: then no new evidence can come, and why says
+ * "pool exhausted after N tasks: not separated: a, b" (or names the one
+ * arm left). */
+int pb_state_exhausted(const struct pb_state *st, int ctx, char why[PB_ERRLEN]);
+
+/* The verdict pb-report gives, on the arms still in the pool. */
+struct pb_verdict {
+	int done;             /* the policy's stopping rule has fired */
+	int best;             /* the best arm (index into st->arms), or -1 */
+	double delta;         /* error probability of the rule and eps set:
+	                       * the policy's (lucb, top-two, race), else
+	                       * 1 - level */
+	double conf;          /* 1 - delta; NAN for a fixed budget */
+	const char *rule;     /* "glr", "box", "paired" or "budget" (static) */
+	unsigned char *open;  /* per arm: not yet separated from the best
+	                       * (budget, race: still in the race) */
+	double eps;           /* as given, or NAN */
+	unsigned char *good;  /* per arm: in the eps-good set (NULL when eps
+	                       * is NAN) */
+	char why[PB_ERRLEN];  /* the stop or the exhaustion in words, or "" */
+	int exhausted;        /* not done, and the arms in contention have
+	                       * used every task: no new evidence can come */
+	int totals;           /* a state with contexts: no verdict on the
+	                       * totals (done 0), a weighted estimate */
+	double *weighted;     /* per arm (totals): sum over contexts of the
+	                       * context's share of tasks times the arm's mean
+	                       * there (NAN: no rewards in a context with tasks) */
+	size_t nctx;          /* contexts (totals) */
+	size_t pool;          /* tasks in the pool */
+};
+
+/* Judges st (a state, or a context's view from pb_state_context_view) at
+ * level (of the rules without a delta of their own) and eps (NAN: no
+ * eps-good set) into v, which the caller frees with pb_verdict_free.
+ * Returns 0, or -1 out of memory (v freed). */
+int pb_bandit_verdict(const struct pb_state *st, double level, double eps,
+                      struct pb_verdict *v);
+void pb_verdict_free(struct pb_verdict *v);
+
+/* ===================================================================== */
+/* merge.c, statefile.c, statejson.c: merging, the state file, its JSON  */
+/* ===================================================================== */
+
+/* Adds other's statistics into st (same arm ids required; a run already
+ * merged, or st's own run, is refused). */
+int pb_state_merge(struct pb_state *st, const struct pb_state *other,
+                   char err[PB_ERRLEN]);
+
+/* Writes st as a new file at path; fails if path already exists (the
+ * temp file is linked into place, so two concurrent inits cannot both
+ * win). */
+int pb_state_create(const struct pb_state *st, const char *path,
+                    char err[PB_ERRLEN]);
+
+/* Loads and validates path.  On failure st is left empty. */
+int pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN]);
+
+/* Writes st to path atomically: a temp file in the same folder, fsync,
+ * rename, fsync of the folder.  path is untouched if this fails. */
+int pb_state_save(const struct pb_state *st, const char *path,
+                  char err[PB_ERRLEN]);
+
+/* Takes an exclusive flock(2) on path itself, serialising every writer;
+ * if the file was replaced while we waited, the lock is taken again on
+ * the new file.  Returns a descriptor for pb_state_unlock, or -1. */
+int pb_state_lock(const char *path, char err[PB_ERRLEN]);
+void pb_state_unlock(int fd);
+
+/* Serialises st as a cJSON tree (used by save and by pb-report --json). */
+cJSON *pb_state_to_json(const struct pb_state *st);
+
+/* ===================================================================== */
+/* policy.c: arm selection (the policies in policy-*.c)                  */
 /* ===================================================================== */
 
 /* Parses "ucb1", "ucb1:c=2", "epsilon-greedy:epsilon=0.1",
@@ -359,6 +433,7 @@ int pb_state_retire(struct pb_state *st, const char *id, char err[PB_ERRLEN]);
  * in pb-update(1).  Sets defaults first. */
 int pb_policy_parse(struct pb_policy *p, const char *spec,
                     char err[PB_ERRLEN]);
+/* The policy's name, or NULL past the last policy (k counts them). */
 const char *pb_policy_name(enum pb_policy_kind k);
 
 /* The policies' parameters, one row per (policy, parameter), with their
@@ -371,13 +446,11 @@ struct pb_policy_param {
 	size_t off;
 	double lo, hi;
 	int closed_lo, integer;
+	double def;  /* the value when the spec does not give one */
 };
 extern const struct pb_policy_param pb_policy_params[];
 extern const size_t pb_policy_nparams;
 double *pb_policy_field(struct pb_policy *p, const struct pb_policy_param *q);
-
-/* Checks a policy's parameters are in range (also for loaded states). */
-int pb_policy_check(const struct pb_policy *p, char err[PB_ERRLEN]);
 
 /* Chooses an arm, counting each arm's live pending pulls as if they had
  * been observed at the arm's current mean, so one batch spreads over the
@@ -393,40 +466,30 @@ double pb_policy_index(const struct pb_state *st, int i);
  * fixed seed of its own; never advances st->rng. */
 double pb_policy_prob(const struct pb_state *st, int i);
 
-/* Tells the policy that a reward (NAN: an error) of arm i was applied;
- * called by pb_state_apply.  Returns -1 only if out of memory. */
-int pb_policy_update(struct pb_state *st, int i, double reward);
-
-/* Tells the policy that the paired statistics of arms i and j changed
- * (pool.c calls it when a group's rewards come back).  Race knocks out
- * arm x (i, then j) once the evidence of all the others against it,
- *     log sum over y != x of M(y over x)       (M = exp(lm), see pb_pair)
- * reaches log(K / delta), K the arms in the state; the last arm standing
- * stays.  If x is a best arm, every M(y over x) is a supermartingale, so
- * their mean is one, and by Ville's inequality it ever reaches
- * K / ((K - 1) delta) with probability <= delta (K - 1) / K: a best arm
- * is knocked out with at most that probability, and with all arms equal
- * the race ends (K - 1 of K knocked out) with probability <= delta.  A
- * pair with no discordant task counts M = 1.  The sum, where the usual
- * rule takes the largest M against a threshold (K - 1) / delta, lets the
- * several arms that beat a middling arm pool their evidence.  Other
- * policies ignore the call.  Returns -1 only if out of memory. */
-int pb_policy_pair(struct pb_state *st, int i, int j);
+/* Every arm's chance of getting the next pull (p[0..narms)), as
+ * pb_policy_prob gives them one at a time; cheaper for all arms of a
+ * randomised policy, which needs a Monte Carlo run.  Returns -1 only if
+ * out of memory. */
+int pb_policy_probs(const struct pb_state *st, double *p);
 
 /* Gives every arm its policy numbers (pb_arm.pstate) at their starting
  * values where it has none yet, so copies of the arms share them.
  * Returns -1 only if out of memory. */
 int pb_policy_prepare(struct pb_state *st);
 
-/* How many numbers of per-arm state (pb_arm.pstate) the policy keeps. */
-int pb_policy_nstate(enum pb_policy_kind k);
+/* The arms pb-sample sends each task to unless told (-k): 1, or 0 for
+ * every arm the policy chooses (race: its survivors). */
+long pb_policy_arms_per_task(const struct pb_policy *p);
 
-/* Whether the policy says stop.  Fixed confidence (lucb, top-two): the
- * stopping rule has fired on the applied rewards (lucb: pb_box_stop,
- * top-two: pb_glr_stop, both in bai.h).  Fixed
- * budget: `budget` pulls were handed out.  Others never stop.  When it
- * returns 1, why says so in words and *best (if not NULL) receives the
- * recommended arm; otherwise *best is the current leader or -1. */
+/* The pulls a fixed-budget policy hands out in all (the run stops
+ * there), or NAN for a policy without a budget. */
+double pb_policy_budget(const struct pb_policy *p);
+
+/* Whether the policy says stop: lucb and top-two when their stopping
+ * rule has fired on the applied rewards, race when one arm is left, the
+ * budgets when `budget` pulls were handed out; the others never.  When
+ * it returns 1, why says so in words and *best (if not NULL) receives
+ * the recommended arm; otherwise *best is the current leader or -1. */
 int pb_policy_done(const struct pb_state *st, char why[PB_ERRLEN], int *best);
 
 /* ===================================================================== */
@@ -449,25 +512,12 @@ double pb_mix_log(double s, double n, double q);
 void pb_mix_bounds(double s, double n, double d, double *lo, double *hi);
 
 /* Evidence that arm a is better than arm b: the generalised likelihood
- * ratio with each arm's likelihood replaced by its Jeffreys mixture,
- *
- *   Z(a,b) = inf over la <= lb of log M_a(la) + log M_b(lb)
- *          = log M_a(m) + log M_b(m),  m = (S_a + S_b) / (n_a + n_b),
- *
- * when a's mean is above b's; otherwise the value at the two means
- * (<= 0).  0 when either arm has no rewards. */
+ * ratio of their Jeffreys mixtures (<= 0 when a's mean is not above
+ * b's; 0 when either arm has no rewards). */
 double pb_glr_z(const struct pb_stats *a, const struct pb_stats *b);
 
 /* The threshold of the stopping rule for k arms at error probability
- * delta: log(k / delta).  If the empirical best arm a has Z(a,b) >= this
- * for every other arm b, then a is a best arm, with probability >= 1 -
- * delta over the whole run: a wrong a needs Z(a,*) >= log(k/delta) for
- * a true best arm *, hence M_a(mu_a) M_*(mu_*) >= k/delta (the true
- * means satisfy the constraint, and the product of two independent
- * arms' mixtures is itself a supermartingale), which has probability <=
- * delta/k for each of the k - 1 candidates a.  With k rather than k - 1
- * the rule also fires with probability <= delta when all arms are equal
- * (then a leader a != 1 needs Z(a,1) high, and a = 1 needs Z(1,2)). */
+ * delta: log(k / delta) (why it holds: bai.c). */
 double pb_glr_threshold(size_t k, double delta);
 
 /* The empirical best arm of st: the largest mean among arms with
@@ -485,12 +535,8 @@ int pb_glr_stop(const struct pb_state *st, double delta, int *best,
                 unsigned char *open);
 
 /* The box rule (LUCB's own): stop when the leader's lower bound is above
- * every other arm's upper bound, the bounds being pb_mix_bounds at
- * delta / k.  Every interval holds with probability >= 1 - delta, and
- * then the declared arm is a best arm.  Weaker than pb_glr_stop when the
- * arms have had similar numbers of pulls, stronger when the leader has
- * had many more (each arm pays only its own (1/2) log n).  Arguments as
- * for pb_glr_stop. */
+ * every other arm's upper bound (pb_mix_bounds at delta / k).  Arguments
+ * as for pb_glr_stop. */
 int pb_box_stop(const struct pb_state *st, double delta, int *best,
                 unsigned char *open);
 
@@ -501,77 +547,27 @@ int pb_box_stop(const struct pb_state *st, double delta, int *best,
 size_t pb_eps_good(const struct pb_state *st, double delta, double eps,
                    unsigned char *in);
 
-/* ------------------------------------------------------------ paired */
-
-/* Statistics of two arms i < j on the tasks both answered: n tasks, sum
- * and sum of squares of d = r_i - r_j, and the discordant counts b (d > 0:
- * for 0/1 rewards, i right and j wrong) and c (d < 0).  Of those, fpos
- * and fneg had a fractional d (not -1, 0 or 1: graded rewards), whose
- * sum and sum of squares are fsum and fsumsq. */
-struct pb_pair {
-	long n;
-	double sum, sumsq;
-	long b, c;
-	long fpos, fneg;
-	double fsum, fsumsq;
-	double lm[2]; /* log of the mixture martingales below: [0] for the
-	               * first arm over the second, [1] the other way; kept
-	               * by pb_pair_add, recomputed by pb_pair_refresh */
-};
-
 void pb_pair_add(struct pb_pair *p, double ri, double rj);
 void pb_pair_refresh(struct pb_pair *p); /* after b, c or f* were set */
 
-/* Evidence that the first arm of the pair has the larger MEAN (second:
- * j_over_i set), as a betting martingale on d in [-1,1] under H0: E[d]
- * <= 0.  For each bet lam the wealth is prod (1 + lam d) over tasks with
- * d = -1, 0, 1 and prod exp(lam d + (log(1 - lam) + lam) d^2) over the
- * others; the second factor is <= 1 + lam d for |d| <= 1 and lam in
- * [0,1) (Fan, Grama and Liu 2015), so the product is a nonnegative
- * supermartingale whatever the rewards.  Its log is
- *     b1 log(1 + lam) + c1 log(1 - lam) + lam S' + (log(1 - lam) + lam) V'
- * with b1 = b - fpos, c1 = c - fneg the tasks with d = 1 and -1 and S',
- * V' = fsum, fsumsq: a few numbers per pair.  For 0/1 rewards this is
- * the sign test's likelihood ratio (2q)^b (2(1 - q))^c at lam = 2q - 1.
- * The equal-weight mixture over the PB_PAIR_GRID bets
- *     lam_m = 2^(-m/2) / 2,  m = 0 .. 7  (q = 0.75, 0.68, ... 0.52)
- * is a supermartingale too, and by Ville's inequality it reaches 1/d
- * with probability <= d, at any time.  Ties leave it alone.  The grid
- * puts the prior where paired prompt comparisons cost calls: win rates
- * between 52% and 75% among discordant tasks (a larger effect is found
- * quickly through lam_0 anyway).  Returns log of the mixture (lm[0] or
- * lm[1]) when the arm's mean difference is positive, else 0. */
+/* Evidence that the first arm of the pair has the larger mean (second:
+ * j_over_i set): the log of a mixture of PB_PAIR_GRID betting
+ * martingales on the differences (bai.c), which by Ville's inequality
+ * reaches log(1/d) with probability <= d at any time.  lm[0] or lm[1]
+ * when the arm's mean difference is positive, else 0. */
 #define PB_PAIR_GRID 8
 double pb_pair_evidence(const struct pb_pair *p, int j_over_i);
 
-/* Every arm's chance of getting the next pull (p[0..narms)), as
- * pb_policy_prob gives them one at a time; cheaper for all arms of a
- * randomised policy, which needs a Monte Carlo run.  Returns -1 only if
- * out of memory. */
-int pb_policy_probs(const struct pb_state *st, double *p);
-
-/* ------------------------------------------------------- lower bound */
-
 /* The characteristic time T*(mu) of Garivier and Kaufmann (2016) for k
- * Bernoulli arms with a unique best: any delta-correct strategy needs
- * E[pulls] >= T*(mu) kl(delta, 1 - delta) ~ T*(mu) log(1/delta).  w, if
- * not NULL, receives the optimal allocation.  Returns NAN when the best
- * is not unique or a mean is not in (0,1). */
+ * Bernoulli arms with a unique best (w, if not NULL: the optimal
+ * allocation); NAN when the best is not unique or a mean not in (0,1). */
 double pb_char_time(const double *mu, size_t k, double *w);
 
 /* ===================================================================== */
 /* history.c: each arm's pulls, mean and selection probability over time */
 /* ===================================================================== */
 
-/* At most PB_HIST_CAP points are kept.  A point is taken after every
- * `stride` applied pulls (st->updates a multiple of stride, or the first
- * update past the next multiple when a merge jumps the count); when the
- * buffer is full, every other point is dropped (the later of each pair
- * stays, so the newest point always survives) and the stride doubles.
- * A million updates therefore leave between PB_HIST_CAP / 2 and
- * PB_HIST_CAP points at a stride of 2^13 or 2^14, and taking a point,
- * the only costly step (pb_policy_probs), happens about
- * PB_HIST_CAP / 2 * log2(updates / PB_HIST_CAP) times in all. */
+/* At most PB_HIST_CAP points are kept (how: history.c). */
 #define PB_HIST_CAP 200
 
 /* One arm's series, keyed by arm id so arms added or retired later keep
@@ -601,16 +597,6 @@ struct pb_history {
 	size_t nctx;
 };
 
-/* Takes a point if one is due after st->updates changed; called by
- * pb_state_apply after each applied pull.  When no point is due this is
- * one comparison.  Out of memory, the point is skipped: the history is
- * a record for people, and never worth failing an update for. */
-void pb_history_note(struct pb_state *st);
-
-/* Takes a point now, whatever the stride (tests, and a final point for
- * plots).  Returns 0, or -1 out of memory. */
-int pb_history_take(struct pb_state *st);
-
 /* The history as the state file's "history" member (pb-state(5)):
  *   {"stride":S,"updates":[...],
  *    "arms":{"ID":{"pulls":[...],"mean":[...],"var":[...],"prob":[...]}}}
@@ -618,24 +604,6 @@ int pb_history_take(struct pb_state *st);
  *    "contexts":{"NAME":{...the same, for that context...}}.
  * Returns a new tree, or NULL. */
 cJSON *pb_history_to_json(const struct pb_history *h);
-
-/* Reads a "history" member into a new *out (NULL when o is NULL: a state
- * without history).  Arrays must all have the length of "updates", at
- * most PB_HIST_CAP, with updates increasing.  Returns 0, or -1 with err
- * saying what is wrong (without the path). */
-int pb_history_from_json(struct pb_history **out, const cJSON *o,
-                         char err[PB_ERRLEN]);
-
-void pb_history_free(struct pb_history *h);
-
-/* Folds other's history into st's, for pb_state_merge (call it before
- * st->updates grows by other's): the two runs as if they had gone side
- * by side, each at its own pace, so a point of the merged history at a
- * given share of both runs adds their pulls and pools their means and
- * variances.  A state without history takes other's.  st's history is
- * left as it was when other has none.  Returns 0, or -1 out of memory
- * (st's history unchanged). */
-int pb_history_merge(struct pb_state *st, const struct pb_state *other);
 
 /* The series of arm id, or NULL. */
 const struct pb_hist_series *pb_history_find(const struct pb_history *h,
@@ -650,61 +618,37 @@ const struct pb_history *pb_history_ctx(const struct pb_history *h,
 /* ===================================================================== */
 
 /* The probability that each of the k arms is the best, p[0..k), by
- * Monte Carlo over `draws` joint draws from the arms' posteriors, with
- * an rng of its own seeded with seed (so the same statistics always give
- * the same answer).  An arm whose rewards were all 0 or 1 has the
- * posterior Beta(1 + sum, 1 + n - sum) of a uniform prior; an arm with
- * other rewards the normal approximation N(mean, v / n), v the sample
- * variance floored at 1 / (4 n) so that a few equal rewards still leave
- * some doubt.  Each draw counts for the arm with the largest value (the
- * first on a tie).  The standard error of each p[i] is at most
- * 0.5 / sqrt(draws).  Returns 0, or -1 out of memory or draws < 1. */
+ * Monte Carlo over `draws` joint draws from the arms' posteriors (Beta
+ * for 0/1 rewards, else normal), with an rng of its own seeded with seed.
+ * Returns 0, or -1 out of memory or draws < 1. */
 int pb_prob_best(const struct pb_stats *s, size_t k, long draws,
                  uint64_t seed, double *p);
 
-/* P(best) as pb_prob_best, but from a joint normal posterior: means
- * mu[0..k) with covariance cov (k x k, row-major), so that arms judged
- * on the same tasks, whose estimates rise and fall together with the
- * tasks' difficulty, are compared through their difference.  A cov that
- * is not positive definite gets the smallest ridge on its diagonal (1e-6
- * of its largest variance, times 4 until it is) that makes it so.
- * O(draws k^2).  Returns 0, or -1 out of memory or draws < 1. */
+/* P(best) as pb_prob_best, from a joint normal posterior: means mu[0..k)
+ * with covariance cov (k x k, row-major), for arms judged on the same
+ * tasks.  Returns as pb_prob_best. */
 int pb_prob_best_joint(const double *mu, const double *cov, size_t k,
                        long draws, uint64_t seed, double *p);
 
-/* The empirical Bernstein interval of Maurer and Pontil (2009) for the
- * mean of rewards in [0,1], two-sided at level 1 - alpha: with v the
- * sample variance (divisor n - 1) and L = ln(4 / alpha),
- *     mean -+ (sqrt(2 v L / n) + 7 L / (3 (n - 1))),
- * clipped to [0,1].  It holds for any distribution on [0,1], not only
- * in the limit, at the price of being wider than Student's t.  Fewer
- * than two rewards give [0,1]. */
+/* The empirical Bernstein interval (Maurer and Pontil 2009) for the mean
+ * of rewards in [0,1] at level 1 - alpha; fewer than two rewards give
+ * [0,1]. */
 void pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi);
 
-/* The interval pb-report shows.  Method "anytime" is pb_mix_bounds at
- * alpha: it holds at every number of rewards at once, so it stays valid
- * at a time an adaptive policy chose (the stop); "auto" the fixed-sample
- * pb_stats_ci (Wilson for 0/1 rewards, Student t otherwise, except that
- * graded rewards with no sample variance, where t would give an
- * interval of zero width, get pb_eb_ci); "bernstein" pb_eb_ci.  *name
- * receives a static name: "anytime", "wilson", "t" or "bernstein". */
+/* The interval pb-report shows, by method "anytime" (pb_mix_bounds),
+ * "auto" (fixed-sample) or "bernstein"; *name receives a static name:
+ * "anytime", "wilson", "t" or "bernstein". */
 void pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
                   double *lo, double *hi, const char **name);
 
-/* The percentile bootstrap interval for the mean of d[0..n) (for paired
- * data, the per-task differences), two-sided at level 1 - alpha: B
- * resamples of n values drawn with replacement (pb_rng_below, seeded
- * with seed), their means sorted, and the alpha/2 and 1 - alpha/2
- * quantiles taken by linear interpolation between order statistics
- * (Hyndman and Fan's type 7: position q (B - 1), 0-based).  n == 0
- * gives NAN.  Returns 0, or -1 out of memory or B < 2. */
+/* The percentile bootstrap interval for the mean of d[0..n) at level
+ * 1 - alpha (B resamples, seeded with seed); n == 0 gives NAN.  Returns
+ * 0, or -1 out of memory or B < 2. */
 int pb_boot_mean_ci(const double *d, size_t n, long B, double alpha,
                     uint64_t seed, double *lo, double *hi);
 
-/* The exact two-sided McNemar test of b against c discordant pairs (the
- * binomial sign test of b successes in b + c trials at 1/2):
- *     p = min(1, 2 sum_{i=0}^{min(b,c)} C(b+c, i) / 2^(b+c)),
- * and 1 when b + c = 0. */
+/* The exact two-sided McNemar test of b against c discordant pairs; 1
+ * when b + c = 0. */
 double pb_mcnemar_exact(long b, long c);
 
 /* Dollars for in_tok input and out_tok output tokens at the given

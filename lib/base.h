@@ -295,4 +295,26 @@ struct pb_scored {
 int pb_scored_read(const cJSON *rec, unsigned flags, struct pb_scored *s,
                    char err[PB_ERRLEN]);
 
+/* ===================================================================== */
+/* spool.c: a temp file holding what a tool read, to read again later     */
+/* ===================================================================== */
+
+/* The tools read their whole input before they take the state's lock,
+ * and keep it in a spool file (records as bytes, tasks as their lines).
+ * Each call returns 0, or -1 with err saying why: strerror(errno), or
+ * "short read" when the file ends early. */
+FILE *pb_spool_new(char err[PB_ERRLEN]); /* NULL on failure */
+int pb_spool_write(FILE *sp, const void *p, size_t len, char err[PB_ERRLEN]);
+/* Writes len bytes of text and a newline; *off receives where they start. */
+int pb_spool_line(FILE *sp, const char *text, size_t len, long *off,
+                  char err[PB_ERRLEN]);
+int pb_spool_read(FILE *sp, void *p, size_t len, char err[PB_ERRLEN]);
+/* Reads len bytes at offset off. */
+int pb_spool_read_at(FILE *sp, long off, void *p, size_t len,
+                     char err[PB_ERRLEN]);
+/* Flushes what the buffer holds back (a full disk shows only now). */
+int pb_spool_flush(FILE *sp, char err[PB_ERRLEN]);
+/* Back to the start, for reading. */
+int pb_spool_rewind(FILE *sp, char err[PB_ERRLEN]);
+
 #endif

@@ -3,12 +3,24 @@
  * applied a million times still holds at most PB_HIST_CAP points; the
  * same for each context of a state that keeps contexts; and the merge
  * of two runs' histories.  The format is the "history" member of
- * man/pb-state.5. */
+ * man/pb-state.5.  It is handed the numbers it keeps (bandit.c computes
+ * the selection probabilities), so it knows no policy and no state verb. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pb.h"
+#include "internal.h"
+
+/* At most PB_HIST_CAP points are kept.  A point is taken after every
+ * `stride` applied pulls (st->updates a multiple of stride, or the first
+ * update past the next multiple when a merge jumps the count); when the
+ * buffer is full, every other point is dropped (the later of each pair
+ * stays, so the newest point always survives) and the stride doubles.
+ * A million updates therefore leave between PB_HIST_CAP / 2 and
+ * PB_HIST_CAP points at a stride of 2^13 or 2^14, and taking a point,
+ * the only costly step (pb_policy_probs), happens about
+ * PB_HIST_CAP / 2 * log2(updates / PB_HIST_CAP) times in all. */
 
 void
 pb_history_free(struct pb_history *h)
@@ -174,24 +186,17 @@ r6(double x)
 	return isfinite(x) ? round(x * 1e6) / 1e6 : x;
 }
 
-/* Takes a point of st (a state, or a view of one context) into *hp. */
-static int
-take(struct pb_history **hp, struct pb_state *st)
+int
+pb_history_point(struct pb_history **hp, long updates,
+                 const struct pb_arm *arms, size_t narms, const double *prob)
 {
 	struct pb_history *h = *hp;
-	double *p;
 	size_t i, k;
 
 	if (!h && !(h = *hp = hist_new(1)))
 		return -1;
-	if (!(p = malloc((st->narms ? st->narms : 1) * sizeof *p)))
-		return -1;
-	if (pb_policy_probs(st, p) < 0) {
-		free(p);
-		return -1;
-	}
 	/* A second point at the same count replaces the first. */
-	if (h->n > 0 && h->updates[h->n - 1] >= (double)st->updates)
+	if (h->n > 0 && h->updates[h->n - 1] >= (double)updates)
 		h->n--;
 	else if (h->n == PB_HIST_CAP)
 		halve(h);
@@ -200,70 +205,40 @@ take(struct pb_history **hp, struct pb_state *st)
 		h->ser[i].pulls[k] = h->ser[i].mean[k] = NAN;
 		h->ser[i].var[k] = h->ser[i].prob[k] = NAN;
 	}
-	for (i = 0; i < st->narms; i++) {
-		const struct pb_arm *a = &st->arms[i];
+	for (i = 0; i < narms; i++) {
+		const struct pb_arm *a = &arms[i];
 		struct pb_hist_series *s = series_for(h, a->id, i);
-		if (!s) {
-			free(p);
+		if (!s)
 			return -1;
-		}
 		s->pulls[k] = (double)a->st.n;
 		s->mean[k] = r6(pb_stats_mean(&a->st));
 		s->var[k] = r6(pb_stats_var(&a->st));
-		s->prob[k] = r6(p[i]);
+		s->prob[k] = r6(prob[i]);
 	}
-	free(p);
-	h->updates[k] = (double)st->updates;
+	h->updates[k] = (double)updates;
 	h->n++;
 	set_next(h);
 	return 0;
 }
 
-/* A point of each context whose count changed since its last one. */
-static int
-take_contexts(struct pb_state *st)
+struct pb_history *
+pb_history_ctx_add(struct pb_history *h, const char *name)
 {
-	size_t c, i;
-
-	for (c = 0; c < st->nctx; c++) {
-		struct pb_state v;
-		struct pb_history *ch = ctx_add(st->hist, st->ctx[c].name);
-		if (!ch)
-			return -1;
-		pb_state_view(st, c, &v);
-		v.updates = 0;
-		for (i = 0; i < v.narms; i++)
-			v.updates += v.arms[i].st.n + v.arms[i].errors;
-		if (v.updates == 0 || (ch->n && ch->updates[ch->n - 1] >= (double)v.updates))
-			continue;
-		if (take(&ch, &v) < 0)
-			return -1;
-	}
-	return 0;
+	return ctx_add(h, name);
 }
 
 int
-pb_history_take(struct pb_state *st)
+pb_history_due(struct pb_history *h, long updates)
 {
-	if (take(&st->hist, st) < 0)
-		return -1;
-	return st->nctx ? take_contexts(st) : 0;
-}
-
-void
-pb_history_note(struct pb_state *st)
-{
-	struct pb_history *h = st->hist;
-
-	if (h && st->updates < h->next)
-		return;
+	if (h && updates < h->next)
+		return 0;
 	if (h && h->n == PB_HIST_CAP) {
 		halve(h);
 		set_next(h);
-		if (st->updates < h->next)
-			return;
+		if (updates < h->next)
+			return 0;
 	}
-	(void)pb_history_take(st);
+	return 1;
 }
 
 /* ------------------------------------------------------------- JSON */

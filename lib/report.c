@@ -22,6 +22,16 @@ tally_best(const double *x, size_t k, double *p)
 		p[arg] += 1;
 }
 
+/* The probability that each of the k arms is the best, p[0..k), by
+ * Monte Carlo over `draws` joint draws from the arms' posteriors, with
+ * an rng of its own seeded with seed (so the same statistics always give
+ * the same answer).  An arm whose rewards were all 0 or 1 has the
+ * posterior Beta(1 + sum, 1 + n - sum) of a uniform prior; an arm with
+ * other rewards the normal approximation N(mean, v / n), v the sample
+ * variance floored at 1 / (4 n) so that a few equal rewards still leave
+ * some doubt.  Each draw counts for the arm with the largest value (the
+ * first on a tie).  The standard error of each p[i] is at most
+ * 0.5 / sqrt(draws).  Returns 0, or -1 out of memory or draws < 1. */
 int
 pb_prob_best(const struct pb_stats *s, size_t k, long draws, uint64_t seed,
              double *p)
@@ -58,6 +68,13 @@ pb_prob_best(const struct pb_stats *s, size_t k, long draws, uint64_t seed,
 	return 0;
 }
 
+/* P(best) as pb_prob_best, but from a joint normal posterior: means
+ * mu[0..k) with covariance cov (k x k, row-major), so that arms judged
+ * on the same tasks, whose estimates rise and fall together with the
+ * tasks' difficulty, are compared through their difference.  A cov that
+ * is not positive definite gets the smallest ridge on its diagonal (1e-6
+ * of its largest variance, times 4 until it is) that makes it so.
+ * O(draws k^2).  Returns 0, or -1 out of memory or draws < 1. */
 int
 pb_prob_best_joint(const double *mu, const double *cov, size_t k, long draws,
                    uint64_t seed, double *p)
@@ -121,6 +138,13 @@ pb_prob_best_joint(const double *mu, const double *cov, size_t k, long draws,
 	return 0;
 }
 
+/* The empirical Bernstein interval of Maurer and Pontil (2009) for the
+ * mean of rewards in [0,1], two-sided at level 1 - alpha: with v the
+ * sample variance (divisor n - 1) and L = ln(4 / alpha),
+ *     mean -+ (sqrt(2 v L / n) + 7 L / (3 (n - 1))),
+ * clipped to [0,1].  It holds for any distribution on [0,1], not only
+ * in the limit, at the price of being wider than Student's t.  Fewer
+ * than two rewards give [0,1]. */
 void
 pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi)
 {
@@ -137,6 +161,13 @@ pb_eb_ci(const struct pb_stats *s, double alpha, double *lo, double *hi)
 	*hi = m + h > 1 ? 1 : m + h;
 }
 
+/* The interval pb-report shows.  Method "anytime" is pb_mix_bounds at
+ * alpha: it holds at every number of rewards at once, so it stays valid
+ * at a time an adaptive policy chose (the stop); "auto" the fixed-sample
+ * pb_stats_ci (Wilson for 0/1 rewards, Student t otherwise, except that
+ * graded rewards with no sample variance, where t would give an
+ * interval of zero width, get pb_eb_ci); "bernstein" pb_eb_ci.  *name
+ * receives a static name: "anytime", "wilson", "t" or "bernstein". */
 void
 pb_report_ci(const struct pb_stats *s, double alpha, const char *method,
              double *lo, double *hi, const char **name)
@@ -181,6 +212,13 @@ quantile7(const double *v, size_t n, double q)
 	return v[j] + (h - f) * (v[j + 1] - v[j]);
 }
 
+/* The percentile bootstrap interval for the mean of d[0..n) (for paired
+ * data, the per-task differences), two-sided at level 1 - alpha: B
+ * resamples of n values drawn with replacement (pb_rng_below, seeded
+ * with seed), their means sorted, and the alpha/2 and 1 - alpha/2
+ * quantiles taken by linear interpolation between order statistics
+ * (Hyndman and Fan's type 7: position q (B - 1), 0-based).  n == 0
+ * gives NAN.  Returns 0, or -1 out of memory or B < 2. */
 int
 pb_boot_mean_ci(const double *d, size_t n, long B, double alpha,
                 uint64_t seed, double *lo, double *hi)
@@ -211,6 +249,10 @@ pb_boot_mean_ci(const double *d, size_t n, long B, double alpha,
 	return 0;
 }
 
+/* The exact two-sided McNemar test of b against c discordant pairs (the
+ * binomial sign test of b successes in b + c trials at 1/2):
+ *     p = min(1, 2 sum_{i=0}^{min(b,c)} C(b+c, i) / 2^(b+c)),
+ * and 1 when b + c = 0. */
 double
 pb_mcnemar_exact(long b, long c)
 {

@@ -1,5 +1,6 @@
 /* tasks.c - the task pool: which tasks the state knows, in one seeded
- * random order, and how far each arm has walked it.
+ * random order, with a hash index from id to position; how far each arm
+ * has walked the order (its cursor) is state.c's.
  *
  * The unit of evidence is the task.  An arm's rewards are an iid sample
  * of the task population only if the arm never sees a task twice and the
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "pb.h"
+#include "internal.h"
 
 void
 pb_tasks_free(struct pb_tasks *t)
@@ -57,6 +59,12 @@ rehash(struct pb_tasks *t, size_t want)
 	t->ht = ht;
 	t->htcap = cap;
 	return 0;
+}
+
+int
+pb__tasks_reindex(struct pb_tasks *t)
+{
+	return rehash(t, t->n);
 }
 
 long
@@ -100,26 +108,6 @@ pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig)
 	return 0;
 }
 
-struct pb_tasks *
-pb_state_tasks(const struct pb_state *st, int ctx)
-{
-	return ctx >= 0 ? &st->ctx[ctx].tasks : (struct pb_tasks *)&st->tasks;
-}
-
-size_t
-pb_state_pool_size(const struct pb_state *st, int ctx)
-{
-	size_t c, n = 0;
-
-	if (ctx >= 0)
-		return st->ctx[ctx].tasks.n;
-	if (!st->ctx_field)
-		return st->tasks.n;
-	for (c = 0; c < st->nctx; c++)
-		n += st->ctx[c].tasks.n;
-	return n;
-}
-
 /* ----------------------------------------------------------- identity */
 
 char *
@@ -142,204 +130,6 @@ pb_task_key(const cJSON *task, const char *input, uint64_t *dig, char err[PB_ERR
 	}
 	snprintf(err, PB_ERRLEN, "task \"id\" is not a non-empty string or an integer");
 	return NULL;
-}
-
-/* -------------------------------------------------------------- learn */
-
-long
-pb_state_learn(struct pb_state *st, int ctx, size_t n, char *const *id,
-               const uint64_t *dig, long *pos)
-{
-	struct pb_tasks *t = pb_state_tasks(st, ctx);
-	size_t i, n0 = t->n, k, j;
-	long changed = 0, p, *back;
-
-	for (i = 0; i < n; i++) {
-		if ((p = pb_tasks_find(t, id[i])) >= 0) {
-			if (t->dig[p] != dig[i]) {
-				pos[i] = -2;
-				changed++;
-			} else {
-				pos[i] = p;
-			}
-			continue;
-		}
-		if (pb_tasks_add(t, id[i], dig[i]) < 0)
-			return -1;
-		pos[i] = (long)(t->n - 1);
-	}
-	if (t->n - n0 < 2)
-		return changed;
-	/* The new tasks join the order in a random order of their own
-	 * (Fisher-Yates with the state's generator), after the old ones. */
-	if (!(back = malloc((t->n - n0) * sizeof *back)))
-		return -1;
-	for (k = 0; k < t->n - n0; k++)
-		back[k] = (long)(n0 + k); /* back[k]: where the task now at n0+k came from */
-	for (k = t->n - n0 - 1; k > 0; k--) {
-		char *ts;
-		uint64_t td;
-		long tb;
-		j = (size_t)pb_rng_below(&st->rng, k + 1);
-		ts = t->id[n0 + k], t->id[n0 + k] = t->id[n0 + j], t->id[n0 + j] = ts;
-		td = t->dig[n0 + k], t->dig[n0 + k] = t->dig[n0 + j], t->dig[n0 + j] = td;
-		tb = back[k], back[k] = back[j], back[j] = tb;
-	}
-	/* pos[] pointed at the old places: map each to its new one */
-	{
-		long *where = malloc((t->n - n0) * sizeof *where);
-		if (!where) {
-			free(back);
-			return -1;
-		}
-		for (k = 0; k < t->n - n0; k++)
-			where[back[k] - (long)n0] = (long)(n0 + k);
-		for (i = 0; i < n; i++)
-			if (pos[i] >= (long)n0)
-				pos[i] = where[pos[i] - (long)n0];
-		free(where);
-	}
-	free(back);
-	return rehash(t, t->n) < 0 ? -1 : changed;
-}
-
-/* ------------------------------------------------------------ cursors */
-
-static struct pb_arm *
-arm_in(const struct pb_state *st, int ctx, int a)
-{
-	return ctx >= 0 ? &st->ctx[ctx].arms[a] : &st->arms[a];
-}
-
-long
-pb_state_cursor(const struct pb_state *st, int ctx, int a)
-{
-	return arm_in(st, ctx, a)->cursor;
-}
-
-long
-pb_state_next_pos(const struct pb_state *st, int ctx, const int *arms,
-                  size_t k, const long *nxt)
-{
-	const struct pb_tasks *t = pb_state_tasks(st, ctx);
-	long from = 0;
-	size_t i;
-
-	for (i = 0; i < k; i++)
-		if (arm_in(st, ctx, arms[i])->cursor > from)
-			from = arm_in(st, ctx, arms[i])->cursor;
-	if (from >= (long)t->n)
-		return -1;
-	if (nxt)
-		from = nxt[from];
-	return from < (long)t->n ? from : -1;
-}
-
-long
-pb_state_hand_out_task(struct pb_state *st, int arm, int ctx, long pos)
-{
-	long id = pb_state_hand_out(st, arm);
-	struct pb_batch *b = &st->batch[st->nbatch - 1];
-
-	if (id < 0)
-		return -1;
-	b->pos[b->n - 1] = pos;
-	if (pos >= 0 && arm_in(st, ctx, arm)->cursor <= pos)
-		arm_in(st, ctx, arm)->cursor = pos + 1;
-	return id;
-}
-
-/* --------------------------------------------------------- contention */
-
-int
-pb_state_contention(const struct pb_state *st, int ctx, unsigned char *in)
-{
-	struct pb_state base, view;
-	struct pb_arm *arms = malloc((st->narms ? st->narms : 1) * sizeof *arms);
-	int *map = malloc((st->narms ? st->narms : 1) * sizeof *map), best = -1;
-	unsigned char *open = calloc(st->narms ? st->narms : 1, 1);
-	size_t i, n;
-	int rv = -1;
-
-	if (!arms || !map || !open)
-		goto out;
-	if (ctx >= 0)
-		pb_state_view(st, (size_t)ctx, &base);
-	else
-		base = *st;
-	n = pb_state_active(&base, &view, arms, map);
-	memset(in, 0, st->narms);
-	switch (st->pol.kind) {
-	case PB_POL_LUCB:
-	case PB_POL_TOPTWO:
-		if (st->pol.kind == PB_POL_LUCB)
-			pb_box_stop(&view, st->pol.delta, &best, open);
-		else
-			pb_glr_stop(&view, st->pol.delta, &best, open);
-		if (best < 0) {
-			for (i = 0; i < n; i++)
-				in[map[i]] = 1;
-			break;
-		}
-		for (i = 0; i < n; i++)
-			in[map[i]] = open[i] || (int)i == best;
-		break;
-	case PB_POL_RACE:
-	case PB_POL_HALVING:
-	case PB_POL_REJECTS:
-		for (i = 0; i < n; i++)
-			in[map[i]] = !view.arms[i].pstate || view.arms[i].pstate[0] != 0;
-		break;
-	default:
-		for (i = 0; i < n; i++)
-			in[map[i]] = 1;
-	}
-	rv = 0;
-out:
-	free(arms);
-	free(map);
-	free(open);
-	return rv;
-}
-
-int
-pb_state_exhausted(const struct pb_state *st, int ctx, char why[PB_ERRLEN])
-{
-	size_t n = pb_state_pool_size(st, ctx), a, len;
-	unsigned char *in = malloc(st->narms ? st->narms : 1);
-	int open = 0;
-
-	if (!in || n == 0 || pb_state_contention(st, ctx, in) < 0) {
-		free(in);
-		return 0;
-	}
-	for (a = 0; a < st->narms; a++)
-		if (in[a] && arm_in(st, ctx, (int)a)->cursor < (long)n) {
-			free(in);
-			return 0;
-		}
-	for (a = 0; a < st->narms; a++)
-		open += in[a];
-	snprintf(why, PB_ERRLEN, "pool exhausted after %zu task%s: ", n, n == 1 ? "" : "s");
-	if (open == 1) {
-		for (a = 0; !in[a]; a++)
-			;
-		len = strlen(why);
-		snprintf(why + len, PB_ERRLEN - len, "arm %s is left, with every "
-		         "other arm separated from it", st->arms[a].id);
-	} else {
-		int first = 1;
-		strncat(why, "not separated:", PB_ERRLEN - strlen(why) - 1);
-		for (a = 0; a < st->narms; a++)
-			if (in[a]) {
-				len = strlen(why);
-				snprintf(why + len, PB_ERRLEN - len, "%s %s", first ? "" : ",",
-				         st->arms[a].id);
-				first = 0;
-			}
-	}
-	free(in);
-	return 1;
 }
 
 /* -------------------------------------------------------------- JSON */

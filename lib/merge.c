@@ -1,0 +1,131 @@
+/* merge.c - adding one run's statistics into another's (pb-update
+ * --merge): the arms', the pairs', the contexts' and the histories. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pb.h"
+#include "internal.h"
+
+/* Adds the pairs of other (over other's arms) into *pair (over st's). */
+static int
+merge_pairs(const struct pb_state *st, struct pb_pair **pair,
+            const struct pb_state *other, const struct pb_pair *opair)
+{
+	size_t i, j;
+
+	for (i = 0; opair && i < other->narms; i++)
+		for (j = i + 1; j < other->narms; j++) {
+			const struct pb_pair *q = &opair[pb__tri(other->narms, i, j)];
+			int a = pb_state_find_arm(st, other->arms[i].id),
+			    b = pb_state_find_arm(st, other->arms[j].id);
+			struct pb_pair *p;
+			if (!q->n)
+				continue;
+			if (!*pair && !(*pair = calloc(pb__npairs(st->narms), sizeof **pair)))
+				return -1;
+			p = &(*pair)[a < b ? pb__tri(st->narms, (size_t)a, (size_t)b) :
+			                     pb__tri(st->narms, (size_t)b, (size_t)a)];
+			p->n += q->n;
+			p->sum += a < b ? q->sum : -q->sum;
+			p->sumsq += q->sumsq;
+			p->b += a < b ? q->b : q->c;
+			p->c += a < b ? q->c : q->b;
+			p->fpos += a < b ? q->fpos : q->fneg;
+			p->fneg += a < b ? q->fneg : q->fpos;
+			p->fsum += a < b ? q->fsum : -q->fsum;
+			p->fsumsq += q->fsumsq;
+			pb_pair_refresh(p);
+		}
+	return 0;
+}
+
+int
+pb_pool_merge(struct pb_state *st, const struct pb_state *other,
+              char err[PB_ERRLEN])
+{
+	size_t c, i;
+
+	if ((st->ctx_field || other->ctx_field) && (!st->ctx_field ||
+	    !other->ctx_field || strcmp(st->ctx_field, other->ctx_field))) {
+		snprintf(err, PB_ERRLEN, "the two states do not keep the same "
+		         "contexts (%s, %s)", st->ctx_field ? st->ctx_field : "none",
+		         other->ctx_field ? other->ctx_field : "none");
+		return -1;
+	}
+	if (merge_pairs(st, &st->pair, other, other->pair) < 0)
+		goto oom;
+	for (c = 0; c < other->nctx; c++) {
+		const struct pb_ctx *oc = &other->ctx[c];
+		int ci = pb_state_add_ctx(st, oc->name);
+		if (ci < 0)
+			goto oom;
+		for (i = 0; i < other->narms; i++) {
+			pb_arm_add(&st->ctx[ci].arms[pb_state_find_arm(st,
+			           other->arms[i].id)], &oc->arms[i]);
+		}
+		if (merge_pairs(st, &st->ctx[ci].pair, other, oc->pair) < 0)
+			goto oom;
+	}
+	return 0;
+oom:
+	snprintf(err, PB_ERRLEN, "out of memory");
+	return -1;
+}
+
+/* --------------------------------------------------------------- merge */
+
+static int
+merged_has(const cJSON *arr, const char *run)
+{
+	const cJSON *x;
+
+	cJSON_ArrayForEach(x, arr)
+		if (cJSON_IsString(x) && !strcmp(x->valuestring, run))
+			return 1;
+	return 0;
+}
+
+int
+pb_state_merge(struct pb_state *st, const struct pb_state *other,
+               char err[PB_ERRLEN])
+{
+	const cJSON *x;
+	size_t i;
+
+	if (!strcmp(st->run, other->run)) {
+		snprintf(err, PB_ERRLEN, "cannot merge a state into itself (run %s)",
+		         st->run);
+		return -1;
+	}
+	if (merged_has(st->merged, other->run)) {
+		snprintf(err, PB_ERRLEN, "run %s was merged already", other->run);
+		return -1;
+	}
+	cJSON_ArrayForEach(x, other->merged)
+		if (cJSON_IsString(x) && (merged_has(st->merged, x->valuestring) ||
+		    !strcmp(x->valuestring, st->run))) {
+			snprintf(err, PB_ERRLEN, "run %s is in both states already",
+			         x->valuestring);
+			return -1;
+		}
+	if (st->narms != other->narms)
+		goto arms;
+	for (i = 0; i < other->narms; i++)
+		if (pb_state_find_arm(st, other->arms[i].id) < 0)
+			goto arms;
+	for (i = 0; i < other->narms; i++) {
+		pb_arm_add(&st->arms[pb_state_find_arm(st, other->arms[i].id)],
+		           &other->arms[i]);
+	}
+	if (pb_pool_merge(st, other, err) < 0)
+		return -1;
+	(void)pb_history_merge(st, other); /* a record for people: never fatal */
+	st->updates += other->updates;
+	cJSON_AddItemToArray(st->merged, cJSON_CreateString(other->run));
+	cJSON_ArrayForEach(x, other->merged)
+		cJSON_AddItemToArray(st->merged, cJSON_Duplicate(x, 1));
+	return 0;
+arms:
+	snprintf(err, PB_ERRLEN, "the two states do not have the same arms");
+	return -1;
+}
