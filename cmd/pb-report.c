@@ -274,7 +274,7 @@ ranking_of(struct ranking *rk, const struct opts *o, struct pb_state *ref,
 		if (c < 0)
 			die("--context: no context '%s' of %s in %s", o->context,
 			    ref->ctx_field, o->spath);
-		context_view(ref, (size_t)c, &rk->st);
+		pb_state_context_view(ref, (size_t)c, &rk->st);
 		rk->view = 1;
 		rk->ctx = ref->ctx[c].name;
 	} else {

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,7 +81,9 @@ struct scored {
 
 static int releasing; /* --release: records need no reward */
 
-struct ctx {
+/* What the reading of the input gathers: the spooled records, the names
+ * they use, how many were bad. */
+struct input {
 	FILE *spool;
 	size_t n;
 	char **names;
@@ -88,12 +91,19 @@ struct ctx {
 	long bad;
 };
 
+static void report(const char *file, long line, long pull, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* "FILE:LINE: pull N: message" (without the pull when there is none). */
 static void
-report(const char *file, long line, long pull, const char *fmt, const char *arg)
+report(const char *file, long line, long pull, const char *fmt, ...)
 {
 	char msg[PB_ERRLEN];
+	va_list ap;
 
-	snprintf(msg, sizeof msg, fmt, arg);
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
 	if (pull > 0)
 		warnx_("%s:%ld: pull %ld: %s", file, line, pull, msg);
 	else
@@ -101,16 +111,15 @@ report(const char *file, long line, long pull, const char *fmt, const char *arg)
 }
 
 static int
-bad(struct ctx *c, const struct pb_where *at, long pull, const char *fmt,
-    const char *arg)
+bad(struct input *c, const struct pb_where *at, long pull, const char *msg)
 {
-	report(at->file, at->line, pull, fmt, arg);
+	report(at->file, at->line, pull, "%s", msg);
 	c->bad++;
 	return 0;
 }
 
 static int
-intern(struct ctx *c, const char *s)
+intern(struct input *c, const char *s)
 {
 	int i;
 
@@ -125,16 +134,16 @@ intern(struct ctx *c, const char *s)
 static int
 record(cJSON *rec, const struct pb_where *at, const char *why, void *arg)
 {
-	struct ctx *c = arg;
+	struct input *c = arg;
 	struct pb_scored in;
 	struct scored r;
 	char err[PB_ERRLEN];
 
 	if (!rec)
-		return bad(c, at, 0, "%s", why);
+		return bad(c, at, 0, why);
 	if (pb_scored_read(rec, PB_SCORED_PULL | PB_SCORED_CONTEXT |
 	                   (releasing ? 0 : PB_SCORED_REWARD), &in, err) < 0) {
-		bad(c, at, in.pull, "%s", err);
+		bad(c, at, in.pull, err);
 		cJSON_Delete(rec);
 		return 0;
 	}
@@ -168,7 +177,7 @@ spooled(int rv, const char *err)
  * its pull handed out.  Returns 0 applied, 1 applied before, -1 bad
  * (reported). */
 static int
-apply(struct ctx *c, struct pb_state *st, const struct scored *r,
+apply(struct input *c, struct pb_state *st, const struct scored *r,
       const int *armidx)
 {
 	const char *file = r->file;
@@ -320,7 +329,7 @@ change_pool(struct pb_state *st, const char *path, void *arg)
 
 /* Applying: every spooled pull, all or nothing unless -k. */
 struct applying {
-	struct ctx *c;
+	struct input *c;
 	int keep;
 	long applied, dups, errors;
 };
@@ -329,7 +338,7 @@ static int
 apply_all(struct pb_state *st, const char *path, void *arg)
 {
 	struct applying *a = arg;
-	struct ctx *c = a->c;
+	struct input *c = a->c;
 	int *armidx = emalloc((size_t)(c->nnames + 1) * sizeof *armidx), k;
 	char err[PB_ERRLEN];
 	size_t i;
@@ -472,7 +481,7 @@ check(const struct opts *o)
 static int
 apply_records(const struct opts *o, int argc, char **argv)
 {
-	struct ctx c = { 0 };
+	struct input c = { 0 };
 	struct applying a = { &c, o->keep, 0, 0, 0 };
 	struct pb_state st;
 	char err[PB_ERRLEN];

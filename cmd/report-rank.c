@@ -253,8 +253,7 @@ rank_arms(struct ranking *rk, const struct opts *o)
 		rk->pending += a->pending;
 	}
 	qsort(rk->r, st->narms, sizeof *rk->r, bymean);
-	rk->v.eps = o->eps;
-	judge(st, o->level, &rk->v);
+	judge(st, o->level, o->eps, &rk->v);
 	pool_claim(rk, o);
 	if (!rk->replayed)
 		check_pairs(st, rk->ctx);
@@ -455,18 +454,6 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 	say_verdict(st, r, &rk->v);
 }
 
-/* A view of context c of st, its "updates" those of the context. */
-void
-context_view(const struct pb_state *st, size_t c, struct pb_state *v)
-{
-	size_t i;
-
-	pb_state_view(st, c, v);
-	v->updates = 0;
-	for (i = 0; i < v->narms; i++)
-		v->updates += v->arms[i].st.n + v->arms[i].errors;
-}
-
 /* The line above a context's table (CSV has a column instead). */
 void
 context_heading(const char *field, const char *value, const struct opts *o)
@@ -483,15 +470,12 @@ contexts_undecided(const struct pb_state *st, const struct opts *o)
 	size_t c, n = 0;
 
 	for (c = 0; c < st->nctx; c++) {
-		struct verdict v = { 0 };
+		struct pb_verdict v;
 		struct pb_state view;
-		context_view(st, c, &view);
-		v.eps = NAN;
-		judge(&view, o->level, &v);
+		pb_state_context_view(st, c, &view);
+		judge(&view, o->level, NAN, &v);
 		n += !v.done;
-		free(v.open);
-		free(v.good);
-		free(v.weighted);
+		pb_verdict_free(&v);
 	}
 	return n;
 }
@@ -508,7 +492,7 @@ contexts(const struct pb_state *st, const struct opts *o, cJSON *j)
 		cJSON_AddStringToObject(j, "context_field", st->ctx_field);
 	for (c = 0; c < st->nctx; c++) {
 		struct ranking cr = { 0 };
-		context_view(st, c, &cr.st);
+		pb_state_context_view(st, c, &cr.st);
 		cr.view = cr.more = 1;
 		cr.ctx = st->ctx[c].name;
 		rank_arms(&cr, o);
@@ -531,9 +515,7 @@ void
 ranking_free(struct ranking *rk)
 {
 	free(rk->r);
-	free(rk->v.open);
-	free(rk->v.good);
-	free(rk->v.weighted);
+	pb_verdict_free(&rk->v);
 	if (!rk->view)
 		pb_state_free(&rk->st);
 }

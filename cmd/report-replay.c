@@ -35,20 +35,15 @@ seen_add(struct replay *rp, const char *run, long pull)
 	return 0;
 }
 
-/* Adds an arm to a replayed state. */
+/* Adds an arm to a replayed state; its index. */
 static int
 replay_arm(struct pb_state *st, const char *id)
 {
-	struct pb_arm *a;
+	int i = pb_state_new_arm(st, id);
 
-	st->arms = erealloc(st->arms, (st->narms + 1) * sizeof *st->arms);
-	a = &st->arms[st->narms];
-	memset(a, 0, sizeof *a);
-	a->id = estrdup(id);
-	a->fields = cJSON_CreateObject();
-	cJSON_AddStringToObject(a->fields, "id", id);
-	st->narms++;
-	return (int)st->narms - 1;
+	if (i < 0)
+		die("out of memory");
+	return i;
 }
 
 static int
@@ -122,13 +117,9 @@ replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
 	long diffs = 0;
 	size_t i;
 
-	memset(st, 0, sizeof *st);
-	if (pb_policy_parse(&st->pol, "uniform", err) < 0)
-		die("%s", err);
-	st->merged = cJSON_CreateArray();
-	st->next_pull = 1;
+	if (pb_state_blank(st, ref ? ref->run : NULL) < 0)
+		die("out of memory");
 	if (ref) {
-		memcpy(st->run, ref->run, sizeof st->run);
 		for (i = 0; i < ref->narms; i++)
 			replay_arm(st, ref->arms[i].id);
 	}

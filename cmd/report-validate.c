@@ -773,7 +773,7 @@ validate_contexts(const struct opts *o, const struct pb_state *st,
 		if (v.vs->narms == 0)
 			continue; /* a context of the state without held-out records */
 		if (c < st->nctx) { /* the state's contexts come first */
-			context_view(st, c, &view);
+			pb_state_context_view(st, c, &view);
 			v.train = &view;
 		}
 		if (o->format != F_JSON && o->format != F_CSV) {

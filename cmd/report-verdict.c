@@ -1,6 +1,7 @@
 /* report-verdict.c - pb-report's verdict: which arm is best, as far as
- * the state can tell, by the rule of its policy; in words and in JSON;
- * and the check that no (arm, task) pair was counted twice. */
+ * the state can tell, by the rule of its policy (pb_bandit_verdict), in
+ * words and in JSON; and the check that no (arm, task) pair was counted
+ * twice. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,97 +10,11 @@
 #include "util.h"
 #include "report.h"
 
-/* The verdict on the arms still in the pool: retired arms are never
- * pulled again, so they neither block a verdict nor win one. */
 void
-judge(const struct pb_state *full, double level, struct verdict *v)
+judge(const struct pb_state *st, double level, double eps, struct pb_verdict *v)
 {
-	enum pb_policy_kind k = full->pol.kind;
-	double delta = k == PB_POL_LUCB || k == PB_POL_TOPTWO || k == PB_POL_RACE ?
-	               full->pol.delta : 1 - level;
-	struct pb_arm *arms = ecalloc(full->narms, sizeof *arms);
-	int *map = ecalloc(full->narms, sizeof *map), best = -1;
-	unsigned char *open = ecalloc(full->narms, 1), *good = NULL;
-	struct pb_state view, *st = &view;
-	size_t i, n = pb_state_active(full, &view, arms, map);
-
-	v->open = ecalloc(full->narms, 1);
-	v->delta = delta;
-	v->conf = 1 - delta;
-	if (k == PB_POL_HALVING || k == PB_POL_REJECTS) {
-		v->rule = "budget";
-		v->conf = NAN;
-		v->done = pb_policy_done(st, v->why, &best);
-		for (i = 0; i < n; i++) /* the arms still in the race */
-			open[i] = (int)i != best && isfinite(pb_policy_index(st, (int)i));
-	} else if (k == PB_POL_RACE) {
-		/* the race's own rule on paired statistics: the last arm
-		 * standing; the others still in it are not yet separated */
-		v->rule = "paired";
-		v->done = pb_policy_done(st, v->why, &best);
-		for (i = 0; i < n; i++)
-			open[i] = (int)i != best &&
-			          (!st->arms[i].pstate || st->arms[i].pstate[0] != 0);
-	} else if (k == PB_POL_LUCB) {
-		v->rule = "box";
-		v->done = pb_box_stop(st, delta, &best, open);
-	} else {
-		v->rule = "glr";
-		v->done = pb_glr_stop(st, delta, &best, open);
-	}
-	if (!isnan(v->eps)) {
-		good = ecalloc(full->narms, 1);
-		v->good = ecalloc(full->narms, 1);
-		pb_eps_good(st, delta, v->eps, good);
-	}
-	v->best = best >= 0 ? map[best] : -1;
-	v->pool = pb_state_pool_size(full, -1);
-	if (full->ctx_field) {
-		/* Each context allocates and stops on its own, so the totals
-		 * mix arms pulled on different contexts (Simpson): no verdict
-		 * here, the contexts' own below, and a population-weighted
-		 * estimate per arm instead. */
-		size_t c, a;
-		v->totals = 1;
-		v->done = 0;
-		v->nctx = full->nctx;
-		v->weighted = ecalloc(full->narms, sizeof *v->weighted);
-		for (a = 0; a < full->narms; a++) {
-			double wsum = 0;
-			for (c = 0; c < full->nctx; c++) {
-				const struct pb_arm *ca = &full->ctx[c].arms[a];
-				double share = v->pool ? (double)full->ctx[c].tasks.n /
-				               (double)v->pool : 0;
-				if (!ca->st.n) {
-					if (share > 0)
-						wsum = NAN; /* unknown in a context with tasks */
-					continue;
-				}
-				wsum += share * pb_stats_mean(&ca->st);
-			}
-			v->weighted[a] = wsum;
-		}
-	}
-	if (!v->done && pb_state_exhausted(full, -1, v->why)) {
-		long out = 0;
-		size_t b, a;
-		v->exhausted = 1;
-		for (b = 0; b < full->nbatch; b++)
-			for (a = 0; a < full->narms; a++)
-				out += full->batch[b].left[a];
-		if (out)
-			snprintf(v->why + strlen(v->why), PB_ERRLEN - strlen(v->why),
-			         "; %ld pull%s still out", out, out == 1 ? " is" : "s are");
-	}
-	for (i = 0; i < n; i++) {
-		v->open[map[i]] = open[i];
-		if (good)
-			v->good[map[i]] = good[i];
-	}
-	free(arms);
-	free(map);
-	free(open);
-	free(good);
+	if (pb_bandit_verdict(st, level, eps, v) < 0)
+		die("out of memory");
 }
 
 /* A state holds at most R pulls of each (arm, task) pair: more than R x
@@ -127,7 +42,7 @@ check_pairs(const struct pb_state *st, const char *ctx)
 
 /* The verdict as one line of words (and one more for --epsilon). */
 void
-say_verdict(const struct pb_state *st, const struct row *r, const struct verdict *v)
+say_verdict(const struct pb_state *st, const struct row *r, const struct pb_verdict *v)
 {
 	size_t i;
 
@@ -170,7 +85,7 @@ say_verdict(const struct pb_state *st, const struct row *r, const struct verdict
 }
 
 cJSON *
-verdict_json(const struct pb_state *st, const struct row *r, const struct verdict *v)
+verdict_json(const struct pb_state *st, const struct row *r, const struct pb_verdict *v)
 {
 	cJSON *o = cJSON_CreateObject(), *rem, *good;
 	size_t i;

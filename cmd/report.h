@@ -58,31 +58,11 @@ struct row {
 	const char *method;
 };
 
-/* Which arm is best, as far as the state can tell (pb-report(1)). */
-struct verdict {
-	int done, best;
-	double conf;          /* 1 - delta; NAN for a fixed budget */
-	const char *rule;     /* "glr", "box" or "budget" */
-	unsigned char *open;  /* per arm: not yet separated (budget: still in) */
-	double delta;         /* error probability of the rule and eps set */
-	double eps;           /* --epsilon, or NAN */
-	unsigned char *good;  /* per arm: in the eps-good set */
-	char why[PB_ERRLEN];
-	int exhausted;        /* not done, and the arms in contention have
-	                       * used every task: no new evidence can come */
-	int totals;           /* the totals of a state with contexts: no
-	                       * verdict (confounded), a weighted estimate */
-	double *weighted;     /* per arm: sum over contexts of the context's
-	                       * share of tasks times the arm's mean there */
-	size_t nctx;
-	size_t pool;          /* tasks in the pool */
-};
-
 /* A ranking: of a state, or of records replayed into one. */
 struct ranking {
 	struct pb_state st;
 	struct row *r;        /* in rank order */
-	struct verdict v;
+	struct pb_verdict v;  /* pb_bandit_verdict */
 	int tokens;           /* the arms' tok_in and tok_out mean something:
 	                       * some arm has tokens, or (replayed) some record
 	                       * had response.usage */
@@ -98,23 +78,19 @@ struct ranking {
 	                       * header) */
 };
 
-/* report-verdict.c: the verdict, kept together (the verdict is to come
- * from the bandit layer, pb_bandit_verdict, in time) */
-/* Fills v (v->eps set by the caller) from full's arms still in the pool,
- * by the rule of its policy; v's arrays are the caller's to free. */
-void judge(const struct pb_state *full, double level, struct verdict *v);
+/* report-verdict.c: the verdict (pb_bandit_verdict) in words and JSON */
+/* pb_bandit_verdict, dying out of memory. */
+void judge(const struct pb_state *st, double level, double eps, struct pb_verdict *v);
 /* Warns when an arm holds more pulls than (arm, task) pairs allow. */
 void check_pairs(const struct pb_state *st, const char *ctx);
-void say_verdict(const struct pb_state *st, const struct row *r, const struct verdict *v);
-cJSON *verdict_json(const struct pb_state *st, const struct row *r, const struct verdict *v);
+void say_verdict(const struct pb_state *st, const struct row *r, const struct pb_verdict *v);
+cJSON *verdict_json(const struct pb_state *st, const struct row *r, const struct pb_verdict *v);
 
 /* report-rank.c: the ranking */
 /* Fills rk->r (best mean first) and rk->v from rk->st. */
 void rank_arms(struct ranking *rk, const struct opts *o);
 cJSON *ranking_json(const struct ranking *rk, const struct opts *o);
 void print_ranking(const struct ranking *rk, const struct opts *o);
-/* A view of context c of st (nothing to free), its "updates" its own. */
-void context_view(const struct pb_state *st, size_t c, struct pb_state *v);
 /* The line above a context's table: 'context FIELD = VALUE'. */
 void context_heading(const char *field, const char *value, const struct opts *o);
 /* The contexts of st without a verdict (--require verdict). */

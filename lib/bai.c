@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "bandit.h"
 
 static const double LOG_PI = 1.1447298858494002; /* log B(1/2, 1/2) */
 

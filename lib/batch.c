@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* ------------------------------------------------------------- batches */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* At most PB_HIST_CAP points are kept.  A point is taken after every

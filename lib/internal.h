@@ -1,17 +1,19 @@
 /* internal.h - what only lib/ calls: the wiring between a layer's files,
  * kept out of the headers cmd/ sees (as mblaze keeps blaze822_priv.h
- * beside blaze822.h).  A file of lib/ includes it after pb.h's layer
- * headers; cmd/ never does.  One section per layer. */
+ * beside blaze822.h).  A file of lib/ includes it after its own layer's
+ * header, and sees the sections of that layer and the layers below it
+ * (each section is compiled only when its layer's header came first);
+ * cmd/ never includes it. */
 #ifndef PB_INTERNAL_H
 #define PB_INTERNAL_H
 
 #include "base.h"
-#include "bandit.h"
 
 /* ===================================================================== */
 /* base                                                                   */
 /* ===================================================================== */
 
+#ifdef PB_BANDIT_H
 /* ===================================================================== */
 /* bandit: the wiring between the layer's files, in the order of the     */
 /* chain tasks, history, bai <- state <- batch, merge, policy <- bandit,  */
@@ -271,11 +273,12 @@ void pb_arm_stats_json(const struct pb_state *st, const struct pb_arm *a,
 int pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a,
                       const cJSON *o);
 
+#endif /* PB_BANDIT_H */
+
+#ifdef PB_LLM_H
 /* ===================================================================== */
 /* llm                                                                    */
 /* ===================================================================== */
-
-#include "llm.h"
 
 /* endpoint.c: header lines and the key, for client.c's set-up */
 
@@ -360,12 +363,12 @@ int pb_redact(const char *secret, const char *const *secrets, const char *s,
               size_t len, char **out, size_t *outlen);
 int pb_redact_tree(const char *secret, const char *const *secrets, cJSON *o);
 
+#endif /* PB_LLM_H */
+
+#ifdef PB_SCORE_H
 /* ===================================================================== */
 /* score                                                                  */
 /* ===================================================================== */
-
-#include "llm.h"
-#include "score.h"
 
 /* ---- extract.c, extract_number.c, score.c: bytes as the extractors read
  * them.  ASCII only, whatever the locale (so not <ctype.h>), and inline:
@@ -610,5 +613,7 @@ int pb__judge_send(struct pb_blend *b, struct pb__slot *s, const char *text,
 /* engine_blend.c: adds "reward" and "score" to a slot whose components
  * are all in, and counts its status.  -1 only if out of memory. */
 int pb__blend_finalize(struct pb_blend *b, struct pb__slot *s);
+
+#endif /* PB_SCORE_H */
 
 #endif

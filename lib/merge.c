@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* Adds the pairs of other (over other's arms) into *pair (over st's). */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* Top-two: redraws of the posterior to find a challenger, before the

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 static int

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* Monte Carlo draws behind the selection probability of randomised

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* A policy's score of arm i: larger is better.  total is the pulls of

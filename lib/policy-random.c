@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* ---------------------------------------------------------- thompson */

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* The policies, by kind, in the order pb-update(1) lists them. */

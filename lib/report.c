@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "bandit.h"
 
 /* One draw of P(best)'s Monte Carlo: counts a win for the first arm
  * with the largest of the k values drawn, x[0..k). */

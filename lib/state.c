@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 void

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 /* Writes the serialised state to a new temp file beside path and syncs it.

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "bandit.h"
 #include "internal.h"
 
 int

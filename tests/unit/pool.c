@@ -1,4 +1,4 @@
-/* pool.c - unit tests of lib/pool.c: paired statistics against a recount
+/* pool.c - unit tests of lib/state.c and lib/batch.c: paired statistics against a recount
  * from the records, groups that come back in pieces, contexts kept apart,
  * arms added and retired, the race policy, and the round trip through
  * the state file. */
