@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,29 +90,10 @@ struct input {
 	long bad;
 };
 
-static void report(const char *file, long line, long pull, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* "FILE:LINE: pull N: message" (without the pull when there is none). */
-static void
-report(const char *file, long line, long pull, const char *fmt, ...)
-{
-	char msg[PB_ERRLEN];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (pull > 0)
-		warnx_("%s:%ld: pull %ld: %s", file, line, pull, msg);
-	else
-		warnx_("%s:%ld: %s", file, line, msg);
-}
-
 static int
 bad(struct input *c, const struct pb_where *at, long pull, const char *msg)
 {
-	report(at->file, at->line, pull, "%s", msg);
+	warn_at(at->file, at->line, pull, "%s", msg);
 	c->bad++;
 	return 0;
 }
@@ -185,12 +165,12 @@ apply(struct input *c, struct pb_state *st, const struct scored *r,
 	int rv;
 
 	if (strcmp(c->names[r->run], st->run)) {
-		report(file, r->line, r->pull, "from run %s, not this state's",
+		warn_at(file, r->line, r->pull, "from run %s, not this state's",
 		       c->names[r->run]);
 		return -1;
 	}
 	if (armidx[r->arm] < 0) {
-		report(file, r->line, r->pull, "unknown arm '%s'", c->names[r->arm]);
+		warn_at(file, r->line, r->pull, "unknown arm '%s'", c->names[r->arm]);
 		return -1;
 	}
 	if (releasing)
@@ -200,7 +180,7 @@ apply(struct input *c, struct pb_state *st, const struct scored *r,
 		rv = pb_state_apply_ctx(st, r->pull, armidx[r->arm], r->reward,
 		                        r->ctx >= 0 ? c->names[r->ctx] : NULL, err);
 	if (rv < 0)
-		report(file, r->line, r->pull, "%s", err);
+		warn_at(file, r->line, r->pull, "%s", err);
 	else if (rv == 0 && r->tin >= 0 && !releasing)
 		pb_state_add_tokens(st, armidx[r->arm], r->ctx >= 0 ?
 		                    c->names[r->ctx] : NULL, r->tin, r->tout);

@@ -100,15 +100,10 @@ fmtnum(char *buf, size_t n, double v, const char *fmt)
 void
 bad_record(long *bad, const struct pb_where *at, long pull, const char *fmt, ...)
 {
-	char msg[PB_ERRLEN];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vwarn_at(at->file, at->line, pull, fmt, ap);
 	va_end(ap);
-	if (pull > 0)
-		warnx_("%s:%ld: pull %ld: %s", at->file, at->line, pull, msg);
-	else
-		warnx_("%s:%ld: %s", at->file, at->line, msg);
 	(*bad)++;
 }

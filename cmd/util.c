@@ -97,6 +97,28 @@ warnx_(const char *fmt, ...)
 }
 
 void
+warn_at(const char *file, long line, long pull, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_at(file, line, pull, fmt, ap);
+	va_end(ap);
+}
+
+void
+vwarn_at(const char *file, long line, long pull, const char *fmt, va_list ap)
+{
+	char msg[PB_ERRLEN];
+
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (pull > 0)
+		warnx_("%s:%ld: pull %ld: %s", file, line, pull, msg);
+	else
+		warnx_("%s:%ld: %s", file, line, msg);
+}
+
+void
 die(const char *fmt, ...)
 {
 	va_list ap;

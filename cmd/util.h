@@ -4,6 +4,7 @@
 #ifndef PB_UTIL_H
 #define PB_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -13,6 +14,12 @@ void setprog(const char *name);
 /* Messages are "TOOL: message" on stderr; a format ending in ':' has
  * strerror(errno) appended, as in sbase. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "FILE:LINE: pull N: message", without the pull when pull <= 0: a bad
+ * record, named as every tool names one. */
+void warn_at(const char *file, long line, long pull, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void vwarn_at(const char *file, long line, long pull, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die_status(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -8,20 +8,7 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
-
-static int
-mkstate(struct pb_state *st, const char *arms, const char *policy, char *err)
-{
-	struct pb_policy pol;
-	FILE *fp = fmemopen((void *)arms, strlen(arms), "r");
-	int rv;
-
-	if (pb_policy_parse(&pol, policy, err) < 0)
-		return -1;
-	rv = pb_state_new(st, fp, "arms.jsonl", &pol, 42, err);
-	fclose(fp);
-	return rv;
-}
+#include "mkstate.h"
 
 int
 main(void)

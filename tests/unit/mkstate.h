@@ -7,7 +7,7 @@
 
 /* A new state of the arms in the text arms (an arms file's lines) under
  * policy, seed 42.  Returns 0, or -1 with err set. */
-static int
+static inline int
 mkstate(struct pb_state *st, const char *arms, const char *policy, char *err)
 {
 	struct pb_policy pol;
@@ -21,7 +21,7 @@ mkstate(struct pb_state *st, const char *arms, const char *policy, char *err)
 	return rv;
 }
 
-static void
+static inline void
 writefile(const char *path, const char *text)
 {
 	FILE *fp = fopen(path, "w");
