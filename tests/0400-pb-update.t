@@ -2,7 +2,7 @@
 # pb-update: creating states, applying scored pulls exactly once, errors
 # never as rewards, all-or-nothing on bad input, merging shards.
 . "$(dirname "$0")/lib.sh"
-plan 69
+plan 75
 
 out() { printf '%s\n' "$OUT"; }
 # more tasks: an arm is never given the same task twice
@@ -116,16 +116,41 @@ is "$ERR" "pb-update: notstate.json: not a valid state file: not a JSON object (
 run pb-update -s nosuch.json s3.jsonl
 is "$ERR" "pb-update: nosuch.json: No such file or directory" "a missing state"
 
-# --merge: two shards of the same arms
+# --merge: two shards of the same arms, each on its own tasks, every
+# task to every arm
+head -n 3 "$DATA/tasks5.jsonl" >shard-a.jsonl
+tail -n 2 "$DATA/tasks5.jsonl" >shard-b.jsonl
 pb-update -s a.json --init "$DATA/arms3.jsonl" --policy uniform
 pb-update -s b.json --init "$DATA/arms3.jsonl" --policy uniform
-pb-sample -s a.json "$DATA/tasks5.jsonl" | jq -c '. + {reward: 1}' | pb-update -s a.json
-pb-sample -s b.json "$DATA/tasks5.jsonl" | jq -c '. + {reward: 0}' | pb-update -s b.json
+pb-sample -s a.json -k all shard-a.jsonl | jq -c '. + {reward: 1}' | pb-update -s a.json
+pb-sample -s b.json -k all shard-b.jsonl | jq -c '. + {reward: 0}' | pb-update -s b.json
 pb-update -s all.json --init "$DATA/arms3.jsonl" --policy uniform
 run pb-update -s all.json --merge a.json b.json
-is "$(jq -c '[.arms[] | [.pulls, .sum]]' all.json)" "[[4,2],[4,2],[2,1]]" "--merge adds the shards' statistics"
+is "$(jq -c '[.arms[] | [.pulls, .sum]]' all.json)" "[[5,3],[5,3],[5,3]]" "--merge adds the shards' statistics"
+is "$(jq -c '[(.tasks | length), [.arms[].cursor]]' all.json)" "[5,[5,5,5]]" \
+   "... and their task pools: 5 tasks, each arm past all it used"
+run pb-report -s all.json
+is "$RC|$ERR" "0|" "... so the report finds no (arm, task) pair counted twice"
+like "$OUT" "pool exhausted after 5 tasks" "... and knows the pool is used up"
 run pb-update -s all.json --merge a.json
 is "$ERR" "pb-update: a.json: run $(jq -r .run a.json) was merged already; all.json not changed" "a shard merged twice is refused"
+# two runs over the same tasks would count an (arm, task) twice
+pb-update -s c.json --init "$DATA/arms3.jsonl" --policy uniform
+pb-sample -s c.json -k all shard-b.jsonl | jq -c '. + {reward: 1}' | pb-update -s c.json
+cp all.json all.before
+run pb-update -s all.json --merge c.json
+like "$RC|$ERR" "^2\\|pb-update: c.json: task .*: arm .* has it in both states \\(its reward would count twice\\); all.json not changed\$" \
+   "a shard over tasks already merged is refused, naming the task and arm"
+cmp -s all.json all.before
+is "$?" 0 "... and the state is left as it was"
+pb-update -s t1.json --init "$DATA/arms3.jsonl" --policy uniform
+pb-sample -s t1.json -k all shard-a.jsonl | jq -c '. + {reward: 1}' | pb-update -s t1.json
+jq -c '.input += " (edited)"' shard-a.jsonl >shard-a2.jsonl
+pb-update -s t2.json --init "$DATA/arms3.jsonl" --policy uniform
+pb-sample -s t2.json -n 1 -k 1 shard-a2.jsonl | jq -c '. + {reward: 1}' | pb-update -s t2.json
+run pb-update -s t1.json --merge t2.json
+like "$ERR" "pb-update: t2.json: task .*: its text differs between the two states; t1.json not changed" \
+   "a task whose text differs between the shards is refused"
 
 # --repeats R: R pulls of each (arm, task), told apart by "sample",
 # averaged per task before they count

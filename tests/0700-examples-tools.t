@@ -2,7 +2,7 @@
 # The small things the examples lean on: -t escapes, pb-score -q,
 # --replay on nothing, pb-sim's "where" rules and text judge over HTTP.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 17
 
 # -t: \n \t \\ in the template's own text; a placeholder's text is not read
 printf '%s\n' '{"id":"a","prefix":"Be brief.\\n"}' >arms.jsonl
@@ -61,11 +61,13 @@ printf '%s\n' '{"match":"x","where":["music"],"skill":1}' >bw.jsonl
 run pb-sim --tasks ktasks.jsonl --world bw.jsonl </dev/null
 is "$RC|$ERR" "2|pb-sim: bw.jsonl:1: \"where\" is not an object of task fields" "a bad where: one line, status 2"
 
-# merged states with contexts keep each context's history
+# merged states with contexts keep each context's history (two shards,
+# the odd and the even tasks)
 kt=$TOP/examples/knowledge-personas/tasks.jsonl ka=$TOP/examples/knowledge-personas/arms.jsonl
 for k in 1 2; do
+	awk -v k=$k 'NR % 2 == k - 1' "$kt" >kshard$k.jsonl
 	pb-update -s c$k.json --init "$ka" --policy uniform --context domain --seed $k
-	pb-sample -s c$k.json -k all "$kt" |
+	pb-sample -s c$k.json -k all kshard$k.jsonl |
 		jq -c '. + {reward: (if (.arm == "mozart") == (.task.domain == "music") then 1 else 0 end)}' |
 		pb-update -s c$k.json
 done
@@ -76,8 +78,10 @@ is "$RC/$(printf '%s' "$OUT" | jq -S -c '.points[-1].arms | map_values(.pulls)')
    "0/$(pb-report -s call.json --context music --json | jq -S -c '[.arms[] | {(.id): .pulls}] | add')" \
    "merged contexts: a context's history ends at its merged pulls"
 is "$(printf '%s' "$OUT" | jq -c '.points[-1].arms.mozart.mean')" 1 "... and its means"
-is "$(pb-report -s call.json --history --json | jq -c '.points[-1].arms.mozart.pulls')" 120 \
+is "$(pb-report -s call.json --history --json | jq -c '.points[-1].arms.mozart.pulls')" 60 \
    "... and the totals' history its totals"
+run pb-report -s call.json --context music
+is "$RC|$ERR" "0|" "... and the merged pools hold every task: no pair counted twice"
 jq '.history.contexts = 5' call.json >bad.json
 run pb-report -s bad.json
 is "$RC|$ERR" "2|pb-report: bad.json: not a valid state file: history: malformed (arrays of numbers or nulls, one per point, updates increasing)" \
