@@ -212,23 +212,31 @@ pb_jsonl_write(FILE *fp, const cJSON *rec)
 	return rv;
 }
 
+/* obj's member named by the n bytes at key (not NUL-terminated), as
+ * cJSON_GetObjectItemCaseSensitive finds one: the first of that name. */
+static cJSON *
+member(const cJSON *obj, const char *key, size_t n)
+{
+	cJSON *c;
+
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	for (c = obj->child; c; c = c->next)
+		if (c->string && !strncmp(c->string, key, n) && !c->string[n])
+			return c;
+	return NULL;
+}
+
 cJSON *
 pb_json_path(const cJSON *obj, const char *path)
 {
 	const char *dot;
-	char key[256];
-	size_t n;
 
 	while (obj && (dot = strchr(path, '.'))) {
-		n = (size_t)(dot - path);
-		if (n >= sizeof key)
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		obj = cJSON_GetObjectItemCaseSensitive(obj, key);
+		obj = member(obj, path, (size_t)(dot - path));
 		path = dot + 1;
 	}
-	return obj ? cJSON_GetObjectItemCaseSensitive(obj, path) : NULL;
+	return obj ? member(obj, path, strlen(path)) : NULL;
 }
 
 const char *
@@ -267,11 +275,7 @@ pb_json_text(const cJSON *v)
 	if (cJSON_IsString(v))
 		return strdup(v->valuestring);
 	if (cJSON_IsNumber(v)) {
-		double d = v->valuedouble;
-		if (d == floor(d) && fabs(d) < 1e15)
-			snprintf(buf, sizeof buf, "%.0f", d);
-		else
-			snprintf(buf, sizeof buf, "%.17g", d);
+		pb_fmt_num(buf, sizeof buf, v->valuedouble);
 		return strdup(buf);
 	}
 	if (cJSON_IsNull(v) || !v)

@@ -376,6 +376,8 @@ completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 }
 
+static char bindwhy[256]; /* why the port could not be bound, or "" */
+
 static void
 mhdlog(void *cls, const char *fmt, va_list ap)
 {
@@ -383,6 +385,14 @@ mhdlog(void *cls, const char *fmt, va_list ap)
 
 	(void)cls;
 	vsnprintf(msg, sizeof msg, fmt, ap);
+	if (!strncmp(msg, "Failed to bind to port ", 23)) {
+		/* MHD names port 0 (the address is ours): keep only why, for
+		 * the one message main prints */
+		const char *why = strstr(msg, ": ");
+		snprintf(bindwhy, sizeof bindwhy, "%s", why ? why + 2 : msg);
+		bindwhy[strcspn(bindwhy, "\n")] = '\0';
+		return;
+	}
 	if (dropping && strstr(msg, "Application reported internal error")) {
 		dropping = 0;
 		return;
@@ -576,7 +586,8 @@ main(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	timer_start();
 	if (!(d = listen_on(o.port, o.threads)))
-		die("cannot listen on 127.0.0.1:%ld", o.port);
+		die("cannot listen on 127.0.0.1:%ld%s%s", o.port, *bindwhy ? ": " : "",
+		    bindwhy);
 	if (!(info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)))
 		die("cannot tell which port is ours");
 	printf("http://127.0.0.1:%u/v1\n", (unsigned)info->port);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # pb-sim: the simulated model server, over real HTTP on 127.0.0.1.
 . "$(dirname "$0")/lib.sh"
-plan 121
+plan 122
 
 T=$DATA/sim-tasks.jsonl
 W=$DATA/sim-world.jsonl
@@ -114,6 +114,9 @@ port=${port%/v1}
 stop_ok "SIGTERM: exit 0, nothing on stderr"
 start_sim --tasks "$T" --world "$W" --seed 3 --port "$port" --latency 5
 is "$OPENAI_BASE_URL" "http://127.0.0.1:$port/v1" "--port"
+run pb-sim --tasks "$T" --port "$port"
+is "$RC|$ERR" "2|pb-sim: cannot listen on 127.0.0.1:$port: Address already in use" \
+   "a port in use: one line that names it and why (not libmicrohttpd's 'port 0')"
 req=$(ask 1 'Be brief.\n\nWhat is 2 + 3?')
 for i in 1 2 3 4 5 6 7 8 9 10 11 12; do chat "$req"; done >t1b
 is "$(jq -r '.choices[0].message.content' t1b)" "$(jq -r '.choices[0].message.content' t1)" \
