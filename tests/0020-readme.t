@@ -8,7 +8,7 @@
 # the plain build; the sanitizers' pass covers the tools' code through
 # the other tests (0700, 0750, 0760 and the unit tests).
 [ -n "${PB_SAN:-}" ] && { echo "1..0 # SKIP examples run without the sanitizers"; exit 0; }
-plan 19
+plan 21
 
 # The indented blocks under a "## " heading, one file per block.
 blocks() { # blocks HEADING OUTPREFIX
@@ -66,6 +66,10 @@ like "$OUT" "^rank +arm" "... and the report"
 run timeout 120 sh shard1.sh
 n1=$(jq .updates shard1.json) n2=$(jq .updates shard2.json) na=$(jq .updates all.json)
 is "$RC|$na" "0|$((n1 + n2))" "Sharded runs: the merged state has both shards' updates"
+is "$(jq '.tasks | length' all.json)" "$(($(jq '.tasks | length' shard1.json) + $(jq '.tasks | length' shard2.json)))" \
+   "... and both shards' tasks"
+printf '%s' "$OUT$ERR" | grep -q "counted more than once"
+is "$?" 1 "... so the report has no pair counted twice"
 
 # "A clean Ctrl-C": the README's pattern, pb-query interrupted for real,
 # against a slow pb-sim.  SIGTERM, as a background job of a
