@@ -4,7 +4,7 @@
 # state's pairs against a recount with jq, errors that change nothing,
 # and a race against pb-sim that ends by itself naming the world's best.
 . "$(dirname "$0")/lib.sh"
-plan 72
+plan 74
 
 # Rewards from the pull id (deterministic), as in 0110.
 score() {
@@ -235,6 +235,23 @@ run pb-update -s oldrace.json /dev/null
 is "$RC|$ERR" "2|pb-update: oldrace.json: $msg" "an old race state is refused, in one line"
 run pb-report -s oldrace.json
 is "$RC|$ERR" "2|pb-report: oldrace.json: $msg" "by pb-report too"
+
+# race -k 2 of three survivors: each task to the leader (the best mean)
+# and one challenger, the leader's pull first; the race goes on to a
+# verdict that way.
+pb-update -s rk.json --init "$DATA/arms3.jsonl" --policy race:delta=0.05
+pb-sample -s rk.json -k 2 -n 30 tasks300.jsonl | score | pb-update -s rk.json
+run pb-sample -s rk.json -k 2 -n 5 tasks300.jsonl
+lead=$(jq -r '[.arms[] | select(.policy_state[0] == 1)] | max_by(.mean) | .id' rk.json)
+is "$(printf '%s\n' "$OUT" | jq -sc --arg l "$lead" '[group_by(.group)[] | [length, .[0].arm == $l, (map(.arm) | unique | length)]] | unique')" \
+   '[[2,true,2]]' "race -k 2: each task to the leader, first, and one challenger"
+n=0
+while pb-sample -s rk.json -k 2 -n 20 tasks300.jsonl >rk-pulls.jsonl 2>rk.err && [ $n -lt 200 ]; do
+	score <rk-pulls.jsonl | pb-update -s rk.json
+	n=$((n + 1))
+done
+like "$(cat rk.err)" "^pb-sample: done: arm careful is best with confidence 1-delta = 0.95" \
+     "race -k 2 ends naming the best arm"
 
 # Contexts: no verdict on the totals (Simpson), a population-weighted
 # mean per arm instead; each context judged at delta / C; --require
