@@ -1,9 +1,10 @@
 /* policy-budget.c - the policies that knock arms out of a race, their
- * one per-arm number (pstate[0]) 1 while the arm is in it, else 0: the
+ * first per-arm number (pstate[0]) 1 while the arm is in it, else 0: the
  * fixed budgets, successive halving and successive rejects, which stop
  * when `budget` pulls were handed out; and race, which sends each task to
- * every surviving arm and knocks an arm out on the paired evidence
- * against it (race_check), stopping when one is left. */
+ * the surviving arms (all, or the leader and -k m - 1 challengers) and
+ * knocks an arm out once its opponents' bet against it, one e-process
+ * per arm (race_bet), pays 1/delta, stopping when one is left. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
