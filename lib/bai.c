@@ -277,6 +277,41 @@ pair_logm(double w, double l, double fs, double fq)
 	return mx + log(sum / PB_PAIR_GRID);
 }
 
+/* One task's difference d = r_o - r_x in [-1,1] into the PB_PAIR_GRID
+ * log-wealths lw of the bets lam_m on "o beats x" (pb_pair_evidence's
+ * grid and Fan's bound for a fractional d), and the log of their
+ * equal-weight mixture: the race's knock-out e-process (policy-budget.c). */
+void
+pb_bets_add(double *lw, double d)
+{
+	double lam;
+	int m;
+
+	if (d == 0)
+		return;
+	for (m = 0; m < PB_PAIR_GRID; m++) {
+		lam = 0.5 * pow(2, -m / 2.0);
+		if (d == 1 || d == -1)
+			lw[m] += log1p(lam * d);
+		else
+			lw[m] += lam * d + (log1p(-lam) + lam) * d * d;
+	}
+}
+
+double
+pb_bets_logm(const double *lw)
+{
+	double mx = -INFINITY, sum = 0;
+	int m;
+
+	for (m = 0; m < PB_PAIR_GRID; m++)
+		if (lw[m] > mx)
+			mx = lw[m];
+	for (m = 0; m < PB_PAIR_GRID; m++)
+		sum += exp(lw[m] - mx);
+	return mx + log(sum / PB_PAIR_GRID);
+}
+
 void
 pb_pair_refresh(struct pb_pair *p)
 {

@@ -65,16 +65,15 @@ reward_in(struct pb_state *v, int arm, double reward)
 	return 0;
 }
 
-/* One task's rewards of arms a and b into v's pairs *pp, and v's policy
+/* One task's rewards of two arms into v's pairs *pp, and v's policy
  * told (the race may knock one out). */
 static int
-pair_in(struct pb_state *v, struct pb_pair **pp, int a, int b, double ra,
-        double rb)
+pair_in(struct pb_state *v, struct pb_pair **pp, const struct pb_pairing *t)
 {
-	if (pb__pair_add(pp, v->narms, a, b, ra, rb) < 0)
+	if (pb__pair_add(pp, v->narms, t->a, t->b, t->ra, t->rb) < 0)
 		return -1;
 	v->pair = *pp;
-	return pb_policy_pair(v, a, b);
+	return pb_policy_pair(v, t);
 }
 
 /* One task's reward of arm into st's statistics and its context's. */
@@ -93,18 +92,20 @@ task_in(struct pb_state *st, int c, int arm, double reward)
 	return 0;
 }
 
-/* The rewards of arms a and b on one task into st's pairs and its
- * context's. */
+/* The rewards of arms a and b on one task, members sa and sb of its
+ * group, into st's pairs and its context's. */
 static int
-pairs_in(struct pb_state *st, int c, int a, int b, double ra, double rb)
+pairs_in(struct pb_state *st, int c, int a, int b, double ra, double rb,
+         long sa, long sb)
 {
+	struct pb_pairing t = { a, b, ra, rb, sa, sb };
 	struct pb_state view;
 
-	if (pair_in(st, &st->pair, a, b, ra, rb) < 0)
+	if (pair_in(st, &st->pair, &t) < 0)
 		return -1;
 	if (c >= 0) {
 		pb_state_view(st, (size_t)c, &view);
-		if (pair_in(&view, &st->ctx[c].pair, a, b, ra, rb) < 0)
+		if (pair_in(&view, &st->ctx[c].pair, &t) < 0)
 			return -1;
 	}
 	return 0;
@@ -161,7 +162,7 @@ pull_apply(struct pb_state *st, long first, long k, long id, int arm,
 			if (o == m || g->arm[o] < 0 || isnan(g->r[o]) || isnan(reward) ||
 			    g->arm[o] == arm)
 				continue;
-			if (pairs_in(st, c, arm, g->arm[o], reward, g->r[o]) < 0)
+			if (pairs_in(st, c, arm, g->arm[o], reward, g->r[o], m, o) < 0)
 				return -1;
 		}
 	} else {
@@ -177,7 +178,8 @@ pull_apply(struct pb_state *st, long first, long k, long id, int arm,
 					continue;
 				om = slot_mean(g, o, R, &odone);
 				if (odone && !isnan(om) &&
-				    pairs_in(st, c, arm, g->arm[o * R], mean, om) < 0)
+				    pairs_in(st, c, arm, g->arm[o * R], mean, om,
+				             m / R, o) < 0)
 					return -1;
 			}
 		}
@@ -353,7 +355,10 @@ pb_state_choose(struct pb_state *st, int ctx, size_t k,
 	n = pb__active_view(&base, taken, &view, arms, map);
 	if (k == 0 || k > n)
 		k = n;
-	if ((got = pb_policy_group(&view, k, out)) != (size_t)-1) {
+	view.rng = st->rng;
+	got = pb_policy_group(&view, k, out);
+	st->rng = view.rng; /* a group drawn at random (race -k m) */
+	if (got != (size_t)-1) {
 		/* the policy's own group, in the view's numbers */
 		for (i = 0; i < got; i++)
 			out[i] = map[out[i]];

@@ -558,6 +558,13 @@ void pb_pair_refresh(struct pb_pair *p); /* after b, c or f* were set */
 #define PB_PAIR_GRID 8
 double pb_pair_evidence(const struct pb_pair *p, int j_over_i);
 
+/* One task's difference d = r_o - r_x in [-1,1] into the log-wealths
+ * lw[PB_PAIR_GRID] of the same bets on "o beats x" (Fan's bound for a
+ * fractional d), and the log of their equal-weight mixture: race's
+ * knock-out e-process, one per arm (policy-budget.c). */
+void pb_bets_add(double *lw, double d);
+double pb_bets_logm(const double *lw);
+
 /* The characteristic time T*(mu) of Garivier and Kaufmann (2016) for k
  * Bernoulli arms with a unique best (w, if not NULL: the optimal
  * allocation); NAN when the best is not unique or a mean not in (0,1). */

@@ -130,6 +130,7 @@ int pb_history_due(struct pb_history *h, long updates);
 
 /* A policy's operations.  Only name and choose and probs are required;
  * a NULL operation does what the comment says. */
+struct pb_pairing; /* below, with pb_policy_pair */
 typedef int pb__choose_fn(const struct pb_state *st, struct pb_rng *r,
                           double *work);
 enum {
@@ -159,8 +160,9 @@ struct pb_policy_ops {
 	double (*index)(const struct pb_state *st, int i);
 	/* a reward (NAN: an error) of arm i applied; NULL: nothing */
 	int (*update)(struct pb_state *st, int i, double reward);
-	/* the pair statistics of arms i and j changed; NULL: nothing */
-	int (*pair)(struct pb_state *st, int i, int j);
+	/* one task's rewards of two arms went into the pair statistics;
+	 * NULL: nothing */
+	int (*pair)(struct pb_state *st, const struct pb_pairing *t);
 	/* whether to stop, *best the recommended arm; NULL: never, *best the
 	 * GLR leader */
 	int (*done)(const struct pb_state *st, char why[PB_ERRLEN], int *best);
@@ -169,7 +171,7 @@ struct pb_policy_ops {
 	int (*contention)(const struct pb_state *st, double delta, unsigned char *in);
 	/* the arms of one task when they are not k selections (race: its
 	 * survivors); returns how many went into out; NULL */
-	size_t (*group)(const struct pb_state *st, size_t k, int *out);
+	size_t (*group)(struct pb_state *st, size_t k, int *out);
 	/* the verdict at delta: done, *best, open[i] (not yet separated);
 	 * NULL: pb_glr_stop */
 	int (*verdict)(const struct pb_state *st, double delta, int *best,
@@ -189,10 +191,26 @@ int pb_policy_check(const struct pb_policy *p, char err[PB_ERRLEN]);
  * called by pb_state_apply.  Returns -1 only if out of memory. */
 int pb_policy_update(struct pb_state *st, int i, double reward);
 
-/* Tells the policy that the paired statistics of arms i and j changed
- * (bandit.c calls it when a group's rewards come back).  Returns -1
- * only if out of memory. */
-int pb_policy_pair(struct pb_state *st, int i, int j);
+/* Tells the policy that one task's rewards of arms a and b went into
+ * their paired statistics (bandit.c calls it when a group's rewards come
+ * back, once per pair of members, when the later of the two is back).
+ * sa, sb are the members' places in the group: the order in which
+ * pb_state_choose chose them when the task was handed out (with R
+ * repeats, the member's slot / R), so a policy may fix a member's
+ * opponent before any reward of the task is known.  Returns -1 only if
+ * out of memory. */
+struct pb_pairing {
+	int a, b;        /* the arms */
+	double ra, rb;   /* their rewards on the task (per-task means) */
+	long sa, sb;     /* their places in the task's group */
+};
+int pb_policy_pair(struct pb_state *st, const struct pb_pairing *t);
+
+/* For statefile.c: -1 with err (one line, naming path) when the state
+ * object keeps its arms' policy_state in an older layout of its policy
+ * (race before the leader rule: one number per arm), else 0. */
+int pb_policy_layout_check(const struct pb_policy *p, const cJSON *state,
+                           const char *path, char err[PB_ERRLEN]);
 
 /* How many numbers of per-arm state (pb_arm.pstate) the policy keeps. */
 int pb_policy_nstate(enum pb_policy_kind k);

@@ -1,11 +1,14 @@
 /* policy-budget.c - the policies that knock arms out of a race, their
- * one per-arm number (pstate[0]) 1 while the arm is in it, else 0: the
+ * first per-arm number (pstate[0]) 1 while the arm is in it, else 0: the
  * fixed budgets, successive halving and successive rejects, which stop
  * when `budget` pulls were handed out; and race, which sends each task to
- * every surviving arm and knocks an arm out on the paired evidence
- * against it (race_check), stopping when one is left. */
+ * the surviving arms (all, or the leader and -k m - 1 challengers) and
+ * knocks an arm out once its opponents' bet against it, one e-process
+ * per arm (race_bet), pays 1/delta, stopping when one is left. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bandit.h"
 #include "internal.h"
@@ -274,65 +277,72 @@ const struct pb_policy_ops pb_policy_rejects = {
 
 /* -------------------------------------------------------------- race */
 
+/* Race's numbers per arm (pb_arm.pstate, "policy_state"):
+ *   [0]      1 while the arm is in the race, else 0 (as the budgets');
+ *   [1 .. 8] the log-wealths of the PB_PAIR_GRID bets of its knock-out
+ *            e-process M_x (race_bet);
+ *   [9]      the sum of r_x - r_o over the tasks where it had an
+ *            opponent o, and [10] the sum of |r_x - r_o|: its paired
+ *            record against its opponents, for -k m (race_group). */
+enum { RACE_LW = 1, RACE_WON = 1 + PB_PAIR_GRID, RACE_DISC, RACE_NSTATE };
+
 /* Every survivor answers each task: equal shares. */
 static void
 race_probs(const struct pb_state *st, double *p, double *work)
 {
-	size_t i;
+	size_t i, n = nalive(st);
 
 	(void)work;
 	for (i = 0; i < st->narms; i++)
-		p[i] = in_race(st, i) && !st->arms[i].retired ?
-		       1.0 / (double)nalive(st) : 0;
+		p[i] = in_race(st, i) && !st->arms[i].retired ? 1.0 / (double)n : 0;
 }
 
-/* Race knocks out arm x (i, then j, after a pair changed) once the
- * evidence of all the others against it,
- *     log sum over y != x of M(y over x)       (M = exp(lm), see pb_pair)
- * reaches log(K / delta), K the arms in the state; the last arm standing
- * stays.  If x is a best arm, every M(y over x) is a supermartingale, so
- * their mean is one, and by Ville's inequality it ever reaches
- * K / ((K - 1) delta) with probability <= delta (K - 1) / K: a best arm
- * is knocked out with at most that probability, and with all arms equal
- * the race ends (K - 1 of K knocked out) with probability <= delta.  A
- * pair with no discordant task counts M = 1.  The sum, where the usual
- * rule takes the largest M against a threshold (K - 1) / delta, lets the
- * several arms that beat a middling arm pool their evidence. */
+/* Arm x's opponent o on a task answered d = r_o - r_x: one factor of
+ * each bet of x's knock-out e-process
+ *     M_x = (1/8) sum over the bets lam of prod (1 + lam (r_o - r_x))
+ * (pb_bets_add: Fan's bound for a fractional d, as pb_pair_evidence),
+ * and x knocked out once log M_x >= log(1/delta); the last arm standing
+ * stays.  The opponent is the group's first member (its second, for the
+ * first): race_group put the survivors best mean first when it handed
+ * the task out, before any of the task's rewards, so o is fixed in
+ * advance.  If x is a best arm, E[r_o - r_x] <= 0 on a fresh task for
+ * any o fixed in advance, each product is a nonnegative supermartingale,
+ * so is their mean, and by Ville's inequality M_x ever reaches 1/delta
+ * with probability <= delta: one e-process per arm, no union over the
+ * pairs (pb-update(1) gives the argument and its conditions).  The
+ * work is O(1) per pair; counting the survivors (O(K)) happens only at
+ * a knock-out. */
 static int
-race_check(struct pb_state *st, int x, double thr)
+race_bet(struct pb_state *st, int x, double d)
 {
-	const struct pb_pair *p;
-	double mx = -INFINITY, sum = 0, v;
-	size_t y;
+	struct pb_arm *a = &st->arms[x];
 
-	if (!in_race(st, (size_t)x) || st->arms[x].retired || nalive(st) <= 1)
-		return 0; /* out already, or the last one standing */
-	for (y = 0; y < st->narms; y++) {
-		if ((int)y == x)
-			continue;
-		p = pb_state_pair(st, (int)y, x);
-		v = !p ? 0 : (int)y < x ? p->lm[0] : p->lm[1];
-		if (v > mx) {
-			sum = sum * exp(mx - v) + 1;
-			mx = v;
-		} else {
-			sum += exp(v - mx);
-		}
-	}
-	if (mx + log(sum) < thr)
+	if (!in_race(st, (size_t)x) || a->retired)
+		return 0; /* out already: its e-process no longer counts */
+	if (pb__pstate_make(a, RACE_NSTATE, 1) < 0)
+		return -1;
+	pb_bets_add(a->pstate + RACE_LW, d);
+	a->pstate[RACE_WON] -= d;
+	a->pstate[RACE_DISC] += fabs(d);
+	if (pb_bets_logm(a->pstate + RACE_LW) < -log(st->pol.delta) ||
+	    nalive(st) <= 1)
 		return 0;
-	return knock_out(st, (size_t)x);
+	a->pstate[0] = 0;
+	return 0;
 }
 
+/* One task's rewards of two arms: the member first in the group is the
+ * opponent of every other, and the second the opponent of the first. */
 static int
-race_pair(struct pb_state *st, int i, int j)
+race_pair(struct pb_state *st, const struct pb_pairing *t)
 {
-	double thr;
-
-	if (st->narms < 2)
-		return 0;
-	thr = pb_glr_threshold(st->narms, st->pol.delta);
-	return race_check(st, i, thr) < 0 || race_check(st, j, thr) < 0 ? -1 : 0;
+	if ((t->sb == 0 || (t->sa == 0 && t->sb == 1)) &&
+	    race_bet(st, t->a, t->rb - t->ra) < 0)
+		return -1;
+	if ((t->sa == 0 || (t->sb == 0 && t->sa == 1)) &&
+	    race_bet(st, t->b, t->ra - t->rb) < 0)
+		return -1;
+	return 0;
 }
 
 static int
@@ -368,29 +378,115 @@ race_verdict(const struct pb_state *st, double delta, int *best,
 	return done;
 }
 
-/* A task's arms: the survivors, best mean first when there are more than
- * k (an insertion sort, stable: ties in file order). */
-static size_t
-race_group(const struct pb_state *st, size_t k, int *out)
+/* Best mean first, then file order (a stable sort). */
+struct ranked {
+	double key;
+	int arm;
+};
+
+static int
+by_key(const void *x, const void *y)
 {
-	size_t i, a, b, got = 0;
+	const struct ranked *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key > b->key ? -1 : 1;
+	return (a->arm > b->arm) - (a->arm < b->arm);
+}
+
+static void
+sort_by_mean(const struct pb_state *st, int *arm, size_t n, struct ranked *tmp)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		tmp[i].key = pb_stats_mean(&st->arms[arm[i]].st);
+		tmp[i].arm = arm[i];
+	}
+	qsort(tmp, n, sizeof *tmp, by_key);
+	for (i = 0; i < n; i++)
+		arm[i] = tmp[i].arm;
+}
+
+/* -k m with m < the survivors: the m - 1 challengers of the leader
+ * out[0] with the largest paired Thompson draws of mu_j - mu_leader,
+ *     theta_j ~ N(w, (1 - w^2) / (a + 2)),  w = s / (a + 2),
+ * s the arm's sum of r_j - r_o and a its sum of |r_j - r_o| against its
+ * opponents (for 0/1 rewards: wins minus losses, and discordant tasks),
+ * into out[1 .. m - 1].  Each a draw of the m - 1 best, O(n m) at worst. */
+static void
+race_challengers(struct pb_state *st, int *out, size_t n, size_t m,
+                 struct ranked *top)
+{
+	size_t i, got = 0, at;
+	struct ranked c;
+
+	for (i = 1; i < n; i++) {
+		const double *ps = st->arms[out[i]].pstate;
+		double a = ps ? ps[RACE_DISC] : 0, w = (ps ? ps[RACE_WON] : 0) / (a + 2);
+		c.key = w + sqrt((1 - w * w) / (a + 2)) * pb_rng_normal(&st->rng);
+		c.arm = out[i];
+		if (got == m - 1 && c.key <= top[got - 1].key)
+			continue;
+		at = got < m - 1 ? got++ : got - 1;
+		for (; at > 0 && top[at - 1].key < c.key; at--)
+			top[at] = top[at - 1];
+		top[at] = c;
+	}
+	for (i = 0; i < got; i++)
+		out[1 + i] = top[i].arm;
+}
+
+/* A task's arms: the survivors, best mean first (stable: ties in file
+ * order), all of them when k allows (-k all); else the leader and k - 1
+ * challengers (race_challengers), the challengers best mean first too,
+ * so the first member is the leader and the second the best of the
+ * rest: race_pair's opponents. */
+static size_t
+race_group(struct pb_state *st, size_t k, int *out)
+{
+	struct ranked small[64], *tmp;
+	size_t i, a, b, got = 0, lead = 0;
 
 	for (i = 0; i < st->narms; i++)
-		if (st->arms[i].pstate[0] != 0)
+		if (in_race(st, i))
 			out[got++] = (int)i;
-	for (a = 1; a < got; a++)
-		for (b = a; b > 0 && pb_stats_mean(&st->arms[out[b - 1]].st) <
-		     pb_stats_mean(&st->arms[out[b]].st); b--) {
-			int t = out[b];
-			out[b] = out[b - 1];
-			out[b - 1] = t;
+	if (got == 0 || k == 0)
+		return 0;
+	tmp = got <= 64 ? small : malloc(got * sizeof *tmp);
+	if (got > k) {
+		for (i = 1; i < got; i++)
+			if (pb_stats_mean(&st->arms[out[i]].st) >
+			    pb_stats_mean(&st->arms[out[lead]].st))
+				lead = i;
+		b = (size_t)out[lead];
+		memmove(out + 1, out, lead * sizeof *out);
+		out[0] = (int)b;
+		if (k > 1 && tmp) {
+			race_challengers(st, out, got, k, tmp);
+			sort_by_mean(st, out + 1, k - 1, tmp);
 		}
-	return got > k ? k : got;
+		got = k;
+	} else if (tmp) {
+		sort_by_mean(st, out, got, tmp);
+	} else {
+		/* out of memory: an insertion sort in place */
+		for (a = 1; a < got; a++)
+			for (b = a; b > 0 && pb_stats_mean(&st->arms[out[b - 1]].st) <
+			     pb_stats_mean(&st->arms[out[b]].st); b--) {
+				int t = out[b];
+				out[b] = out[b - 1];
+				out[b - 1] = t;
+			}
+	}
+	if (tmp != small)
+		free(tmp);
+	return got;
 }
 
 const struct pb_policy_ops pb_policy_race = {
 	.name = "race",
-	.nstate = 1, .start = 1,
+	.nstate = RACE_NSTATE, .start = 1,
 	.flags = PB_POLICY_DELTA | PB_POLICY_ALL_ARMS,
 	.rule = "paired",
 	.choose = budget_choose,

@@ -202,6 +202,45 @@ pb_policy_nstate(enum pb_policy_kind k)
 	return ops[k]->nstate;
 }
 
+/* The numbers per arm an older release kept for a policy whose layout
+ * has changed since: race kept 1 (in or out) before its leader rule. */
+static int
+old_layout(enum pb_policy_kind k, int n)
+{
+	return k == PB_POL_RACE && n == 1;
+}
+
+static const cJSON *
+old_arm(enum pb_policy_kind k, const cJSON *arms)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, arms) {
+		const cJSON *ps = cJSON_GetObjectItemCaseSensitive(a, "policy_state");
+		if (cJSON_IsArray(ps) && old_layout(k, cJSON_GetArraySize(ps)))
+			return a;
+	}
+	return NULL;
+}
+
+int
+pb_policy_layout_check(const struct pb_policy *p, const cJSON *state,
+                       const char *path, char err[PB_ERRLEN])
+{
+	const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(state, "contexts"), *v;
+	int old = !!old_arm(p->kind, cJSON_GetObjectItemCaseSensitive(state, "arms"));
+
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(ctx, "values"))
+		old |= !!old_arm(p->kind, cJSON_GetObjectItemCaseSensitive(v, "arms"));
+	if (!old)
+		return 0;
+	snprintf(err, PB_ERRLEN, "%s: a race from before the leader rule (one "
+	         "number of policy_state per arm, not %d): its evidence does not "
+	         "carry over; finish it with the promptbandit that began it, or "
+	         "start a new state with pb-update --init", path, ops[p->kind]->nstate);
+	return -1;
+}
+
 long
 pb_policy_arms_per_task(const struct pb_policy *p)
 {
@@ -281,9 +320,9 @@ pb_policy_update(struct pb_state *st, int i, double reward)
 }
 
 int
-pb_policy_pair(struct pb_state *st, int i, int j)
+pb_policy_pair(struct pb_state *st, const struct pb_pairing *t)
 {
-	return OPS(st)->pair ? OPS(st)->pair(st, i, j) : 0;
+	return OPS(st)->pair ? OPS(st)->pair(st, t) : 0;
 }
 
 double

@@ -445,6 +445,8 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 	if (!cJSON_IsObject(x = cJSON_GetObjectItemCaseSensitive(o, "policy")) ||
 	    load_policy(&st->pol, x, path, err) < 0)
 		return cJSON_IsObject(x) ? -1 : bad(err, path, "no policy");
+	if (pb_policy_layout_check(&st->pol, o, path, err) < 0)
+		return -1;
 	if (cJSON_GetArraySize(rng) != 4 || !cJSON_IsArray(rng))
 		return bad(err, path, "\"rng\" is not 4 hex words");
 	for (i = 0; i < 4; i++) {

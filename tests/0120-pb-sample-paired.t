@@ -4,7 +4,7 @@
 # state's pairs against a recount with jq, errors that change nothing,
 # and a race against pb-sim that ends by itself naming the world's best.
 . "$(dirname "$0")/lib.sh"
-plan 69
+plan 74
 
 # Rewards from the pull id (deterministic), as in 0110.
 score() {
@@ -214,7 +214,7 @@ exit $rc' loop simtasks.jsonl
 is "$?" 3 "the race ends with status 3"
 like "$(cat stop.err)" "^pb-sample: done: arm first-principles is best with confidence 1-delta = 0.95: every other arm lost a paired test" \
      "naming the world's best arm"
-is "$(jq '[.arms[] | select(.policy_state == [1])] | map(.id)' race.json | jq -c .)" \
+is "$(jq '[.arms[] | select(.policy_state[0] == 1)] | map(.id)' race.json | jq -c .)" \
    '["first-principles"]' "one survivor in the state"
 is "$(jq -s 'group_by(.group) | map(length) | add' race-pulls.jsonl)" "$(jq '[.arms[] | .pulls + .errors] | add' race.json)" \
    "every pull handed out came back and was applied"
@@ -227,6 +227,31 @@ is "$(jq -s 'group_by(.group) | length' race-pulls.jsonl)" \
 stop_sim
 run pb-report -s race.json
 like "$(printf '%s\n' "$OUT" | grep verdict)" "arm first-principles is best" "pb-report states the verdict"
+# A race from before the leader rule kept one number per arm (in or
+# out), without the e-processes: refused in one line, not misread.
+jq '.arms[].policy_state |= [.[0]]' race.json >oldrace.json
+msg="a race from before the leader rule (one number of policy_state per arm, not 11): its evidence does not carry over; finish it with the promptbandit that began it, or start a new state with pb-update --init"
+run pb-update -s oldrace.json /dev/null
+is "$RC|$ERR" "2|pb-update: oldrace.json: $msg" "an old race state is refused, in one line"
+run pb-report -s oldrace.json
+is "$RC|$ERR" "2|pb-report: oldrace.json: $msg" "by pb-report too"
+
+# race -k 2 of three survivors: each task to the leader (the best mean)
+# and one challenger, the leader's pull first; the race goes on to a
+# verdict that way.
+pb-update -s rk.json --init "$DATA/arms3.jsonl" --policy race:delta=0.05
+pb-sample -s rk.json -k 2 -n 30 tasks300.jsonl | score | pb-update -s rk.json
+run pb-sample -s rk.json -k 2 -n 5 tasks300.jsonl
+lead=$(jq -r '[.arms[] | select(.policy_state[0] == 1)] | max_by(.mean) | .id' rk.json)
+is "$(printf '%s\n' "$OUT" | jq -sc --arg l "$lead" '[group_by(.group)[] | [length, .[0].arm == $l, (map(.arm) | unique | length)]] | unique')" \
+   '[[2,true,2]]' "race -k 2: each task to the leader, first, and one challenger"
+n=0
+while pb-sample -s rk.json -k 2 -n 20 tasks300.jsonl >rk-pulls.jsonl 2>rk.err && [ $n -lt 200 ]; do
+	score <rk-pulls.jsonl | pb-update -s rk.json
+	n=$((n + 1))
+done
+like "$(cat rk.err)" "^pb-sample: done: arm careful is best with confidence 1-delta = 0.95" \
+     "race -k 2 ends naming the best arm"
 
 # Contexts: no verdict on the totals (Simpson), a population-weighted
 # mean per arm instead; each context judged at delta / C; --require
@@ -252,6 +277,9 @@ is "$(printf '%s' "$OUT" | jq -r '.verdict.weighted.careful * 1e9 | round')" "$(
    "the weighted mean: each context's mean by its share of the tasks"
 run pb-report -s cx.json --require verdict
 is "$RC" 0 "--require verdict: met when every context has its verdict"
+jq '.policy = {name: "race", delta: 0.05} | .contexts.values[1].arms[2].policy_state = [1]' cx.json >oldcx.json
+run pb-sample -s oldcx.json -n 1 ctx300.jsonl
+is "$RC|$ERR" "2|pb-sample: oldcx.json: $msg" "an old race's context arms are refused too"
 pb-update -s cx2.json --init "$DATA/arms3.jsonl" --policy lucb --context domain
 pb-sample -s cx2.json -n 8 ctx300.jsonl | score | pb-update -s cx2.json
 run pb-report -s cx2.json --require verdict

@@ -401,8 +401,32 @@ test_race(void)
 		give(3, 10, 5);
 		ok(pb_state_choose(&st, -1, 0, NULL, arm) == 3 && arm[0] == 1 &&
 		   arm[1] == 3 && arm[2] == 0, "race: the three survivors, best first");
-		ok(pb_state_choose(&st, -1, 2, NULL, arm) == 2 && arm[0] == 1 && arm[1] == 3,
-		   "race with -k 2: the two best survivors");
+		/* -k m: the leader and m - 1 challengers by a paired Thompson
+		 * draw of mu_j - mu_leader from each arm's record against its
+		 * opponents (policy_state[9], [10]): arm 0 won 1000 of its
+		 * 1000 discordant tasks, arm 3 lost as many. */
+		st.arms[0].pstate[9] = 1000;
+		st.arms[0].pstate[10] = 1000;
+		st.arms[3].pstate[9] = -1000;
+		st.arms[3].pstate[10] = 1000;
+		ok(pb_state_choose(&st, -1, 2, NULL, arm) == 2 && arm[0] == 1 && arm[1] == 0,
+		   "race with -k 2: the leader and the challenger with the larger draw");
+		st.arms[0].pstate[9] = st.arms[0].pstate[10] = 0;
+		st.arms[3].pstate[9] = st.arms[3].pstate[10] = 0;
+		{
+			int seen[4] = { 0 }, t, good = 1;
+			for (t = 0; t < 200; t++) {
+				good &= pb_state_choose(&st, -1, 2, NULL, arm) == 2 &&
+				        arm[0] == 1 && (arm[1] == 0 || arm[1] == 3);
+				seen[arm[1]]++;
+			}
+			ok(good && seen[0] > 50 && seen[3] > 50, "race with -k 2 and equal "
+			   "records: the leader, then either challenger (%d, %d of 200): "
+			   "the draws move on", seen[0], seen[3]);
+		}
+		ok(pb_state_choose(&st, -1, 3, NULL, arm) == 3 && arm[0] == 1 &&
+		   arm[1] == 3 && arm[2] == 0, "race with -k 3 of 3: every survivor, "
+		   "best mean first");
 	}
 }
 
