@@ -68,10 +68,10 @@ reward_in(struct pb_state *v, int arm, double reward)
 /* One task's rewards of arms a and b into v's pairs *pp, and v's policy
  * told (the race may knock one out). */
 static int
-pair_in(struct pb_state *v, struct pb_pair **pp, int a, int b, double ra,
+pair_in(struct pb_state *v, struct pb_pairs **pp, int a, int b, double ra,
         double rb)
 {
-	if (pb__pair_add(pp, v->narms, a, b, ra, rb) < 0)
+	if (pb__pair_add(pp, a, b, ra, rb) < 0)
 		return -1;
 	v->pair = *pp;
 	return pb_policy_pair(v, a, b);

@@ -124,12 +124,24 @@ struct pb_pair {
 	               * by pb_pair_add, recomputed by pb_pair_refresh */
 };
 
+/* The paired statistics of a state: only the pairs that shared a task
+ * are stored (K = 10,000 arms would need 50 million slots otherwise),
+ * slot s holding arms ij[s][0] < ij[s][1], found through a hash of the
+ * two numbers.  Arms are only ever appended, so a pair keeps its numbers
+ * when the pool grows. */
+struct pb_pairs {
+	struct pb_pair *p;
+	int (*ij)[2];
+	size_t n, cap;
+	struct pb_index ix; /* (i, j) -> slot */
+};
+
 /* One value of the context field: the arms' statistics on those tasks
  * alone.  arms[i] stands for st->arms[i] (id copied; fields NULL). */
 struct pb_ctx {
 	char *name;
 	struct pb_arm *arms;
-	struct pb_pair *pair; /* as st->pair, or NULL */
+	struct pb_pairs *pair; /* as st->pair, or NULL */
 	struct pb_tasks tasks; /* this context's task pool */
 };
 
@@ -147,7 +159,7 @@ struct pb_state {
 	size_t nbatch;
 	cJSON *merged;         /* array of run ids merged in (owned) */
 	/* paired statistics, groups still coming back, contexts */
-	struct pb_pair *pair;  /* narms (narms - 1) / 2, see pb_state_pair;
+	struct pb_pairs *pair; /* the pairs with tasks, see pb_state_pair;
 	                        * NULL until a group comes back */
 	struct pb_group *open; /* groups with members still out */
 	size_t nopen;
@@ -159,6 +171,9 @@ struct pb_state {
 	                        * with contexts each keeps its own) */
 	long repeats;          /* pulls of one (arm, task) pair (--repeats R):
 	                        * rewards are averaged per task */
+	struct pb_index armix; /* arm id -> index (pb_state_find_arm), over
+	                        * armix.n arms: a view with other arms (or
+	                        * fewer) looks them up one by one */
 };
 
 /* Makes a new state from an arms file (JSON lines, each with a string
@@ -177,6 +192,8 @@ void pb_state_free(struct pb_state *st);
 int pb_state_blank(struct pb_state *st, const char *run);
 int pb_state_new_arm(struct pb_state *st, const char *id);
 
+/* The index of arm id, or -1: O(1) through st->armix, which the
+ * functions making and growing a state keep. */
 int pb_state_find_arm(const struct pb_state *st, const char *id);
 
 /* Recounts arms[].pending from the batches, counting pulls handed out
@@ -231,8 +248,15 @@ long pb_state_hand_out_group(struct pb_state *st, int ctx, long pos,
                              const int *arms, size_t m);
 
 /* The paired statistics of arms i != j, oriented as (min(i,j), max(i,j)):
- * differences are r_min - r_max.  NULL while no group came back. */
+ * differences are r_min - r_max.  NULL when the two shared no task
+ * (every count 0, every lm 0): only pairs with tasks are stored. */
 struct pb_pair *pb_state_pair(const struct pb_state *st, int i, int j);
+
+/* The pairs stored (those with tasks), for a walk over them in O(pairs)
+ * rather than O(K^2): pair k < pb_state_npairs(st) is of arms *i < *j. */
+size_t pb_state_npairs(const struct pb_state *st);
+struct pb_pair *pb_state_pair_at(const struct pb_state *st, size_t k, int *i,
+                                 int *j);
 
 /* The context named name: its index, or -1.  pb_state_add_ctx adds it
  * (with empty statistics) if missing; -1 only if out of memory. */

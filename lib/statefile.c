@@ -33,7 +33,7 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 		return -1;
 	}
 	o = pb_state_to_json(st);
-	text = o ? cJSON_Print(o) : NULL;
+	text = o ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
 	if (!text) {
 		snprintf(err, PB_ERRLEN, "%s: out of memory", path);
@@ -262,6 +262,7 @@ load_arms(struct pb_state *st, const cJSON *arr, const char *path,
 		st->narms = (size_t)++i;
 	}
 	pb_tasks_free(&ids);
+	(void)pb__arms_index(st); /* on failure lookups are linear */
 	return 0;
 }
 

@@ -75,7 +75,7 @@ run_contexts(const char *policy, int narms, uint64_t seed, int ntask)
 
 /* The pairs recounted from the records of context c (-1: all). */
 static int
-pairs_match(const struct pb_state *s, const struct pb_pair *pair, int c)
+pairs_match(const struct pb_state *s, const struct pb_pairs *pair, int c)
 {
 	size_t i, j, a, b;
 	int bad = 0;
@@ -91,7 +91,7 @@ pairs_match(const struct pb_state *s, const struct pb_pair *pair, int c)
 					    rec[j].arm == (int)b && !isnan(rec[i].r) &&
 					    !isnan(rec[j].r) && (c < 0 || rec[i].ctx == c))
 						pb_pair_add(&want, rec[i].r, rec[j].r);
-			v.pair = (struct pb_pair *)pair;
+			v.pair = (struct pb_pairs *)pair;
 			got = pb_state_pair(&v, (int)a, (int)b);
 			if (!got && want.n == 0)
 				continue;
