@@ -304,7 +304,7 @@ pb_history_take(struct pb_state *st)
 void
 pb_history_note(struct pb_state *st)
 {
-	if (pb_history_due(st->hist, st->updates))
+	if (pb_history_due(st->hist, st->updates, st->narms))
 		(void)pb_history_take(st);
 }
 

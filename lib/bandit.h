@@ -591,8 +591,13 @@ double pb_char_time(const double *mu, size_t k, double *w);
 /* history.c: each arm's pulls, mean and selection probability over time */
 /* ===================================================================== */
 
-/* At most PB_HIST_CAP points are kept (how: history.c). */
+/* At most PB_HIST_CAP points are kept (how: history.c).  A history of
+ * more than PB_HIST_DENSE arms takes a point every narms / PB_HIST_DENSE
+ * pulls at least (pb_history_min_stride), and the file holds its series
+ * in the sparse form of pb-state(5): only the points where an arm's
+ * numbers changed. */
 #define PB_HIST_CAP 200
+#define PB_HIST_DENSE 64
 
 /* One arm's series, keyed by arm id so arms added or retired later keep
  * their past: values are NAN at points where the arm was not in the
@@ -614,6 +619,7 @@ struct pb_history {
 	double *updates; /* st->updates at each point */
 	struct pb_hist_series *ser;
 	size_t nser;
+	struct pb_index ix; /* series id -> index (pb_history_find) */
 	/* A state with contexts: each context's own history, its updates
 	 * those of the context, its points taken when the totals' are. */
 	char **ctxname;
@@ -628,6 +634,9 @@ struct pb_history {
  *    "contexts":{"NAME":{...the same, for that context...}}.
  * Returns a new tree, or NULL. */
 cJSON *pb_history_to_json(const struct pb_history *h);
+
+/* The least stride of a history over narms arms. */
+long pb_history_min_stride(size_t narms);
 
 /* The series of arm id, or NULL. */
 const struct pb_hist_series *pb_history_find(const struct pb_history *h,

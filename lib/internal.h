@@ -116,9 +116,10 @@ int pb_history_point(struct pb_history **hp, long updates,
 /* Context name's history in h, added (empty) if missing; NULL out of
  * memory. */
 struct pb_history *pb_history_ctx_add(struct pb_history *h, const char *name);
-/* Whether a point is due at this count (h NULL: yes); a full buffer is
+/* Whether a point is due at this count in a state of narms arms (h
+ * NULL: yes, at a multiple of pb_history_min_stride); a full buffer is
  * halved on the way. */
-int pb_history_due(struct pb_history *h, long updates);
+int pb_history_due(struct pb_history *h, long updates, size_t narms);
 
 /* --- policy-common.c, policy-*.c, policy.c: the policies */
 
