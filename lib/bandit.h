@@ -434,6 +434,16 @@ int pb_state_create(const struct pb_state *st, const char *path,
 /* Loads and validates path.  On failure st is left empty. */
 int pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN]);
 
+/* pb_state_load, keeping the file open: *keep receives a descriptor of
+ * the file loaded (-1 on failure), for pb_state_current; the caller
+ * closes it.  pb_state_current says whether the file locked as lockfd
+ * (pb_state_lock) is still that file, unchanged: then the state loaded
+ * before the lock is the state under it, and a tool that read its
+ * input in between need not load it again. */
+int pb_state_load_keep(struct pb_state *st, const char *path, int *keep,
+                       char err[PB_ERRLEN]);
+int pb_state_current(int fd, int lockfd);
+
 /* Writes st to path atomically: a temp file in the same folder, fsync,
  * rename, fsync of the folder.  path is untouched if this fails. */
 int pb_state_save(const struct pb_state *st, const char *path,
