@@ -248,8 +248,11 @@ settle(struct pb_state *st, long id, int arm, double reward, const char *ctx,
 		st->updates++;
 		pb_history_note(st);
 	}
-	for (k = 0; k < st->narms; k++)
-		out += b->left[k];
+	/* the pulls still out: the batch's less those back (its done
+	 * ranges, few), not a sum over every arm's left */
+	out = b->n;
+	for (k = 0; k < b->ndone; k++)
+		out -= b->done[k][1] - b->done[k][0] + 1;
 	if (out == 0) {
 		pb_groups_drop(st, b->first, b->first + b->n - 1);
 		pb__batch_drop(st, b);

@@ -457,6 +457,8 @@ void pb_state_unlock(int fd);
 
 /* Serialises st as a cJSON tree (used by save and by pb-report --json). */
 cJSON *pb_state_to_json(const struct pb_state *st);
+/* The state file's "policy" object of p: a new tree, or NULL. */
+cJSON *pb_policy_json(const struct pb_policy *p);
 
 /* ===================================================================== */
 /* policy.c: arm selection (the policies in policy-*.c)                  */

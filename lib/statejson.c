@@ -12,8 +12,8 @@
 /* ---------------------------------------------------------- serialise */
 
 /* The policy and its parameters (pb_policy_params: the parser's table). */
-static cJSON *
-policy_json(const struct pb_policy *p)
+cJSON *
+pb_policy_json(const struct pb_policy *p)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct pb_policy copy = *p;
@@ -40,7 +40,7 @@ pb_state_to_json(const struct pb_state *st)
 	cJSON_AddNumberToObject(o, "version", PB_STATE_VERSION);
 	cJSON_AddStringToObject(o, "run", st->run);
 	cJSON_AddNumberToObject(o, "created", st->created);
-	cJSON_AddItemToObject(o, "policy", policy_json(&st->pol));
+	cJSON_AddItemToObject(o, "policy", pb_policy_json(&st->pol));
 	arr = cJSON_AddArrayToObject(o, "rng");
 	for (i = 0; i < 4; i++) {
 		snprintf(hex, sizeof hex, "%016" PRIx64, st->rng.s[i]);
