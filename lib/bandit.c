@@ -71,7 +71,7 @@ static int
 pair_in(struct pb_state *v, struct pb_pairs **pp, int a, int b, double ra,
         double rb)
 {
-	if (pb__pair_add(pp, a, b, ra, rb) < 0)
+	if (pb__pair_add(pp, v->narms, a, b, ra, rb) < 0)
 		return -1;
 	v->pair = *pp;
 	return pb_policy_pair(v, a, b);

@@ -134,7 +134,13 @@ struct pb_pairs {
 	int (*ij)[2];
 	size_t n, cap;
 	struct pb_index ix; /* (i, j) -> slot */
+	uint32_t *tri;      /* for tk <= PB_PAIRS_TRI arms: slot + 1 of
+	                     * each pair of an upper triangle over tk arms
+	                     * (0: none), a lookup without hashing; NULL, or
+	                     * stale (tk not the state's arms), uses ix */
+	size_t tk;
 };
+#define PB_PAIRS_TRI 4096 /* 4 bytes a pair: 32 MB at most */
 
 /* One value of the context field: the arms' statistics on those tasks
  * alone.  arms[i] stands for st->arms[i] (id copied; fields NULL). */

@@ -49,10 +49,12 @@ struct pb_group {
 /* Adds the rewards of arms i and j on one task to *pp (allocated on
  * first use, the pair stored on first use), oriented as pb_state_pair
  * says.  -1 out of memory. */
-int pb__pair_add(struct pb_pairs **pp, int i, int j, double ri, double rj);
-/* Pair (i, j), i < j, of pp: found, or with create a new zero one stored
- * (NULL out of memory); without, NULL when not stored. */
-struct pb_pair *pb__pair_get(struct pb_pairs **pp, int i, int j, int create);
+int pb__pair_add(struct pb_pairs **pp, size_t narms, int i, int j, double ri,
+                 double rj);
+/* Pair (i, j), i < j < narms, of pp: found, or with create a new zero one
+ * stored (NULL out of memory); without, NULL when not stored. */
+struct pb_pair *pb__pair_get(struct pb_pairs **pp, size_t narms, int i, int j,
+                             int create);
 void pb__pairs_free(struct pb_pairs *pp);
 /* Adds arms armix.n .. narms - 1 to st's id index; -1 out of memory
  * (the index is dropped: lookups fall back to a linear scan). */

@@ -20,7 +20,8 @@ merge_pairs(const struct pb_state *st, struct pb_pairs **pair,
 		struct pb_pair *p;
 		if (!q->n)
 			continue;
-		if (!(p = a < b ? pb__pair_get(pair, a, b, 1) : pb__pair_get(pair, b, a, 1)))
+		if (!(p = a < b ? pb__pair_get(pair, st->narms, a, b, 1) :
+		           pb__pair_get(pair, st->narms, b, a, 1)))
 			return -1;
 		p->n += q->n;
 		p->sum += a < b ? q->sum : -q->sum;

@@ -258,18 +258,51 @@ pairhash(int i, int j)
 	return x ^ (x >> 31);
 }
 
+static inline size_t
+tri_at(size_t k, size_t i, size_t j)
+{
+	return i * (2 * k - i - 1) / 2 + (j - i - 1);
+}
+
+/* Builds ps's triangle over narms arms from its slots (a pool that grew
+ * past PB_PAIRS_TRI drops it).  Out of memory: none, lookups hash. */
+static void
+tri_build(struct pb_pairs *ps, size_t narms)
+{
+	size_t k;
+
+	free(ps->tri);
+	ps->tri = NULL;
+	ps->tk = 0;
+	if (narms < 2 || narms > PB_PAIRS_TRI ||
+	    !(ps->tri = calloc(narms * (narms - 1) / 2, sizeof *ps->tri)))
+		return;
+	ps->tk = narms;
+	for (k = 0; k < ps->n; k++)
+		ps->tri[tri_at(narms, (size_t)ps->ij[k][0], (size_t)ps->ij[k][1])] =
+		    (uint32_t)k + 1;
+}
+
 struct pb_pair *
-pb__pair_get(struct pb_pairs **pp, int i, int j, int create)
+pb__pair_get(struct pb_pairs **pp, size_t narms, int i, int j, int create)
 {
 	struct pb_pairs *ps = *pp;
-	uint64_t h = pairhash(i, j);
+	uint64_t h;
 	size_t pos = 0, v;
 
-	while (ps && pb_index_next(&ps->ix, h, &pos, &v))
-		if (ps->ij[v][0] == i && ps->ij[v][1] == j)
-			return &ps->p[v];
-	if (!create)
-		return NULL;
+	if (ps && ps->tri && ps->tk == narms) {
+		uint32_t t = ps->tri[tri_at(narms, (size_t)i, (size_t)j)];
+		if (t || !create)
+			return t ? &ps->p[t - 1] : NULL;
+	} else {
+		h = pairhash(i, j);
+		while (ps && pb_index_next(&ps->ix, h, &pos, &v))
+			if (ps->ij[v][0] == i && ps->ij[v][1] == j)
+				return &ps->p[v];
+		if (!create)
+			return NULL;
+	}
+	h = pairhash(i, j);
 	if (!ps && !(ps = *pp = calloc(1, sizeof *ps)))
 		return NULL;
 	if (ps->n == ps->cap) {
@@ -289,7 +322,12 @@ pb__pair_get(struct pb_pairs **pp, int i, int j, int create)
 	memset(&ps->p[ps->n], 0, sizeof ps->p[ps->n]);
 	ps->ij[ps->n][0] = i;
 	ps->ij[ps->n][1] = j;
-	return &ps->p[ps->n++];
+	ps->n++;
+	if (ps->tri && ps->tk == narms)
+		ps->tri[tri_at(narms, (size_t)i, (size_t)j)] = (uint32_t)ps->n;
+	else if (ps->tk != narms && narms <= PB_PAIRS_TRI)
+		tri_build(ps, narms); /* first pair, or the pool grew */
+	return &ps->p[ps->n - 1];
 }
 
 void
@@ -299,6 +337,7 @@ pb__pairs_free(struct pb_pairs *ps)
 		return;
 	free(ps->p);
 	free(ps->ij);
+	free(ps->tri);
 	pb_index_clear(&ps->ix);
 	free(ps);
 }
@@ -310,7 +349,8 @@ pb_state_pair(const struct pb_state *st, int i, int j)
 
 	if (!ps || i == j || i < 0 || j < 0)
 		return NULL;
-	return i < j ? pb__pair_get(&ps, i, j, 0) : pb__pair_get(&ps, j, i, 0);
+	return i < j ? pb__pair_get(&ps, st->narms, i, j, 0) :
+	               pb__pair_get(&ps, st->narms, j, i, 0);
 }
 
 size_t
@@ -330,10 +370,11 @@ pb_state_pair_at(const struct pb_state *st, size_t k, int *i, int *j)
 /* Adds the rewards of arms i and j on one task to *pp (allocated on
  * first use), oriented as pb_state_pair says. */
 int
-pb__pair_add(struct pb_pairs **pp, int i, int j, double ri, double rj)
+pb__pair_add(struct pb_pairs **pp, size_t narms, int i, int j, double ri,
+             double rj)
 {
-	struct pb_pair *p = i < j ? pb__pair_get(pp, i, j, 1) :
-	                            pb__pair_get(pp, j, i, 1);
+	struct pb_pair *p = i < j ? pb__pair_get(pp, narms, i, j, 1) :
+	                            pb__pair_get(pp, narms, j, i, 1);
 
 	if (!p)
 		return -1;

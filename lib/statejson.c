@@ -283,7 +283,7 @@ pb_pairs_load(struct pb_state *st, struct pb_pairs **pair, const cJSON *arr,
 		    fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
 		    fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1])
 			goto bad;
-		if (!(p = pb__pair_get(pair, i, j, 1))) {
+		if (!(p = pb__pair_get(pair, st->narms, i, j, 1))) {
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
 		}
