@@ -164,6 +164,25 @@ test_pairs(void)
 		ok(pb_state_pair(&t, 3, 1) == pb_state_pair(&t, 1, 3) &&
 		   pb_state_pair(&t, 2, 2) == NULL, "pb_state_pair is symmetric, NULL for i == j");
 	}
+	{
+		/* Only pairs with tasks are stored, and the walk finds each
+		 * one as the lookup does. */
+		size_t k, nwith = 0, a, b;
+		int walk = 1, pi, pj;
+		for (a = 0; a < t.narms; a++)
+			for (b = a + 1; b < t.narms; b++) {
+				const struct pb_pair *q = pb_state_pair(&t, (int)a, (int)b);
+				nwith += q != NULL;
+				walk &= !q || q->n > 0;
+			}
+		for (k = 0; k < pb_state_npairs(&t); k++) {
+			const struct pb_pair *q = pb_state_pair_at(&t, k, &pi, &pj);
+			walk &= pi < pj && q == pb_state_pair(&t, pi, pj);
+		}
+		ok(walk && nwith == pb_state_npairs(&t) && nwith > 0,
+		   "pb_state_npairs/pb_state_pair_at walk the %zu stored pairs, each with tasks",
+		   nwith);
+	}
 	pb_state_free(&t);
 	ok(pb_state_apply(&st, rec[order[0]].id, rec[order[0]].arm, 1, err) == 1,
 	   "a pull applied twice is a duplicate");
