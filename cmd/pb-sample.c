@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/pb.h"
 #include "util.h"
@@ -731,12 +732,13 @@ parse(int argc, char **argv, struct opts *o)
  * its own, which only the tasks can tell), then read and check the
  * tasks. */
 static void
-read_input(const struct opts *o, struct input *in, int argc, char **argv)
+read_input(const struct opts *o, struct input *in, int argc, char **argv,
+           struct pb_state *pre, int *keep)
 {
 	struct pb_state st;
 	char err[PB_ERRLEN];
 
-	if (pb_state_load(&st, o->state, err) < 0)
+	if (pb_state_load_keep(&st, o->state, keep, err) < 0)
 		die("%s", err);
 	if (o->arms)
 		free(arms_mask(&st, o->arms)); /* the ids are checked early */
@@ -749,7 +751,7 @@ read_input(const struct opts *o, struct input *in, int argc, char **argv)
 	in->tmplst = &st;
 	if (pb_jsonl_files(argc, argv, read_task, in, err) < 0)
 		die("%s", err);
-	pb_state_free(&st);
+	*pre = st; /* for phase 2, if the file stays as it is */
 	pb_tasks_free(&in->seen);
 	if (in->n == 0)
 		die_status(in->bad ? PB_EXIT_RECORDS : PB_EXIT_USAGE,
@@ -820,22 +822,30 @@ main(int argc, char **argv)
 	struct opts o = { .count = -1, .seed = -1, .perk = -1 };
 	struct input in = { 0 };
 	struct sampling sm = { 0 };
-	struct pb_state st;
+	struct pb_state st, pre;
 	char err[PB_ERRLEN];
 	size_t *task, nout, nuse = 0, i, na;
-	int fd, status;
+	int fd, status, keep;
 	double now;
 
 	setprog(argv[0]);
 	parse(argc, argv, &o);
-	read_input(&o, &in, argc - optind, argv + optind);
+	read_input(&o, &in, argc - optind, argv + optind, &pre, &keep);
 
 	/* 2. Under the lock: learn the tasks, choose arms, hand each its next
 	 * task in the pool's order, record the pulls, save. */
 	if (!(sm.choices = pb_spool_new(err)))
 		spooled(-1, err);
-	if ((fd = pb_state_lock(o.state, err)) < 0 || pb_state_load(&st, o.state, err) < 0)
+	if ((fd = pb_state_lock(o.state, err)) < 0)
 		die("%s", err);
+	if (pb_state_current(keep, fd)) {
+		st = pre; /* no writer came between: the state read first */
+	} else {
+		pb_state_free(&pre);
+		if (pb_state_load(&st, o.state, err) < 0)
+			die("%s", err);
+	}
+	close(keep);
 	if ((st.ctx_field != NULL) != (ctx_field != NULL) ||
 	    (ctx_field && strcmp(ctx_field, st.ctx_field)))
 		die("%s: the state's contexts changed while the tasks were read", o.state);

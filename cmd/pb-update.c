@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/pb.h"
 #include "util.h"
@@ -211,19 +212,39 @@ close_arms(FILE *fp)
  * leaves the file as it was. */
 typedef int change_fn(struct pb_state *st, const char *path, void *arg);
 
+/* locked, given the state pre loaded (pb_state_load_keep, its file
+ * open as prefd) before the lock: used as it is if the file did not
+ * change meanwhile, else loaded again.  Takes pre and prefd. */
 static void
-locked(const char *path, change_fn *change, void *arg)
+locked_from(const char *path, struct pb_state *pre, int prefd,
+            change_fn *change, void *arg)
 {
 	struct pb_state st;
 	char err[PB_ERRLEN];
 	int fd;
 
-	if ((fd = pb_state_lock(path, err)) < 0 || pb_state_load(&st, path, err) < 0)
+	if ((fd = pb_state_lock(path, err)) < 0)
 		die("%s", err);
+	if (pre && pb_state_current(prefd, fd)) {
+		st = *pre;
+	} else {
+		if (pre)
+			pb_state_free(pre);
+		if (pb_state_load(&st, path, err) < 0)
+			die("%s", err);
+	}
+	if (prefd >= 0)
+		close(prefd);
 	if (change(&st, path, arg) == 1 && pb_state_save(&st, path, err) < 0)
 		die("%s", err);
 	pb_state_free(&st);
 	pb_state_unlock(fd);
+}
+
+static void
+locked(const char *path, change_fn *change, void *arg)
+{
+	locked_from(path, NULL, -1, change, arg);
 }
 
 static int
@@ -465,11 +486,11 @@ apply_records(const struct opts *o, int argc, char **argv)
 	struct applying a = { &c, o->keep, 0, 0, 0 };
 	struct pb_state st;
 	char err[PB_ERRLEN];
-	int i;
+	int i, keep;
 
-	if (pb_state_load(&st, o->state, err) < 0) /* fail early on a bad state */
+	/* fail early on a bad state; kept for the lock if it stays current */
+	if (pb_state_load_keep(&st, o->state, &keep, err) < 0)
 		die("%s", err);
-	pb_state_free(&st);
 	if (!(c.spool = pb_spool_new(err)))
 		spooled(-1, err);
 	if (pb_jsonl_files(argc, argv, record, &c, err) < 0)
@@ -479,9 +500,11 @@ apply_records(const struct opts *o, int argc, char **argv)
 		 * pb-sample at its head says stop (status 3), which a failure
 		 * here would mask under `set -o pipefail`. */
 		warnx_("no records to apply; %s not changed", o->state);
+		pb_state_free(&st);
+		close(keep);
 		return PB_EXIT_OK;
 	}
-	locked(o->state, apply_all, &a);
+	locked_from(o->state, &st, keep, apply_all, &a);
 	if (a.dups)
 		warnx_("%ld pull%s %s before; skipped", a.dups,
 		       a.dups == 1 ? " was" : "s were", releasing ?

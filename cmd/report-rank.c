@@ -276,12 +276,11 @@ ranking_json(const struct ranking *rk, const struct opts *o)
 {
 	const struct pb_state *st = &rk->st;
 	const struct row *r = rk->r;
-	cJSON *j = cJSON_CreateObject(), *arr, *a, *pol = pb_state_to_json(st);
+	cJSON *j = cJSON_CreateObject(), *arr, *a;
 	size_t i;
 
 	cJSON_AddStringToObject(j, "run", st->run);
-	cJSON_AddItemToObject(j, "policy", cJSON_DetachItemFromObject(pol, "policy"));
-	cJSON_Delete(pol);
+	cJSON_AddItemToObject(j, "policy", pb_policy_json(&st->pol));
 	cJSON_AddNumberToObject(j, "updates", (double)st->updates);
 	cJSON_AddNumberToObject(j, "pending", (double)rk->pending);
 	cJSON_AddNumberToObject(j, "level", o->level);

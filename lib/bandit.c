@@ -68,7 +68,7 @@ reward_in(struct pb_state *v, int arm, double reward)
 /* One task's rewards of two arms into v's pairs *pp, and v's policy
  * told (the race may knock one out). */
 static int
-pair_in(struct pb_state *v, struct pb_pair **pp, const struct pb_pairing *t)
+pair_in(struct pb_state *v, struct pb_pairs **pp, const struct pb_pairing *t)
 {
 	if (pb__pair_add(pp, v->narms, t->a, t->b, t->ra, t->rb) < 0)
 		return -1;
@@ -250,8 +250,11 @@ settle(struct pb_state *st, long id, int arm, double reward, const char *ctx,
 		st->updates++;
 		pb_history_note(st);
 	}
-	for (k = 0; k < st->narms; k++)
-		out += b->left[k];
+	/* the pulls still out: the batch's less those back (its done
+	 * ranges, few), not a sum over every arm's left */
+	out = b->n;
+	for (k = 0; k < b->ndone; k++)
+		out -= b->done[k][1] - b->done[k][0] + 1;
 	if (out == 0) {
 		pb_groups_drop(st, b->first, b->first + b->n - 1);
 		pb__batch_drop(st, b);
@@ -306,7 +309,7 @@ pb_history_take(struct pb_state *st)
 void
 pb_history_note(struct pb_state *st)
 {
-	if (pb_history_due(st->hist, st->updates))
+	if (pb_history_due(st->hist, st->updates, st->narms))
 		(void)pb_history_take(st);
 }
 

@@ -124,12 +124,30 @@ struct pb_pair {
 	               * by pb_pair_add, recomputed by pb_pair_refresh */
 };
 
+/* The paired statistics of a state: only the pairs that shared a task
+ * are stored (K = 10,000 arms would need 50 million slots otherwise),
+ * slot s holding arms ij[s][0] < ij[s][1], found through a hash of the
+ * two numbers.  Arms are only ever appended, so a pair keeps its numbers
+ * when the pool grows. */
+struct pb_pairs {
+	struct pb_pair *p;
+	int (*ij)[2];
+	size_t n, cap;
+	struct pb_index ix; /* (i, j) -> slot */
+	uint32_t *tri;      /* for tk <= PB_PAIRS_TRI arms: slot + 1 of
+	                     * each pair of an upper triangle over tk arms
+	                     * (0: none), a lookup without hashing; NULL, or
+	                     * stale (tk not the state's arms), uses ix */
+	size_t tk;
+};
+#define PB_PAIRS_TRI 4096 /* 4 bytes a pair: 32 MB at most */
+
 /* One value of the context field: the arms' statistics on those tasks
  * alone.  arms[i] stands for st->arms[i] (id copied; fields NULL). */
 struct pb_ctx {
 	char *name;
 	struct pb_arm *arms;
-	struct pb_pair *pair; /* as st->pair, or NULL */
+	struct pb_pairs *pair; /* as st->pair, or NULL */
 	struct pb_tasks tasks; /* this context's task pool */
 };
 
@@ -147,7 +165,7 @@ struct pb_state {
 	size_t nbatch;
 	cJSON *merged;         /* array of run ids merged in (owned) */
 	/* paired statistics, groups still coming back, contexts */
-	struct pb_pair *pair;  /* narms (narms - 1) / 2, see pb_state_pair;
+	struct pb_pairs *pair; /* the pairs with tasks, see pb_state_pair;
 	                        * NULL until a group comes back */
 	struct pb_group *open; /* groups with members still out */
 	size_t nopen;
@@ -159,6 +177,9 @@ struct pb_state {
 	                        * with contexts each keeps its own) */
 	long repeats;          /* pulls of one (arm, task) pair (--repeats R):
 	                        * rewards are averaged per task */
+	struct pb_index armix; /* arm id -> index (pb_state_find_arm), over
+	                        * armix.n arms: a view with other arms (or
+	                        * fewer) looks them up one by one */
 };
 
 /* Makes a new state from an arms file (JSON lines, each with a string
@@ -177,6 +198,8 @@ void pb_state_free(struct pb_state *st);
 int pb_state_blank(struct pb_state *st, const char *run);
 int pb_state_new_arm(struct pb_state *st, const char *id);
 
+/* The index of arm id, or -1: O(1) through st->armix, which the
+ * functions making and growing a state keep. */
 int pb_state_find_arm(const struct pb_state *st, const char *id);
 
 /* Recounts arms[].pending from the batches, counting pulls handed out
@@ -231,8 +254,15 @@ long pb_state_hand_out_group(struct pb_state *st, int ctx, long pos,
                              const int *arms, size_t m);
 
 /* The paired statistics of arms i != j, oriented as (min(i,j), max(i,j)):
- * differences are r_min - r_max.  NULL while no group came back. */
+ * differences are r_min - r_max.  NULL when the two shared no task
+ * (every count 0, every lm 0): only pairs with tasks are stored. */
 struct pb_pair *pb_state_pair(const struct pb_state *st, int i, int j);
+
+/* The pairs stored (those with tasks), for a walk over them in O(pairs)
+ * rather than O(K^2): pair k < pb_state_npairs(st) is of arms *i < *j. */
+size_t pb_state_npairs(const struct pb_state *st);
+struct pb_pair *pb_state_pair_at(const struct pb_state *st, size_t k, int *i,
+                                 int *j);
 
 /* The context named name: its index, or -1.  pb_state_add_ctx adds it
  * (with empty statistics) if missing; -1 only if out of memory. */
@@ -410,6 +440,16 @@ int pb_state_create(const struct pb_state *st, const char *path,
 /* Loads and validates path.  On failure st is left empty. */
 int pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN]);
 
+/* pb_state_load, keeping the file open: *keep receives a descriptor of
+ * the file loaded (-1 on failure), for pb_state_current; the caller
+ * closes it.  pb_state_current says whether the file locked as lockfd
+ * (pb_state_lock) is still that file, unchanged: then the state loaded
+ * before the lock is the state under it, and a tool that read its
+ * input in between need not load it again. */
+int pb_state_load_keep(struct pb_state *st, const char *path, int *keep,
+                       char err[PB_ERRLEN]);
+int pb_state_current(int fd, int lockfd);
+
 /* Writes st to path atomically: a temp file in the same folder, fsync,
  * rename, fsync of the folder.  path is untouched if this fails. */
 int pb_state_save(const struct pb_state *st, const char *path,
@@ -423,6 +463,8 @@ void pb_state_unlock(int fd);
 
 /* Serialises st as a cJSON tree (used by save and by pb-report --json). */
 cJSON *pb_state_to_json(const struct pb_state *st);
+/* The state file's "policy" object of p: a new tree, or NULL. */
+cJSON *pb_policy_json(const struct pb_policy *p);
 
 /* ===================================================================== */
 /* policy.c: arm selection (the policies in policy-*.c)                  */
@@ -574,8 +616,13 @@ double pb_char_time(const double *mu, size_t k, double *w);
 /* history.c: each arm's pulls, mean and selection probability over time */
 /* ===================================================================== */
 
-/* At most PB_HIST_CAP points are kept (how: history.c). */
+/* At most PB_HIST_CAP points are kept (how: history.c).  A history of
+ * more than PB_HIST_DENSE arms takes a point every narms / PB_HIST_DENSE
+ * pulls at least (pb_history_min_stride), and the file holds its series
+ * in the sparse form of pb-state(5): only the points where an arm's
+ * numbers changed. */
 #define PB_HIST_CAP 200
+#define PB_HIST_DENSE 64
 
 /* One arm's series, keyed by arm id so arms added or retired later keep
  * their past: values are NAN at points where the arm was not in the
@@ -597,6 +644,7 @@ struct pb_history {
 	double *updates; /* st->updates at each point */
 	struct pb_hist_series *ser;
 	size_t nser;
+	struct pb_index ix; /* series id -> index (pb_history_find) */
 	/* A state with contexts: each context's own history, its updates
 	 * those of the context, its points taken when the totals' are. */
 	char **ctxname;
@@ -611,6 +659,9 @@ struct pb_history {
  *    "contexts":{"NAME":{...the same, for that context...}}.
  * Returns a new tree, or NULL. */
 cJSON *pb_history_to_json(const struct pb_history *h);
+
+/* The least stride of a history over narms arms. */
+long pb_history_min_stride(size_t narms);
 
 /* The series of arm id, or NULL. */
 const struct pb_hist_series *pb_history_find(const struct pb_history *h,

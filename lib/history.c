@@ -41,6 +41,7 @@ pb_history_free(struct pb_history *h)
 	free(h->ctx);
 	free(h->ser);
 	free(h->updates);
+	pb_index_clear(&h->ix);
 	free(h);
 }
 
@@ -97,6 +98,12 @@ hist_new(long stride)
 	return h;
 }
 
+static uint64_t
+serhash(const char *id)
+{
+	return pb_hash(id, strlen(id), 0x5e41e5);
+}
+
 /* Adds a series for id with NAN at every point so far. */
 static struct pb_hist_series *
 series_add(struct pb_history *h, const char *id)
@@ -121,6 +128,11 @@ series_add(struct pb_history *h, const char *id)
 	s->mean = block + PB_HIST_CAP;
 	s->var = block + 2 * PB_HIST_CAP;
 	s->prob = block + 3 * PB_HIST_CAP;
+	if (pb_index_put(&h->ix, serhash(id), h->nser) < 0) {
+		free(s->id);
+		free(block);
+		return NULL;
+	}
 	h->nser++;
 	return s;
 }
@@ -128,11 +140,15 @@ series_add(struct pb_history *h, const char *id)
 const struct pb_hist_series *
 pb_history_find(const struct pb_history *h, const char *id)
 {
-	size_t i;
+	size_t pos = 0, v;
+	uint64_t x;
 
-	for (i = 0; h && i < h->nser; i++)
-		if (!strcmp(h->ser[i].id, id))
-			return &h->ser[i];
+	if (!h)
+		return NULL;
+	x = serhash(id);
+	while (pb_index_next(&h->ix, x, &pos, &v))
+		if (v < h->nser && !strcmp(h->ser[v].id, id))
+			return &h->ser[v];
 	return NULL;
 }
 
@@ -186,15 +202,33 @@ r6(double x)
 	return isfinite(x) ? round(x * 1e6) / 1e6 : x;
 }
 
+/* The least stride for a pool of narms arms: 1 up to PB_HIST_DENSE
+ * arms, else the power of two at or above narms / PB_HIST_DENSE.  A
+ * point costs O(narms) here and the policy's probabilities (O(narms) or
+ * more) in bandit.c, so a point every narms / 64 pulls keeps that cost
+ * per pull bounded however large the pool. */
+long
+pb_history_min_stride(size_t narms)
+{
+	long s = 1;
+
+	while ((size_t)s * PB_HIST_DENSE < narms)
+		s *= 2;
+	return s;
+}
+
 int
 pb_history_point(struct pb_history **hp, long updates,
                  const struct pb_arm *arms, size_t narms, const double *prob)
 {
 	struct pb_history *h = *hp;
+	long want = pb_history_min_stride(narms);
 	size_t i, k;
 
-	if (!h && !(h = *hp = hist_new(1)))
+	if (!h && !(h = *hp = hist_new(want)))
 		return -1;
+	while (h->stride < want) /* a pool grown, or a state from before */
+		halve(h);
 	/* A second point at the same count replaces the first. */
 	if (h->n > 0 && h->updates[h->n - 1] >= (double)updates)
 		h->n--;
@@ -228,8 +262,10 @@ pb_history_ctx_add(struct pb_history *h, const char *name)
 }
 
 int
-pb_history_due(struct pb_history *h, long updates)
+pb_history_due(struct pb_history *h, long updates, size_t narms)
 {
+	if (!h && updates % pb_history_min_stride(narms))
+		return 0; /* the first point of a large pool: at a multiple */
 	if (h && updates < h->next)
 		return 0;
 	if (h && h->n == PB_HIST_CAP) {
@@ -255,6 +291,39 @@ series_json(const double *v, size_t n)
 	return a;
 }
 
+static int
+same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+/* Series s in the sparse form: "at", the points where any of its four
+ * numbers changed (the first point always), and the numbers there. */
+static cJSON *
+series_sparse(const struct pb_hist_series *s, size_t n)
+{
+	cJSON *a = cJSON_CreateObject(), *at = cJSON_AddArrayToObject(a, "at"),
+	      *v[4];
+	const double *src[4] = { s->pulls, s->mean, s->var, s->prob };
+	static const char *key[4] = { "pulls", "mean", "var", "prob" };
+	size_t k;
+	int m;
+
+	for (m = 0; m < 4; m++)
+		v[m] = cJSON_AddArrayToObject(a, key[m]);
+	for (k = 0; k < n; k++) {
+		if (k > 0 && same(s->pulls[k], s->pulls[k - 1]) &&
+		    same(s->mean[k], s->mean[k - 1]) && same(s->var[k], s->var[k - 1]) &&
+		    same(s->prob[k], s->prob[k - 1]))
+			continue;
+		cJSON_AddItemToArray(at, cJSON_CreateNumber((double)k));
+		for (m = 0; m < 4; m++)
+			cJSON_AddItemToArray(v[m], isfinite(src[m][k]) ?
+			                     cJSON_CreateNumber(src[m][k]) : cJSON_CreateNull());
+	}
+	return a;
+}
+
 cJSON *
 pb_history_to_json(const struct pb_history *h)
 {
@@ -268,6 +337,10 @@ pb_history_to_json(const struct pb_history *h)
 	arms = cJSON_AddObjectToObject(o, "arms");
 	for (i = 0; i < h->nser; i++) {
 		const struct pb_hist_series *s = &h->ser[i];
+		if (h->nser > PB_HIST_DENSE) {
+			cJSON_AddItemToObject(arms, s->id, series_sparse(s, h->n));
+			continue;
+		}
 		a = cJSON_CreateObject();
 		cJSON_AddItemToObject(a, "pulls", series_json(s->pulls, h->n));
 		cJSON_AddItemToObject(a, "mean", series_json(s->mean, h->n));
@@ -305,6 +378,47 @@ read_series(const cJSON *o, const char *key, double *v, size_t n, int need)
 		k++;
 	}
 	return 0;
+}
+
+/* A series in the sparse form (series_sparse) into s, over n points:
+ * "at" increasing point numbers below n, the four arrays as long (var
+ * optional), each value holding from its point to the next one's. */
+static int
+read_sparse(const cJSON *o, struct pb_hist_series *s, size_t n)
+{
+	const cJSON *at = cJSON_GetObjectItemCaseSensitive(o, "at"), *x;
+	double *dst[4] = { s->pulls, s->mean, s->var, s->prob }, *tmp, *pt;
+	static const char *key[4] = { "pulls", "mean", "var", "prob" };
+	size_t m, na, k, q;
+	int rv = -1;
+
+	if (!cJSON_IsArray(at))
+		return -1;
+	na = (size_t)cJSON_GetArraySize(at);
+	if (na > n || !(tmp = malloc(5 * (na ? na : 1) * sizeof *tmp)))
+		return -1;
+	pt = tmp + 4 * (na ? na : 1);
+	k = 0;
+	cJSON_ArrayForEach(x, at) {
+		if (!cJSON_IsNumber(x) || x->valuedouble != floor(x->valuedouble) ||
+		    x->valuedouble < (k ? pt[k - 1] + 1 : 0) || x->valuedouble >= (double)n)
+			goto out;
+		pt[k++] = x->valuedouble;
+	}
+	for (m = 0; m < 4; m++)
+		if (read_series(o, key[m], tmp + m * na, na, m != 2) < 0)
+			goto out;
+	if (!cJSON_GetObjectItemCaseSensitive(o, "var"))
+		for (k = 0; k < na; k++)
+			tmp[2 * na + k] = NAN;
+	for (k = 0; k < na; k++)
+		for (q = (size_t)pt[k]; q < (k + 1 < na ? (size_t)pt[k + 1] : n); q++)
+			for (m = 0; m < 4; m++)
+				dst[m][q] = tmp[m * na + k];
+	rv = 0;
+out:
+	free(tmp);
+	return rv;
 }
 
 int
@@ -354,7 +468,9 @@ pb_history_from_json(struct pb_history **out, const cJSON *o,
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
 		}
-		if (read_series(a, "pulls", s->pulls, n, 1) < 0 ||
+		if (cJSON_GetObjectItemCaseSensitive(a, "at") ?
+		    read_sparse(a, s, n) < 0 :
+		    read_series(a, "pulls", s->pulls, n, 1) < 0 ||
 		    read_series(a, "mean", s->mean, n, 1) < 0 ||
 		    read_series(a, "var", s->var, n, 0) < 0 ||
 		    read_series(a, "prob", s->prob, n, 1) < 0)

@@ -46,23 +46,19 @@ struct pb_group {
 };
 
 
-static inline size_t
-pb__npairs(size_t k)
-{
-	return k > 1 ? k * (k - 1) / 2 : 0;
-}
-
-/* The place of pair (i, j), i < j < k, in an upper triangle over k arms. */
-static inline size_t
-pb__tri(size_t k, size_t i, size_t j)
-{
-	return i * (2 * k - i - 1) / 2 + (j - i - 1);
-}
-
 /* Adds the rewards of arms i and j on one task to *pp (allocated on
- * first use), oriented as pb_state_pair says.  -1 out of memory. */
-int pb__pair_add(struct pb_pair **pp, size_t narms, int i, int j, double ri,
+ * first use, the pair stored on first use), oriented as pb_state_pair
+ * says.  -1 out of memory. */
+int pb__pair_add(struct pb_pairs **pp, size_t narms, int i, int j, double ri,
                  double rj);
+/* Pair (i, j), i < j < narms, of pp: found, or with create a new zero one
+ * stored (NULL out of memory); without, NULL when not stored. */
+struct pb_pair *pb__pair_get(struct pb_pairs **pp, size_t narms, int i, int j,
+                             int create);
+void pb__pairs_free(struct pb_pairs *pp);
+/* Adds arms armix.n .. narms - 1 to st's id index; -1 out of memory
+ * (the index is dropped: lookups fall back to a linear scan). */
+int pb__arms_index(struct pb_state *st);
 /* The open group of pulls first .., or NULL; a new empty one (in order),
  * NULL out of memory; the removal of a group whose members are all back. */
 struct pb_group *pb__group_find(const struct pb_state *st, long first);
@@ -122,9 +118,10 @@ int pb_history_point(struct pb_history **hp, long updates,
 /* Context name's history in h, added (empty) if missing; NULL out of
  * memory. */
 struct pb_history *pb_history_ctx_add(struct pb_history *h, const char *name);
-/* Whether a point is due at this count (h NULL: yes); a full buffer is
+/* Whether a point is due at this count in a state of narms arms (h
+ * NULL: yes, at a multiple of pb_history_min_stride); a full buffer is
  * halved on the way. */
-int pb_history_due(struct pb_history *h, long updates);
+int pb_history_due(struct pb_history *h, long updates, size_t narms);
 
 /* --- policy-common.c, policy-*.c, policy.c: the policies */
 
@@ -277,8 +274,8 @@ int pb_pool_merge(struct pb_state *st, const struct pb_state *other,
 /* Serialisation of the state's parts: pairs as a list of the pairs with
  * tasks, groups, contexts.  The loaders return 0 or -1 with err naming
  * what is malformed; the JSON may lack the part. */
-cJSON *pb_pairs_json(const struct pb_state *st, const struct pb_pair *pair);
-int pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
+cJSON *pb_pairs_json(const struct pb_state *st, const struct pb_pairs *pair);
+int pb_pairs_load(struct pb_state *st, struct pb_pairs **pair, const cJSON *arr,
                   char err[PB_ERRLEN]);
 cJSON *pb_groups_json(const struct pb_state *st);
 int pb_groups_load(struct pb_state *st, const cJSON *arr, char err[PB_ERRLEN]);

@@ -8,34 +8,32 @@
 
 /* Adds the pairs of other (over other's arms) into *pair (over st's). */
 static int
-merge_pairs(const struct pb_state *st, struct pb_pair **pair,
-            const struct pb_state *other, const struct pb_pair *opair)
+merge_pairs(const struct pb_state *st, struct pb_pairs **pair,
+            const struct pb_state *other, const struct pb_pairs *opair)
 {
-	size_t i, j;
+	size_t k;
 
-	for (i = 0; opair && i < other->narms; i++)
-		for (j = i + 1; j < other->narms; j++) {
-			const struct pb_pair *q = &opair[pb__tri(other->narms, i, j)];
-			int a = pb_state_find_arm(st, other->arms[i].id),
-			    b = pb_state_find_arm(st, other->arms[j].id);
-			struct pb_pair *p;
-			if (!q->n)
-				continue;
-			if (!*pair && !(*pair = calloc(pb__npairs(st->narms), sizeof **pair)))
-				return -1;
-			p = &(*pair)[a < b ? pb__tri(st->narms, (size_t)a, (size_t)b) :
-			                     pb__tri(st->narms, (size_t)b, (size_t)a)];
-			p->n += q->n;
-			p->sum += a < b ? q->sum : -q->sum;
-			p->sumsq += q->sumsq;
-			p->b += a < b ? q->b : q->c;
-			p->c += a < b ? q->c : q->b;
-			p->fpos += a < b ? q->fpos : q->fneg;
-			p->fneg += a < b ? q->fneg : q->fpos;
-			p->fsum += a < b ? q->fsum : -q->fsum;
-			p->fsumsq += q->fsumsq;
-			pb_pair_refresh(p);
-		}
+	for (k = 0; opair && k < opair->n; k++) {
+		const struct pb_pair *q = &opair->p[k];
+		int a = pb_state_find_arm(st, other->arms[opair->ij[k][0]].id),
+		    b = pb_state_find_arm(st, other->arms[opair->ij[k][1]].id);
+		struct pb_pair *p;
+		if (!q->n)
+			continue;
+		if (!(p = a < b ? pb__pair_get(pair, st->narms, a, b, 1) :
+		           pb__pair_get(pair, st->narms, b, a, 1)))
+			return -1;
+		p->n += q->n;
+		p->sum += a < b ? q->sum : -q->sum;
+		p->sumsq += q->sumsq;
+		p->b += a < b ? q->b : q->c;
+		p->c += a < b ? q->c : q->b;
+		p->fpos += a < b ? q->fpos : q->fneg;
+		p->fneg += a < b ? q->fneg : q->fpos;
+		p->fsum += a < b ? q->fsum : -q->fsum;
+		p->fsumsq += q->fsumsq;
+		pb_pair_refresh(p);
+	}
 	return 0;
 }
 

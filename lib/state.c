@@ -1,5 +1,5 @@
 /* state.c - the state as plain data: its arms (from an arms file, or
- * one by one), the paired statistics (an upper triangle over the arms),
+ * one by one), the paired statistics (the pairs that shared tasks),
  * the groups still coming back, the contexts and a changing pool of
  * arms.  Nothing here knows a policy: the batches and cursors are
  * batch.c's, choosing and applying bandit.c's, the file format
@@ -42,18 +42,49 @@ pb_state_free(struct pb_state *st)
 	pb_tasks_free(&st->tasks);
 	pb_pool_free(st);
 	pb_history_free(st->hist);
+	pb_index_clear(&st->armix);
 	memset(st, 0, sizeof *st);
+}
+
+static uint64_t
+armhash(const char *id)
+{
+	return pb_hash(id, strlen(id), 0xa5a5);
 }
 
 int
 pb_state_find_arm(const struct pb_state *st, const char *id)
 {
+	size_t i, pos = 0, v;
+	uint64_t h;
+
+	if (st->armix.n != st->narms || !st->narms) {
+		/* a view of some arms (pb_state_active): numbers differ */
+		for (i = 0; i < st->narms; i++)
+			if (!strcmp(st->arms[i].id, id))
+				return (int)i;
+		return -1;
+	}
+	h = armhash(id);
+	while (pb_index_next(&st->armix, h, &pos, &v))
+		if (v < st->narms && !strcmp(st->arms[v].id, id))
+			return (int)v;
+	return -1;
+}
+
+/* Indexes arms armix.n .. narms - 1.  -1 out of memory (the index is
+ * then dropped, and lookups are linear: slower, still right). */
+int
+pb__arms_index(struct pb_state *st)
+{
 	size_t i;
 
-	for (i = 0; i < st->narms; i++)
-		if (!strcmp(st->arms[i].id, id))
-			return (int)i;
-	return -1;
+	for (i = st->armix.n; i < st->narms; i++)
+		if (pb_index_put(&st->armix, armhash(st->arms[i].id), i) < 0) {
+			pb_index_clear(&st->armix);
+			return -1;
+		}
+	return 0;
 }
 
 
@@ -174,6 +205,11 @@ pb_state_new(struct pb_state *st, FILE *arms, const char *name,
 		pb_state_free(st);
 		return -1;
 	}
+	if (pb__arms_index(st) < 0) {
+		snprintf(err, PB_ERRLEN, "out of memory");
+		pb_state_free(st);
+		return -1;
+	}
 	return 0;
 }
 
@@ -204,37 +240,148 @@ pb_state_new_arm(struct pb_state *st, const char *id)
 		cJSON_Delete(a->fields);
 		return -1;
 	}
-	return (int)st->narms++;
+	st->narms++;
+	(void)pb__arms_index(st); /* on failure lookups are linear */
+	return (int)st->narms - 1;
 }
 
 /* ---------------------------------------------------------------- pairs */
 
 
+static uint64_t
+pairhash(int i, int j)
+{
+	uint64_t x = ((uint64_t)(unsigned)i << 32 | (unsigned)j) + 0x9e3779b97f4a7c15u;
+
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u; /* splitmix64's finaliser */
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+	return x ^ (x >> 31);
+}
+
+static inline size_t
+tri_at(size_t k, size_t i, size_t j)
+{
+	return i * (2 * k - i - 1) / 2 + (j - i - 1);
+}
+
+/* Builds ps's triangle over narms arms from its slots (a pool that grew
+ * past PB_PAIRS_TRI drops it).  Out of memory: none, lookups hash. */
+static void
+tri_build(struct pb_pairs *ps, size_t narms)
+{
+	size_t k;
+
+	free(ps->tri);
+	ps->tri = NULL;
+	ps->tk = 0;
+	if (narms < 2 || narms > PB_PAIRS_TRI ||
+	    !(ps->tri = calloc(narms * (narms - 1) / 2, sizeof *ps->tri)))
+		return;
+	ps->tk = narms;
+	for (k = 0; k < ps->n; k++)
+		ps->tri[tri_at(narms, (size_t)ps->ij[k][0], (size_t)ps->ij[k][1])] =
+		    (uint32_t)k + 1;
+}
+
+struct pb_pair *
+pb__pair_get(struct pb_pairs **pp, size_t narms, int i, int j, int create)
+{
+	struct pb_pairs *ps = *pp;
+	uint64_t h;
+	size_t pos = 0, v;
+
+	if (ps && ps->tri && ps->tk == narms) {
+		uint32_t t = ps->tri[tri_at(narms, (size_t)i, (size_t)j)];
+		if (t || !create)
+			return t ? &ps->p[t - 1] : NULL;
+	} else {
+		h = pairhash(i, j);
+		while (ps && pb_index_next(&ps->ix, h, &pos, &v))
+			if (ps->ij[v][0] == i && ps->ij[v][1] == j)
+				return &ps->p[v];
+		if (!create)
+			return NULL;
+	}
+	h = pairhash(i, j);
+	if (!ps && !(ps = *pp = calloc(1, sizeof *ps)))
+		return NULL;
+	if (ps->n == ps->cap) {
+		size_t ncap = ps->cap ? 2 * ps->cap : 16;
+		struct pb_pair *np = realloc(ps->p, ncap * sizeof *np);
+		int (*nij)[2];
+		if (!np)
+			return NULL;
+		ps->p = np;
+		if (!(nij = realloc(ps->ij, ncap * sizeof *nij)))
+			return NULL;
+		ps->ij = nij;
+		ps->cap = ncap;
+	}
+	if (pb_index_put(&ps->ix, h, ps->n) < 0)
+		return NULL;
+	memset(&ps->p[ps->n], 0, sizeof ps->p[ps->n]);
+	ps->ij[ps->n][0] = i;
+	ps->ij[ps->n][1] = j;
+	ps->n++;
+	if (ps->tri && ps->tk == narms)
+		ps->tri[tri_at(narms, (size_t)i, (size_t)j)] = (uint32_t)ps->n;
+	else if (ps->tk != narms && narms <= PB_PAIRS_TRI)
+		tri_build(ps, narms); /* first pair, or the pool grew */
+	return &ps->p[ps->n - 1];
+}
+
+void
+pb__pairs_free(struct pb_pairs *ps)
+{
+	if (!ps)
+		return;
+	free(ps->p);
+	free(ps->ij);
+	free(ps->tri);
+	pb_index_clear(&ps->ix);
+	free(ps);
+}
+
 struct pb_pair *
 pb_state_pair(const struct pb_state *st, int i, int j)
 {
-	if (!st->pair || i == j || i < 0 || j < 0)
+	struct pb_pairs *ps = st->pair;
+
+	if (!ps || i == j || i < 0 || j < 0)
 		return NULL;
-	return i < j ? &st->pair[pb__tri(st->narms, (size_t)i, (size_t)j)] :
-	               &st->pair[pb__tri(st->narms, (size_t)j, (size_t)i)];
+	return i < j ? pb__pair_get(&ps, st->narms, i, j, 0) :
+	               pb__pair_get(&ps, st->narms, j, i, 0);
+}
+
+size_t
+pb_state_npairs(const struct pb_state *st)
+{
+	return st->pair ? st->pair->n : 0;
+}
+
+struct pb_pair *
+pb_state_pair_at(const struct pb_state *st, size_t k, int *i, int *j)
+{
+	*i = st->pair->ij[k][0];
+	*j = st->pair->ij[k][1];
+	return &st->pair->p[k];
 }
 
 /* Adds the rewards of arms i and j on one task to *pp (allocated on
  * first use), oriented as pb_state_pair says. */
 int
-pb__pair_add(struct pb_pair **pp, size_t narms, int i, int j, double ri, double rj)
+pb__pair_add(struct pb_pairs **pp, size_t narms, int i, int j, double ri,
+             double rj)
 {
-	struct pb_pair *p;
+	struct pb_pair *p = i < j ? pb__pair_get(pp, narms, i, j, 1) :
+	                            pb__pair_get(pp, narms, j, i, 1);
 
-	if (!*pp && !(*pp = calloc(pb__npairs(narms), sizeof **pp)))
+	if (!p)
 		return -1;
-	if (i < j) {
-		p = &(*pp)[pb__tri(narms, (size_t)i, (size_t)j)];
+	if (i < j)
 		pb_pair_add(p, ri, rj);
-	} else {
-		p = &(*pp)[pb__tri(narms, (size_t)j, (size_t)i)];
+	else
 		pb_pair_add(p, rj, ri);
-	}
 	return 0;
 }
 
@@ -261,7 +408,7 @@ ctx_free(struct pb_ctx *c, size_t narms)
 		free(c->arms[i].pstate);
 	}
 	free(c->arms);
-	free(c->pair);
+	pb__pairs_free(c->pair);
 	free(c->name);
 	pb_tasks_free(&c->tasks);
 }
@@ -444,7 +591,7 @@ pb_pool_free(struct pb_state *st)
 {
 	size_t i;
 
-	free(st->pair);
+	pb__pairs_free(st->pair);
 	for (i = 0; i < st->nopen; i++)
 		group_free(&st->open[i]);
 	free(st->open);
@@ -466,25 +613,6 @@ pb_arm_add(struct pb_arm *a, const struct pb_arm *b)
 	a->errors += b->errors;
 	a->tok_in += b->tok_in;
 	a->tok_out += b->tok_out;
-}
-
-/* Grows an upper-triangle pair matrix from old arms to narms arms. */
-static int
-grow_pairs(struct pb_pair **pair, size_t old, size_t narms)
-{
-	struct pb_pair *np;
-	size_t i, j;
-
-	if (!*pair)
-		return 0;
-	if (!(np = calloc(pb__npairs(narms), sizeof *np)))
-		return -1;
-	for (i = 0; i < old; i++)
-		for (j = i + 1; j < old; j++)
-			np[pb__tri(narms, i, j)] = (*pair)[pb__tri(old, i, j)];
-	free(*pair);
-	*pair = np;
-	return 0;
 }
 
 int
@@ -525,13 +653,11 @@ pb_state_add_arms(struct pb_state *st, FILE *arms, const char *name,
 		for (i = 0; i < add.narms; i++)
 			if (!(na[old + i].id = strdup(add.arms[i].id)))
 				goto oom;
-		if (grow_pairs(&st->ctx[c].pair, old, n) < 0)
-			goto oom;
 	}
-	if (grow_pairs(&st->pair, old, n) < 0)
-		goto oom;
+	/* pairs stay: they are kept by arm number, and arms are appended */
 	memcpy(st->arms + old, add.arms, add.narms * sizeof *add.arms);
 	st->narms = n;
+	(void)pb__arms_index(st); /* on failure lookups are linear */
 	free(add.arms);
 	add.arms = NULL;
 	add.narms = 0;

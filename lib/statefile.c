@@ -33,7 +33,7 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 		return -1;
 	}
 	o = pb_state_to_json(st);
-	text = o ? cJSON_Print(o) : NULL;
+	text = o ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
 	if (!text) {
 		snprintf(err, PB_ERRLEN, "%s: out of memory", path);
@@ -262,6 +262,7 @@ load_arms(struct pb_state *st, const cJSON *arr, const char *path,
 		st->narms = (size_t)++i;
 	}
 	pb_tasks_free(&ids);
+	(void)pb__arms_index(st); /* on failure lookups are linear */
 	return 0;
 }
 
@@ -506,20 +507,68 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 	return check_tasks(st, path, err);
 }
 
+static int load_file(struct pb_state *, FILE *, const char *, char[PB_ERRLEN]);
+
 int
 pb_state_load(struct pb_state *st, const char *path, char err[PB_ERRLEN])
 {
+	return pb_state_load_keep(st, path, NULL, err);
+}
+
+int
+pb_state_current(int fd, int lockfd)
+{
+	struct stat a, b;
+
+	/* fd was held open since the load, so its inode cannot have been
+	 * freed and reused; a state is replaced, never written in place,
+	 * and the times and size catch a hand edit. */
+	return fd >= 0 && lockfd >= 0 && fstat(fd, &a) == 0 &&
+	       fstat(lockfd, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino && a.st_size == b.st_size &&
+	       a.st_mtim.tv_sec == b.st_mtim.tv_sec &&
+	       a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+	       a.st_ctim.tv_sec == b.st_ctim.tv_sec &&
+	       a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
+}
+
+int
+pb_state_load_keep(struct pb_state *st, const char *path, int *keep,
+                   char err[PB_ERRLEN])
+{
 	FILE *fp;
+	int rv, fd;
+
+	memset(st, 0, sizeof *st);
+	if (keep)
+		*keep = -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || !(fp = fdopen(fd, "r"))) {
+		snprintf(err, PB_ERRLEN, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (keep && (*keep = dup(fd)) < 0) {
+		snprintf(err, PB_ERRLEN, "%s: %s", path, strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	if ((rv = load_file(st, fp, path, err)) < 0 && keep) {
+		close(*keep);
+		*keep = -1;
+	}
+	return rv;
+}
+
+/* Reads, parses and validates the state in fp (closed here). */
+static int
+load_file(struct pb_state *st, FILE *fp, const char *path, char err[PB_ERRLEN])
+{
 	char *buf = NULL;
 	size_t len = 0, cap = 0, r;
 	cJSON *o;
 	int rv;
 
-	memset(st, 0, sizeof *st);
-	if (!(fp = fopen(path, "r"))) {
-		snprintf(err, PB_ERRLEN, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	for (;;) {
 		if (len + 65536 > cap) {
 			char *nb = realloc(buf, cap = 2 * cap + 65536);

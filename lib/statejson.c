@@ -12,8 +12,8 @@
 /* ---------------------------------------------------------- serialise */
 
 /* The policy and its parameters (pb_policy_params: the parser's table). */
-static cJSON *
-policy_json(const struct pb_policy *p)
+cJSON *
+pb_policy_json(const struct pb_policy *p)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct pb_policy copy = *p;
@@ -40,7 +40,7 @@ pb_state_to_json(const struct pb_state *st)
 	cJSON_AddNumberToObject(o, "version", PB_STATE_VERSION);
 	cJSON_AddStringToObject(o, "run", st->run);
 	cJSON_AddNumberToObject(o, "created", st->created);
-	cJSON_AddItemToObject(o, "policy", policy_json(&st->pol));
+	cJSON_AddItemToObject(o, "policy", pb_policy_json(&st->pol));
 	arr = cJSON_AddArrayToObject(o, "rng");
 	for (i = 0; i < 4; i++) {
 		snprintf(hex, sizeof hex, "%016" PRIx64, st->rng.s[i]);
@@ -186,40 +186,63 @@ pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a, const cJSON *o)
 	return 0;
 }
 
+static const struct pb_pairs *cmp_pairs;
+
+static int
+cmp_slot(const void *x, const void *y)
+{
+	const int *a = cmp_pairs->ij[*(const size_t *)x], *b = cmp_pairs->ij[*(const size_t *)y];
+
+	return a[0] != b[0] ? (a[0] > b[0]) - (a[0] < b[0]) : (a[1] > b[1]) - (a[1] < b[1]);
+}
+
+/* The pairs with tasks, in the order of their arms (as a triangle over
+ * the arms would list them, so files do not depend on arrival order). */
 cJSON *
-pb_pairs_json(const struct pb_state *st, const struct pb_pair *pair)
+pb_pairs_json(const struct pb_state *st, const struct pb_pairs *pair)
 {
 	cJSON *arr = cJSON_CreateArray(), *o, *ids;
-	size_t i, j;
+	size_t k, *ord = NULL;
 
-	for (i = 0; pair && i < st->narms; i++)
-		for (j = i + 1; j < st->narms; j++) {
-			const struct pb_pair *p = &pair[pb__tri(st->narms, i, j)];
-			if (!p->n)
-				continue;
-			o = cJSON_CreateObject();
-			ids = cJSON_AddArrayToObject(o, "arms");
-			cJSON_AddItemToArray(ids, cJSON_CreateString(st->arms[i].id));
-			cJSON_AddItemToArray(ids, cJSON_CreateString(st->arms[j].id));
-			cJSON_AddNumberToObject(o, "tasks", (double)p->n);
-			cJSON_AddNumberToObject(o, "sum", p->sum);
-			cJSON_AddNumberToObject(o, "sumsq", p->sumsq);
-			cJSON_AddNumberToObject(o, "wins", (double)p->b);
-			cJSON_AddNumberToObject(o, "losses", (double)p->c);
-			if (p->fpos || p->fneg) {
-				cJSON *f = cJSON_AddArrayToObject(o, "fractional");
-				cJSON_AddItemToArray(f, cJSON_CreateNumber((double)p->fpos));
-				cJSON_AddItemToArray(f, cJSON_CreateNumber((double)p->fneg));
-				cJSON_AddItemToArray(f, cJSON_CreateNumber(p->fsum));
-				cJSON_AddItemToArray(f, cJSON_CreateNumber(p->fsumsq));
-			}
-			cJSON_AddItemToArray(arr, o);
+	if (pair && pair->n && !(ord = malloc(pair->n * sizeof *ord))) {
+		cJSON_Delete(arr);
+		return NULL;
+	}
+	for (k = 0; pair && k < pair->n; k++)
+		ord[k] = k;
+	if (ord) {
+		cmp_pairs = pair;
+		qsort(ord, pair->n, sizeof *ord, cmp_slot);
+	}
+	for (k = 0; pair && k < pair->n; k++) {
+		const struct pb_pair *p = &pair->p[ord[k]];
+		size_t i = (size_t)pair->ij[ord[k]][0], j = (size_t)pair->ij[ord[k]][1];
+		if (!p->n)
+			continue;
+		o = cJSON_CreateObject();
+		ids = cJSON_AddArrayToObject(o, "arms");
+		cJSON_AddItemToArray(ids, cJSON_CreateString(st->arms[i].id));
+		cJSON_AddItemToArray(ids, cJSON_CreateString(st->arms[j].id));
+		cJSON_AddNumberToObject(o, "tasks", (double)p->n);
+		cJSON_AddNumberToObject(o, "sum", p->sum);
+		cJSON_AddNumberToObject(o, "sumsq", p->sumsq);
+		cJSON_AddNumberToObject(o, "wins", (double)p->b);
+		cJSON_AddNumberToObject(o, "losses", (double)p->c);
+		if (p->fpos || p->fneg) {
+			cJSON *f = cJSON_AddArrayToObject(o, "fractional");
+			cJSON_AddItemToArray(f, cJSON_CreateNumber((double)p->fpos));
+			cJSON_AddItemToArray(f, cJSON_CreateNumber((double)p->fneg));
+			cJSON_AddItemToArray(f, cJSON_CreateNumber(p->fsum));
+			cJSON_AddItemToArray(f, cJSON_CreateNumber(p->fsumsq));
 		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	free(ord);
 	return arr;
 }
 
 int
-pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
+pb_pairs_load(struct pb_state *st, struct pb_pairs **pair, const cJSON *arr,
               char err[PB_ERRLEN])
 {
 	const cJSON *o;
@@ -260,11 +283,10 @@ pb_pairs_load(struct pb_state *st, struct pb_pair **pair, const cJSON *arr,
 		    fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
 		    fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1])
 			goto bad;
-		if (!*pair && !(*pair = calloc(pb__npairs(st->narms), sizeof **pair))) {
+		if (!(p = pb__pair_get(pair, st->narms, i, j, 1))) {
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
 		}
-		p = &(*pair)[pb__tri(st->narms, (size_t)i, (size_t)j)];
 		p->n = (long)n;
 		p->sum = sum;
 		p->sumsq = sumsq;

@@ -99,7 +99,8 @@ rm -f st.json.tmp*
 
 # ---- pb-sample: 80 pulls from the trained state.  The state handed out
 # no pull or all 80; the records written are the first ones of the 80.
-norm() { sed 's/^\(	*"t":	\).*/\1T,/' "$1"; }
+# (the state is compact JSON: the batch's time is a "t":NUMBER member)
+norm() { sed 's/"t":[[:space:]]*[-+.0-9eE]*/"t":T/g' "$1"; }
 cp new.json ref.json
 pb-sample -s ref.json -k 2 tasks.jsonl >ref.out
 norm ref.json >ref.norm

@@ -149,6 +149,50 @@ main(void)
 		is_str(err, want, "saying what is wrong");
 	}
 	unlink(path);
+
+	/* a large pool: a point every narms / 64 pulls, series written
+	 * sparse (only where they change), read back dense */
+	{
+		char *arms = malloc(300 * 32), *at = arms;
+		const struct pb_hist_series *s0, *s1;
+		cJSON *hj, *a0;
+		size_t i, same = 1;
+		for (i = 0; i < 300; i++)
+			at += sprintf(at, "{\"id\":\"arm%zu\"}\n", i);
+		ok(mkstate(&st, arms, "ucb1", err) == 0, "a state of 300 arms");
+		free(arms);
+		ok(pb_history_min_stride(300) == 8 && pb_history_min_stride(64) == 1,
+		   "least stride 8 for 300 arms, 1 for 64");
+		ok(run(&st, 7, err) == 0 && st.hist == NULL, "no point before update 8");
+		ok(run(&st, 1000 - 7, err) == 0 && st.hist && st.hist->stride >= 8 &&
+		   st.hist->n == 1000 / 8, "then one every 8 updates");
+		hj = pb_history_to_json(st.hist);
+		a0 = cJSON_GetObjectItem(cJSON_GetObjectItem(hj, "arms"), "arm299");
+		ok(cJSON_GetArraySize(cJSON_GetObjectItem(a0, "at")) ==
+		   cJSON_GetArraySize(cJSON_GetObjectItem(a0, "pulls")) &&
+		   cJSON_GetArraySize(cJSON_GetObjectItem(a0, "at")) < (int)st.hist->n,
+		   "an arm's series holds its changes alone (%d of %zu points)",
+		   cJSON_GetArraySize(cJSON_GetObjectItem(a0, "at")), st.hist->n);
+		cJSON_Delete(hj);
+		ok(pb_state_create(&st, path, err) == 0 && pb_state_load(&back, path, err) == 0,
+		   "saved and loaded");
+		for (i = 0; i < 300 && back.hist; i++) {
+			char id[32];
+			snprintf(id, sizeof id, "arm%zu", i);
+			s0 = pb_history_find(st.hist, id);
+			s1 = pb_history_find(back.hist, id);
+			for (k = 0; s0 && s1 && k < st.hist->n; k++)
+				same &= s0->pulls[k] == s1->pulls[k] &&
+				        (s0->mean[k] == s1->mean[k] || (isnan(s0->mean[k]) && isnan(s1->mean[k]))) &&
+				        (s0->var[k] == s1->var[k] || (isnan(s0->var[k]) && isnan(s1->var[k]))) &&
+				        s0->prob[k] == s1->prob[k];
+			same &= s0 && s1;
+		}
+		ok(back.hist && same && back.hist->n == st.hist->n, "every value survives the sparse form");
+		pb_state_free(&back);
+		pb_state_free(&st);
+		unlink(path);
+	}
 	rmdir(dir);
 	return tap_done();
 }

@@ -75,7 +75,7 @@ run_contexts(const char *policy, int narms, uint64_t seed, int ntask)
 
 /* The pairs recounted from the records of context c (-1: all). */
 static int
-pairs_match(const struct pb_state *s, const struct pb_pair *pair, int c)
+pairs_match(const struct pb_state *s, const struct pb_pairs *pair, int c)
 {
 	size_t i, j, a, b;
 	int bad = 0;
@@ -91,7 +91,7 @@ pairs_match(const struct pb_state *s, const struct pb_pair *pair, int c)
 					    rec[j].arm == (int)b && !isnan(rec[i].r) &&
 					    !isnan(rec[j].r) && (c < 0 || rec[i].ctx == c))
 						pb_pair_add(&want, rec[i].r, rec[j].r);
-			v.pair = (struct pb_pair *)pair;
+			v.pair = (struct pb_pairs *)pair;
 			got = pb_state_pair(&v, (int)a, (int)b);
 			if (!got && want.n == 0)
 				continue;
@@ -163,6 +163,25 @@ test_pairs(void)
 		/* Orientation: pair(i,j) and pair(j,i) are the same numbers. */
 		ok(pb_state_pair(&t, 3, 1) == pb_state_pair(&t, 1, 3) &&
 		   pb_state_pair(&t, 2, 2) == NULL, "pb_state_pair is symmetric, NULL for i == j");
+	}
+	{
+		/* Only pairs with tasks are stored, and the walk finds each
+		 * one as the lookup does. */
+		size_t k, nwith = 0, a, b;
+		int walk = 1, pi, pj;
+		for (a = 0; a < t.narms; a++)
+			for (b = a + 1; b < t.narms; b++) {
+				const struct pb_pair *q = pb_state_pair(&t, (int)a, (int)b);
+				nwith += q != NULL;
+				walk &= !q || q->n > 0;
+			}
+		for (k = 0; k < pb_state_npairs(&t); k++) {
+			const struct pb_pair *q = pb_state_pair_at(&t, k, &pi, &pj);
+			walk &= pi < pj && q == pb_state_pair(&t, pi, pj);
+		}
+		ok(walk && nwith == pb_state_npairs(&t) && nwith > 0,
+		   "pb_state_npairs/pb_state_pair_at walk the %zu stored pairs, each with tasks",
+		   nwith);
 	}
 	pb_state_free(&t);
 	ok(pb_state_apply(&st, rec[order[0]].id, rec[order[0]].arm, 1, err) == 1,
