@@ -427,6 +427,13 @@ struct summary {
 	int wrong, capped, n;
 };
 
+/* World 1's rows, for the summary and the goals. */
+static struct {
+	struct summary sm[NSTRAT];
+	double lb[NSTRAT];
+	int run[NSTRAT];
+} w1;
+
 static struct summary
 run_job(const struct world *w, enum strat s, int nseeds, int nthreads, int null)
 {
@@ -1013,16 +1020,144 @@ fmt(char *buf, size_t n, double v, int capped)
 	snprintf(buf, n, "%s%.0f", capped ? ">=" : "", v);
 }
 
+/* World wi's table: its bounds, then each method's calls to a verdict
+ * over the bound that fits it (world 1's rows kept in w1 for the
+ * summary).  Returns 0 if some method was wrong more often than delta. */
+static int
+world_table(int wi, int nseeds, int nthreads, int quick, int bounds_only, int only_strat)
+{
+	struct world *w = &worlds[wi];
+	struct bounds bd;
+	double cell_s;
+	int i, ok = 1;
+
+	calibrate(w);
+	bd = lower_bounds(w);
+	printf("\nworld %d: %d arms, difficulty sd %g, accuracies %.3f, %.3f, "
+	       "..., %.3f (skills %.2f, %.2f, ..., %.2f)\n", wi + 1, w->k, w->sd,
+	       w->mu[0], w->mu[1], w->mu[w->k - 1], w->skill[0], w->skill[1],
+	       w->skill[w->k - 1]);
+	printf("  unpaired bound T*(mu) log(1/delta) = %.0f calls (T* = %.0f; "
+	       "T* kl(delta,1-delta) = %.0f)\n", bd.unpaired, bd.ts, bd.unpaired_kl);
+	printf("  paired bound kl(delta,1-delta) (sum_j 1/I_j + max_j 1/I_j) = %.0f "
+	       "calls (log(1/delta)\n  in place of kl: %.0f; I_1 = %.5f nats a shared "
+	       "task); crude two-arm paired bound,\n  best vs second, any design: "
+	       "%.0f\n", bd.paired, bd.paired_log, bd.i1, bd.crude);
+	if (bounds_only)
+		return ok;
+	if (quick && wi == 2) {
+		printf("  (runs skipped in --quick: at K = 100 they take minutes; the full run "
+		       "has them)\n");
+		return ok;
+	}
+	printf("  %-22s %10s %10s %6s %7s %9s %-8s %6s\n", "policy", "median", "p90",
+	       "wrong", "capped", "median/LB", "LB", "time");
+	for (i = 0; i < NSTRAT; i++) {
+		struct timespec c0, c1;
+		double lb = strat_paired[i] ? bd.paired : bd.unpaired;
+		if (only_strat >= 0 && i != only_strat)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &c0);
+		struct summary sm = run_job(w, (enum strat)i, nseeds, nthreads, 0);
+		clock_gettime(CLOCK_MONOTONIC, &c1);
+		cell_s = (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+		char m[32], p[32];
+		fmt(m, sizeof m, sm.median, sm.capped * 2 > nseeds);
+		fmt(p, sizeof p, sm.p90, sm.capped * 10 > nseeds);
+		printf("  %-22s %10s %10s %3d/%d %4d/%d %9.2f %-8s %5.1fs\n", strat_name[i],
+		       m, p, sm.wrong, nseeds, sm.capped, nseeds, sm.median / lb,
+		       strat_paired[i] ? "paired" : "unpaired", cell_s);
+		fflush(stdout);
+		if (sm.wrong > delta * nseeds)
+			ok = 0;
+		if (wi == 0) {
+			w1.sm[i] = sm;
+			w1.lb[i] = lb;
+			w1.run[i] = 1;
+		}
+	}
+	return ok;
+}
+
+/* The goals of issues 3 and 15 on world 1's rows: the best method is
+ * the one with the fewest median calls among those never capped. */
+static void
+goals(int all_ok)
+{
+	double best1 = INFINITY, lb1 = 1;
+	const char *best1_name = "", *lb1_name = "";
+	double uni1 = w1.sm[S_UNIFORM].median, unibox1 = w1.sm[S_UNIBOX].median;
+	double ucb1 = w1.sm[S_UCB1].median;
+	int ucb1_capped = w1.sm[S_UCB1].capped * 2 > w1.sm[S_UCB1].n, i;
+
+	for (i = 0; i < NSTRAT; i++)
+		if (w1.run[i] && w1.sm[i].capped == 0 && w1.sm[i].median < best1) {
+			best1 = w1.sm[i].median;
+			best1_name = strat_name[i];
+			lb1 = w1.lb[i];
+			lb1_name = strat_paired[i] ? "paired" : "unpaired";
+		}
+	printf("\ngoals (world 1): best policy %s, median %.0f calls\n",
+	       best1_name, best1);
+	printf("  wrong declarations <= delta in every world: %s\n",
+	       all_ok ? "yes" : "NO");
+	printf("  uniform (GLR stop) / best = %.2f (goal >= 20): %s\n",
+	       uni1 / best1, uni1 / best1 >= 20 ? "met" : "NOT met");
+	printf("  uniform (box stop, the rule of the issue's calibration) / "
+	       "best = %.2f\n", unibox1 / best1);
+	printf("  ucb1 / best %s %.2f (goal >= 4): %s%s\n", ucb1_capped ? ">=" : "=",
+	       ucb1 / best1, ucb1 / best1 >= 4 ? "met" : "NOT met",
+	       ucb1_capped ? " (ucb1 capped: true ratio larger)" : "");
+	printf("  best / its (%s) lower bound = %.2f (goal <= 3): %s\n", lb1_name,
+	       best1 / lb1, best1 / lb1 <= 3 ? "met" : "NOT met");
+	printf("  best <= 10,000 calls (issue 15): %s\n", best1 <= 10000 ? "met" : "NOT met");
+}
+
+/* The closing note's table: one row per method run in world 1. */
+static void
+summary_table(int nseeds, int fseeds, double null5[2][NSTRAT])
+{
+	int i, wi;
+
+	printf("\nsummary, one row per method (delta = %g): world 1 (unlimited fresh "
+	       "tasks, %d runs):\nmedian calls, over the bound that fits the method "
+	       "(LB), wrong; finite pools\n(%d runs a cell): wrong declarations "
+	       "against the population over all non-graded\ncells, and the 'apart' "
+	       "world at N = 1000 (runs declared, median calls, declared or not);\n"
+	       "null: the rate of ruling arm 0 out with K = 5 equal arms, at delta = "
+	       "0.05 and 0.5\n", delta, nseeds,
+	       fseeds);
+	printf("  %-22s %9s %6s %-8s %6s %12s %9s %6s %6s %6s\n", "method", "w1 median",
+	       "/LB", "LB", "wrong", "finite wrong", "apart dec", "calls", "null05",
+	       "null.5");
+	for (i = 0; i < NSTRAT; i++) {
+		char m[32], fw[32] = "-", ad[32] = "-", ac[32] = "-", nl[2][32] = { "-", "-" };
+		if (!w1.run[i])
+			continue;
+		fmt(m, sizeof m, w1.sm[i].median, w1.sm[i].capped * 2 > w1.sm[i].n);
+		if (fsum[i].runs)
+			snprintf(fw, sizeof fw, "%d/%d", fsum[i].wrong, fsum[i].runs);
+		if (fsum[i].apart_n) {
+			snprintf(ad, sizeof ad, "%d/%d", fsum[i].apart_decl, fsum[i].apart_n);
+			snprintf(ac, sizeof ac, "%ld", fsum[i].apart_median);
+		}
+		for (wi = 0; wi < 2; wi++)
+			if (null5[wi][i] >= 0)
+				snprintf(nl[wi], sizeof nl[wi], "%.3f", null5[wi][i]);
+		printf("  %-22s %9s %6.2f %-8s %2d/%-3d %12s %9s %6s %6s %6s\n", strat_name[i], m,
+		       w1.sm[i].median / w1.lb[i], strat_paired[i] ? "paired" : "unpaired",
+		       w1.sm[i].wrong, w1.sm[i].n, fw, ad, ac, nl[0], nl[1]);
+	}
+}
+
+
 int
 main(int argc, char **argv)
 {
 	int nseeds = 200, nthreads = 2, only = -1, quick = 0, null = 1, i, wi;
 	int finite = 1, fseeds = 300, unlimited = 1, only_strat = -1, bounds_only = 0;
-	double best1 = INFINITY, uni1 = 0, unibox1 = 0, ucb1 = 0, lb1 = 0, cell_s;
-	int ucb1_capped = 0, all_ok = 1, w1_run[NSTRAT] = { 0 };
-	const char *best1_name = "", *lb1_name = "";
-	struct summary w1[NSTRAT];
-	double w1_lb[NSTRAT], null5[2][NSTRAT];
+	int all_ok = 1;
+	double null5[2][NSTRAT];
 	time_t t0 = time(NULL);
 
 	for (i = 1; i < argc; i++) {
@@ -1079,70 +1214,10 @@ main(int argc, char **argv)
 		all_ok = 0;
 	if (finite && !two_contexts(quick && fseeds > 100 ? 100 : fseeds))
 		all_ok = 0;
-	for (wi = 0; unlimited && wi < NWORLD; wi++) {
-		struct world *w = &worlds[wi];
-		struct bounds bd;
-		if (only >= 0 && wi != only)
-			continue;
-		calibrate(w);
-		bd = lower_bounds(w);
-		printf("\nworld %d: %d arms, difficulty sd %g, accuracies %.3f, %.3f, "
-		       "..., %.3f (skills %.2f, %.2f, ..., %.2f)\n", wi + 1, w->k, w->sd,
-		       w->mu[0], w->mu[1], w->mu[w->k - 1], w->skill[0], w->skill[1],
-		       w->skill[w->k - 1]);
-		printf("  unpaired bound T*(mu) log(1/delta) = %.0f calls (T* = %.0f; "
-		       "T* kl(delta,1-delta) = %.0f)\n", bd.unpaired, bd.ts, bd.unpaired_kl);
-		printf("  paired bound kl(delta,1-delta) (sum_j 1/I_j + max_j 1/I_j) = %.0f "
-		       "calls (log(1/delta)\n  in place of kl: %.0f; I_1 = %.5f nats a shared "
-		       "task); crude two-arm paired bound,\n  best vs second, any design: "
-		       "%.0f\n", bd.paired, bd.paired_log, bd.i1, bd.crude);
-		if (bounds_only)
-			continue;
-		if (quick && wi == 2) {
-			printf("  (runs skipped in --quick: race costs O(K^2) a task at K = 100)\n");
-			continue;
-		}
-		printf("  %-22s %10s %10s %6s %7s %9s %-8s %6s\n", "policy", "median", "p90",
-		       "wrong", "capped", "median/LB", "LB", "time");
-		for (i = 0; i < NSTRAT; i++) {
-			struct timespec c0, c1;
-			double lb = strat_paired[i] ? bd.paired : bd.unpaired;
-			if (only_strat >= 0 && i != only_strat)
-				continue;
-			clock_gettime(CLOCK_MONOTONIC, &c0);
-			struct summary sm = run_job(w, (enum strat)i, nseeds, nthreads, 0);
-			clock_gettime(CLOCK_MONOTONIC, &c1);
-			cell_s = (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
-			char m[32], p[32];
-			fmt(m, sizeof m, sm.median, sm.capped * 2 > nseeds);
-			fmt(p, sizeof p, sm.p90, sm.capped * 10 > nseeds);
-			printf("  %-22s %10s %10s %3d/%d %4d/%d %9.2f %-8s %5.1fs\n", strat_name[i],
-			       m, p, sm.wrong, nseeds, sm.capped, nseeds, sm.median / lb,
-			       strat_paired[i] ? "paired" : "unpaired", cell_s);
-			fflush(stdout);
-			if (sm.wrong > delta * nseeds)
-				all_ok = 0;
-			if (wi == 0) {
-				w1[i] = sm;
-				w1_lb[i] = lb;
-				w1_run[i] = 1;
-				if (i == S_UNIFORM)
-					uni1 = sm.median;
-				if (i == S_UNIBOX)
-					unibox1 = sm.median;
-				if (i == S_UCB1) {
-					ucb1 = sm.median;
-					ucb1_capped = sm.capped * 2 > nseeds;
-				}
-				if (sm.median < best1 && sm.capped == 0) {
-					best1 = sm.median;
-					best1_name = strat_name[i];
-					lb1 = lb;
-					lb1_name = strat_paired[i] ? "paired" : "unpaired";
-				}
-			}
-		}
-	}
+	for (wi = 0; unlimited && wi < NWORLD; wi++)
+		if ((only < 0 || wi == only) &&
+		    !world_table(wi, nseeds, nthreads, quick, bounds_only, only_strat))
+			all_ok = 0;
 	if (null && unlimited &&
 	    !null_table(quick ? 200 : 1000, nthreads, quick, null5))
 		all_ok = 0;
@@ -1152,49 +1227,8 @@ main(int argc, char **argv)
 		regret(&worlds[0], "ucb1", nseeds, 5000);
 		regret(&worlds[0], "kl-ucb", nseeds, 5000);
 		regret(&worlds[0], "thompson", nseeds, 5000);
-		printf("\nsummary, one row per method (delta = %g): world 1 (unlimited fresh "
-		       "tasks, %d runs):\nmedian calls, over the bound that fits the method "
-		       "(LB), wrong; finite pools\n(%d runs a cell): wrong declarations "
-		       "against the population over all non-graded\ncells, and the 'apart' "
-		       "world at N = 1000 (runs declared, median calls, declared or not);\n"
-		       "null: the rate of ruling arm 0 out with K = 5 equal arms, at delta = "
-		       "0.05 and 0.5\n", delta, nseeds,
-		       quick && fseeds > 100 ? 100 : fseeds);
-		printf("  %-22s %9s %6s %-8s %6s %12s %9s %6s %6s %6s\n", "method", "w1 median",
-		       "/LB", "LB", "wrong", "finite wrong", "apart dec", "calls", "null05",
-		       "null.5");
-		for (i = 0; i < NSTRAT; i++) {
-			char m[32], fw[32] = "-", ad[32] = "-", ac[32] = "-", nl[2][32] = { "-", "-" };
-			if (!w1_run[i])
-				continue;
-			fmt(m, sizeof m, w1[i].median, w1[i].capped * 2 > w1[i].n);
-			if (fsum[i].runs)
-				snprintf(fw, sizeof fw, "%d/%d", fsum[i].wrong, fsum[i].runs);
-			if (fsum[i].apart_n) {
-				snprintf(ad, sizeof ad, "%d/%d", fsum[i].apart_decl, fsum[i].apart_n);
-				snprintf(ac, sizeof ac, "%ld", fsum[i].apart_median);
-			}
-			for (wi = 0; wi < 2; wi++)
-				if (null5[wi][i] >= 0)
-					snprintf(nl[wi], sizeof nl[wi], "%.3f", null5[wi][i]);
-			printf("  %-22s %9s %6.2f %-8s %2d/%-3d %12s %9s %6s %6s %6s\n", strat_name[i], m,
-			       w1[i].median / w1_lb[i], strat_paired[i] ? "paired" : "unpaired",
-			       w1[i].wrong, w1[i].n, fw, ad, ac, nl[0], nl[1]);
-		}
-		printf("\ngoals (world 1): best policy %s, median %.0f calls\n",
-		       best1_name, best1);
-		printf("  wrong declarations <= delta in every world: %s\n",
-		       all_ok ? "yes" : "NO");
-		printf("  uniform (GLR stop) / best = %.2f (goal >= 20): %s\n",
-		       uni1 / best1, uni1 / best1 >= 20 ? "met" : "NOT met");
-		printf("  uniform (box stop, the rule of the issue's calibration) / "
-		       "best = %.2f\n", unibox1 / best1);
-		printf("  ucb1 / best %s %.2f (goal >= 4): %s%s\n", ucb1_capped ? ">=" : "=",
-		       ucb1 / best1, ucb1 / best1 >= 4 ? "met" : "NOT met",
-		       ucb1_capped ? " (ucb1 capped: true ratio larger)" : "");
-		printf("  best / its (%s) lower bound = %.2f (goal <= 3): %s\n", lb1_name,
-		       best1 / lb1, best1 / lb1 <= 3 ? "met" : "NOT met");
-		printf("  best <= 10,000 calls (issue 15): %s\n", best1 <= 10000 ? "met" : "NOT met");
+		summary_table(nseeds, quick && fseeds > 100 ? 100 : fseeds, null5);
+		goals(all_ok);
 	}
 	printf("\n(%ld s)\n", (long)(time(NULL) - t0));
 	return 0;
