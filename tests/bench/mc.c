@@ -254,6 +254,7 @@ struct job {
 	struct result *res;
 	pthread_mutex_t mu;
 	int null;           /* the all-equal world: any declaration counts */
+	int widx;           /* the world's number, for the seeds */
 };
 
 /* A state with k arms and the given policy, as pb-update --init makes;
@@ -407,7 +408,7 @@ worker(void *arg)
 		if (i >= j->nseeds)
 			return NULL;
 		uint64_t seed = 1000003ULL * (uint64_t)(i + 1) + 7919ULL * (uint64_t)j->s +
-		                (uint64_t)(j->w - worlds) * 104729ULL + (uint64_t)j->null;
+		                (uint64_t)j->widx * 104729ULL + (uint64_t)j->null;
 		j->res[i] = j->s == S_RACE ? run_race(j->w, seed) :
 		            run_unpaired(j->w, j->s, seed);
 		if (j->null) /* every arm is a best arm: any stop is a claim too many */
@@ -438,7 +439,7 @@ static struct summary
 run_job(const struct world *w, enum strat s, int nseeds, int nthreads, int null)
 {
 	struct job j = { w, s, nseeds, 0, calloc((size_t)nseeds, sizeof *j.res),
-	                 PTHREAD_MUTEX_INITIALIZER, null };
+	                 PTHREAD_MUTEX_INITIALIZER, null, (int)(w - worlds) };
 	pthread_t th[16];
 	long *calls = malloc((size_t)nseeds * sizeof *calls);
 	struct summary sm = { 0, 0, 0, 0, nseeds };
@@ -947,7 +948,8 @@ null_cell(int k, enum strat s, double d, long cap, int nseeds, int nthreads)
 	delta = d;
 	{
 		struct job j = { &eq, s, nseeds, 0, calloc((size_t)nseeds, sizeof *j.res),
-		                 PTHREAD_MUTEX_INITIALIZER, 1 };
+		                 PTHREAD_MUTEX_INITIALIZER, 1, 1000 + k };
+		/* the same seeds at either delta (common random numbers) */
 		pthread_t th[16];
 		for (i = 0; i < nthreads; i++)
 			pthread_create(&th[i], NULL, worker, &j);
