@@ -1043,8 +1043,9 @@ world_table(int wi, int nseeds, int nthreads, int quick, int bounds_only, int on
 	       "T* kl(delta,1-delta) = %.0f)\n", bd.unpaired, bd.ts, bd.unpaired_kl);
 	printf("  paired bound kl(delta,1-delta) (sum_j 1/I_j + max_j 1/I_j) = %.0f "
 	       "calls (log(1/delta)\n  in place of kl: %.0f; I_1 = %.5f nats a shared "
-	       "task); crude two-arm paired bound,\n  best vs second, any design: "
-	       "%.0f\n", bd.paired, bd.paired_log, bd.i1, bd.crude);
+	       "task), for methods that compare\n  the best with arm j only on tasks "
+	       "both answered; crude two-arm paired bound,\n  best vs second, any "
+	       "design: %.0f\n", bd.paired, bd.paired_log, bd.i1, bd.crude);
 	if (bounds_only)
 		return ok;
 	if (quick && wi == 2) {
