@@ -994,14 +994,14 @@ null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
 	for (ki = 0; ki < 2; ki++)
 		for (di = 0; di < 2; di++) {
 			printf("\n  K = %d, delta = %g (a rule spending all of it: %.3f+-%.3f)\n"
-			       "  %-22s %16s %20s %6s\n", ks[ki], ds[di], ds[di],
+			       "  %-22s %17s %24s %6s\n", ks[ki], ds[di], ds[di],
 			       sqrt(ds[di] * (1 - ds[di]) / nseeds), "rule", "declared",
 			       "ruled 0 out", "spent");
 			for (si = 0; si < NSTRAT; si++) {
 				struct nullcell c = null_cell(ks[ki], (enum strat)si, ds[di],
 				                              ks[ki] == 2 ? cap2 : cap5, nseeds, nthreads);
 				double n = c.n, pd = c.declared / n, p0 = c.out0 / n;
-				printf("  %-22s %4d/%-4d %.3f %4d/%-4d %.3f+-%.3f %6.2f\n", strat_name[si],
+				printf("  %-22s %5d/%-5d %.3f %5d/%-5d %.3f+-%.3f %6.2f\n", strat_name[si],
 				       c.declared, c.n, pd, c.out0, c.n, p0,
 				       sqrt(p0 * (1 - p0) / n), p0 / ds[di]);
 				fflush(stdout);
