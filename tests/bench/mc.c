@@ -17,10 +17,20 @@
  * and pb-update run it; declarations are counted against the
  * POPULATION's best arm (run_finite).
  *
+ * Each world prints two lower bounds and every method is compared with
+ * the one that fits it (lower_bounds): unpaired methods with T*(mu)
+ * log(1/delta), race, which learns only from tasks its arms share, with
+ * the paired kl(delta, 1-delta) (sum_j 1/I_j + max_j 1/I_j).  The null
+ * table (null_table) gives each rule's rate of ruling arm 0 out in
+ * worlds of equal arms beside delta, and the closing summary puts world
+ * 1, the finite pools and the null rates on one row per method.
+ *
  * Built and run by tests/bench/mc.sh (cc -pthread -Ilib against
  * build/libpb.a).  Usage: mc [--seeds N] [--quick] [--threads N]
  * [--world 1|2|3] [--no-null] [--no-finite] [--finite-only]
- * [--finite-seeds N]. */
+ * [--race-only] [--bounds-only] [--finite-seeds N].  --quick: 40 seeds,
+ * 100 a finite cell (N <= 1000), 200 a null cell, no runs in world 3
+ * (about a minute on two cores). */
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -54,6 +64,9 @@ static const char *strat_name[NSTRAT] = {
 static const char *strat_policy[NSTRAT] = {
 	"uniform", "uniform", "ucb1", "lucb", "race", "top-two",
 };
+/* Whether a method learns from tasks its arms share (its bound is the
+ * paired one) or from independent pulls (the unpaired one). */
+static const int strat_paired[NSTRAT] = { 0, 0, 0, 0, 1, 0 };
 
 static double delta = 0.05;
 static long caps[NSTRAT] = { 5000000, 5000000, 1000000, 2000000, 2000000, 2000000 };
@@ -102,9 +115,136 @@ calibrate(struct world *w)
 	}
 }
 
+/* ------------------------------------------------------ lower bounds */
+
+/* The joint law of two arms' rewards on one shared task, integrated over
+ * the world's difficulty N(0, sd^2) by Simpson's rule on [-9, 9] sd:
+ * p10 = P(a right, b wrong), p01 = P(a wrong, b right), p11 both right. */
+static void
+joint(const struct world *w, int a, int b, double *p10, double *p01, double *p11)
+{
+	const int n = 4000;
+	double h = 18.0 / n, s10 = 0, s01 = 0, s11 = 0, c = h / 3 / sqrt(2 * M_PI);
+	int i;
+
+	for (i = 0; i <= n; i++) {
+		double z = -9 + i * h, g = (i == 0 || i == n ? 1 : i % 2 ? 4 : 2) * exp(-z * z / 2);
+		double pa = sigmoid(w->skill[a] - w->sd * z), pb = sigmoid(w->skill[b] - w->sd * z);
+		s10 += g * pa * (1 - pb);
+		s01 += g * (1 - pa) * pb;
+		s11 += g * pa * pb;
+	}
+	*p10 = s10 * c;
+	*p01 = s01 * c;
+	*p11 = s11 * c;
+}
+
+/* I_j: the information one shared task carries against "b is at least
+ * as good as a", inf over joint laws Q with E_Q[r_a - r_b] <= 0 of
+ * KL(P || Q) = s kl(p10 / s, 1/2), s = p10 + p01 the discordance (the
+ * least favourable Q moves mass between the two discordant cells). */
+static double
+pair_info(const struct world *w, int a, int b)
+{
+	double p10, p01, p11, s;
+
+	joint(w, a, b, &p10, &p01, &p11);
+	s = p10 + p01;
+	return s > 0 ? s * pb_kl_bern(p10 / s, 0.5) : 0;
+}
+
+static double
+kl4(const double *p, const double *q)
+{
+	double r = 0;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (p[i] > 0)
+			r += p[i] * log(p[i] / q[i]);
+	return r;
+}
+
+/* The crude two-arm paired bound's rate for best a and runner-up b, any
+ * design: per call at most max(KL_joint / 2, KL_a, KL_b) against the
+ * least favourable joint law Q with E_Q r_b >= E_Q r_a (a call that
+ * pairs gives half a joint observation, one that does not a marginal),
+ * minimised over Q by a random search that narrows (SPIKE.md, Q6). */
+static double
+two_arm_rate(const struct world *w, int a, int b)
+{
+	double p[4], q[4], bq[4], best = INFINITY, p10, p01, p11;
+	struct pb_rng r;
+	int it, i;
+
+	joint(w, a, b, &p10, &p01, &p11);
+	p[0] = p11, p[1] = p10, p[2] = p01, p[3] = 1 - p11 - p10 - p01;
+	memcpy(bq, p, sizeof p);
+	pb_rng_seed(&r, 5);
+	for (it = 0; it < 200000; it++) {
+		double sc = it < 50000 ? 0.05 : 0.05 * exp(-(it - 50000) / 20000.0);
+		double tot = 0, v, ma, mb, qa, qb;
+		for (i = 0; i < 4; i++)
+			tot += q[i] = bq[i] * exp(sc * pb_rng_normal(&r));
+		for (i = 0; i < 4; i++)
+			q[i] /= tot;
+		if (q[1] > q[2]) /* the alternative: q10 <= q01 */
+			q[1] = q[2] = (q[1] + q[2]) / 2;
+		ma = p[0] + p[1], mb = p[0] + p[2], qa = q[0] + q[1], qb = q[0] + q[2];
+		v = kl4(p, q) / 2;
+		if (pb_kl_bern(ma, qa) > v)
+			v = pb_kl_bern(ma, qa);
+		if (pb_kl_bern(mb, qb) > v)
+			v = pb_kl_bern(mb, qb);
+		if (v < best)
+			best = v, memcpy(bq, q, sizeof q);
+	}
+	return best;
+}
+
+struct bounds {
+	double unpaired, unpaired_kl; /* T* log(1/delta), T* kl(delta, 1-delta) */
+	double paired, paired_log;    /* kl(d,1-d) (sum + max of 1/I_j); log(1/d) (...) */
+	double crude;                 /* kl(d,1-d) / two-arm rate, best vs second */
+	double ts, i1;                /* T*; I_1 (best vs second) */
+};
+
+/* The lower bounds of world w at the bench's delta.  Unpaired (any
+ * method whose pulls are independent given the arm: uniform, ucb1,
+ * lucb, top-two): Garivier and Kaufmann's T*(mu) log(1/delta), from the
+ * marginal accuracies alone.  Paired (methods that learn best vs j only
+ * from tasks both answered: race): each arm j must answer n_j =
+ * kl(delta, 1-delta) / I_j tasks beside the best, and the best must
+ * answer max_j n_j of them, so sum_j n_j + max_j n_j calls. */
+static struct bounds
+lower_bounds(const struct world *w)
+{
+	struct bounds b;
+	double sum = 0, max = 0, kld = pb_kl_bern(delta, 1 - delta);
+	int j;
+
+	b.ts = pb_char_time(w->mu, (size_t)w->k, NULL);
+	b.unpaired = b.ts * log(1 / delta);
+	b.unpaired_kl = b.ts * kld;
+	for (j = 1; j < w->k; j++) {
+		double inv = 1 / pair_info(w, 0, j);
+		sum += inv;
+		if (inv > max)
+			max = inv;
+	}
+	b.i1 = pair_info(w, 0, 1);
+	b.paired = kld * (sum + max);
+	b.paired_log = log(1 / delta) * (sum + max);
+	b.crude = kld / two_arm_rate(w, 0, 1);
+	return b;
+}
+
 struct result {
 	long calls;
 	int wrong, capped;
+	int declared, best; /* the rule fired; the arm it named (else -1) */
+	int out0;           /* arm 0 was ruled out: declared another arm, or
+	                     * (race) knocked out before the cap */
 };
 
 struct job {
@@ -114,21 +254,28 @@ struct job {
 	struct result *res;
 	pthread_mutex_t mu;
 	int null;           /* the all-equal world: any declaration counts */
+	int widx;           /* the world's number, for the seeds */
 };
 
-/* A state with k arms and the given policy, as pb-update --init makes. */
+/* A state with k arms and the given policy, as pb-update --init makes;
+ * the policies with a stopping rule of their own (lucb, top-two, race)
+ * get delta=DELTA, the bench's delta. */
 static void
 make_state(struct pb_state *st, int k, const char *policy)
 {
-	char err[PB_ERRLEN], *buf = malloc((size_t)k * 24 + 1);
+	char err[PB_ERRLEN], *buf = malloc((size_t)k * 24 + 1), spec[64];
 	struct pb_policy pol;
 	FILE *fp;
 	int i, off = 0;
 
 	for (i = 0; i < k; i++)
 		off += sprintf(buf + off, "{\"id\":\"arm%d\"}\n", i);
+	if (!strcmp(policy, "lucb") || !strcmp(policy, "top-two") || !strcmp(policy, "race"))
+		snprintf(spec, sizeof spec, "%s:delta=%.17g", policy, delta);
+	else
+		snprintf(spec, sizeof spec, "%s", policy);
 	fp = fmemopen(buf, (size_t)off, "r");
-	if (!fp || pb_policy_parse(&pol, policy, err) < 0 ||
+	if (!fp || pb_policy_parse(&pol, spec, err) < 0 ||
 	    pb_state_new(st, fp, "arms", &pol, 1, err) < 0) {
 		fprintf(stderr, "mc: %s\n", err);
 		exit(2);
@@ -145,7 +292,7 @@ run_unpaired(const struct world *w, enum strat s, uint64_t seed)
 {
 	struct pb_state st;
 	struct pb_rng r;
-	struct result res = { 0, 0, 0 };
+	struct result res = { 0, 0, 0, 0, -1, 0 };
 	long t = 0, check = 1, cap = caps[s];
 	int best = -1, k = w->k, a;
 	char why[PB_ERRLEN];
@@ -175,9 +322,25 @@ run_unpaired(const struct world *w, enum strat s, uint64_t seed)
 		t++;
 	}
 	res.calls = t;
-	res.wrong = !res.capped && best != 0;
+	res.declared = !res.capped;
+	res.best = res.declared ? best : -1;
+	res.wrong = res.declared && best != 0;
+	res.out0 = res.wrong;
 	pb_state_free(&st);
 	return res;
+}
+
+/* Whether arm 0 is among the m arms a task goes to (race: the
+ * survivors); how the bench sees a knock-out through the public API. */
+static int
+has_arm0(const int *arm, int m)
+{
+	int i;
+
+	for (i = 0; i < m; i++)
+		if (arm[i] == 0)
+			return 1;
+	return 0;
 }
 
 /* One racing run, through the same library calls as the pipeline:
@@ -190,7 +353,7 @@ run_race(const struct world *w, uint64_t seed)
 {
 	struct pb_state st;
 	struct pb_rng r;
-	struct result res = { 0, 0, 0 };
+	struct result res = { 0, 0, 0, 0, -1, 0 };
 	char err[PB_ERRLEN];
 	int arm[MAXK], best = -1, m, i;
 	double d;
@@ -206,6 +369,7 @@ run_race(const struct world *w, uint64_t seed)
 		    pb_state_begin_batch(&st, 0) < 0)
 			exit(2);
 		st.batch[st.nbatch - 1].k = m;
+		res.out0 |= !has_arm0(arm, m);
 		d = w->sd * pb_rng_normal(&r);
 		for (i = 0; i < m; i++)
 			pb_state_hand_out(&st, arm[i]);
@@ -219,7 +383,14 @@ run_race(const struct world *w, uint64_t seed)
 		}
 		res.calls += m;
 	}
-	res.wrong = !res.capped && best != 0;
+	/* the last task's rewards may have knocked arm 0 out: the survivors,
+	 * as the next task would get them, say */
+	if (res.capped && (m = pb_state_choose(&st, -1, 0, NULL, arm)) > 0)
+		res.out0 |= !has_arm0(arm, m);
+	res.declared = !res.capped;
+	res.best = res.declared ? best : -1;
+	res.wrong = res.declared && best != 0;
+	res.out0 |= res.wrong;
 	pb_state_free(&st);
 	return res;
 }
@@ -237,7 +408,7 @@ worker(void *arg)
 		if (i >= j->nseeds)
 			return NULL;
 		uint64_t seed = 1000003ULL * (uint64_t)(i + 1) + 7919ULL * (uint64_t)j->s +
-		                (uint64_t)(j->w - worlds) * 104729ULL + (uint64_t)j->null;
+		                (uint64_t)j->widx * 104729ULL + (uint64_t)j->null;
 		j->res[i] = j->s == S_RACE ? run_race(j->w, seed) :
 		            run_unpaired(j->w, j->s, seed);
 		if (j->null) /* every arm is a best arm: any stop is a claim too many */
@@ -257,11 +428,18 @@ struct summary {
 	int wrong, capped, n;
 };
 
+/* World 1's rows, for the summary and the goals. */
+static struct {
+	struct summary sm[NSTRAT];
+	double lb[NSTRAT];
+	int run[NSTRAT];
+} w1;
+
 static struct summary
 run_job(const struct world *w, enum strat s, int nseeds, int nthreads, int null)
 {
 	struct job j = { w, s, nseeds, 0, calloc((size_t)nseeds, sizeof *j.res),
-	                 PTHREAD_MUTEX_INITIALIZER, null };
+	                 PTHREAD_MUTEX_INITIALIZER, null, (int)(w - worlds) };
 	pthread_t th[16];
 	long *calls = malloc((size_t)nseeds * sizeof *calls);
 	struct summary sm = { 0, 0, 0, 0, nseeds };
@@ -349,11 +527,27 @@ struct fworld {
 	double sd, mu[8], skill[8];
 };
 
-enum fstrat { F_UNIFORM, F_LUCB, F_TOPTWO, F_RACE, NFSTRAT };
-static const char *fstrat_name[NFSTRAT] = {
-	"uniform + GLR stop", "lucb (box stop)", "top-two (GLR stop)", "race (paired)",
-};
-static const char *fstrat_policy[NFSTRAT] = { "uniform", "lucb", "top-two", "race" };
+/* The stopping rule of method s on st's applied rewards (context ctx):
+ * the GLR or box rule for the policies without one of their own. */
+static int
+stop_rule(const struct pb_state *st, enum strat s, int ctx, int *best)
+{
+	char why[PB_ERRLEN];
+
+	if (s == S_UNIFORM || s == S_UCB1)
+		return pb_glr_stop(st, delta, best, NULL);
+	if (s == S_UNIBOX)
+		return pb_box_stop(st, delta, best, NULL);
+	return pb_state_done(st, ctx, why, best);
+}
+
+/* What the closing table quotes of the finite pools, per method: wrong
+ * declarations over every non-graded cell, and the "apart" world at
+ * N = 1000 (calls, declared). */
+static struct {
+	int wrong, runs, apart_decl, apart_n;
+	long apart_median;
+} fsum[NSTRAT];
 
 struct fresult {
 	long calls;
@@ -361,7 +555,7 @@ struct fresult {
 };
 
 static struct fresult
-run_finite(const struct fworld *w, enum fstrat s, long N, uint64_t seed)
+run_finite(const struct fworld *w, enum strat s, long N, uint64_t seed)
 {
 	struct pb_state st;
 	struct pb_rng r;
@@ -375,7 +569,7 @@ run_finite(const struct fworld *w, enum fstrat s, long N, uint64_t seed)
 	long *pos = malloc((size_t)N * sizeof *pos), t = 0, check = 1, i;
 	int best = -1, arms[8], m, a, any_out = 0, done = 0;
 
-	make_state(&st, w->k, fstrat_policy[s]);
+	make_state(&st, w->k, strat_policy[s]);
 	/* no history points: they are for people, and cost Monte Carlo
 	 * draws (pb_policy_probs) that would dominate the bench's time */
 	if (pb_history_take(&st) == 0)
@@ -400,9 +594,7 @@ run_finite(const struct fworld *w, enum fstrat s, long N, uint64_t seed)
 	out = mask;
 	for (;;) {
 		if (t >= check) {
-			done = s == F_UNIFORM ? pb_glr_stop(&st, delta, &best, NULL) :
-			       pb_state_done(&st, -1, why, &best);
-			if (done)
+			if ((done = stop_rule(&st, s, -1, &best)))
 				break;
 			check = t + (t / 1000 > 1 ? t / 1000 : 1);
 		}
@@ -410,12 +602,11 @@ run_finite(const struct fworld *w, enum fstrat s, long N, uint64_t seed)
 			any_out |= (mask[a] = st.arms[a].cursor < N) == 0;
 		if (any_out && pb_state_exhausted(&st, -1, why)) {
 			/* the rule's last look, on everything applied */
-			done = s == F_UNIFORM ? pb_glr_stop(&st, delta, &best, NULL) :
-			       pb_state_done(&st, -1, why, &best);
+			done = stop_rule(&st, s, -1, &best);
 			res.exhausted = !done;
 			break;
 		}
-		if ((m = pb_state_choose(&st, -1, s == F_RACE ? 0 : 1,
+		if ((m = pb_state_choose(&st, -1, s == S_RACE ? 0 : 1,
 		                         any_out ? mask : NULL, arms)) <= 0) {
 			res.exhausted = 1;
 			break;
@@ -459,7 +650,7 @@ run_finite(const struct fworld *w, enum fstrat s, long N, uint64_t seed)
 
 struct fjob {
 	const struct fworld *w;
-	enum fstrat s;
+	enum strat s;
 	long N;
 	int nseeds, next;
 	struct fresult *res;
@@ -526,11 +717,11 @@ finite_pools(int nseeds, int nthreads, int quick)
 		}
 		printf("\n  %s\n  %-20s %6s %9s %10s %8s %7s\n", w->name, "policy", "N",
 		       "wrong", "exhausted", "median", "cover");
-		for (si = 0; si < NFSTRAT; si++) {
-			if (w->graded && si != F_RACE)
+		for (si = 0; si < NSTRAT; si++) {
+			if (w->graded && si != S_RACE)
 				continue;
 			for (ni = 0; ni < nN; ni++) {
-				struct fjob j = { w, (enum fstrat)si, Ns[ni], nseeds, 0,
+				struct fjob j = { w, (enum strat)si, Ns[ni], nseeds, 0,
 				                  calloc((size_t)nseeds, sizeof *j.res),
 				                  PTHREAD_MUTEX_INITIALIZER };
 				long *calls = malloc((size_t)nseeds * sizeof *calls);
@@ -550,7 +741,16 @@ finite_pools(int nseeds, int nthreads, int quick)
 					if (cov[a] < mincov)
 						mincov = cov[a];
 				qsort(calls, (size_t)nseeds, sizeof *calls, cmplong);
-				printf("  %-20s %6ld %4d/%-4d %5d/%-4d %8ld %6.3f\n", fstrat_name[si],
+				if (!w->graded) {
+					fsum[si].wrong += wrong;
+					fsum[si].runs += nseeds;
+				}
+				if (wi == 2 && Ns[ni] == 1000) {
+					fsum[si].apart_median = calls[nseeds / 2];
+					fsum[si].apart_decl = nseeds - exh;
+					fsum[si].apart_n = nseeds;
+				}
+				printf("  %-20s %6ld %4d/%-4d %5d/%-4d %8ld %6.3f\n", strat_name[si],
 				       Ns[ni], wrong, nseeds, exh, nseeds, calls[nseeds / 2],
 				       (double)mincov / nseeds);
 				fflush(stdout);
@@ -581,7 +781,7 @@ struct cresult {
 };
 
 static struct cresult
-run_contexts(enum fstrat s, long N, uint64_t seed)
+run_contexts(enum strat s, long N, uint64_t seed)
 {
 	struct pb_state st;
 	struct pb_rng r;
@@ -596,7 +796,7 @@ run_contexts(enum fstrat s, long N, uint64_t seed)
 	double skill[2][4];
 	unsigned char mask[4];
 
-	make_state(&st, 4, fstrat_policy[s]);
+	make_state(&st, 4, strat_policy[s]);
 	st.ctx_field = strdup("domain");
 	if (pb_history_take(&st) == 0)
 		st.hist->next = LONG_MAX;
@@ -649,7 +849,7 @@ run_contexts(enum fstrat s, long N, uint64_t seed)
 			stopped[c] = 2;
 			continue;
 		}
-		if ((m = pb_state_choose(&st, c, s == F_RACE ? 0 : 1, any_out ? mask : NULL, arms)) <= 0) {
+		if ((m = pb_state_choose(&st, c, s == S_RACE ? 0 : 1, any_out ? mask : NULL, arms)) <= 0) {
 			stopped[c] = 2;
 			continue;
 		}
@@ -687,20 +887,22 @@ run_contexts(enum fstrat s, long N, uint64_t seed)
 static int
 two_contexts(int nseeds)
 {
+	static const enum strat cs[] = { S_LUCB, S_TOPTWO, S_RACE };
 	long Ns[] = { 200, 1000 };
-	int ni, si, i, ok = 1;
+	int ni, ci, si, i, ok = 1;
 
 	printf("\ntwo contexts (A: 0.80 0.60 0.55 0.50; B: 0.55 0.70 0.60 0.50; weighted best:\n"
 	       "arm 0 at 0.675): each context at delta/2; wrong = runs in which some context\n"
 	       "named an arm not its best; totals = runs in which a GLR verdict on the totals\n"
 	       "would have named an arm not the weighted best\n");
 	printf("  %-20s %6s %9s %9s %9s %8s\n", "policy", "N", "wrong", "declared", "totals", "median");
-	for (si = F_LUCB; si < NFSTRAT; si++)
+	for (ci = 0; ci < 3; ci++)
 		for (ni = 0; ni < 2; ni++) {
+			si = cs[ci];
 			int wrong = 0, decl = 0, tot = 0;
 			long *calls = malloc((size_t)nseeds * sizeof *calls);
 			for (i = 0; i < nseeds; i++) {
-				struct cresult cr = run_contexts((enum fstrat)si, Ns[ni],
+				struct cresult cr = run_contexts((enum strat)si, Ns[ni],
 				                                 424242ULL * (uint64_t)(i + 1) + (uint64_t)si);
 				wrong += cr.wrong;
 				decl += cr.declared;
@@ -708,7 +910,7 @@ two_contexts(int nseeds)
 				calls[i] = cr.calls;
 			}
 			qsort(calls, (size_t)nseeds, sizeof *calls, cmplong);
-			printf("  %-20s %6ld %4d/%-4d %4d/%-4d %4d/%-4d %8ld\n", fstrat_name[si], Ns[ni],
+			printf("  %-20s %6ld %4d/%-4d %4d/%-4d %4d/%-4d %8ld\n", strat_name[si], Ns[ni],
 			       wrong, nseeds, decl, 2 * nseeds, tot, nseeds, calls[nseeds / 2]);
 			fflush(stdout);
 			if (wrong > delta * nseeds + 2 * sqrt(delta * nseeds))
@@ -718,20 +920,247 @@ two_contexts(int nseeds)
 	return ok;
 }
 
+/* ------------------------------------------------------- null worlds */
+
+/* Runs of one null cell: each method's rule in a world of k equal arms
+ * (0.6, difficulty sd 2.5), every run stopped at the cap. */
+struct nullcell {
+	int declared, out0, n;
+};
+
+static struct nullcell
+null_cell(int k, enum strat s, double d, long cap, int nseeds, int nthreads)
+{
+	static struct world eq;
+	struct nullcell c = { 0, 0, nseeds };
+	long save[NSTRAT];
+	double dsave = delta;
+	int i;
+
+	eq.k = k, eq.sd = 2.5, eq.best = eq.second = eq.low = 0.6;
+	for (i = 0; i < k; i++)
+		eq.mu[i] = 0.6;
+	calibrate(&eq);
+	for (i = 0; i < k; i++) /* one skill for all: exactly equal */
+		eq.mu[i] = eq.mu[0], eq.skill[i] = eq.skill[0];
+	memcpy(save, caps, sizeof caps);
+	caps[s] = cap;
+	delta = d;
+	{
+		struct job j = { &eq, s, nseeds, 0, calloc((size_t)nseeds, sizeof *j.res),
+		                 PTHREAD_MUTEX_INITIALIZER, 1, 1000 + k };
+		/* the same seeds at either delta (common random numbers) */
+		pthread_t th[16];
+		for (i = 0; i < nthreads; i++)
+			pthread_create(&th[i], NULL, worker, &j);
+		for (i = 0; i < nthreads; i++)
+			pthread_join(th[i], NULL);
+		for (i = 0; i < nseeds; i++) {
+			c.declared += j.res[i].declared;
+			c.out0 += j.res[i].out0;
+		}
+		free(j.res);
+	}
+	delta = dsave;
+	memcpy(caps, save, sizeof caps);
+	return c;
+}
+
+/* The null false-declaration rate of every rule beside delta.  In a null
+ * world declaring at all is not by itself an error, and no rule promises
+ * it stays below delta; what a delta-correct rule does promise follows by
+ * continuity from the world where arm 0 is better by epsilon (there any
+ * verdict other than arm 0 is wrong): P(declare an arm other than 0) <=
+ * delta, and for the race, which errs by knocking the best out, P(arm 0
+ * knocked out) <= delta.  "ruled 0 out" is that rate (for the unpaired
+ * rules: declared another arm; for the race: arm 0 out of the survivors
+ * at the stop or at the cap), with its binomial standard error
+ * sqrt(p(1-p)/n); "spent" is it over delta.  Returns 0 if some rule's
+ * rate exceeds delta by more than 2 standard errors at delta. */
+static int
+null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
+{
+	static const int ks[] = { 2, 5 };
+	static const double ds[] = { 0.05, 0.5 };
+	long cap2 = quick ? 50000 : 100000, cap5 = 20000;
+	int ki, di, si, ok = 1;
+
+	printf("\nnull worlds: K equal arms (0.6, sd 2.5), %d runs a cell, capped at %ld "
+	       "calls (K = 2)\nand %ld (K = 5).  declared = runs whose rule fired; ruled "
+	       "0 out = runs that declared\nan arm other than arm 0 (race: knocked arm 0 "
+	       "out), which must stay <= delta by\ncontinuity from the world where arm 0 "
+	       "is better by epsilon; +- = binomial standard\nerror; spent = ruled 0 out / "
+	       "delta (1 = the rule spends all its delta)\n", nseeds, cap2, cap5);
+	for (ki = 0; ki < 2; ki++)
+		for (di = 0; di < 2; di++) {
+			printf("\n  K = %d, delta = %g (a rule spending all of it: %.3f+-%.3f)\n"
+			       "  %-22s %17s %24s %6s\n", ks[ki], ds[di], ds[di],
+			       sqrt(ds[di] * (1 - ds[di]) / nseeds), "rule", "declared",
+			       "ruled 0 out", "spent");
+			for (si = 0; si < NSTRAT; si++) {
+				struct nullcell c = null_cell(ks[ki], (enum strat)si, ds[di],
+				                              ks[ki] == 2 ? cap2 : cap5, nseeds, nthreads);
+				double n = c.n, pd = c.declared / n, p0 = c.out0 / n;
+				printf("  %-22s %5d/%-5d %.3f %5d/%-5d %.3f+-%.3f %6.2f\n", strat_name[si],
+				       c.declared, c.n, pd, c.out0, c.n, p0,
+				       sqrt(p0 * (1 - p0) / n), p0 / ds[di]);
+				fflush(stdout);
+				if (c.out0 > ds[di] * n + 2 * sqrt(ds[di] * (1 - ds[di]) * n))
+					ok = 0;
+				if (ki == 1)
+					out[di][si] = p0;
+			}
+		}
+	printf("\n  null worlds: every rule's ruled-0-out rate within delta (2 s.e.): %s\n",
+	       ok ? "yes" : "NO");
+	return ok;
+}
+
 static void
 fmt(char *buf, size_t n, double v, int capped)
 {
 	snprintf(buf, n, "%s%.0f", capped ? ">=" : "", v);
 }
 
+/* World wi's table: its bounds, then each method's calls to a verdict
+ * over the bound that fits it (world 1's rows kept in w1 for the
+ * summary).  Returns 0 if some method was wrong more often than delta. */
+static int
+world_table(int wi, int nseeds, int nthreads, int quick, int bounds_only, int only_strat)
+{
+	struct world *w = &worlds[wi];
+	struct bounds bd;
+	double cell_s;
+	int i, ok = 1;
+
+	calibrate(w);
+	bd = lower_bounds(w);
+	printf("\nworld %d: %d arms, difficulty sd %g, accuracies %.3f, %.3f, "
+	       "..., %.3f (skills %.2f, %.2f, ..., %.2f)\n", wi + 1, w->k, w->sd,
+	       w->mu[0], w->mu[1], w->mu[w->k - 1], w->skill[0], w->skill[1],
+	       w->skill[w->k - 1]);
+	printf("  unpaired bound T*(mu) log(1/delta) = %.0f calls (T* = %.0f; "
+	       "T* kl(delta,1-delta) = %.0f)\n", bd.unpaired, bd.ts, bd.unpaired_kl);
+	printf("  paired bound kl(delta,1-delta) (sum_j 1/I_j + max_j 1/I_j) = %.0f "
+	       "calls (log(1/delta)\n  in place of kl: %.0f; I_1 = %.5f nats a shared "
+	       "task), for methods that compare\n  the best with arm j only on tasks "
+	       "both answered; crude two-arm paired bound,\n  best vs second, any "
+	       "design: %.0f\n", bd.paired, bd.paired_log, bd.i1, bd.crude);
+	if (bounds_only)
+		return ok;
+	if (quick && wi == 2) {
+		printf("  (runs skipped in --quick: at K = 100 they take minutes; the full run "
+		       "has them)\n");
+		return ok;
+	}
+	printf("  %-22s %10s %10s %6s %7s %9s %-8s %6s\n", "policy", "median", "p90",
+	       "wrong", "capped", "median/LB", "LB", "time");
+	for (i = 0; i < NSTRAT; i++) {
+		struct timespec c0, c1;
+		double lb = strat_paired[i] ? bd.paired : bd.unpaired;
+		if (only_strat >= 0 && i != only_strat)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &c0);
+		struct summary sm = run_job(w, (enum strat)i, nseeds, nthreads, 0);
+		clock_gettime(CLOCK_MONOTONIC, &c1);
+		cell_s = (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
+		char m[32], p[32];
+		fmt(m, sizeof m, sm.median, sm.capped * 2 > nseeds);
+		fmt(p, sizeof p, sm.p90, sm.capped * 10 > nseeds);
+		printf("  %-22s %10s %10s %3d/%d %4d/%d %9.2f %-8s %5.1fs\n", strat_name[i],
+		       m, p, sm.wrong, nseeds, sm.capped, nseeds, sm.median / lb,
+		       strat_paired[i] ? "paired" : "unpaired", cell_s);
+		fflush(stdout);
+		if (sm.wrong > delta * nseeds)
+			ok = 0;
+		if (wi == 0) {
+			w1.sm[i] = sm;
+			w1.lb[i] = lb;
+			w1.run[i] = 1;
+		}
+	}
+	return ok;
+}
+
+/* The goals of issues 3 and 15 on world 1's rows: the best method is
+ * the one with the fewest median calls among those never capped. */
+static void
+goals(int all_ok)
+{
+	double best1 = INFINITY, lb1 = 1;
+	const char *best1_name = "", *lb1_name = "";
+	double uni1 = w1.sm[S_UNIFORM].median, unibox1 = w1.sm[S_UNIBOX].median;
+	double ucb1 = w1.sm[S_UCB1].median;
+	int ucb1_capped = w1.sm[S_UCB1].capped * 2 > w1.sm[S_UCB1].n, i;
+
+	for (i = 0; i < NSTRAT; i++)
+		if (w1.run[i] && w1.sm[i].capped == 0 && w1.sm[i].median < best1) {
+			best1 = w1.sm[i].median;
+			best1_name = strat_name[i];
+			lb1 = w1.lb[i];
+			lb1_name = strat_paired[i] ? "paired" : "unpaired";
+		}
+	printf("\ngoals (world 1): best policy %s, median %.0f calls\n",
+	       best1_name, best1);
+	printf("  wrong declarations <= delta in every world: %s\n",
+	       all_ok ? "yes" : "NO");
+	printf("  uniform (GLR stop) / best = %.2f (goal >= 20): %s\n",
+	       uni1 / best1, uni1 / best1 >= 20 ? "met" : "NOT met");
+	printf("  uniform (box stop, the rule of the issue's calibration) / "
+	       "best = %.2f\n", unibox1 / best1);
+	printf("  ucb1 / best %s %.2f (goal >= 4): %s%s\n", ucb1_capped ? ">=" : "=",
+	       ucb1 / best1, ucb1 / best1 >= 4 ? "met" : "NOT met",
+	       ucb1_capped ? " (ucb1 capped: true ratio larger)" : "");
+	printf("  best / its (%s) lower bound = %.2f (goal <= 3): %s\n", lb1_name,
+	       best1 / lb1, best1 / lb1 <= 3 ? "met" : "NOT met");
+	printf("  best <= 10,000 calls (issue 15): %s\n", best1 <= 10000 ? "met" : "NOT met");
+}
+
+/* The closing note's table: one row per method run in world 1. */
+static void
+summary_table(int nseeds, int fseeds, double null5[2][NSTRAT])
+{
+	int i, wi;
+
+	printf("\nsummary, one row per method (delta = %g): world 1 (unlimited fresh "
+	       "tasks, %d runs):\nmedian calls, over the bound that fits the method "
+	       "(LB), wrong; finite pools\n(%d runs a cell): wrong declarations "
+	       "against the population over all non-graded\ncells, and the 'apart' "
+	       "world at N = 1000 (runs declared, median calls, declared or not);\n"
+	       "null: the rate of ruling arm 0 out with K = 5 equal arms, at delta = "
+	       "0.05 and 0.5\n", delta, nseeds,
+	       fseeds);
+	printf("  %-22s %9s %6s %-8s %6s %12s %9s %6s %6s %6s\n", "method", "w1 median",
+	       "/LB", "LB", "wrong", "finite wrong", "apart dec", "calls", "null05",
+	       "null.5");
+	for (i = 0; i < NSTRAT; i++) {
+		char m[32], fw[32] = "-", ad[32] = "-", ac[32] = "-", nl[2][32] = { "-", "-" };
+		if (!w1.run[i])
+			continue;
+		fmt(m, sizeof m, w1.sm[i].median, w1.sm[i].capped * 2 > w1.sm[i].n);
+		if (fsum[i].runs)
+			snprintf(fw, sizeof fw, "%d/%d", fsum[i].wrong, fsum[i].runs);
+		if (fsum[i].apart_n) {
+			snprintf(ad, sizeof ad, "%d/%d", fsum[i].apart_decl, fsum[i].apart_n);
+			snprintf(ac, sizeof ac, "%ld", fsum[i].apart_median);
+		}
+		for (wi = 0; wi < 2; wi++)
+			if (null5[wi][i] >= 0)
+				snprintf(nl[wi], sizeof nl[wi], "%.3f", null5[wi][i]);
+		printf("  %-22s %9s %6.2f %-8s %2d/%-3d %12s %9s %6s %6s %6s\n", strat_name[i], m,
+		       w1.sm[i].median / w1.lb[i], strat_paired[i] ? "paired" : "unpaired",
+		       w1.sm[i].wrong, w1.sm[i].n, fw, ad, ac, nl[0], nl[1]);
+	}
+}
+
+
 int
 main(int argc, char **argv)
 {
 	int nseeds = 200, nthreads = 2, only = -1, quick = 0, null = 1, i, wi;
-	int finite = 1, fseeds = 300, unlimited = 1, only_strat = -1;
-	double best1 = INFINITY, uni1 = 0, unibox1 = 0, ucb1 = 0, lb1 = 0, cell_s;
-	int ucb1_capped = 0, all_ok = 1;
-	const char *best1_name = "";
+	int finite = 1, fseeds = 300, unlimited = 1, only_strat = -1, bounds_only = 0;
+	int all_ok = 1;
+	double null5[2][NSTRAT];
 	time_t t0 = time(NULL);
 
 	for (i = 1; i < argc; i++) {
@@ -749,6 +1178,8 @@ main(int argc, char **argv)
 			finite = 0;
 		else if (!strcmp(argv[i], "--race-only"))
 			only_strat = S_RACE;
+		else if (!strcmp(argv[i], "--bounds-only"))
+			bounds_only = 1;
 		else if (!strcmp(argv[i], "--finite-only"))
 			unlimited = 0;
 		else if (!strcmp(argv[i], "--finite-seeds") && i + 1 < argc)
@@ -756,7 +1187,7 @@ main(int argc, char **argv)
 		else {
 			fprintf(stderr, "usage: mc [--seeds N] [--quick] [--threads N] "
 			        "[--world 1|2|3] [--no-null] [--no-finite] [--finite-only] [--race-only] "
-			        "[--finite-seeds N]\n");
+			        "[--bounds-only] [--finite-seeds N]\n");
 			return 2;
 		}
 	}
@@ -767,6 +1198,8 @@ main(int argc, char **argv)
 	}
 	if (nseeds < 1 || nthreads < 1 || nthreads > 16)
 		return 2;
+	for (i = 0; i < NSTRAT; i++)
+		null5[0][i] = null5[1][i] = -1;
 	check_uniform();
 	printf("Monte Carlo benchmark: delta = %g, %d seeds per cell, %d threads\n"
 	       "calls = LLM calls until the stopping rule fired (median, 90th "
@@ -775,104 +1208,30 @@ main(int argc, char **argv)
 	       "others %ld calls) without a verdict.\n", delta, nseeds, nthreads,
 	       caps[S_UNIFORM], caps[S_UCB1], caps[S_LUCB]);
 	printf("GLR stop: leader's Z >= log(K/delta), Z from Jeffreys-mixture "
-	       "likelihoods; race: paired\nbets on the mean difference, an arm out when the "
-	       "others' grid-mixture evidence sums to K/delta.\n");
+	       "likelihoods; box stop:\nthe leader's anytime lower bound above every "
+	       "other's upper one; race: the library's\npaired knock-out rule "
+	       "(pb-update(1)), seen only through pb_state_done/pb_state_choose.\n");
+	if (bounds_only)
+		finite = null = 0;
 	if (finite && !finite_pools(quick && fseeds > 100 ? 100 : fseeds, nthreads, quick))
 		all_ok = 0;
 	if (finite && !two_contexts(quick && fseeds > 100 ? 100 : fseeds))
 		all_ok = 0;
-	for (wi = 0; unlimited && wi < NWORLD; wi++) {
-		struct world *w = &worlds[wi];
-		double ts, lb;
-		if (only >= 0 && wi != only)
-			continue;
-		calibrate(w);
-		ts = pb_char_time(w->mu, (size_t)w->k, NULL);
-		lb = ts * log(1 / delta);
-		printf("\nworld %d: %d arms, difficulty sd %g, accuracies %.3f, %.3f, "
-		       "..., %.3f (skills %.2f, %.2f, ..., %.2f)\n", wi + 1, w->k, w->sd,
-		       w->mu[0], w->mu[1], w->mu[w->k - 1], w->skill[0], w->skill[1],
-		       w->skill[w->k - 1]);
-		printf("  lower bound T*(mu) log(1/delta) = %.0f calls (T* = %.0f; "
-		       "T* kl(delta,1-delta) = %.0f)\n", lb, ts,
-		       ts * pb_kl_bern(delta, 1 - delta));
-		printf("  %-22s %10s %10s %6s %7s %9s %7s\n", "policy", "median", "p90",
-		       "wrong", "capped", "median/LB", "time");
-		for (i = 0; i < NSTRAT; i++) {
-			struct timespec c0, c1;
-			if (only_strat >= 0 && i != only_strat)
-				continue;
-			clock_gettime(CLOCK_MONOTONIC, &c0);
-			struct summary sm = run_job(w, (enum strat)i, nseeds, nthreads, 0);
-			clock_gettime(CLOCK_MONOTONIC, &c1);
-			cell_s = (double)(c1.tv_sec - c0.tv_sec) + (c1.tv_nsec - c0.tv_nsec) / 1e9;
-			char m[32], p[32];
-			fmt(m, sizeof m, sm.median, sm.capped * 2 > nseeds);
-			fmt(p, sizeof p, sm.p90, sm.capped * 10 > nseeds);
-			printf("  %-22s %10s %10s %3d/%d %4d/%d %9.2f %6.1fs\n", strat_name[i],
-			       m, p, sm.wrong, nseeds, sm.capped, nseeds, sm.median / lb, cell_s);
-			fflush(stdout);
-			if (sm.wrong > delta * nseeds)
-				all_ok = 0;
-			if (wi == 0) {
-				if (i == S_UNIFORM)
-					uni1 = sm.median;
-				if (i == S_UNIBOX)
-					unibox1 = sm.median;
-				if (i == S_UCB1) {
-					ucb1 = sm.median;
-					ucb1_capped = sm.capped * 2 > nseeds;
-				}
-				if (sm.median < best1 && sm.capped == 0) {
-					best1 = sm.median;
-					best1_name = strat_name[i];
-				}
-				lb1 = lb;
-			}
-		}
-	}
-	if (null && unlimited) {
-		/* All arms equal: the rules must fire (a false claim) in <= delta. */
-		static struct world eq = { 5, 2.5, 0.6, 0.6, 0.6, { 0 }, { 0 } };
-		enum strat ns[] = { S_UNIFORM, S_RACE, S_TOPTWO };
-		long save[NSTRAT];
-		memcpy(save, caps, sizeof caps);
-		for (i = 0; i < NSTRAT; i++)
-			caps[i] = 20000;
-		for (i = 0; i < eq.k; i++)
-			eq.mu[i] = 0.6;
-		calibrate(&eq);
-		for (i = 0; i < eq.k; i++)
-			eq.mu[i] = 0.6, eq.skill[i] = eq.skill[0];
-		printf("\nnull world: 5 equal arms (0.6), 20000 calls each run: runs "
-		       "whose rule fired\n");
-		for (i = 0; i < 3; i++) {
-			struct summary sm = run_job(&eq, ns[i], nseeds, nthreads, 1);
-			printf("  %-22s %3d/%d\n", strat_name[ns[i]], sm.wrong, nseeds);
-			if (sm.wrong > delta * nseeds)
-				all_ok = 0;
-		}
-		memcpy(caps, save, sizeof caps);
-	}
-	if (unlimited && (only < 0 || only == 0)) {
+	for (wi = 0; unlimited && wi < NWORLD; wi++)
+		if ((only < 0 || wi == only) &&
+		    !world_table(wi, nseeds, nthreads, quick, bounds_only, only_strat))
+			all_ok = 0;
+	if (null && unlimited &&
+	    !null_table(quick ? 200 : 1000, nthreads, quick, null5))
+		all_ok = 0;
+	if (unlimited && !bounds_only && (only < 0 || only == 0)) {
 		printf("\ncumulative regret after 5000 pulls, world 1 (mean over %d "
 		       "seeds)\n", nseeds);
 		regret(&worlds[0], "ucb1", nseeds, 5000);
 		regret(&worlds[0], "kl-ucb", nseeds, 5000);
 		regret(&worlds[0], "thompson", nseeds, 5000);
-		printf("\ngoals (world 1): best policy %s, median %.0f calls\n",
-		       best1_name, best1);
-		printf("  wrong declarations <= delta in every world: %s\n",
-		       all_ok ? "yes" : "NO");
-		printf("  uniform (GLR stop) / best = %.2f (goal >= 20): %s\n",
-		       uni1 / best1, uni1 / best1 >= 20 ? "met" : "NOT met");
-		printf("  uniform (box stop, the rule of the issue's calibration) / "
-		       "best = %.2f\n", unibox1 / best1);
-		printf("  ucb1 / best %s %.2f (goal >= 4): %s%s\n", ucb1_capped ? ">=" : "=",
-		       ucb1 / best1, ucb1 / best1 >= 4 ? "met" : "NOT met",
-		       ucb1_capped ? " (ucb1 capped: true ratio larger)" : "");
-		printf("  best / lower bound = %.2f (goal <= 3): %s\n", best1 / lb1,
-		       best1 / lb1 <= 3 ? "met" : "NOT met");
+		summary_table(nseeds, quick && fseeds > 100 ? 100 : fseeds, null5);
+		goals(all_ok);
 	}
 	printf("\n(%ld s)\n", (long)(time(NULL) - t0));
 	return 0;
