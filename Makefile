@@ -27,6 +27,10 @@ UNITS = $(UNITSRC:tests/unit/%.c=$(O)/tests/%.t)
 MAN1 = $(TOOLS:%=man/%.1)
 MAN = $(MAN1) man/pb.7 man/pb-state.5
 
+# The builds of make check run two compilers at once, as its prove runs
+# two tests (JOBS= for one at a time).
+JOBS = -j2
+
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Helpers the shell tests run, built with the tools (not tests themselves).
@@ -100,10 +104,10 @@ deps:
 
 # check: the whole suite, then again built with ASan and UBSan.
 check: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory $(JOBS) all
 	@$(MAKE) --no-print-directory shape
 	PB_BIN=$(O) prove -j2 tests/ $(O)/tests/
-	@$(MAKE) --no-print-directory O=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
+	@$(MAKE) --no-print-directory $(JOBS) O=build-san CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  PB_BIN=build-san PB_SAN=1 prove -j2 tests/ build-san/tests/
 	@sh tests/fuzz/run.sh -q 3
