@@ -84,7 +84,7 @@ score_bench() { # FILE N
 	[ "$(lines "$T/s.out")" -eq "$2" ] || broken "pb-score number: short output" "$T/err"
 	stage "sjq.$2" "$T/s.out" : pb-score --jq "$score_jq" "$1"
 	[ "$(lines "$T/s.out")" -eq "$2" ] || broken "pb-score --jq: short output" "$T/err"
-	stage "scmd.$2" "$T/s.out" : pb-score "$1" --cmd "$T/one"
+	stage "scmd.$2" "$T/s.out" : pb-score "$1" --cmd-plain --cmd "$T/one"
 	[ "$(lines "$T/s.out")" -eq "$2" ] || broken "pb-score --cmd: short output" "$T/err"
 	stage "pjq.$2" "$T/s.out" : jq -c "$score_jq" "$1"
 	[ "$(lines "$T/s.out")" -eq "$2" ] || broken "jq alone: short output" "$T/err"
