@@ -87,6 +87,18 @@ race_index(const struct pb_state *st, int i)
 	return a->st.n ? pb_stats_mean(&a->st) : NAN;
 }
 
+/* The verdicts' open set: every arm but the best still in the race
+ * (with rewards, if rewarded), so not yet separated from it. */
+static void
+still_in(const struct pb_state *st, int best, int rewarded, unsigned char *open)
+{
+	size_t i;
+
+	for (i = 0; i < st->narms; i++)
+		open[i] = (int)i != best && in_race(st, i) &&
+		          (!rewarded || st->arms[i].st.n > 0);
+}
+
 /* Every arm still in the race is in contention. */
 static int
 race_contention(const struct pb_state *st, double delta, unsigned char *in)
@@ -214,11 +226,9 @@ budget_verdict(const struct pb_state *st, double delta, int *best,
                unsigned char *open, char why[PB_ERRLEN])
 {
 	int done = budget_done(st, why, best);
-	size_t i;
 
 	(void)delta;
-	for (i = 0; i < st->narms; i++)
-		open[i] = (int)i != *best && isfinite(race_index(st, (int)i));
+	still_in(st, *best, 1, open);
 	return done;
 }
 
@@ -369,12 +379,9 @@ race_verdict(const struct pb_state *st, double delta, int *best,
              unsigned char *open, char why[PB_ERRLEN])
 {
 	int done = race_done(st, why, best);
-	size_t i;
 
 	(void)delta;
-	for (i = 0; i < st->narms; i++)
-		open[i] = (int)i != *best &&
-		          (!st->arms[i].pstate || st->arms[i].pstate[0] != 0);
+	still_in(st, *best, 0, open);
 	return done;
 }
 
