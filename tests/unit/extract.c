@@ -7,61 +7,7 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
-
-static void
-number(const char *text, const char *want_txt, double want)
-{
-	char buf[64];
-	double v = NAN;
-	int found = pb_extract_number(text, &v, buf, sizeof buf);
-
-	if (!want_txt) {
-		ok(!found, "number: none in '%s' (got '%s')", text, found ? buf : "");
-		return;
-	}
-	ok(found, "number: found in '%s'", text);
-	is_str(found ? buf : NULL, want_txt, "number: text of '%s'", text);
-	is_num(v, want, 1e-12, "number: value of '%s'", text);
-}
-
-static void
-boolean(const char *text, int want)
-{
-	int v = -1, found = pb_extract_bool(text, &v);
-
-	if (want < 0)
-		ok(!found, "bool: none in '%s' (got %d)", text, v);
-	else
-		ok(found && v == want, "bool: '%s' is %d (got %d)", text, want,
-		   found ? v : -1);
-}
-
-static void
-norm(const char *text, unsigned flags, const char *want)
-{
-	char *s = pb_normalize(text, flags), shown[64];
-	size_t i;
-
-	/* TAP's description is one line: control characters shown as '.' */
-	for (i = 0; text[i] && i + 1 < sizeof shown; i++)
-		shown[i] = (unsigned char)text[i] < ' ' ? '.' : text[i];
-	shown[i] = '\0';
-	is_str(s, want, "normalize(%u): '%s'", flags, shown);
-	free(s);
-}
-
-static void
-choice(const char *text, char want)
-{
-	char c = 0;
-	int found = pb_extract_choice(text, &c);
-
-	if (!want)
-		ok(!found, "choice: none in '%s' (got %c)", text, found ? c : '-');
-	else
-		ok(found && c == want, "choice: '%s' is %c (got %c)", text, want,
-		   found ? c : '-');
-}
+#include "extract.h"
 
 int
 main(void)

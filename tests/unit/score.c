@@ -6,55 +6,7 @@
 
 #include "tap.h"
 #include "../../lib/pb.h"
-
-static void
-number(const char *text, const char *want_txt, double want)
-{
-	char buf[64];
-	double v = NAN;
-	int found = pb_extract_number(text, &v, buf, sizeof buf);
-
-	if (!want_txt) {
-		ok(!found, "number: none in '%.40s'", text);
-		return;
-	}
-	ok(found, "number: found in '%.40s'", text);
-	is_str(buf, want_txt, "number: text of '%.40s'", text);
-	is_num(v, want, 1e-12, "number: value of '%.40s'", text);
-}
-
-static void
-boolean(const char *text, int want)
-{
-	int v = -1, found = pb_extract_bool(text, &v);
-
-	if (want < 0)
-		ok(!found, "bool: none in '%.40s'", text);
-	else
-		ok(found && v == want, "bool: '%.40s' is %d (got %d)", text, want, v);
-}
-
-static void
-choice(const char *text, char want)
-{
-	char c = 0;
-	int found = pb_extract_choice(text, &c);
-
-	if (!want)
-		ok(!found, "choice: none in '%.40s' (got %c)", text, c ? c : '-');
-	else
-		ok(found && c == want, "choice: '%.40s' is %c (got %c)", text, want,
-		   c ? c : '-');
-}
-
-static void
-norm(const char *text, unsigned flags, const char *want)
-{
-	char *s = pb_normalize(text, flags);
-
-	is_str(s, want, "normalize(%u): '%.40s'", flags, text);
-	free(s);
-}
+#include "extract.h"
 
 /* Scores a record made from json and checks the added fields. */
 static void
