@@ -372,7 +372,7 @@ race_done(const struct pb_state *st, char why[PB_ERRLEN], int *best)
 	return done;
 }
 
-/* The race's own rule on paired statistics: the last arm standing; the
+/* The race's own rule (race_bet): the last arm standing; the
  * others still in it are not yet separated. */
 static int
 race_verdict(const struct pb_state *st, double delta, int *best,
