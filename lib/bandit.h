@@ -87,6 +87,9 @@ struct pb_tasks {
 	char **id;
 	uint64_t *dig;
 	size_t *ht, htcap;
+	char *arena;          /* the ids' memory: chunks, each starting with
+	                       * a pointer to the one before (tasks.c) */
+	size_t arena_left;    /* bytes free at the end of the newest chunk */
 };
 
 /* The pulls one pb-sample run handed out: ids first .. first+n-1.  The
@@ -311,8 +314,11 @@ int pb_state_retire(struct pb_state *st, const char *id, char err[PB_ERRLEN]);
 void pb_tasks_free(struct pb_tasks *t);
 /* The position of task id in t, or -1. */
 long pb_tasks_find(const struct pb_tasks *t, const char *id);
-/* Appends a task (its id not in t yet).  Returns 0, or -1 out of memory. */
+long pb_tasks_findn(const struct pb_tasks *t, const char *id, size_t len);
+/* Appends a task (its id not in t yet).  Returns 0, or -1 out of memory.
+ * pb_tasks_addn takes the id as len bytes (no NUL among them). */
 int pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig);
+int pb_tasks_addn(struct pb_tasks *t, const char *id, size_t len, uint64_t dig);
 /* The pool of context ctx, or the state's own when ctx < 0. */
 struct pb_tasks *pb_state_tasks(const struct pb_state *st, int ctx);
 /* Tasks known, in context ctx, or in all (every context's) when ctx < 0. */

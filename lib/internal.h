@@ -288,6 +288,30 @@ void pb_arm_stats_json(const struct pb_state *st, const struct pb_arm *a,
 int pb_arm_stats_load(const struct pb_state *st, struct pb_arm *a,
                       const cJSON *o);
 
+/* --- stateprint.c, stateread.c (issue 15, scale): the state file's
+ * text without a cJSON tree of it */
+
+/* The slots of pair's pairs in file order (pb_pairs_json's): malloc'd,
+ * pair->n of them, or NULL when there are none or out of memory. */
+size_t *pb__pairs_order(const struct pb_pairs *pair);
+/* The text of pb_state_to_json(st), compact, numbers as pb_fmt_num
+ * writes them: malloc'd and NUL-terminated, *len bytes; NULL out of
+ * memory. */
+char *pb__state_print(const struct pb_state *st, size_t *len);
+/* Reads the big parts of the state file text buf (len bytes, NUL after
+ * them) into the empty st when they are well formed as the reader knows
+ * them: arms (and the policy's kind), pairs, tasks; *rest receives the
+ * other members as a cJSON object for the loader (statefile.c) to read
+ * as it reads a whole file.  0, or -1 with st freed and zeroed for the
+ * cJSON loader to read and judge the file instead (so every message
+ * about a bad state is the cJSON loader's).  A state with contexts is
+ * always left to the cJSON loader. */
+int pb__state_read(struct pb_state *st, const char *buf, size_t len,
+                   cJSON **rest);
+/* Nonzero: pb_state_load skips pb__state_read (for tests comparing the
+ * two readers). */
+extern int pb__state_slow;
+
 #endif /* PB_BANDIT_H */
 
 #ifdef PB_LLM_H

@@ -22,7 +22,6 @@ static int
 write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
            char err[PB_ERRLEN])
 {
-	cJSON *o;
 	char *text;
 	size_t len, off = 0;
 	mode_t um;
@@ -32,10 +31,7 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 		snprintf(err, PB_ERRLEN, "%s: path too long", path);
 		return -1;
 	}
-	o = pb_state_to_json(st);
-	text = o ? cJSON_PrintUnformatted(o) : NULL;
-	cJSON_Delete(o);
-	if (!text) {
+	if (!(text = pb__state_print(st, &len))) {
 		snprintf(err, PB_ERRLEN, "%s: out of memory", path);
 		return -1;
 	}
@@ -43,7 +39,7 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 	if ((fd = mkstemp(tmp)) < 0) {
 		snprintf(err, PB_ERRLEN, "%s: cannot create temp file: %s", path,
 		         strerror(errno));
-		cJSON_free(text);
+		free(text);
 		return -1;
 	}
 	{
@@ -52,7 +48,6 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 		struct stat sb;
 		um = stat(path, &sb) == 0 ? sb.st_mode & 07777 : 0600;
 	}
-	len = strlen(text);
 	text[len++] = '\n'; /* replaces the terminator; len counts it */
 	while (off < len) {
 		ssize_t w = write(fd, text + off, len - off);
@@ -68,14 +63,14 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 		fd = -1;
 		goto fail;
 	}
-	cJSON_free(text);
+	free(text);
 	return 0;
 fail:
 	snprintf(err, PB_ERRLEN, "%s: cannot write state: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	cJSON_free(text);
+	free(text);
 	return -1;
 }
 
@@ -415,9 +410,11 @@ check_tasks(const struct pb_state *st, const char *path, char err[PB_ERRLEN])
 	return 0;
 }
 
+/* The state in o; with fast, o is pb__state_read's rest and st holds
+ * the arms, pairs and tasks already. */
 static int
 parse_state(struct pb_state *st, const cJSON *o, const char *path,
-            char err[PB_ERRLEN])
+            char err[PB_ERRLEN], int fast)
 {
 	const char *fmt = pb_json_str(o, "format"), *run = pb_json_str(o, "run");
 	cJSON *rng = cJSON_GetObjectItemCaseSensitive(o, "rng"), *x, *m;
@@ -475,9 +472,9 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 			return bad(err, path, "\"repeats\" is not an integer in [1, 1000]");
 		st->repeats = (long)v;
 	}
-	if (!cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "arms")))
+	if (!fast && !cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "arms")))
 		return bad(err, path, "no arms");
-	if (load_arms(st, x, path, err) < 0)
+	if (!fast && load_arms(st, x, path, err) < 0)
 		return -1;
 	if (!cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "pending")))
 		return bad(err, path, "no pending list");
@@ -560,6 +557,42 @@ pb_state_load_keep(struct pb_state *st, const char *path, int *keep,
 	return rv;
 }
 
+#ifdef PB_STATE_VERIFY
+#include <stdio.h>
+/* The cJSON loader's reading of buf must print as the fast reader's. */
+static void
+verify(const struct pb_state *st, const char *buf, size_t len, const char *path)
+{
+	struct pb_state slow;
+	char err[PB_ERRLEN], *a, *b;
+	size_t la, lb;
+	cJSON *o = cJSON_ParseWithLength(buf, len);
+
+	memset(&slow, 0, sizeof slow);
+	if (!o || parse_state(&slow, o, path, err, 0) < 0) {
+		fprintf(stderr, "VERIFY: %s: the cJSON loader refuses what the fast reader took\n", path);
+		abort();
+	}
+	a = pb__state_print(st, &la);
+	b = pb__state_print(&slow, &lb);
+	if (!a || !b || la != lb || memcmp(a, b, la)) {
+		fprintf(stderr, "VERIFY: %s: the two readers differ\n", path);
+		abort();
+	}
+	free(a);
+	free(b);
+	cJSON_Delete(o);
+	pb_state_free(&slow);
+	if (getenv("PB_VERIFY_LOG")) {
+		FILE *fp = fopen(getenv("PB_VERIFY_LOG"), "a");
+		if (fp) {
+			fprintf(fp, "fast %s\n", path);
+			fclose(fp);
+		}
+	}
+}
+#endif
+
 /* Reads, parses and validates the state in fp (closed here). */
 static int
 load_file(struct pb_state *st, FILE *fp, const char *path, char err[PB_ERRLEN])
@@ -593,6 +626,29 @@ load_file(struct pb_state *st, FILE *fp, const char *path, char err[PB_ERRLEN])
 	}
 	fclose(fp);
 	buf[len] = '\0';
+	if (pb__state_read(st, buf, len, &o) == 0) {
+		if ((rv = parse_state(st, o, path, err, 1)) == 0) {
+			cJSON_Delete(o);
+#ifdef PB_STATE_VERIFY /* a build that checks the fast reader (tests) */
+			verify(st, buf, len, path);
+#endif
+			free(buf);
+			return 0;
+		}
+		/* the cJSON loader below says what is wrong */
+		cJSON_Delete(o);
+		pb_state_free(st);
+		memset(st, 0, sizeof *st);
+	}
+#ifdef PB_STATE_VERIFY
+	if (getenv("PB_VERIFY_LOG")) {
+		FILE *vf = fopen(getenv("PB_VERIFY_LOG"), "a");
+		if (vf) {
+			fprintf(vf, "slow %s\n", path);
+			fclose(vf);
+		}
+	}
+#endif
 	{
 		const char *end = NULL;
 		o = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
@@ -610,7 +666,7 @@ load_file(struct pb_state *st, FILE *fp, const char *path, char err[PB_ERRLEN])
 		return bad(err, path, len == 0 ? "empty file" :
 		           "not a JSON object (truncated?)");
 	}
-	rv = parse_state(st, o, path, err);
+	rv = parse_state(st, o, path, err, 0);
 	cJSON_Delete(o);
 	if (rv < 0)
 		pb_state_free(st);

@@ -196,23 +196,33 @@ cmp_slot(const void *x, const void *y)
 	return a[0] != b[0] ? (a[0] > b[0]) - (a[0] < b[0]) : (a[1] > b[1]) - (a[1] < b[1]);
 }
 
-/* The pairs with tasks, in the order of their arms (as a triangle over
- * the arms would list them, so files do not depend on arrival order). */
+/* The slots of pair's pairs in the order of their arms (as a triangle
+ * over the arms would list them, so files do not depend on arrival
+ * order): malloc'd, pair->n of them; NULL when none or out of memory. */
+size_t *
+pb__pairs_order(const struct pb_pairs *pair)
+{
+	size_t k, *ord;
+
+	if (!pair || !pair->n || !(ord = malloc(pair->n * sizeof *ord)))
+		return NULL;
+	for (k = 0; k < pair->n; k++)
+		ord[k] = k;
+	cmp_pairs = pair;
+	qsort(ord, pair->n, sizeof *ord, cmp_slot);
+	return ord;
+}
+
+/* The pairs with tasks, in pb__pairs_order. */
 cJSON *
 pb_pairs_json(const struct pb_state *st, const struct pb_pairs *pair)
 {
 	cJSON *arr = cJSON_CreateArray(), *o, *ids;
-	size_t k, *ord = NULL;
+	size_t k, *ord = pb__pairs_order(pair);
 
-	if (pair && pair->n && !(ord = malloc(pair->n * sizeof *ord))) {
+	if (pair && pair->n && !ord) {
 		cJSON_Delete(arr);
 		return NULL;
-	}
-	for (k = 0; pair && k < pair->n; k++)
-		ord[k] = k;
-	if (ord) {
-		cmp_pairs = pair;
-		qsort(ord, pair->n, sizeof *ord, cmp_slot);
 	}
 	for (k = 0; pair && k < pair->n; k++) {
 		const struct pb_pair *p = &pair->p[ord[k]];

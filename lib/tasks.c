@@ -23,10 +23,12 @@
 void
 pb_tasks_free(struct pb_tasks *t)
 {
-	size_t i;
-
-	for (i = 0; i < t->n; i++)
-		free(t->id[i]);
+	while (t->arena) {
+		char *prev;
+		memcpy(&prev, t->arena, sizeof prev);
+		free(t->arena);
+		t->arena = prev;
+	}
 	free(t->id);
 	free(t->dig);
 	free(t->ht);
@@ -68,6 +70,22 @@ pb__tasks_reindex(struct pb_tasks *t)
 }
 
 long
+pb_tasks_findn(const struct pb_tasks *t, const char *id, size_t len)
+{
+	size_t h;
+
+	if (!t->htcap)
+		return -1;
+	for (h = (size_t)pb_hash(id, len, 0x7a5c) & (t->htcap - 1); t->ht[h];
+	     h = (h + 1) & (t->htcap - 1)) {
+		const char *s = t->id[t->ht[h] - 1];
+		if (!memcmp(s, id, len) && s[len] == '\0')
+			return (long)(t->ht[h] - 1);
+	}
+	return -1;
+}
+
+long
 pb_tasks_find(const struct pb_tasks *t, const char *id)
 {
 	size_t h;
@@ -80,8 +98,38 @@ pb_tasks_find(const struct pb_tasks *t, const char *id)
 	return -1;
 }
 
+/* A copy of the n bytes at s and a NUL in t's arena: a pool of 100,000
+ * tasks is a few dozen mallocs rather than 100,000. */
+static char *
+arena_copy(struct pb_tasks *t, const char *s, size_t n)
+{
+	enum { CHUNK = 65536, HEAD = sizeof(char *) };
+	char *c;
+
+	if (n + 1 > t->arena_left) {
+		size_t sz = n + 1 + HEAD > CHUNK ? n + 1 + HEAD : CHUNK;
+		if (!(c = malloc(sz)))
+			return NULL;
+		memcpy(c, &t->arena, sizeof t->arena);
+		t->arena = c;
+		t->arena_left = sz - HEAD;
+	}
+	/* the free bytes are HEAD .. HEAD + arena_left: take the last ones */
+	c = t->arena + HEAD + t->arena_left - (n + 1);
+	memcpy(c, s, n);
+	c[n] = '\0';
+	t->arena_left -= n + 1;
+	return c;
+}
+
 int
 pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig)
+{
+	return pb_tasks_addn(t, id, strlen(id), dig);
+}
+
+int
+pb_tasks_addn(struct pb_tasks *t, const char *id, size_t len, uint64_t dig)
 {
 	size_t h;
 
@@ -99,10 +147,11 @@ pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig)
 	}
 	if (2 * (t->n + 1) > t->htcap && rehash(t, t->n + 1) < 0)
 		return -1;
-	if (!(t->id[t->n] = strdup(id)))
+	if (!(t->id[t->n] = arena_copy(t, id, len)))
 		return -1;
 	t->dig[t->n] = dig;
-	for (h = (size_t)idhash(id) & (t->htcap - 1); t->ht[h]; h = (h + 1) & (t->htcap - 1))
+	for (h = (size_t)idhash(t->id[t->n]) & (t->htcap - 1); t->ht[h];
+	     h = (h + 1) & (t->htcap - 1))
 		;
 	t->ht[h] = ++t->n;
 	return 0;
