@@ -104,17 +104,25 @@ serhash(const char *id)
 	return pb_hash(id, strlen(id), 0x5e41e5);
 }
 
-/* Adds a series for id with NAN at every point so far. */
+/* Adds a series for id with NAN at every point so far (the places past
+ * them are written before they are read: a point is taken by setting it
+ * in every series).  h->ser grows by doubling (its room: nser rounded up
+ * to a power of two), not by one a series: 10,000 arms made that
+ * quadratic. */
 static struct pb_hist_series *
 series_add(struct pb_history *h, const char *id)
 {
-	struct pb_hist_series *ns = realloc(h->ser, (h->nser + 1) * sizeof *ns), *s;
+	struct pb_hist_series *s;
 	double *block;
-	size_t k;
+	size_t k, m;
 
-	if (!ns)
-		return NULL;
-	h->ser = ns;
+	if (h->nser == 0 || (h->nser & (h->nser - 1)) == 0) {
+		struct pb_hist_series *ns = realloc(h->ser, (h->nser ? 2 * h->nser : 1) *
+		                                    sizeof *ns);
+		if (!ns)
+			return NULL;
+		h->ser = ns;
+	}
 	s = &h->ser[h->nser];
 	if (!(block = malloc(4 * PB_HIST_CAP * sizeof *block)))
 		return NULL;
@@ -122,8 +130,9 @@ series_add(struct pb_history *h, const char *id)
 		free(block);
 		return NULL;
 	}
-	for (k = 0; k < 4 * PB_HIST_CAP; k++)
-		block[k] = NAN;
+	for (m = 0; m < 4; m++)
+		for (k = 0; k < h->n; k++)
+			block[m * PB_HIST_CAP + k] = NAN;
 	s->pulls = block;
 	s->mean = block + PB_HIST_CAP;
 	s->var = block + 2 * PB_HIST_CAP;
