@@ -579,6 +579,16 @@ verify(const struct pb_state *st, const char *buf, size_t len, const char *path)
 		fprintf(stderr, "VERIFY: %s: the two readers differ\n", path);
 		abort();
 	}
+	{
+		/* and the printer prints the tree pb_state_to_json makes */
+		cJSON *mine = cJSON_ParseWithLength(a, la), *tree = pb_state_to_json(st);
+		if (!mine || !tree || !cJSON_Compare(mine, tree, 1)) {
+			fprintf(stderr, "VERIFY: %s: the printer is not pb_state_to_json\n", path);
+			abort();
+		}
+		cJSON_Delete(mine);
+		cJSON_Delete(tree);
+	}
 	free(a);
 	free(b);
 	cJSON_Delete(o);
@@ -640,15 +650,6 @@ load_file(struct pb_state *st, FILE *fp, const char *path, char err[PB_ERRLEN])
 		pb_state_free(st);
 		memset(st, 0, sizeof *st);
 	}
-#ifdef PB_STATE_VERIFY
-	if (getenv("PB_VERIFY_LOG")) {
-		FILE *vf = fopen(getenv("PB_VERIFY_LOG"), "a");
-		if (vf) {
-			fprintf(vf, "slow %s\n", path);
-			fclose(vf);
-		}
-	}
-#endif
 	{
 		const char *end = NULL;
 		o = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
@@ -667,6 +668,20 @@ load_file(struct pb_state *st, FILE *fp, const char *path, char err[PB_ERRLEN])
 		           "not a JSON object (truncated?)");
 	}
 	rv = parse_state(st, o, path, err, 0);
+#ifdef PB_STATE_VERIFY
+	if (getenv("PB_VERIFY_LOG")) {
+		FILE *vf = fopen(getenv("PB_VERIFY_LOG"), "a");
+		if (vf) {
+			fprintf(vf, "slow%s %s\n", rv == 0 ? "-valid" : "-bad", path);
+			if (rv == 0) {
+				char *t = pb__state_print(st, &len);
+				fprintf(vf, "%.300s\n", t ? t : "");
+				free(t);
+			}
+			fclose(vf);
+		}
+	}
+#endif
 	cJSON_Delete(o);
 	if (rv < 0)
 		pb_state_free(st);

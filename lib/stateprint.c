@@ -356,6 +356,92 @@ puttasks(struct out *o, const struct pb_tasks *t)
 	putc_(o, ']');
 }
 
+static void
+putseries(struct out *o, const double *v, size_t n)
+{
+	size_t k;
+
+	putc_(o, '[');
+	for (k = 0; k < n; k++) {
+		if (k)
+			putc_(o, ',');
+		putnum(o, v[k]);
+	}
+	putc_(o, ']');
+}
+
+static int
+same(double a, double b)
+{
+	return a == b || (isnan(a) && isnan(b));
+}
+
+/* The history as pb_history_to_json (history.c) has it: the sparse form
+ * of a series past PB_HIST_DENSE arms, "at" the points where any of its
+ * four numbers changed. */
+static void
+puthistory(struct out *o, const struct pb_history *h)
+{
+	static const char *const name[4] = { "pulls", "mean", "var", "prob" };
+	size_t i, k;
+	int m;
+
+	PUTS(o, "{\"stride\":");
+	putlong(o, h->stride);
+	PUTS(o, ",\"updates\":");
+	putseries(o, h->updates, h->n);
+	PUTS(o, ",\"arms\":{");
+	for (i = 0; i < h->nser; i++) {
+		const struct pb_hist_series *s = &h->ser[i];
+		const double *src[4] = { s->pulls, s->mean, s->var, s->prob };
+		key(o, s->id, i == 0);
+		if (h->nser <= PB_HIST_DENSE) {
+			putc_(o, '{');
+			for (m = 0; m < 4; m++) {
+				key(o, name[m], m == 0);
+				putseries(o, src[m], h->n);
+			}
+			putc_(o, '}');
+			continue;
+		}
+		PUTS(o, "{\"at\":[");
+		for (k = 0; k < h->n; k++)
+			if (k == 0 || !same(s->pulls[k], s->pulls[k - 1]) ||
+			    !same(s->mean[k], s->mean[k - 1]) || !same(s->var[k], s->var[k - 1]) ||
+			    !same(s->prob[k], s->prob[k - 1])) {
+				if (k)
+					putc_(o, ',');
+				putlong(o, (long long)k);
+			}
+		putc_(o, ']');
+		for (m = 0; m < 4; m++) {
+			key(o, name[m], 0);
+			putc_(o, '[');
+			for (k = 0; k < h->n; k++)
+				if (k == 0 || !same(s->pulls[k], s->pulls[k - 1]) ||
+				    !same(s->mean[k], s->mean[k - 1]) ||
+				    !same(s->var[k], s->var[k - 1]) ||
+				    !same(s->prob[k], s->prob[k - 1])) {
+					if (k)
+						putc_(o, ',');
+					putnum(o, src[m][k]);
+				}
+			putc_(o, ']');
+		}
+		putc_(o, '}');
+	}
+	putc_(o, '}');
+	if (h->nctx) {
+		PUTS(o, ",\"contexts\":{");
+		for (i = 0; i < h->nctx; i++) {
+			key(o, h->ctxname[i], i == 0);
+			puthistory(o, h->ctx[i]);
+		}
+		putc_(o, '}');
+	}
+	putc_(o, '}');
+}
+
 /* ------------------------------------------------------------ the state */
 
 char *
@@ -424,7 +510,7 @@ pb__state_print(const struct pb_state *st, size_t *len)
 	}
 	if (st->hist) {
 		PUTS(&o, ",\"history\":");
-		puttree(&o, pb_history_to_json(st->hist));
+		puthistory(&o, st->hist);
 	}
 	putc_(&o, '}');
 	if (o.oom) {
