@@ -286,6 +286,25 @@ pb_history_due(struct pb_history *h, long updates, size_t narms)
 	return 1;
 }
 
+/* For stateread.c's reader of the history (internal.h). */
+struct pb_history *
+pb__history_new(long stride)
+{
+	return hist_new(stride);
+}
+
+struct pb_hist_series *
+pb__history_series_add(struct pb_history *h, const char *id)
+{
+	return series_add(h, id);
+}
+
+void
+pb__history_done(struct pb_history *h)
+{
+	set_next(h);
+}
+
 /* ------------------------------------------------------------- JSON */
 
 static cJSON *

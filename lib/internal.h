@@ -300,7 +300,7 @@ size_t *pb__pairs_order(const struct pb_pairs *pair);
 char *pb__state_print(const struct pb_state *st, size_t *len);
 /* Reads the big parts of the state file text buf (len bytes, NUL after
  * them) into the empty st when they are well formed as the reader knows
- * them: arms (and the policy's kind), pairs, tasks; *rest receives the
+ * them: arms (and the policy's kind), pairs, tasks, history; *rest receives the
  * other members as a cJSON object for the loader (statefile.c) to read
  * as it reads a whole file.  0, or -1 with st freed and zeroed for the
  * cJSON loader to read and judge the file instead (so every message
@@ -308,6 +308,13 @@ char *pb__state_print(const struct pb_state *st, size_t *len);
  * always left to the cJSON loader. */
 int pb__state_read(struct pb_state *st, const char *buf, size_t len,
                    cJSON **rest);
+/* history.c, for stateread.c: a new empty history at stride (n = 0;
+ * set n before adding series), a series added to it with NAN at its n
+ * points (NULL out of memory), and the history made ready once read. */
+struct pb_history *pb__history_new(long stride);
+struct pb_hist_series *pb__history_series_add(struct pb_history *h,
+                                              const char *id);
+void pb__history_done(struct pb_history *h);
 /* Nonzero: pb_state_load skips pb__state_read (for tests comparing the
  * two readers). */
 extern int pb__state_slow;

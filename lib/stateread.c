@@ -10,6 +10,7 @@
  * object for the loader's own code (pb__state_read's contract in
  * internal.h). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -468,6 +469,173 @@ read_tasks(struct rd *r, struct pb_tasks *t)
 	return eat(r, ']') ? 0 : -1;
 }
 
+/* ------------------------------------------------------------- history */
+
+/* An array of numbers or nulls (NAN), at most PB_HIST_CAP: *n of them. */
+static int
+series(struct rd *r, double *v, size_t *n)
+{
+	*n = 0;
+	if (!eat(r, '['))
+		return -1;
+	if (eat(r, ']'))
+		return 0;
+	do {
+		if (*n == PB_HIST_CAP)
+			return -1;
+		ws(r);
+		if (!strncmp(r->p, "null", 4)) {
+			r->p += 4;
+			v[(*n)++] = NAN;
+		} else if (num(r, &v[*n]) < 0 || !isfinite(v[*n])) {
+			return -1;
+		} else {
+			(*n)++;
+		}
+	} while (eat(r, ','));
+	return eat(r, ']') ? 0 : -1;
+}
+
+struct serrd {
+	double v[5][PB_HIST_CAP]; /* at, pulls, mean, var, prob */
+	size_t n[5];
+	unsigned seen;
+};
+
+static int
+ser_member(struct rd *r, const char *k, size_t kn, void *arg)
+{
+	struct serrd *sr = arg;
+	int m;
+
+	if (KEY(k, "at")) m = 0;
+	else if (KEY(k, "pulls")) m = 1;
+	else if (KEY(k, "mean")) m = 2;
+	else if (KEY(k, "var")) m = 3;
+	else if (KEY(k, "prob")) m = 4;
+	else
+		return -1;
+	if (sr->seen & (1u << m))
+		return -1;
+	sr->seen |= 1u << m;
+	return series(r, sr->v[m], &sr->n[m]);
+}
+
+struct histrd {
+	struct pb_history *h;
+	struct serrd *sr;
+	unsigned seen;
+	double stride;
+};
+
+/* One arm's series, checked as history.c's read_series and read_sparse
+ * check it. */
+static int
+hist_arm(struct rd *r, const char *k, size_t kn, void *arg)
+{
+	struct histrd *hr = arg;
+	struct pb_history *h = hr->h;
+	struct serrd *sr = hr->sr;
+	struct pb_hist_series *s;
+	double *dst[4];
+	char id[256];
+	size_t m, q, j, n = h->n;
+
+	if (kn >= sizeof id)
+		return -1;
+	memcpy(id, k, kn);
+	id[kn] = '\0';
+	sr->seen = 0;
+	if (pb_history_find(h, id) || object(r, ser_member, sr) < 0 ||
+	    !(s = pb__history_series_add(h, id)))
+		return -1;
+	dst[0] = s->pulls, dst[1] = s->mean, dst[2] = s->var, dst[3] = s->prob;
+	if ((sr->seen & 0x16) != 0x16)
+		return -1; /* pulls, mean and prob are wanted */
+	if (!(sr->seen & 1)) {
+		for (m = 1; m < 5; m++)
+			if ((sr->seen & (1u << m)) && sr->n[m] != n)
+				return -1;
+		for (m = 1; m < 5; m++)
+			if (sr->seen & (1u << m))
+				memcpy(dst[m - 1], sr->v[m], n * sizeof(double));
+		return 0;
+	}
+	/* sparse: "at" increasing below n, each value holding to the next */
+	for (j = 0; j < sr->n[0]; j++) {
+		double a = sr->v[0][j];
+		if (isnan(a) || a != floor(a) || a < (j ? sr->v[0][j - 1] + 1 : 0) ||
+		    a >= (double)n)
+			return -1;
+	}
+	for (m = 1; m < 5; m++)
+		if ((sr->seen & (1u << m)) && sr->n[m] != sr->n[0])
+			return -1;
+	if (!(sr->seen & 8))
+		for (j = 0; j < sr->n[0]; j++)
+			sr->v[3][j] = NAN;
+	for (j = 0; j < sr->n[0]; j++)
+		for (q = (size_t)sr->v[0][j]; q < (j + 1 < sr->n[0] ?
+		     (size_t)sr->v[0][j + 1] : n); q++)
+			for (m = 0; m < 4; m++)
+				dst[m][q] = sr->v[m + 1][j];
+	return 0;
+}
+
+static int
+hist_member(struct rd *r, const char *k, size_t kn, void *arg)
+{
+	struct histrd *hr = arg;
+	size_t n, j;
+	double *u;
+
+	if (KEY(k, "stride")) {
+		if (hr->seen & 1)
+			return -1;
+		hr->seen |= 1;
+		return num(r, &hr->stride) < 0 || hr->stride < 1 || hr->stride > 1e15 ||
+		       hr->stride != floor(hr->stride) ? -1 : 0;
+	}
+	if (KEY(k, "updates")) {
+		/* stride first, as the writer puts it: the history is made here */
+		if (hr->seen != 1 || !(hr->h = pb__history_new((long)hr->stride)))
+			return -1;
+		hr->seen |= 2;
+		u = hr->h->updates;
+		if (series(r, u, &n) < 0)
+			return -1;
+		for (j = 0; j < n; j++)
+			if (isnan(u[j]) || u[j] < 0 || (j > 0 && u[j] <= u[j - 1]))
+				return -1;
+		hr->h->n = n;
+		return 0;
+	}
+	if (KEY(k, "arms")) {
+		if (hr->seen != 3)
+			return -1;
+		hr->seen |= 4;
+		return object(r, hist_arm, hr);
+	}
+	return -1; /* contexts, or what the loader would ignore: its own */
+}
+
+static int
+read_history(struct rd *r, struct pb_state *st)
+{
+	struct histrd hr = { NULL, malloc(sizeof(struct serrd)), 0, 0 };
+	int rv = -1;
+
+	if (hr.sr && object(r, hist_member, &hr) == 0 && hr.seen == 7) {
+		pb__history_done(hr.h);
+		st->hist = hr.h;
+		hr.h = NULL;
+		rv = 0;
+	}
+	pb_history_free(hr.h);
+	free(hr.sr);
+	return rv;
+}
+
 /* ---------------------------------------------------------------- top */
 
 struct toprd {
@@ -491,6 +659,7 @@ top_member(struct rd *r, const char *k, size_t kn, void *arg)
 	if (KEY(k, "arms")) bit = 1;
 	else if (KEY(k, "pairs")) bit = 2;
 	else if (KEY(k, "tasks")) bit = 4;
+	else if (KEY(k, "history")) bit = 8;
 	else if (KEY(k, "contexts"))
 		return -1; /* each context's pool: the loader's */
 	if (bit) {
@@ -508,6 +677,8 @@ top_member(struct rd *r, const char *k, size_t kn, void *arg)
 		}
 		if (bit == 2)
 			return t->seen & 1 ? read_pairs(r, t->st) : -1;
+		if (bit == 8)
+			return read_history(r, t->st);
 		return read_tasks(r, &t->st->tasks);
 	}
 	if (cJSON_GetObjectItemCaseSensitive(t->rest, key) || !(v = tree(r)))
@@ -533,6 +704,15 @@ pb__state_read(struct pb_state *st, const char *buf, size_t len, cJSON **rest)
 	*rest = t.rest;
 	return 0;
 fail:
+#ifdef PB_STATE_VERIFY
+	if (getenv("PB_VERIFY_LOG")) {
+		FILE *vf = fopen(getenv("PB_VERIFY_LOG"), "a");
+		if (vf) {
+			fprintf(vf, "fail-at %.80s\n", r.p > buf + 60 ? r.p - 60 : buf);
+			fclose(vf);
+		}
+	}
+#endif
 	cJSON_Delete(t.rest);
 	pb_state_free(st);
 	memset(st, 0, sizeof *st);
