@@ -635,10 +635,12 @@ double pb_char_time(const double *mu, size_t k, double *w);
  * state. */
 struct pb_hist_series {
 	char *id;
-	double *pulls; /* rewarded pulls (PB_HIST_CAP places each) */
+	double *pulls; /* rewarded pulls (room places each) */
 	double *mean;  /* mean reward */
 	double *var;   /* sample variance of the rewards (for the t band) */
 	double *prob;  /* pb_policy_probs: chance of the next pull */
+	size_t room;   /* places in each of the four (history.c grows them
+	                * to PB_HIST_CAP as points are taken) */
 };
 
 struct pb_history {

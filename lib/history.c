@@ -104,17 +104,43 @@ serhash(const char *id)
 	return pb_hash(id, strlen(id), 0x5e41e5);
 }
 
-/* Adds a series for id with NAN at every point so far (the places past
- * them are written before they are read: a point is taken by setting it
- * in every series).  h->ser grows by doubling (its room: nser rounded up
- * to a power of two), not by one a series: 10,000 arms made that
- * quadratic. */
+/* Gives s room for need points (at most PB_HIST_CAP), keeping its
+ * first ones: a series of a few points takes a few places, not
+ * PB_HIST_CAP (10,000 arms of 4 x 200 doubles were 64 MB to touch).
+ * -1 out of memory. */
+static int
+ser_room(struct pb_hist_series *s, size_t need)
+{
+	size_t room = s->room ? s->room : 4, m;
+	double *block, *old[4] = { s->pulls, s->mean, s->var, s->prob };
+
+	if (need <= s->room)
+		return 0;
+	while (room < need)
+		room *= 2;
+	if (room > PB_HIST_CAP)
+		room = PB_HIST_CAP;
+	if (!(block = malloc(4 * room * sizeof *block)))
+		return -1;
+	for (m = 0; m < 4 && s->room; m++)
+		memcpy(block + m * room, old[m], s->room * sizeof *block);
+	free(s->pulls); /* one block holds all four arrays */
+	s->pulls = block;
+	s->mean = block + room;
+	s->var = block + 2 * room;
+	s->prob = block + 3 * room;
+	s->room = room;
+	return 0;
+}
+
+/* Adds a series for id with NAN at every point so far, and room for
+ * one more.  h->ser grows by doubling (its room: nser rounded up to a
+ * power of two), not by one a series: 10,000 arms made that quadratic. */
 static struct pb_hist_series *
 series_add(struct pb_history *h, const char *id)
 {
 	struct pb_hist_series *s;
-	double *block;
-	size_t k, m;
+	size_t k;
 
 	if (h->nser == 0 || (h->nser & (h->nser - 1)) == 0) {
 		struct pb_hist_series *ns = realloc(h->ser, (h->nser ? 2 * h->nser : 1) *
@@ -124,22 +150,18 @@ series_add(struct pb_history *h, const char *id)
 		h->ser = ns;
 	}
 	s = &h->ser[h->nser];
-	if (!(block = malloc(4 * PB_HIST_CAP * sizeof *block)))
+	memset(s, 0, sizeof *s);
+	if (ser_room(s, h->n + 1 < PB_HIST_CAP ? h->n + 1 : PB_HIST_CAP) < 0)
 		return NULL;
 	if (!(s->id = strdup(id))) {
-		free(block);
+		free(s->pulls);
 		return NULL;
 	}
-	for (m = 0; m < 4; m++)
-		for (k = 0; k < h->n; k++)
-			block[m * PB_HIST_CAP + k] = NAN;
-	s->pulls = block;
-	s->mean = block + PB_HIST_CAP;
-	s->var = block + 2 * PB_HIST_CAP;
-	s->prob = block + 3 * PB_HIST_CAP;
+	for (k = 0; k < h->n; k++)
+		s->pulls[k] = s->mean[k] = s->var[k] = s->prob[k] = NAN;
 	if (pb_index_put(&h->ix, serhash(id), h->nser) < 0) {
 		free(s->id);
-		free(block);
+		free(s->pulls);
 		return NULL;
 	}
 	h->nser++;
@@ -245,6 +267,8 @@ pb_history_point(struct pb_history **hp, long updates,
 		halve(h);
 	k = h->n;
 	for (i = 0; i < h->nser; i++) {
+		if (ser_room(&h->ser[i], k + 1) < 0)
+			return -1;
 		h->ser[i].pulls[k] = h->ser[i].mean[k] = NAN;
 		h->ser[i].var[k] = h->ser[i].prob[k] = NAN;
 	}
@@ -646,11 +670,12 @@ merge_two(const struct pb_history *a, double ta, const struct pb_history *b,
 		for (j = 0; j < st->narms; j++) {
 			const char *id = st->arms[j].id;
 			struct pb_hist_series *s = series_for(m, id, j);
-			if (!s) {
+			if (!s || ser_room(s, k + 1) < 0) {
 				free(fr);
 				pb_history_free(m);
 				return NULL;
 			}
+			s->pulls[k] = s->mean[k] = s->var[k] = s->prob[k] = NAN;
 			pool_point(s, k, find_near(a, id, j), ka, ua,
 			           find_near(b, id, j), kb, ub);
 		}
