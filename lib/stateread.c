@@ -381,15 +381,48 @@ pair_member(struct rd *r, const char *k, size_t kn, void *arg)
 	}
 }
 
+/* pb_pair_refresh of p, remembered: for 0/1 rewards (no fractional
+ * tasks) its two logs depend on the wins and losses alone, and the
+ * pairs of a race of 1,000 arms (500,000 of them) share a few hundred
+ * (wins, losses); each is worked out once, by pb_pair_refresh itself. */
+#define MEMO 64
+struct memo {
+	double lm[MEMO][MEMO][2];
+	unsigned char have[MEMO][MEMO];
+};
+
+static void
+refresh(struct pb_pair *p, struct memo *mm)
+{
+	if (!mm || p->fpos || p->fneg || p->b >= MEMO || p->c >= MEMO) {
+		pb_pair_refresh(p);
+		return;
+	}
+	if (!mm->have[p->b][p->c]) {
+		struct pb_pair q = { 0 };
+		q.b = p->b;
+		q.c = p->c;
+		pb_pair_refresh(&q);
+		mm->lm[p->b][p->c][0] = q.lm[0];
+		mm->lm[p->b][p->c][1] = q.lm[1];
+		mm->have[p->b][p->c] = 1;
+	}
+	p->lm[0] = mm->lm[p->b][p->c][0];
+	p->lm[1] = mm->lm[p->b][p->c][1];
+}
+
 static int
 read_pairs(struct rd *r, struct pb_state *st)
 {
 	char a[256], b[256];
+	struct memo *mm;
+	int rv = -1;
 
 	if (!eat(r, '['))
 		return -1;
 	if (eat(r, ']'))
 		return 0;
+	mm = calloc(1, sizeof *mm); /* NULL: no memo */
 	do {
 		double v[12] = { 0 };
 		unsigned *seen = (unsigned *)&v[11];
@@ -403,25 +436,25 @@ read_pairs(struct rd *r, struct pb_state *st)
 		if (!eat(r, '{') || str(r, &k, &kn) < 0 || !KEY(k, "arms") ||
 		    !eat(r, ':') || !eat(r, '[') || cstr(r, a, sizeof a) < 0 ||
 		    !eat(r, ',') || cstr(r, b, sizeof b) < 0 || !eat(r, ']'))
-			return -1;
+			goto out;
 		*seen = 1;
 		while (eat(r, ','))
 			if (str(r, &k, &kn) < 0 || !eat(r, ':') || pair_member(r, k, kn, v) < 0)
-				return -1;
+				goto out;
 		if (!eat(r, '}') || (*seen & 63) != 63)
-			return -1;
+			goto out;
 		i = pb_state_find_arm(st, a);
 		j = pb_state_find_arm(st, b);
 		n = v[2], w = v[5], l = v[6];
 		if (i < 0 || j < 0 || i >= j || w + l > n || n > PB_MAX_COUNT ||
 		    n != floor(n) || w != floor(w) || l != floor(l))
-			return -1;
+			goto out;
 		if (fr[0] < 0 || fr[1] < 0 || fr[0] != floor(fr[0]) ||
 		    fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
 		    fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1])
-			return -1;
+			goto out;
 		if (!(p = pb__pair_get(&st->pair, st->narms, i, j, 1)))
-			return -1;
+			goto out;
 		p->n = (long)n;
 		p->sum = v[3];
 		p->sumsq = v[4];
@@ -431,9 +464,12 @@ read_pairs(struct rd *r, struct pb_state *st)
 		p->fneg = (long)fr[1];
 		p->fsum = fr[2];
 		p->fsumsq = fr[3];
-		pb_pair_refresh(p);
+		refresh(p, mm);
 	} while (eat(r, ','));
-	return eat(r, ']') ? 0 : -1;
+	rv = eat(r, ']') ? 0 : -1;
+out:
+	free(mm);
+	return rv;
 }
 
 /* --------------------------------------------------------------- tasks */

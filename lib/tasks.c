@@ -13,6 +13,7 @@
  * their rewards pair up for free.  The state grows with arms + tasks,
  * never arms x tasks. */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,10 +37,25 @@ pb_tasks_free(struct pb_tasks *t)
 }
 
 static uint64_t
-idhash(const char *id)
+idhash(const char *id, size_t len)
 {
-	return pb_hash(id, strlen(id), 0x7a5c);
+	return pb_hash(id, len, 0x7a5c);
 }
+
+/* A slot of the index holds position + 1 in its low 40 bits and the top
+ * 24 bits of the id's hash above them, so a probe reads the id's text
+ * (two cache misses away) only when the tags agree. */
+#if SIZE_MAX > 0xffffffffu
+#define POSBITS 40
+#define SLOT(pos, hash) (((size_t)(pos) + 1) | ((size_t)((hash) >> POSBITS) << POSBITS))
+#define SLOTPOS(v) (((v) & (((size_t)1 << POSBITS) - 1)) - 1)
+#define SLOTTAG(v) ((v) >> POSBITS)
+#else /* no room for a tag */
+#define POSBITS 64
+#define SLOT(pos, hash) ((size_t)(pos) + 1)
+#define SLOTPOS(v) ((v) - 1)
+#define SLOTTAG(v) 0
+#endif
 
 /* Rebuilds the hash index at a capacity of at least 2 n (power of 2). */
 static int
@@ -53,9 +69,10 @@ rehash(struct pb_tasks *t, size_t want)
 	if (!(ht = calloc(cap, sizeof *ht)))
 		return -1;
 	for (i = 0; i < t->n; i++) {
-		for (h = (size_t)idhash(t->id[i]) & (cap - 1); ht[h]; h = (h + 1) & (cap - 1))
+		uint64_t x = idhash(t->id[i], strlen(t->id[i]));
+		for (h = (size_t)x & (cap - 1); ht[h]; h = (h + 1) & (cap - 1))
 			;
-		ht[h] = i + 1;
+		ht[h] = SLOT(i, x);
 	}
 	free(t->ht);
 	t->ht = ht;
@@ -72,15 +89,20 @@ pb__tasks_reindex(struct pb_tasks *t)
 long
 pb_tasks_findn(const struct pb_tasks *t, const char *id, size_t len)
 {
-	size_t h;
+	uint64_t x;
+	size_t h, tag;
 
 	if (!t->htcap)
 		return -1;
-	for (h = (size_t)pb_hash(id, len, 0x7a5c) & (t->htcap - 1); t->ht[h];
-	     h = (h + 1) & (t->htcap - 1)) {
-		const char *s = t->id[t->ht[h] - 1];
+	x = idhash(id, len);
+	tag = POSBITS < 64 ? (size_t)(x >> (POSBITS % 64)) : 0;
+	for (h = (size_t)x & (t->htcap - 1); t->ht[h]; h = (h + 1) & (t->htcap - 1)) {
+		const char *s;
+		if (SLOTTAG(t->ht[h]) != tag)
+			continue;
+		s = t->id[SLOTPOS(t->ht[h])];
 		if (!memcmp(s, id, len) && s[len] == '\0')
-			return (long)(t->ht[h] - 1);
+			return (long)SLOTPOS(t->ht[h]);
 	}
 	return -1;
 }
@@ -88,14 +110,7 @@ pb_tasks_findn(const struct pb_tasks *t, const char *id, size_t len)
 long
 pb_tasks_find(const struct pb_tasks *t, const char *id)
 {
-	size_t h;
-
-	if (!t->htcap)
-		return -1;
-	for (h = (size_t)idhash(id) & (t->htcap - 1); t->ht[h]; h = (h + 1) & (t->htcap - 1))
-		if (!strcmp(t->id[t->ht[h] - 1], id))
-			return (long)(t->ht[h] - 1);
-	return -1;
+	return pb_tasks_findn(t, id, strlen(id));
 }
 
 /* A copy of the n bytes at s and a NUL in t's arena: a pool of 100,000
@@ -131,6 +146,7 @@ pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig)
 int
 pb_tasks_addn(struct pb_tasks *t, const char *id, size_t len, uint64_t dig)
 {
+	uint64_t x;
 	size_t h;
 
 	if (t->n == t->cap) {
@@ -150,10 +166,11 @@ pb_tasks_addn(struct pb_tasks *t, const char *id, size_t len, uint64_t dig)
 	if (!(t->id[t->n] = arena_copy(t, id, len)))
 		return -1;
 	t->dig[t->n] = dig;
-	for (h = (size_t)idhash(t->id[t->n]) & (t->htcap - 1); t->ht[h];
-	     h = (h + 1) & (t->htcap - 1))
+	x = idhash(id, len);
+	for (h = (size_t)x & (t->htcap - 1); t->ht[h]; h = (h + 1) & (t->htcap - 1))
 		;
-	t->ht[h] = ++t->n;
+	t->ht[h] = SLOT(t->n, x);
+	t->n++;
 	return 0;
 }
 

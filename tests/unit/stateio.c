@@ -62,6 +62,16 @@ both(const char *path, const char *what, int want_ok)
 			pb_state_free(&b);
 		return NULL;
 	}
+	{
+		size_t k, np = pb_state_npairs(&a);
+		int same = np == pb_state_npairs(&b), i, j, i2, j2;
+		for (k = 0; same && k < np; k++) {
+			const struct pb_pair *pa = pb_state_pair_at(&a, k, &i, &j),
+			                     *pb = pb_state_pair_at(&b, k, &i2, &j2);
+			same = i == i2 && j == j2 && !memcmp(pa->lm, pb->lm, sizeof pa->lm);
+		}
+		ok(same, "%s: the same pairs and martingales (%zu pairs)", what, np);
+	}
 	ta = pb__state_print(&a, &la);
 	tb = pb__state_print(&b, &lb);
 	ok(ta && tb && la == lb && !memcmp(ta, tb, la), "%s: the two readers agree "
