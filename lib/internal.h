@@ -315,6 +315,9 @@ struct pb_history *pb__history_new(long stride);
 struct pb_hist_series *pb__history_series_add(struct pb_history *h,
                                               const char *id);
 void pb__history_done(struct pb_history *h);
+/* tasks.c, for stateread.c: room for n tasks in t, and an index of that
+ * size, made at once; -1 out of memory. */
+int pb__tasks_reserve(struct pb_tasks *t, size_t n);
 /* Nonzero: pb_state_load skips pb__state_read (for tests comparing the
  * two readers). */
 extern int pb__state_slow;

@@ -451,6 +451,12 @@ pb__state_print(const struct pb_state *st, size_t *len)
 	char hex[17];
 	size_t i;
 
+	/* room for what a state of this size takes, about, so the text
+	 * is not copied as it grows (pages never written cost nothing) */
+	if (grow(&o, 65536 + 256 * st->narms + 48 * st->tasks.n +
+	         (st->pair ? 128 * st->pair->n : 0) +
+	         (st->hist ? 96 * st->hist->nser * (1 + st->hist->n / 8) : 0)) < 0)
+		return NULL;
 	PUTS(&o, "{\"format\":\"" PB_STATE_FORMAT "\",\"version\":");
 	putlong(&o, PB_STATE_VERSION);
 	PUTS(&o, ",\"run\":");

@@ -474,6 +474,22 @@ out:
 
 /* --------------------------------------------------------------- tasks */
 
+/* How many tasks the array at p holds, about: its '[' up to the first
+ * "]]" (an id with either in it only makes the guess off). */
+static size_t
+count_tasks(const char *p)
+{
+	size_t n = 0;
+
+	for (; *p; p++) {
+		if (*p == '[')
+			n++;
+		else if (p[0] == ']' && p[1] == ']')
+			break;
+	}
+	return n;
+}
+
 static int
 read_tasks(struct rd *r, struct pb_tasks *t)
 {
@@ -481,6 +497,8 @@ read_tasks(struct rd *r, struct pb_tasks *t)
 		return -1;
 	if (eat(r, ']'))
 		return 0;
+	if (pb__tasks_reserve(t, count_tasks(r->p)) < 0)
+		return -1;
 	do {
 		const char *id, *hex;
 		size_t n, hn, m;

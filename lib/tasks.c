@@ -86,6 +86,25 @@ pb__tasks_reindex(struct pb_tasks *t)
 	return rehash(t, t->n);
 }
 
+int
+pb__tasks_reserve(struct pb_tasks *t, size_t n)
+{
+	if (n <= t->cap)
+		return 0;
+	{
+		char **ni = realloc(t->id, n * sizeof *ni);
+		uint64_t *nd;
+		if (!ni)
+			return -1;
+		t->id = ni;
+		if (!(nd = realloc(t->dig, n * sizeof *nd)))
+			return -1;
+		t->dig = nd;
+		t->cap = n;
+	}
+	return 2 * n > t->htcap ? rehash(t, n) : 0;
+}
+
 long
 pb_tasks_findn(const struct pb_tasks *t, const char *id, size_t len)
 {
