@@ -66,7 +66,9 @@ rehash(struct pb_tasks *t, size_t want)
 
 	while (cap < 2 * want)
 		cap *= 2;
-	if (!(ht = calloc(cap, sizeof *ht)))
+	if (cap == t->htcap) /* a reindex: the same table, cleared */
+		ht = memset(t->ht, 0, cap * sizeof *ht);
+	else if (!(ht = calloc(cap, sizeof *ht)))
 		return -1;
 	for (i = 0; i < t->n; i++) {
 		uint64_t x = idhash(t->id[i], strlen(t->id[i]));
@@ -74,7 +76,8 @@ rehash(struct pb_tasks *t, size_t want)
 			;
 		ht[h] = SLOT(i, x);
 	}
-	free(t->ht);
+	if (ht != t->ht)
+		free(t->ht);
 	t->ht = ht;
 	t->htcap = cap;
 	return 0;
