@@ -298,6 +298,9 @@ size_t *pb__pairs_order(const struct pb_pairs *pair);
  * writes them: malloc'd and NUL-terminated, *len bytes; NULL out of
  * memory. */
 char *pb__state_print(const struct pb_state *st, size_t *len);
+/* The same text and a newline written to fd as it is made, a megabyte
+ * at a time: 0, -1 out of memory, or -2 a write failed (errno set). */
+int pb__state_write(const struct pb_state *st, int fd);
 /* Reads the big parts of the state file text buf (len bytes, NUL after
  * them) into the empty st when they are well formed as the reader knows
  * them: arms (and the policy's kind), pairs, tasks, history; *rest receives the

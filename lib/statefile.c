@@ -22,24 +22,17 @@ static int
 write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
            char err[PB_ERRLEN])
 {
-	char *text;
-	size_t len, off = 0;
 	mode_t um;
-	int fd;
+	int fd, rv;
 
 	if (strlen(path) + 12 > n) {
 		snprintf(err, PB_ERRLEN, "%s: path too long", path);
-		return -1;
-	}
-	if (!(text = pb__state_print(st, &len))) {
-		snprintf(err, PB_ERRLEN, "%s: out of memory", path);
 		return -1;
 	}
 	snprintf(tmp, n, "%s.tmpXXXXXX", path);
 	if ((fd = mkstemp(tmp)) < 0) {
 		snprintf(err, PB_ERRLEN, "%s: cannot create temp file: %s", path,
 		         strerror(errno));
-		free(text);
 		return -1;
 	}
 	{
@@ -48,29 +41,26 @@ write_temp(const struct pb_state *st, const char *path, char *tmp, size_t n,
 		struct stat sb;
 		um = stat(path, &sb) == 0 ? sb.st_mode & 07777 : 0600;
 	}
-	text[len++] = '\n'; /* replaces the terminator; len counts it */
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		off += (size_t)w;
+	/* the text goes out as it is made (stateprint.c): a state of a
+	 * million tasks is never held whole */
+	if ((rv = pb__state_write(st, fd)) == -1) {
+		snprintf(err, PB_ERRLEN, "%s: out of memory", path);
+		close(fd);
+		unlink(tmp);
+		return -1;
 	}
-	if (fchmod(fd, um) < 0 || fsync(fd) < 0)
+	if (rv < 0 || fchmod(fd, um) < 0 || fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}
-	free(text);
 	return 0;
 fail:
 	snprintf(err, PB_ERRLEN, "%s: cannot write state: %s", path, strerror(errno));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	free(text);
 	return -1;
 }
 

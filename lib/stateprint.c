@@ -8,20 +8,46 @@
  * by hand.  Strings are escaped as cJSON escapes them.  The small parts
  * (policy, merged, arm fields, groups, contexts, history) still go
  * through their cJSON trees, printed by the same writer. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bandit.h"
 #include "internal.h"
 
+/* The text so far; with fd >= 0 it goes to fd a megabyte at a time
+ * rather than being held whole (a state of a million tasks is 32 MB). */
 struct out {
 	char *p;
 	size_t n, cap;
-	int oom;
+	int oom;    /* out of memory, or (fd) a write failed: errno says */
+	int fd;
 };
+
+#define CHUNK (1 << 20)
+
+static int
+flush(struct out *o)
+{
+	size_t off = 0;
+
+	while (off < o->n) {
+		ssize_t w = write(o->fd, o->p + off, o->n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			o->oom = 2;
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	o->n = 0;
+	return 0;
+}
 
 static int
 grow(struct out *o, size_t more)
@@ -31,6 +57,12 @@ grow(struct out *o, size_t more)
 
 	if (o->oom)
 		return -1;
+	if (o->fd >= 0 && o->n > 0) {
+		if (flush(o) < 0)
+			return -1;
+		if (o->n + more + 1 <= o->cap)
+			return 0;
+	}
 	while (cap < o->n + more + 1)
 		cap *= 2;
 	if (!(np = realloc(o->p, cap))) {
@@ -444,12 +476,13 @@ puthistory(struct out *o, const struct pb_history *h)
 
 /* ------------------------------------------------------------ the state */
 
+static void
+print_state(struct out *o, const struct pb_state *st);
+
 char *
 pb__state_print(const struct pb_state *st, size_t *len)
 {
-	struct out o = { 0 };
-	char hex[17];
-	size_t i;
+	struct out o = { NULL, 0, 0, 0, -1 };
 
 	/* room for what a state of this size takes, about, so the text
 	 * is not copied as it grows (pages never written cost nothing) */
@@ -457,6 +490,42 @@ pb__state_print(const struct pb_state *st, size_t *len)
 	         (st->pair ? 128 * st->pair->n : 0) +
 	         (st->hist ? 96 * st->hist->nser * (1 + st->hist->n / 8) : 0)) < 0)
 		return NULL;
+	print_state(&o, st);
+	if (o.oom) {
+		free(o.p);
+		return NULL;
+	}
+	o.p[o.n] = '\0';
+	*len = o.n;
+	return o.p;
+}
+
+int
+pb__state_write(const struct pb_state *st, int fd)
+{
+	struct out o = { NULL, 0, 0, 0, fd };
+	int e;
+
+	if (grow(&o, CHUNK) == 0) {
+		print_state(&o, st);
+		putc_(&o, '\n');
+		if (!o.oom)
+			flush(&o);
+	}
+	e = errno;
+	free(o.p);
+	errno = e;
+	return -o.oom;
+}
+
+static void
+print_state(struct out *o_, const struct pb_state *st)
+{
+	struct out o;
+	char hex[17];
+	size_t i;
+
+	o = *o_;
 	PUTS(&o, "{\"format\":\"" PB_STATE_FORMAT "\",\"version\":");
 	putlong(&o, PB_STATE_VERSION);
 	PUTS(&o, ",\"run\":");
@@ -519,11 +588,5 @@ pb__state_print(const struct pb_state *st, size_t *len)
 		puthistory(&o, st->hist);
 	}
 	putc_(&o, '}');
-	if (o.oom) {
-		free(o.p);
-		return NULL;
-	}
-	o.p[o.n] = '\0';
-	*len = o.n;
-	return o.p;
+	*o_ = o;
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
 
 #include "tap.h"
 #include "../../lib/pb.h"
@@ -280,6 +282,49 @@ main(void)
 		n = pb_state_npairs(&st);
 		pb_state_free(&st);
 		ok(n > 0, "%zu pairs", n);
+	}
+	/* pb__state_write: the printer's text, a megabyte at a time */
+	{
+		enum { NT = 60000 };
+		static char idbuf[NT][12];
+		static char *ids[NT];
+		static uint64_t dig[NT];
+		static long pos[NT];
+		char *text, *file;
+		size_t len;
+		int fd, k, rv;
+
+		ok(mkstate(&st, "{\"id\":\"x\"}\n{\"id\":\"y\"}\n", "thompson", err) == 0,
+		   "a state of two arms");
+		for (k = 0; k < NT; k++) {
+			snprintf(idbuf[k], sizeof idbuf[k], "task-%d", k);
+			ids[k] = idbuf[k];
+			dig[k] = (uint64_t)k * 0x9e3779b97f4a7c15ULL;
+		}
+		pb_state_learn(&st, -1, NT, ids, dig, pos);
+		text = pb__state_print(&st, &len);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		rv = pb__state_write(&st, fd);
+		close(fd);
+		file = slurp(path);
+		ok(rv == 0 && text && len > 1048576 && file && strlen(file) == len + 1 &&
+		   !memcmp(file, text, len) && file[len] == '\n',
+		   "a %zu-byte state written in chunks is the printed text and a newline", len);
+		fd = open("/dev/full", O_WRONLY);
+		if (fd >= 0) {
+			errno = 0;
+			rv = pb__state_write(&st, fd);
+			ok(rv == -2 && errno == ENOSPC, "a full disk: -2, ENOSPC");
+			close(fd);
+		} else {
+			ok(1, "# SKIP no /dev/full");
+		}
+		free(text);
+		free(file);
+		pb_state_free(&st);
+		ok(pb_state_load(&st, path, err) == 0 && st.tasks.n == NT &&
+		   pb_tasks_find(&st.tasks, "task-59999") >= 0, "%d tasks read back", NT);
+		pb_state_free(&st);
 	}
 	unlink(path);
 	rmdir(dir);
