@@ -321,6 +321,10 @@ void pb__history_done(struct pb_history *h);
 /* tasks.c, for stateread.c: room for n tasks in t, and an index of that
  * size, made at once; -1 out of memory. */
 int pb__tasks_reserve(struct pb_tasks *t, size_t n);
+/* pb_tasks_addn unless t holds id already: 0 added, 1 held, -1 out of
+ * memory; one walk of the index for both. */
+int pb__tasks_add_new(struct pb_tasks *t, const char *id, size_t len,
+                      uint64_t dig);
 /* Nonzero: pb_state_load skips pb__state_read (for tests comparing the
  * two readers). */
 extern int pb__state_slow;

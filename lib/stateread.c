@@ -517,7 +517,7 @@ read_tasks(struct rd *r, struct pb_tasks *t)
 				return -1;
 		}
 		/* a duplicate is the loader's to report */
-		if (pb_tasks_findn(t, id, n) >= 0 || pb_tasks_addn(t, id, n, d) < 0)
+		if (pb__tasks_add_new(t, id, n, d) != 0)
 			return -1;
 	} while (eat(r, ','));
 	return eat(r, ']') ? 0 : -1;

@@ -165,11 +165,12 @@ pb_tasks_add(struct pb_tasks *t, const char *id, uint64_t dig)
 	return pb_tasks_addn(t, id, strlen(id), dig);
 }
 
-int
-pb_tasks_addn(struct pb_tasks *t, const char *id, size_t len, uint64_t dig)
+/* Appends id unless t holds it (1), in one walk of the index. */
+static int
+add(struct pb_tasks *t, const char *id, size_t len, uint64_t dig, int unique)
 {
 	uint64_t x;
-	size_t h;
+	size_t h, tag;
 
 	if (t->n == t->cap) {
 		size_t ncap = t->cap ? 2 * t->cap : 64;
@@ -185,15 +186,34 @@ pb_tasks_addn(struct pb_tasks *t, const char *id, size_t len, uint64_t dig)
 	}
 	if (2 * (t->n + 1) > t->htcap && rehash(t, t->n + 1) < 0)
 		return -1;
+	x = idhash(id, len);
+	tag = POSBITS < 64 ? (size_t)(x >> (POSBITS % 64)) : 0;
+	for (h = (size_t)x & (t->htcap - 1); t->ht[h]; h = (h + 1) & (t->htcap - 1)) {
+		const char *s;
+		if (!unique || SLOTTAG(t->ht[h]) != tag)
+			continue;
+		s = t->id[SLOTPOS(t->ht[h])];
+		if (!memcmp(s, id, len) && s[len] == '\0')
+			return 1;
+	}
 	if (!(t->id[t->n] = arena_copy(t, id, len)))
 		return -1;
 	t->dig[t->n] = dig;
-	x = idhash(id, len);
-	for (h = (size_t)x & (t->htcap - 1); t->ht[h]; h = (h + 1) & (t->htcap - 1))
-		;
 	t->ht[h] = SLOT(t->n, x);
 	t->n++;
 	return 0;
+}
+
+int
+pb_tasks_addn(struct pb_tasks *t, const char *id, size_t len, uint64_t dig)
+{
+	return add(t, id, len, dig, 0);
+}
+
+int
+pb__tasks_add_new(struct pb_tasks *t, const char *id, size_t len, uint64_t dig)
+{
+	return add(t, id, len, dig, 1);
 }
 
 /* ----------------------------------------------------------- identity */
