@@ -4,7 +4,7 @@
  * the wiring between its files is in internal.h.  Within the layer the
  * files call one way: tasks, history, bai <- state <- batch, merge,
  * policy (policy-common <- policy-* <- policy.c) <- bandit, verdict <-
- * statejson <- statefile.
+ * statejson <- stateprint, stateread <- statefile.
  *
  * Conventions as in pb.h. */
 #ifndef PB_BANDIT_H

@@ -17,7 +17,7 @@
 /* ===================================================================== */
 /* bandit: the wiring between the layer's files, in the order of the     */
 /* chain tasks, history, bai <- state <- batch, merge, policy <- bandit,  */
-/* verdict <- statejson <- statefile                                      */
+/* verdict <- statejson <- stateprint, stateread <- statefile            */
 /* ===================================================================== */
 
 /* --- tasks.c */
