@@ -208,8 +208,14 @@ pb__pairs_order(const struct pb_pairs *pair)
 		return NULL;
 	for (k = 0; k < pair->n; k++)
 		ord[k] = k;
+	/* read from a file and added to, the slots are mostly in order
+	 * already: sort only when they are not */
 	cmp_pairs = pair;
-	qsort(ord, pair->n, sizeof *ord, cmp_slot);
+	for (k = 1; k < pair->n; k++)
+		if (cmp_slot(&ord[k - 1], &ord[k]) > 0)
+			break;
+	if (k < pair->n)
+		qsort(ord, pair->n, sizeof *ord, cmp_slot);
 	return ord;
 }
 

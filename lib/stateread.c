@@ -414,9 +414,9 @@ refresh(struct pb_pair *p, struct memo *mm)
 static int
 read_pairs(struct rd *r, struct pb_state *st)
 {
-	char a[256], b[256];
+	char a[256], b[256], prev[256] = "";
 	struct memo *mm;
-	int rv = -1;
+	int rv = -1, previ = -1;
 
 	if (!eat(r, '['))
 		return -1;
@@ -443,7 +443,12 @@ read_pairs(struct rd *r, struct pb_state *st)
 				goto out;
 		if (!eat(r, '}') || (*seen & 63) != 63)
 			goto out;
-		i = pb_state_find_arm(st, a);
+		/* the file lists the pairs by their first arm: one lookup a run */
+		if (strcmp(a, prev)) {
+			memcpy(prev, a, sizeof prev);
+			previ = pb_state_find_arm(st, a);
+		}
+		i = previ;
 		j = pb_state_find_arm(st, b);
 		n = v[2], w = v[5], l = v[6];
 		if (i < 0 || j < 0 || i >= j || w + l > n || n > PB_MAX_COUNT ||
