@@ -303,7 +303,8 @@ char *pb__state_print(const struct pb_state *st, size_t *len);
 int pb__state_write(const struct pb_state *st, int fd);
 /* Reads the big parts of the state file text buf (len bytes, NUL after
  * them) into the empty st when they are well formed as the reader knows
- * them: arms (and the policy's kind), pairs, tasks, history; *rest receives the
+ * them: arms (and the policy's kind), pending batches, pairs, tasks,
+ * history; *rest receives the
  * other members as a cJSON object for the loader (statefile.c) to read
  * as it reads a whole file.  0, or -1 with st freed and zeroed for the
  * cJSON loader to read and judge the file instead (so every message

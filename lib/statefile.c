@@ -401,7 +401,7 @@ check_tasks(const struct pb_state *st, const char *path, char err[PB_ERRLEN])
 }
 
 /* The state in o; with fast, o is pb__state_read's rest and st holds
- * the arms, pairs, tasks and history already. */
+ * the arms, pending batches, pairs, tasks and history already. */
 static int
 parse_state(struct pb_state *st, const cJSON *o, const char *path,
             char err[PB_ERRLEN], int fast)
@@ -466,9 +466,9 @@ parse_state(struct pb_state *st, const cJSON *o, const char *path,
 		return bad(err, path, "no arms");
 	if (!fast && load_arms(st, x, path, err) < 0)
 		return -1;
-	if (!cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "pending")))
+	if (!fast && !cJSON_IsArray(x = cJSON_GetObjectItemCaseSensitive(o, "pending")))
 		return bad(err, path, "no pending list");
-	if (load_pending(st, x, path, err) < 0)
+	if (!fast && load_pending(st, x, path, err) < 0)
 		return -1;
 	/* contexts before groups, which name them */
 	if (pb_pairs_load(st, &st->pair, cJSON_GetObjectItemCaseSensitive(o,

@@ -695,6 +695,242 @@ read_history(struct rd *r, struct pb_state *st)
 	return rv;
 }
 
+/* ------------------------------------------------------------- pending */
+
+/* An array of numbers into a growing *v (*n of them, room *cap). */
+static int
+numbers(struct rd *r, double **v, size_t *n, size_t *cap)
+{
+	*n = 0;
+	if (!eat(r, '['))
+		return -1;
+	if (eat(r, ']'))
+		return 0;
+	do {
+		if (*n == *cap) {
+			double *nv = realloc(*v, (*cap = *cap ? 2 * *cap : 64) * sizeof *nv);
+			if (!nv)
+				return -1;
+			*v = nv;
+		}
+		if (num(r, &(*v)[*n]) < 0)
+			return -1;
+		++*n;
+	} while (eat(r, ','));
+	return eat(r, ']') ? 0 : -1;
+}
+
+static int
+isint(double v, double lo, double hi)
+{
+	return v == floor(v) && v >= lo && v <= hi;
+}
+
+struct batchrd {
+	struct pb_state *st;
+	unsigned seen;
+	double first, n, k, t;
+	double *arms, *tasks, *done, *left; /* left: arm, count pairs */
+	size_t narms, ntasks, ndone, nleft;
+	size_t carms, ctasks, cdone, cleft;
+};
+
+static int
+left_member(struct rd *r, const char *k, size_t kn, void *arg)
+{
+	struct batchrd *br = arg;
+	char id[256];
+	double v;
+
+	if (kn >= sizeof id || num(r, &v) < 0)
+		return -1;
+	memcpy(id, k, kn);
+	id[kn] = '\0';
+	if (br->nleft + 2 > br->cleft) {
+		double *nl = realloc(br->left, (br->cleft = 2 * br->cleft + 64) * sizeof *nl);
+		if (!nl)
+			return -1;
+		br->left = nl;
+	}
+	br->left[br->nleft++] = pb_state_find_arm(br->st, id);
+	br->left[br->nleft++] = v;
+	return 0;
+}
+
+static int
+batch_member(struct rd *r, const char *k, size_t kn, void *arg)
+{
+	struct batchrd *br = arg;
+	unsigned bit;
+
+	if (KEY(k, "first")) bit = 1;
+	else if (KEY(k, "n")) bit = 2;
+	else if (KEY(k, "k")) bit = 4;
+	else if (KEY(k, "t")) bit = 8;
+	else if (KEY(k, "left")) bit = 16;
+	else if (KEY(k, "arms")) bit = 32;
+	else if (KEY(k, "tasks")) bit = 64;
+	else if (KEY(k, "done")) bit = 128;
+	else
+		return -1;
+	if (br->seen & bit)
+		return -1;
+	br->seen |= bit;
+	switch (bit) {
+	case 1: return num(r, &br->first);
+	case 2: return num(r, &br->n);
+	case 4: return num(r, &br->k);
+	case 8: return num(r, &br->t);
+	case 16: br->nleft = 0; return object(r, left_member, br);
+	case 32: return numbers(r, &br->arms, &br->narms, &br->carms);
+	case 64: return numbers(r, &br->tasks, &br->ntasks, &br->ctasks);
+	default:
+		/* [[lo, hi], ...] */
+		br->ndone = 0;
+		if (!eat(r, '['))
+			return -1;
+		if (eat(r, ']'))
+			return 0;
+		do {
+			if (br->ndone + 2 > br->cdone) {
+				double *nd = realloc(br->done, (br->cdone = 2 * br->cdone + 64) *
+				                     sizeof *nd);
+				if (!nd)
+					return -1;
+				br->done = nd;
+			}
+			if (!eat(r, '[') || num(r, &br->done[br->ndone]) < 0 || !eat(r, ',') ||
+			    num(r, &br->done[br->ndone + 1]) < 0 || !eat(r, ']'))
+				return -1;
+			br->ndone += 2;
+		} while (eat(r, ','));
+		return eat(r, ']') ? 0 : -1;
+	}
+}
+
+/* One batch, checked as statefile.c's load_pending checks it; *end: where
+ * the batch before ended. */
+static int
+make_batch(struct batchrd *br, long *end, double next_pull, long repeats)
+{
+	struct pb_state *st = br->st;
+	struct pb_batch *b;
+	long out = 0, back = 0, prev, m, *saved = NULL;
+	size_t q;
+	int rv = -1;
+
+	if ((br->seen & 0xfb) != 0xfb || !isint(br->first, (double)*end, next_pull - 1) ||
+	    !isint(br->n, 1, next_pull - br->first) || br->narms != (size_t)br->n ||
+	    br->ntasks != (size_t)br->n)
+		return -1;
+	if ((br->seen & 4) && (!isint(br->k, 1, br->n) || (long)br->n % (long)br->k))
+		return -1;
+	if (!(br->seen & 4))
+		br->k = 1;
+	if (repeats > 1 && (long)br->k % repeats)
+		return -1;
+	b = &st->batch[st->nbatch];
+	memset(b, 0, sizeof *b);
+	b->first = (long)br->first;
+	b->n = (long)br->n;
+	b->k = (long)br->k;
+	b->t = br->t;
+	*end = b->first + b->n;
+	b->cap = (size_t)b->n;
+	b->capdone = br->ndone / 2;
+	if (!(b->left = calloc(st->narms, sizeof *b->left)) ||
+	    !(b->arm = malloc(b->cap * sizeof *b->arm)) ||
+	    !(b->pos = malloc(b->cap * sizeof *b->pos)) ||
+	    (b->capdone && !(b->done = malloc(b->capdone * sizeof *b->done))) ||
+	    !(saved = calloc(st->narms, sizeof *saved))) {
+		st->nbatch++;
+		free(saved);
+		return -1;
+	}
+	st->nbatch++;
+	for (m = 0; m < b->n; m++) {
+		if (!isint(br->arms[m], 0, (double)st->narms - 1) ||
+		    !isint(br->tasks[m], -1, 9e15))
+			goto out;
+		b->arm[m] = (int)br->arms[m];
+		b->pos[m] = (long)br->tasks[m];
+	}
+	for (q = 0; q < br->nleft; q += 2) {
+		int ai = (int)br->left[q];
+		if (ai < 0 || !isint(br->left[q + 1], 0, (double)b->n) || saved[ai])
+			goto out;
+		saved[ai] = (long)br->left[q + 1] + 1;
+		out += saved[ai] - 1;
+	}
+	prev = b->first - 2;
+	for (q = 0; q < br->ndone; q += 2) {
+		double lo = br->done[q], hi = br->done[q + 1];
+		if (!isint(lo, (double)prev + 2, (double)*end - 1) ||
+		    !isint(hi, lo, (double)*end - 1))
+			goto out;
+		b->done[b->ndone][0] = (long)lo;
+		b->done[b->ndone][1] = prev = (long)hi;
+		back += prev - b->done[b->ndone][0] + 1;
+		b->ndone++;
+	}
+	for (m = 0, q = 0; m < b->n; m++) {
+		while (q < b->ndone && b->done[q][1] < b->first + m)
+			q++;
+		if (!(q < b->ndone && b->done[q][0] <= b->first + m))
+			b->left[b->arm[m]]++;
+	}
+	for (q = 0; q < st->narms; q++)
+		if (b->left[q] != (saved[q] ? saved[q] - 1 : 0))
+			goto out;
+	if (out + back == b->n)
+		rv = 0;
+out:
+	free(saved);
+	return rv;
+}
+
+static int
+read_pending(struct rd *r, struct pb_state *st, const cJSON *rest)
+{
+	const cJSON *np = cJSON_GetObjectItemCaseSensitive(rest, "next_pull"),
+	            *rp = cJSON_GetObjectItemCaseSensitive(rest, "repeats");
+	struct batchrd br;
+	size_t cap = 0;
+	long end = 1;
+	int rv = -1;
+
+	/* the numbers it is checked against come before it, as written */
+	if (!cJSON_IsNumber(np) || !(np->valuedouble <= PB_MAX_COUNT) ||
+	    (rp && (!cJSON_IsNumber(rp) || !(rp->valuedouble >= 1 &&
+	    rp->valuedouble <= PB_MAX_REPEATS))) || !eat(r, '['))
+		return -1; /* bad ones are the loader's to report */
+	memset(&br, 0, sizeof br);
+	br.st = st;
+	if (eat(r, ']'))
+		return 0;
+	do {
+		if (st->nbatch == cap) {
+			struct pb_batch *nb = realloc(st->batch, (cap = cap ? 2 * cap : 4) *
+			                              sizeof *nb);
+			if (!nb)
+				goto out;
+			st->batch = nb;
+		}
+		br.seen = 0;
+		br.nleft = br.ndone = br.narms = br.ntasks = 0;
+		if (object(r, batch_member, &br) < 0 ||
+		    make_batch(&br, &end, np->valuedouble, rp ? (long)rp->valuedouble : 1) < 0)
+			goto out;
+	} while (eat(r, ','));
+	rv = eat(r, ']') ? 0 : -1;
+out:
+	free(br.arms);
+	free(br.tasks);
+	free(br.done);
+	free(br.left);
+	return rv;
+}
+
 /* ---------------------------------------------------------------- top */
 
 struct toprd {
@@ -719,6 +955,7 @@ top_member(struct rd *r, const char *k, size_t kn, void *arg)
 	else if (KEY(k, "pairs")) bit = 2;
 	else if (KEY(k, "tasks")) bit = 4;
 	else if (KEY(k, "history")) bit = 8;
+	else if (KEY(k, "pending")) bit = 16;
 	else if (KEY(k, "contexts"))
 		return -1; /* each context's pool: the loader's */
 	if (bit) {
@@ -738,6 +975,8 @@ top_member(struct rd *r, const char *k, size_t kn, void *arg)
 			return t->seen & 1 ? read_pairs(r, t->st) : -1;
 		if (bit == 8)
 			return read_history(r, t->st);
+		if (bit == 16)
+			return t->seen & 1 ? read_pending(r, t->st, t->rest) : -1;
 		return read_tasks(r, &t->st->tasks);
 	}
 	if (cJSON_GetObjectItemCaseSensitive(t->rest, key) || !(v = tree(r)))
@@ -755,8 +994,8 @@ pb__state_read(struct pb_state *st, const char *buf, size_t len, cJSON **rest)
 	*rest = NULL;
 	if (pb__state_slow || !t.rest || strlen(buf) != len)
 		goto fail;
-	if (object(&r, top_member, &t) < 0 || (t.seen & 1) == 0)
-		goto fail;
+	if (object(&r, top_member, &t) < 0 || (t.seen & 17) != 17)
+		goto fail; /* no arms, or no pending list: the loader's messages */
 	ws(&r);
 	if (r.p != r.e)
 		goto fail;
