@@ -326,6 +326,11 @@ int pb__tasks_reserve(struct pb_tasks *t, size_t n);
  * memory; one walk of the index for both. */
 int pb__tasks_add_new(struct pb_tasks *t, const char *id, size_t len,
                       uint64_t dig);
+/* statepart.c, for stateread.c: the history and the pending list at r
+ * (struct pb__scan: statescan.h) into st; 0, or -1 for the cJSON loader. */
+struct pb__scan;
+int pb__read_history(struct pb__scan *r, struct pb_state *st);
+int pb__read_pending(struct pb__scan *r, struct pb_state *st, const cJSON *rest);
 /* Nonzero: pb_state_load skips pb__state_read (for tests comparing the
  * two readers). */
 extern int pb__state_slow;
