@@ -67,7 +67,34 @@ struct histrd {
 	struct serrd *sr;
 	unsigned seen;
 	double stride;
+	int sub; /* a context's history: no contexts of its own */
 };
+
+static int hist_member(struct pb__scan *r, const char *k, size_t kn, void *arg);
+
+/* One context's history, as pb_history_from_json reads it. */
+static int
+hist_ctx(struct pb__scan *r, const char *k, size_t kn, void *arg)
+{
+	struct histrd *hr = arg, sub = { NULL, hr->sr, 0, 0, 1 };
+	struct pb_history *h = hr->h;
+	char name[256];
+
+	if (kn >= sizeof name)
+		return -1;
+	memcpy(name, k, kn);
+	name[kn] = '\0';
+	if (pb_history_ctx(h, name) || !pb_history_ctx_add(h, name))
+		return -1;
+	if (object(r, hist_member, &sub) < 0 || sub.seen != 7) {
+		pb_history_free(sub.h);
+		return -1;
+	}
+	pb__history_done(sub.h);
+	pb_history_free(h->ctx[h->nctx - 1]);
+	h->ctx[h->nctx - 1] = sub.h;
+	return 0;
+}
 
 /* One arm's series, checked as history.c's read_series and read_sparse
  * check it. */
@@ -157,16 +184,20 @@ hist_member(struct pb__scan *r, const char *k, size_t kn, void *arg)
 		hr->seen |= 4;
 		return object(r, hist_arm, hr);
 	}
-	return -1; /* contexts, or what the loader would ignore: its own */
+	if (KEY(k, "contexts") && hr->seen == 7 && !hr->sub) {
+		hr->seen |= 8;
+		return object(r, hist_ctx, hr);
+	}
+	return -1; /* what the loader would ignore: its own */
 }
 
 int
 pb__read_history(struct pb__scan *r, struct pb_state *st)
 {
-	struct histrd hr = { NULL, malloc(sizeof(struct serrd)), 0, 0 };
+	struct histrd hr = { NULL, malloc(sizeof(struct serrd)), 0, 0, 0 };
 	int rv = -1;
 
-	if (hr.sr && object(r, hist_member, &hr) == 0 && hr.seen == 7) {
+	if (hr.sr && object(r, hist_member, &hr) == 0 && (hr.seen | 8) == 15) {
 		pb__history_done(hr.h);
 		st->hist = hr.h;
 		hr.h = NULL;

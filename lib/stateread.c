@@ -29,6 +29,9 @@ struct armrd {
 	int nstate;
 	unsigned seen;
 	double v[5]; /* pulls, sum, sumsq, nonbinary, errors */
+	const char *want; /* a context's arm: the state's arm's id, which
+	                   * its "id" must be; "retired" and "fields" are
+	                   * not its (the loader would ignore them) */
 };
 
 static int
@@ -56,7 +59,7 @@ arm_member(struct pb__scan *r, const char *k, size_t kn, void *arg)
 	else if (KEY(k, "fields")) bit = 1u << 12;
 	else
 		return -1;
-	if (ar->seen & bit)
+	if (ar->seen & bit || (ar->want && bit >= 1u << 11))
 		return -1;
 	ar->seen |= bit;
 	if (i < 5)
@@ -65,6 +68,9 @@ arm_member(struct pb__scan *r, const char *k, size_t kn, void *arg)
 	case 1u << 5: {
 		const char *s;
 		size_t n;
+		if (ar->want)
+			return str(r, &s, &n) < 0 || strlen(ar->want) != n ||
+			       memcmp(ar->want, s, n) ? -1 : 0;
 		if (str(r, &s, &n) < 0 || n == 0 || !(a->id = malloc(n + 1)))
 			return -1;
 		memcpy(a->id, s, n);
@@ -109,6 +115,25 @@ arm_member(struct pb__scan *r, const char *k, size_t kn, void *arg)
 	}
 }
 
+/* The statistics read, checked as pb_arm_stats_load checks them. */
+static int
+arm_stats(struct armrd *ar)
+{
+	struct pb_arm *a = ar->a;
+
+	if (!(ar->seen & (1u << 5)) || ar->v[1] > ar->v[0] + 1e-9 ||
+	    ar->v[0] > PB_MAX_COUNT || ar->v[3] > PB_MAX_COUNT || ar->v[4] > PB_MAX_COUNT ||
+	    ar->v[0] != floor(ar->v[0]) || ar->v[3] != floor(ar->v[3]) ||
+	    ar->v[4] != floor(ar->v[4]) || ar->v[3] > ar->v[0])
+		return -1;
+	a->st.n = (long)ar->v[0];
+	a->st.sum = ar->v[1];
+	a->st.sumsq = ar->v[2];
+	a->st.nonbinary = (long)ar->v[3];
+	a->errors = (long)ar->v[4];
+	return 0;
+}
+
 static int
 read_arms(struct pb__scan *r, struct pb_state *st)
 {
@@ -117,7 +142,7 @@ read_arms(struct pb__scan *r, struct pb_state *st)
 	if (!eat(r, '[') || eat(r, ']'))
 		return -1; /* no arms: the loader's message */
 	do {
-		struct armrd ar = { st, NULL, pb_policy_nstate(st->pol.kind), 0, { 0 } };
+		struct armrd ar = { st, NULL, pb_policy_nstate(st->pol.kind), 0, { 0 }, NULL };
 		struct pb_arm *a;
 		if (st->narms == cap) {
 			struct pb_arm *na = realloc(st->arms, (cap = cap ? 2 * cap : 64) * sizeof *na);
@@ -128,18 +153,8 @@ read_arms(struct pb__scan *r, struct pb_state *st)
 		a = ar.a = &st->arms[st->narms++];
 		memset(a, 0, sizeof *a);
 		if (object(r, arm_member, &ar) < 0 || (ar.seen & 0x101f) != 0x101f ||
-		    !(ar.seen & (1u << 5)))
+		    arm_stats(&ar) < 0)
 			return -1;
-		if (ar.v[1] > ar.v[0] + 1e-9 || ar.v[0] > PB_MAX_COUNT ||
-		    ar.v[3] > PB_MAX_COUNT || ar.v[4] > PB_MAX_COUNT ||
-		    ar.v[0] != floor(ar.v[0]) || ar.v[3] != floor(ar.v[3]) ||
-		    ar.v[4] != floor(ar.v[4]) || ar.v[3] > ar.v[0])
-			return -1;
-		a->st.n = (long)ar.v[0];
-		a->st.sum = ar.v[1];
-		a->st.sumsq = ar.v[2];
-		a->st.nonbinary = (long)ar.v[3];
-		a->errors = (long)ar.v[4];
 	} while (eat(r, ','));
 	if (!eat(r, ']') || pb__arms_index(st) < 0)
 		return -1;
@@ -219,7 +234,7 @@ refresh(struct pb_pair *p, struct memo *mm)
 }
 
 static int
-read_pairs(struct pb__scan *r, struct pb_state *st)
+read_pairs(struct pb__scan *r, struct pb_state *st, struct pb_pairs **pp)
 {
 	char a[256], b[256], prev[256] = "";
 	struct memo *mm;
@@ -265,7 +280,7 @@ read_pairs(struct pb__scan *r, struct pb_state *st)
 		    fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
 		    fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1])
 			goto out;
-		if (!(p = pb__pair_get(&st->pair, st->narms, i, j, 1)))
+		if (!(p = pb__pair_get(pp, st->narms, i, j, 1)))
 			goto out;
 		p->n = (long)n;
 		p->sum = v[3];
@@ -335,6 +350,91 @@ read_tasks(struct pb__scan *r, struct pb_tasks *t)
 	return eat(r, ']') ? 0 : -1;
 }
 
+/* ------------------------------------------------------------ contexts */
+
+struct ctxrd {
+	struct pb_state *st;
+	struct pb_ctx *c;
+	unsigned seen;
+};
+
+/* One value of the context field, as pb_ctx_load reads it: its arms the
+ * state's, in order. */
+static int
+ctx_member(struct pb__scan *r, const char *k, size_t kn, void *arg)
+{
+	struct ctxrd *cr = arg;
+	struct pb_state *st = cr->st;
+	char name[256];
+	size_t i = 0;
+	int ci;
+
+	if (KEY(k, "value") && !cr->seen) {
+		cr->seen = 1;
+		if (cstr(r, name, sizeof name) < 0 || pb_state_find_ctx(st, name) >= 0 ||
+		    (ci = pb_state_add_ctx(st, name)) < 0)
+			return -1;
+		cr->c = &st->ctx[ci];
+		return 0;
+	}
+	if (KEY(k, "arms") && cr->seen == 1) {
+		cr->seen |= 2;
+		if (!eat(r, '['))
+			return -1;
+		if (eat(r, ']'))
+			return st->narms == 0 ? 0 : -1;
+		do {
+			struct armrd ar = { st, NULL, pb_policy_nstate(st->pol.kind), 0,
+			                    { 0 }, NULL };
+			if (i >= st->narms)
+				return -1;
+			ar.a = &cr->c->arms[i];
+			ar.want = st->arms[i].id;
+			if (object(r, arm_member, &ar) < 0 || (ar.seen & 0x1f) != 0x1f ||
+			    arm_stats(&ar) < 0)
+				return -1;
+			i++;
+		} while (eat(r, ','));
+		return i == st->narms && eat(r, ']') ? 0 : -1;
+	}
+	if (KEY(k, "pairs") && (cr->seen & 3) == 3 && !(cr->seen & 4)) {
+		cr->seen |= 4;
+		return read_pairs(r, st, &cr->c->pair);
+	}
+	if (KEY(k, "tasks") && (cr->seen & 3) == 3 && !(cr->seen & 8)) {
+		cr->seen |= 8;
+		return read_tasks(r, &cr->c->tasks);
+	}
+	return -1;
+}
+
+static int
+read_contexts(struct pb__scan *r, struct pb_state *st)
+{
+	const char *f;
+	size_t fn;
+
+	if (!eat(r, '{') || str(r, &f, &fn) < 0 || fn != 5 || memcmp(f, "field", 5) ||
+	    !eat(r, ':') || str(r, &f, &fn) < 0 || fn == 0 ||
+	    !(st->ctx_field = malloc(fn + 1)))
+		return -1;
+	memcpy(st->ctx_field, f, fn);
+	st->ctx_field[fn] = '\0';
+	if (!eat(r, ',') || str(r, &f, &fn) < 0 || fn != 6 || memcmp(f, "values", 6) ||
+	    !eat(r, ':') || !eat(r, '['))
+		return -1;
+	if (!eat(r, ']')) {
+		do {
+			struct ctxrd cr = { st, NULL, 0 };
+			if (object(r, ctx_member, &cr) < 0 || (cr.seen & 3) != 3)
+				return -1;
+		} while (eat(r, ','));
+		if (!eat(r, ']'))
+			return -1;
+	}
+	return eat(r, '}') ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------- top */
 
 struct toprd {
@@ -360,8 +460,7 @@ top_member(struct pb__scan *r, const char *k, size_t kn, void *arg)
 	else if (KEY(k, "tasks")) bit = 4;
 	else if (KEY(k, "history")) bit = 8;
 	else if (KEY(k, "pending")) bit = 16;
-	else if (KEY(k, "contexts"))
-		return -1; /* each context's pool: the loader's */
+	else if (KEY(k, "contexts")) bit = 32;
 	if (bit) {
 		if (t->seen & bit)
 			return -1;
@@ -376,11 +475,15 @@ top_member(struct pb__scan *r, const char *k, size_t kn, void *arg)
 			return read_arms(r, t->st);
 		}
 		if (bit == 2)
-			return t->seen & 1 ? read_pairs(r, t->st) : -1;
+			return t->seen & 1 ? read_pairs(r, t->st, &t->st->pair) : -1;
 		if (bit == 8)
 			return pb__read_history(r, t->st);
 		if (bit == 16)
 			return t->seen & 1 ? pb__read_pending(r, t->st, t->rest) : -1;
+		if (bit == 32) /* beside "tasks", the loader's message */
+			return (t->seen & 5) == 1 ? read_contexts(r, t->st) : -1;
+		if (t->seen & 32)
+			return -1;
 		return read_tasks(r, &t->st->tasks);
 	}
 	if (cJSON_GetObjectItemCaseSensitive(t->rest, key) || !(v = tree(r)))

@@ -294,6 +294,42 @@ main(void)
 		pb_state_free(&st);
 		ok(n > 0, "%zu pairs", n);
 	}
+	/* a state with contexts, each its own arms' statistics, pairs and
+	 * pool, and a history of each */
+	{
+		static const char *cn[2] = { "math", "misc" };
+		char *ids[6] = { "q1", "q2", "q3", "q4", "q5", "q6" }, e2[PB_ERRLEN];
+		uint64_t dig[6] = { 11, 12, 13, 14, 15, 16 };
+		long pos[6], first;
+		int two[2] = { 0, 2 }, c, k;
+
+		ok(mkstate(&st, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n",
+		           "uniform", err) == 0, "three arms");
+		st.ctx_field = strdup("domain");
+		for (c = 0; c < 2; c++) {
+			pb_state_add_ctx(&st, cn[c]);
+			pb_state_learn(&st, c, 6, ids, dig, pos);
+		}
+		for (k = 0; k < 4; k++) {
+			c = k % 2;
+			pb_state_begin_batch(&st, 1e9 + k);
+			first = pb_state_hand_out_group(&st, c,
+			    pb_state_next_pos(&st, c, two, 2, NULL), two, 2);
+			pb_state_apply_ctx(&st, first, 0, 0.25 * k, cn[c], e2);
+			if (k < 3)
+				pb_state_apply_ctx(&st, first + 1, 2, 1, cn[c], e2);
+		}
+		pb_history_take(&st);
+		ok(pb_state_save(&st, path, err) == 0, "saved, with contexts");
+		pb_state_free(&st);
+		free(both(path, "a state with contexts", 1));
+		resave(path, "a state with contexts");
+		ok(pb_state_load(&st, path, err) == 0 && st.nctx == 2 && st.ctx[1].tasks.n == 6 &&
+		   st.ctx[0].arms[0].st.n == 2 && st.hist && st.hist->nctx == 2,
+		   "contexts read: pools, arms, histories");
+		pb_state_free(&st);
+	}
+
 	/* pb__state_write: the printer's text, a megabyte at a time */
 	{
 		enum { NT = 60000 };
