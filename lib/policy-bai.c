@@ -44,6 +44,21 @@ contention(const struct pb_state *st, double delta, unsigned char *in,
 
 /* -------------------------------------------------------------- lucb */
 
+/* LUCB's numbers per arm (pb_arm.pstate, "policy_state"):
+ *   [0 .. 2] its pulls, sum and upper bound when last computed (upper);
+ *   [3]      1 once the arm is knocked out by the paired rule (k >= 2);
+ *   [4 .. 11] the log-wealths of the PB_PAIR_GRID bets of its knock-out
+ *            e-process (lucb_pair), as race keeps them. */
+enum { LUCB_OUT = 3, LUCB_LW = 4, LUCB_NSTATE = 4 + PB_PAIR_GRID };
+
+/* Paired: the state was set for tasks shared by the leader and k - 1
+ * challengers (lucb:k=K, or pb-sample -k before the first reward). */
+static int
+lucb_paired(const struct pb_state *st)
+{
+	return st->pol.k >= 2;
+}
+
 /* The upper end of an arm's anytime interval at level d, pending pulls
  * counted at its mean (pb_mix_bounds). */
 static double
@@ -71,12 +86,18 @@ lucb_before(struct pb_state *st)
 		double n = pb__eff_n(a), s = pb__mean_or(a, 0.5) * n;
 		if (n == 0 || (a->pstate && a->pstate[0] == n && a->pstate[1] == s))
 			continue;
-		if (pb__pstate_make(a, 3, -1) < 0) /* -1: nothing cached yet */
+		if (pb__pstate_make(a, LUCB_NSTATE, -1) < 0) /* -1: none cached */
 			return;
 		a->pstate[2] = upper(a, d);
 		a->pstate[0] = n;
 		a->pstate[1] = s;
 	}
+}
+
+static int
+knocked(const struct pb_arm *a)
+{
+	return a->pstate && a->pstate[LUCB_OUT] != 0;
 }
 
 /* LUCB (Kalyanakrishnan et al. 2012, with KL bounds as in Kaufmann and
@@ -105,6 +126,48 @@ lucb_choose(const struct pb_state *st, struct pb_rng *r, double *work)
 	return pb__eff_n(&st->arms[ch]) < pb__eff_n(&st->arms[lead]) ? ch : lead;
 }
 
+/* -k m >= 2: one task for the leader and the m - 1 challengers with the
+ * highest upper bounds, those knocked out last (so a task still goes to
+ * m arms); before every arm has a pull, the untried ones first.  The
+ * leader is the group's first member, the opponent of every other
+ * (lucb_pair), and the best challenger its second, the leader's
+ * opponent.  Which arms share the task is fixed here, before any of its
+ * rewards.  O(K m). */
+static size_t
+lucb_group(struct pb_state *st, size_t k, int *out)
+{
+	double d = st->pol.delta / (double)st->narms, *key;
+	int lead = pb_glr_leader(st);
+	size_t i, got = 0, fixed = 0, at;
+
+	if (k < 2 || st->narms < 2)
+		return (size_t)-1; /* one at a time: lucb_choose */
+	if (!(key = malloc(k * sizeof *key)))
+		return (size_t)-1;
+	if (lead >= 0 && pb__untried(st) < 0)
+		out[got++] = lead, fixed = 1;
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[i];
+		double v;
+		if (fixed && (int)i == lead)
+			continue;
+		/* untried first, then open arms by upper bound, then the rest
+		 * (bounds are in [0,1]) */
+		v = pb__eff_n(a) == 0 ? 3 : upper(a, d) + (knocked(a) ? 0 : 1.5);
+		if (got == k && v <= key[got - 1])
+			continue;
+		at = got < k ? got++ : got - 1;
+		for (; at > fixed && key[at - 1] < v; at--) {
+			key[at] = key[at - 1];
+			out[at] = out[at - 1];
+		}
+		key[at] = v;
+		out[at] = (int)i;
+	}
+	free(key);
+	return got;
+}
+
 static void
 lucb_probs(const struct pb_state *st, double *p, double *work)
 {
@@ -125,13 +188,88 @@ lucb_index(const struct pb_state *st, int i)
 	return hi;
 }
 
+/* Arm x's paired knock-out e-process, as race's (policy-budget.c,
+ * race_bet): with d = r_o - r_x on a task x shared with its opponent o
+ * (the group's first member, the leader when the task was handed out;
+ * the second member for the first),
+ *     M_x = (1/8) sum over the bets lam of prod (1 + lam (r_o - r_x)),
+ * and x knocked out once log M_x >= log(2/delta).  o is fixed before
+ * the task's rewards and the task is fresh, so if x is a best arm,
+ * E[r_o - r_x | past] <= 0: each product is a nonnegative
+ * supermartingale, so is their mean, and M_x ever reaches 2/delta with
+ * probability <= delta/2 (Ville).  A task x did not share contributes a
+ * factor 1.  No union over the pairs is needed: a wrong verdict needs a
+ * best arm knocked out, one e-process.  lucb_stop spends the other
+ * delta/2 on the box rule. */
+static int
+lucb_bet(struct pb_state *st, int x, double d)
+{
+	struct pb_arm *a = &st->arms[x];
+
+	if (pb__pstate_make(a, LUCB_NSTATE, -1) < 0)
+		return -1;
+	if (a->pstate[LUCB_OUT])
+		return 0; /* out already: its e-process stops there */
+	pb_bets_add(a->pstate + LUCB_LW, d);
+	if (pb_bets_logm(a->pstate + LUCB_LW) >= log(2 / st->pol.delta))
+		a->pstate[LUCB_OUT] = 1;
+	return 0;
+}
+
+static int
+lucb_pair(struct pb_state *st, const struct pb_pairing *t)
+{
+	if (!lucb_paired(st))
+		return 0;
+	if ((t->sb == 0 || (t->sa == 0 && t->sb == 1)) &&
+	    lucb_bet(st, t->a, t->rb - t->ra) < 0)
+		return -1;
+	if ((t->sa == 0 || (t->sb == 0 && t->sa == 1)) &&
+	    lucb_bet(st, t->b, t->ra - t->rb) < 0)
+		return -1;
+	return 0;
+}
+
+/* LUCB's stopping rule.  Unpaired (k = 1): the box rule at delta.
+ * Paired (k >= 2): the leader is declared when every other arm is
+ * knocked out (lucb_bet, at delta/2) or boxed below it (pb_box_stop at
+ * delta/2), arm by arm.  A wrong verdict L != a* (a best arm) needs a*
+ * knocked out (probability <= delta/2) or a* boxed below L, which needs
+ * one of the K anytime intervals at delta/(2K) to fail (<= delta/2):
+ * <= delta in all.  The split is fixed by k, which is fixed before the
+ * first reward (pb_policy_note_k). */
+static int
+lucb_stop(const struct pb_state *st, double delta, int *best,
+          unsigned char *open)
+{
+	unsigned char small[64], *o;
+	size_t i;
+	int done;
+
+	if (!lucb_paired(st))
+		return pb_box_stop(st, delta, best, open);
+	o = open ? open : st->narms <= 64 ? small : malloc(st->narms);
+	if (!o)
+		return 0; /* out of memory: not done */
+	pb_box_stop(st, delta / 2, best, o);
+	done = *best >= 0 || st->narms == 1;
+	for (i = 0; i < st->narms; i++) {
+		if (o[i] && knocked(&st->arms[i]) && *best >= 0)
+			o[i] = 0;
+		done &= !o[i];
+	}
+	if (o != open && o != small)
+		free(o);
+	return done;
+}
+
 static int
 lucb_done(const struct pb_state *st, char why[PB_ERRLEN], int *best)
 {
 	int done;
 
 	*best = pb_glr_leader(st);
-	if ((done = pb_box_stop(st, st->pol.delta, best, NULL)))
+	if ((done = lucb_stop(st, st->pol.delta, best, NULL)))
 		say_best(st, *best, why);
 	return done;
 }
@@ -139,7 +277,7 @@ lucb_done(const struct pb_state *st, char why[PB_ERRLEN], int *best)
 static int
 lucb_contention(const struct pb_state *st, double delta, unsigned char *in)
 {
-	return contention(st, delta, in, pb_box_stop);
+	return contention(st, delta, in, lucb_stop);
 }
 
 static int
@@ -147,12 +285,43 @@ lucb_verdict(const struct pb_state *st, double delta, int *best,
              unsigned char *open, char why[PB_ERRLEN])
 {
 	(void)why;
-	return pb_box_stop(st, delta, best, open);
+	return lucb_stop(st, delta, best, open);
+}
+
+/* pb-update --merge of two shards of fresh tasks: each arm's bets'
+ * log-wealths add (the product over both shards' shared tasks, as if
+ * st's tasks came first, then other's: other's opponents were fixed by
+ * its own past, which is predictable in that order, and its tasks are
+ * independent of st's), and the arm is out if it was out in st or the
+ * merged mixture reaches log(2/delta); other's knock-outs alone do not
+ * count, as they would be a second look at delta/2. */
+static int
+lucb_merge(struct pb_state *st, const struct pb_state *other, const int *map)
+{
+	size_t i;
+	int m;
+
+	if (!lucb_paired(st))
+		return 0;
+	for (i = 0; i < other->narms; i++) {
+		struct pb_arm *a = &st->arms[map[i]];
+		const double *o = other->arms[i].pstate;
+		if (!o || map[i] < 0)
+			continue;
+		if (pb__pstate_make(a, LUCB_NSTATE, -1) < 0)
+			return -1;
+		for (m = 0; m < PB_PAIR_GRID; m++)
+			a->pstate[LUCB_LW + m] += o[LUCB_LW + m];
+		if (pb_bets_logm(a->pstate + LUCB_LW) >= log(2 / st->pol.delta))
+			a->pstate[LUCB_OUT] = 1;
+		a->pstate[0] = -1; /* the cached bound is stale */
+	}
+	return 0;
 }
 
 const struct pb_policy_ops pb_policy_lucb = {
 	.name = "lucb",
-	.nstate = 3, /* pulls, sum and upper bound when last computed */
+	.nstate = LUCB_NSTATE,
 	.start = -1,
 	.flags = PB_POLICY_DELTA,
 	.rule = "box",
@@ -160,9 +329,12 @@ const struct pb_policy_ops pb_policy_lucb = {
 	.choose = lucb_choose,
 	.probs = lucb_probs,
 	.index = lucb_index,
+	.pair = lucb_pair,
 	.done = lucb_done,
 	.contention = lucb_contention,
+	.group = lucb_group,
 	.verdict = lucb_verdict,
+	.merge = lucb_merge,
 };
 
 /* ----------------------------------------------------------- top-two */
