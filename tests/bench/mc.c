@@ -378,6 +378,21 @@ run_unpaired(const struct world *w, enum strat s, uint64_t seed)
 	return res;
 }
 
+/* A pull of arm back in (context c's too, c >= 0): pb_state_hand_out
+ * counted it pending, and pb-update's next load recounts the pulls
+ * still out, so a run of the pipeline sees it pending only until its
+ * reward is applied.  Without this, pending pulls pile up in a run of
+ * the bench and the policies that count them at the arm's mean (lucb)
+ * see inflated counts. */
+static void
+back(struct pb_state *st, int c, int arm)
+{
+	if (st->arms[arm].pending > 0)
+		st->arms[arm].pending--;
+	if (c >= 0 && st->ctx[c].arms[arm].pending > 0)
+		st->ctx[c].arms[arm].pending--;
+}
+
 /* Whether arm 0 is among the m arms a task goes to (race: the
  * survivors); how the bench sees a knock-out through the public API. */
 static int
@@ -435,6 +450,7 @@ run_race(const struct world *w, enum strat s, uint64_t seed)
 				fprintf(stderr, "mc: %s\n", err);
 				exit(2);
 			}
+			back(&st, -1, arm[i]);
 		}
 		res.calls += m;
 	}
@@ -678,7 +694,8 @@ run_finite(const struct fworld *w, enum strat s, long N, uint64_t seed)
 			                   o[task * w->k + arms[a]], err) != 0) {
 				fprintf(stderr, "mc: %s\n", err);
 				exit(2);
-			}
+			} else
+				back(&st, -1, arms[a]);
 		t += m;
 	}
 	(void)out;
@@ -920,7 +937,8 @@ run_contexts(enum strat s, long N, uint64_t seed)
 			                       o[(c * N + task) * 4 + arms[a]], cname[c], err) != 0) {
 				fprintf(stderr, "mc: %s\n", err);
 				exit(2);
-			}
+			} else
+				back(&st, c, arms[a]);
 		res.calls += m;
 	}
 	/* the totals' verdict, had it been given: against the weighted best */
@@ -1239,6 +1257,8 @@ main(int argc, char **argv)
 			finite = 0;
 		else if (!strcmp(argv[i], "--race-only"))
 			only_strat = S_RACE;
+		else if (!strcmp(argv[i], "--method") && i + 1 < argc)
+			only_strat = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--bounds-only"))
 			bounds_only = 1;
 		else if (!strcmp(argv[i], "--finite-only"))
