@@ -134,7 +134,7 @@ lucb_choose(const struct pb_state *st, struct pb_rng *r, double *work)
  * opponent.  Which arms share the task is fixed here, before any of its
  * rewards.  O(K m). */
 static size_t
-lucb_group(struct pb_state *st, size_t k, int *out)
+lucb_pick(const struct pb_state *st, size_t k, int *out)
 {
 	double d = st->pol.delta / (double)st->narms, *key;
 	int lead = pb_glr_leader(st);
@@ -168,10 +168,32 @@ lucb_group(struct pb_state *st, size_t k, int *out)
 	return got;
 }
 
+static size_t
+lucb_group(struct pb_state *st, size_t k, int *out)
+{
+	return lucb_pick(st, k, out);
+}
+
+/* The next pull's arm; paired, the shares of the next task's group
+ * (1/m each: the group is deterministic). */
 static void
 lucb_probs(const struct pb_state *st, double *p, double *work)
 {
-	pb__probs_fixed(st, p, work, lucb_choose);
+	size_t m = (size_t)st->pol.k, got, i;
+	int *out;
+
+	if (lucb_paired(st) && m > st->narms)
+		m = st->narms;
+	if (!lucb_paired(st) || !(out = malloc(m * sizeof *out))) {
+		pb__probs_fixed(st, p, work, lucb_choose);
+		return;
+	}
+	if ((got = lucb_pick(st, m, out)) == (size_t)-1 || got == 0)
+		pb__probs_fixed(st, p, work, lucb_choose);
+	else
+		for (i = 0; i < got; i++)
+			p[out[i]] = 1.0 / (double)got;
+	free(out);
 }
 
 /* The upper bound LUCB compares. */

@@ -82,6 +82,12 @@ test_lucb_group(void)
 	ok(m == 3 && arm[0] == 0 && arm[1] == 3 && arm[2] == 2,
 	   "-k 3: the leader a0, then a3 and a2, highest upper bounds first "
 	   "(got a%d a%d a%d)", arm[0], arm[1], arm[2]);
+	{
+		double pr[4];
+		pb_policy_probs(&st, pr);
+		ok(pr[0] == 0.5 && pr[3] == 0.5 && pr[1] == 0 && pr[2] == 0,
+		   "paired lucb's chances of the next pull: the group's, 1/2 each");
+	}
 	/* a knocked-out arm comes after every open one */
 	pb_policy_prepare(&st);
 	st.arms[3].pstate[L_OUT] = 1;
