@@ -19,18 +19,22 @@
  *
  * Each world prints two lower bounds and every method is compared with
  * the one that fits it (lower_bounds): unpaired methods with T*(mu)
- * log(1/delta), race, which learns only from tasks its arms share, with
- * the paired kl(delta, 1-delta) (sum_j 1/I_j + max_j 1/I_j).  The null
- * table (null_table) gives each rule's rate of ruling arm 0 out in
- * worlds of equal arms beside delta, and the closing summary puts world
- * 1, the finite pools and the null rates on one row per method.
+ * log(1/delta), the paired ones (race, lucb -k m), which learn only from
+ * tasks their arms share, with the paired kl(delta, 1-delta) (sum_j
+ * 1/I_j + max_j 1/I_j).  World 4 breaks the model (an arm x task
+ * interaction): every method's wrong declarations there.  The null table
+ * (null_table) gives each rule's rate of declaring at all beside its
+ * bound, and of ruling arm 0 out (race: knocking it out) beside delta,
+ * in worlds of equal arms, and the closing summary puts world 1, the
+ * finite pools and the null rates on one row per method.
  *
  * Built and run by tests/bench/mc.sh (cc -pthread -Ilib against
  * build/libpb.a).  Usage: mc [--seeds N] [--quick] [--threads N]
  * [--world 1|2|3|4] [--no-null] [--no-finite] [--finite-only]
- * [--race-only] [--bounds-only] [--finite-seeds N].  --quick: 40 seeds,
- * 100 a finite cell (N <= 1000), 200 a null cell, no runs in world 3
- * (about a minute on two cores). */
+ * [--race-only] [--method N] [--bounds-only] [--finite-seeds N].
+ * --method N: only method N (0 uniform + GLR ... 7 lucb -k 4).  --quick:
+ * 40 seeds, 100 a finite cell (N <= 1000), 200 a null cell, no runs in
+ * world 3 (a few minutes on two cores). */
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -1059,7 +1063,9 @@ null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
 	int ki, di, si, ok = 1;
 
 	printf("\nnull worlds: K equal arms (0.6, sd 2.5), %d runs a cell, capped at %ld "
-	       "calls (K = 2)\nand %ld (K = 5).  declared = runs whose rule fired; ruled "
+	       "calls (K = 2)\nand %ld (K = 5).  declared = runs whose rule fired, beside the "
+	       "bound the rule's\nproof gives on it (GLR: delta K/(K-1); box: delta; race: "
+	       "2 delta; paired lucb: 1.5 delta);\nruled "
 	       "0 out = runs that declared\nan arm other than arm 0 (race: knocked arm 0 "
 	       "out), which must stay <= delta by\ncontinuity from the world where arm 0 "
 	       "is better by epsilon; +- = binomial standard\nerror; spent = ruled 0 out / "
