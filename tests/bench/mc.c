@@ -776,7 +776,7 @@ finite_pools(int nseeds, int nthreads, int quick)
 	for (wi = 0; wi < (int)(sizeof fw / sizeof *fw); wi++) {
 		struct fworld *w = &fw[wi];
 		if (!w->graded) {
-			struct world cw = { w->k, w->sd, w->mu[0], w->mu[1], w->mu[w->k - 1], { 0 }, { 0 } };
+			struct world cw = { w->k, w->sd, w->mu[0], w->mu[1], w->mu[w->k - 1], { 0 }, { 0 }, 0 };
 			for (a = 0; a < w->k; a++) {
 				double lo = -30, hi = 30;
 				int it;
