@@ -57,7 +57,7 @@ struct pb_policy {
 	double budget;  /* successive-halving, -rejects: pulls in all */
 	double delta;   /* lucb, top-two, race: error probability */
 	double beta;    /* top-two: probability of pulling the leader */
-	double k;       /* lucb, race: arms per task (race: 0 = every survivor) */
+	double k;       /* lucb, top-two, race: arms per task (race: 0 = all) */
 };
 
 struct pb_arm {
@@ -537,9 +537,9 @@ int pb_policy_done(const struct pb_state *st, char why[PB_ERRLEN], int *best);
 
 /* pb-sample -k m (0: all) recorded in the policy's k, the group size its
  * hand-outs use: race always (its chances of the next pull, pb_policy_probs,
- * follow it); lucb only while no reward has been applied, since k >= 2
- * switches lucb to its paired stopping rule, which must be chosen before
- * any reward.  Other policies: nothing. */
+ * follow it); lucb and top-two only while no reward has been applied,
+ * since k >= 2 switches them to their paired stopping rule, which must be
+ * chosen before any reward.  Other policies: nothing. */
 void pb_policy_note_k(struct pb_state *st, long m);
 
 /* ===================================================================== */

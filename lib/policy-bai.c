@@ -42,6 +42,161 @@ contention(const struct pb_state *st, double delta, unsigned char *in,
 	return 0;
 }
 
+/* ------------------------------------------------- paired knock-outs */
+
+/* Paired lucb and top-two (k >= 2) keep, per arm, race's knock-out
+ * e-process (policy-budget.c, race_bet): with d = r_o - r_x on a task x
+ * shared with its opponent o (the group's first member, the leader when
+ * the task was handed out; the second member for the first),
+ *     M_x = (1/8) sum over the bets lam of prod (1 + lam (r_o - r_x)),
+ * x knocked out once log M_x >= log(2/delta).  Which arms share a task,
+ * and who is whose opponent, are fixed when the task is handed out,
+ * before its rewards, and the task is fresh, so if x is a best arm
+ * E[r_o - r_x | past] <= 0: each product is a nonnegative
+ * supermartingale, so is their mean, and M_x ever reaches 2/delta with
+ * probability <= delta/2 (Ville).  A task x did not share contributes a
+ * factor 1.  No union over the pairs is needed: a wrong verdict needs a
+ * best arm knocked out, one e-process.  ko_stop spends the other delta/2
+ * on the policy's unpaired rule.  Where the numbers sit in pstate: */
+struct ko {
+	int nstate;   /* the policy's numbers per arm */
+	double start; /* the first of them at the start */
+	int out, lw;  /* 1 once knocked out; the PB_PAIR_GRID log-wealths */
+};
+
+static int
+ko_out(const struct pb_arm *a, const struct ko *k)
+{
+	return a->pstate && a->pstate[k->out] != 0;
+}
+
+static int
+ko_bet(struct pb_state *st, const struct ko *k, int x, double d)
+{
+	struct pb_arm *a = &st->arms[x];
+
+	if (pb__pstate_make(a, k->nstate, k->start) < 0)
+		return -1;
+	if (a->pstate[k->out])
+		return 0; /* out already: its e-process stops there */
+	pb_bets_add(a->pstate + k->lw, d);
+	if (pb_bets_logm(a->pstate + k->lw) >= log(2 / st->pol.delta))
+		a->pstate[k->out] = 1;
+	return 0;
+}
+
+/* One task's rewards of two arms: the member first in the group is the
+ * opponent of every other, and the second the opponent of the first. */
+static int
+ko_pair(struct pb_state *st, const struct ko *k, const struct pb_pairing *t)
+{
+	if ((t->sb == 0 || (t->sa == 0 && t->sb == 1)) &&
+	    ko_bet(st, k, t->a, t->rb - t->ra) < 0)
+		return -1;
+	if ((t->sa == 0 || (t->sb == 0 && t->sa == 1)) &&
+	    ko_bet(st, k, t->b, t->ra - t->rb) < 0)
+		return -1;
+	return 0;
+}
+
+/* The paired stopping rule: the leader is declared when every other arm
+ * is knocked out (at delta/2) or separated from it by the policy's
+ * unpaired rule at delta/2, arm by arm.  A wrong verdict L != a* (a best
+ * arm) needs a* knocked out (probability <= delta/2) or separated below
+ * L by the unpaired rule, whose error is <= delta/2 (its own proof at
+ * delta/2): <= delta in all.  The split is fixed by k, which is fixed
+ * before the first reward (pb_policy_note_k). */
+static int
+ko_stop(const struct pb_state *st, const struct ko *k, double delta, int *best,
+        unsigned char *open,
+        int (*rule)(const struct pb_state *, double, int *, unsigned char *))
+{
+	unsigned char small[64], *o;
+	size_t i;
+	int done;
+
+	o = open ? open : st->narms <= 64 ? small : malloc(st->narms);
+	if (!o)
+		return 0; /* out of memory: not done */
+	rule(st, delta / 2, best, o);
+	done = *best >= 0 || st->narms == 1;
+	for (i = 0; i < st->narms; i++) {
+		if (o[i] && *best >= 0 && ko_out(&st->arms[i], k))
+			o[i] = 0;
+		done &= !o[i];
+	}
+	if (o != open && o != small)
+		free(o);
+	return done;
+}
+
+/* pb-update --merge of two shards of fresh tasks: each arm's bets'
+ * log-wealths add (the product over both shards' shared tasks, as if
+ * st's tasks came first, then other's: other's opponents were fixed by
+ * its own past, which is predictable in that order, and its tasks are
+ * independent of st's), and the arm is out if it was out in st or the
+ * merged mixture reaches log(2/delta); other's knock-outs alone do not
+ * count, as they would be a second look at delta/2. */
+static int
+ko_merge(struct pb_state *st, const struct ko *k, const struct pb_state *other,
+         const int *map)
+{
+	size_t i;
+	int m;
+
+	for (i = 0; i < other->narms; i++) {
+		struct pb_arm *a;
+		const double *o = other->arms[i].pstate;
+		if (!o || map[i] < 0)
+			continue;
+		a = &st->arms[map[i]];
+		if (pb__pstate_make(a, k->nstate, k->start) < 0)
+			return -1;
+		for (m = 0; m < PB_PAIR_GRID; m++)
+			a->pstate[k->lw + m] += o[k->lw + m];
+		if (pb_bets_logm(a->pstate + k->lw) >= log(2 / st->pol.delta))
+			a->pstate[k->out] = 1;
+	}
+	return 0;
+}
+
+/* The k >= 2 arms of a task: the leader first (untried arms before it
+ * while there are any), then the k - 1 others with the largest key,
+ * those knocked out last (so a task still goes to k arms).  key(st, i,
+ * arg) scores arm i in [0, 1]. */
+static size_t
+ko_group(const struct pb_state *st, const struct ko *ko, size_t k, int lead,
+         double (*key)(const struct pb_state *, size_t, void *), void *arg,
+         int *out)
+{
+	double *kv;
+	size_t i, got = 0, fixed = 0, at;
+
+	if (k < 2 || st->narms < 2 || !(kv = malloc(k * sizeof *kv)))
+		return (size_t)-1; /* one at a time: the policy's choose */
+	if (lead >= 0 && pb__untried(st) < 0)
+		out[got++] = lead, fixed = 1;
+	for (i = 0; i < st->narms; i++) {
+		const struct pb_arm *a = &st->arms[i];
+		double v;
+		if (fixed && (int)i == lead)
+			continue;
+		/* untried first, then open arms by key, then the rest */
+		v = pb__eff_n(a) == 0 ? 3 : key(st, i, arg) + (ko_out(a, ko) ? 0 : 1.5);
+		if (got == k && v <= kv[got - 1])
+			continue;
+		at = got < k ? got++ : got - 1;
+		for (; at > fixed && kv[at - 1] < v; at--) {
+			kv[at] = kv[at - 1];
+			out[at] = out[at - 1];
+		}
+		kv[at] = v;
+		out[at] = (int)i;
+	}
+	free(kv);
+	return got;
+}
+
 /* -------------------------------------------------------------- lucb */
 
 /* LUCB's numbers per arm (pb_arm.pstate, "policy_state"):
@@ -50,6 +205,7 @@ contention(const struct pb_state *st, double delta, unsigned char *in,
  *   [4 .. 11] the log-wealths of the PB_PAIR_GRID bets of its knock-out
  *            e-process (lucb_pair), as race keeps them. */
 enum { LUCB_OUT = 3, LUCB_LW = 4, LUCB_NSTATE = 4 + PB_PAIR_GRID };
+static const struct ko lucb_ko = { LUCB_NSTATE, -1, LUCB_OUT, LUCB_LW };
 
 /* Paired: the state was set for tasks shared by the leader and k - 1
  * challengers (lucb:k=K, or pb-sample -k before the first reward). */
@@ -94,12 +250,6 @@ lucb_before(struct pb_state *st)
 	}
 }
 
-static int
-knocked(const struct pb_arm *a)
-{
-	return a->pstate && a->pstate[LUCB_OUT] != 0;
-}
-
 /* LUCB (Kalyanakrishnan et al. 2012, with KL bounds as in Kaufmann and
  * Kalyanakrishnan 2013): the empirical leader, or the challenger with
  * the highest upper bound, whichever has fewer pulls.  The bounds are
@@ -133,39 +283,18 @@ lucb_choose(const struct pb_state *st, struct pb_rng *r, double *work)
  * (lucb_pair), and the best challenger its second, the leader's
  * opponent.  Which arms share the task is fixed here, before any of its
  * rewards.  O(K m). */
+static double
+lucb_key(const struct pb_state *st, size_t i, void *arg)
+{
+	return upper(&st->arms[i], *(const double *)arg);
+}
+
 static size_t
 lucb_pick(const struct pb_state *st, size_t k, int *out)
 {
-	double d = st->pol.delta / (double)st->narms, *key;
-	int lead = pb_glr_leader(st);
-	size_t i, got = 0, fixed = 0, at;
+	double d = st->pol.delta / (double)st->narms;
 
-	if (k < 2 || st->narms < 2)
-		return (size_t)-1; /* one at a time: lucb_choose */
-	if (!(key = malloc(k * sizeof *key)))
-		return (size_t)-1;
-	if (lead >= 0 && pb__untried(st) < 0)
-		out[got++] = lead, fixed = 1;
-	for (i = 0; i < st->narms; i++) {
-		const struct pb_arm *a = &st->arms[i];
-		double v;
-		if (fixed && (int)i == lead)
-			continue;
-		/* untried first, then open arms by upper bound, then the rest
-		 * (bounds are in [0,1]) */
-		v = pb__eff_n(a) == 0 ? 3 : upper(a, d) + (knocked(a) ? 0 : 1.5);
-		if (got == k && v <= key[got - 1])
-			continue;
-		at = got < k ? got++ : got - 1;
-		for (; at > fixed && key[at - 1] < v; at--) {
-			key[at] = key[at - 1];
-			out[at] = out[at - 1];
-		}
-		key[at] = v;
-		out[at] = (int)i;
-	}
-	free(key);
-	return got;
+	return ko_group(st, &lucb_ko, k, pb_glr_leader(st), lucb_key, &d, out);
 }
 
 static size_t
@@ -210,79 +339,34 @@ lucb_index(const struct pb_state *st, int i)
 	return hi;
 }
 
-/* Arm x's paired knock-out e-process, as race's (policy-budget.c,
- * race_bet): with d = r_o - r_x on a task x shared with its opponent o
- * (the group's first member, the leader when the task was handed out;
- * the second member for the first),
- *     M_x = (1/8) sum over the bets lam of prod (1 + lam (r_o - r_x)),
- * and x knocked out once log M_x >= log(2/delta).  o is fixed before
- * the task's rewards and the task is fresh, so if x is a best arm,
- * E[r_o - r_x | past] <= 0: each product is a nonnegative
- * supermartingale, so is their mean, and M_x ever reaches 2/delta with
- * probability <= delta/2 (Ville).  A task x did not share contributes a
- * factor 1.  No union over the pairs is needed: a wrong verdict needs a
- * best arm knocked out, one e-process.  lucb_stop spends the other
- * delta/2 on the box rule. */
-static int
-lucb_bet(struct pb_state *st, int x, double d)
-{
-	struct pb_arm *a = &st->arms[x];
-
-	if (pb__pstate_make(a, LUCB_NSTATE, -1) < 0)
-		return -1;
-	if (a->pstate[LUCB_OUT])
-		return 0; /* out already: its e-process stops there */
-	pb_bets_add(a->pstate + LUCB_LW, d);
-	if (pb_bets_logm(a->pstate + LUCB_LW) >= log(2 / st->pol.delta))
-		a->pstate[LUCB_OUT] = 1;
-	return 0;
-}
-
 static int
 lucb_pair(struct pb_state *st, const struct pb_pairing *t)
 {
-	if (!lucb_paired(st))
-		return 0;
-	if ((t->sb == 0 || (t->sa == 0 && t->sb == 1)) &&
-	    lucb_bet(st, t->a, t->rb - t->ra) < 0)
-		return -1;
-	if ((t->sa == 0 || (t->sb == 0 && t->sa == 1)) &&
-	    lucb_bet(st, t->b, t->ra - t->rb) < 0)
-		return -1;
-	return 0;
+	return lucb_paired(st) ? ko_pair(st, &lucb_ko, t) : 0;
 }
 
-/* LUCB's stopping rule.  Unpaired (k = 1): the box rule at delta.
- * Paired (k >= 2): the leader is declared when every other arm is
- * knocked out (lucb_bet, at delta/2) or boxed below it (pb_box_stop at
- * delta/2), arm by arm.  A wrong verdict L != a* (a best arm) needs a*
- * knocked out (probability <= delta/2) or a* boxed below L, which needs
- * one of the K anytime intervals at delta/(2K) to fail (<= delta/2):
- * <= delta in all.  The split is fixed by k, which is fixed before the
- * first reward (pb_policy_note_k). */
+/* Unpaired (k = 1): the box rule at delta; paired (k >= 2): knock-outs
+ * at delta/2 or the box rule at delta/2, arm by arm (ko_stop). */
 static int
 lucb_stop(const struct pb_state *st, double delta, int *best,
           unsigned char *open)
 {
-	unsigned char small[64], *o;
-	size_t i;
-	int done;
-
 	if (!lucb_paired(st))
 		return pb_box_stop(st, delta, best, open);
-	o = open ? open : st->narms <= 64 ? small : malloc(st->narms);
-	if (!o)
-		return 0; /* out of memory: not done */
-	pb_box_stop(st, delta / 2, best, o);
-	done = *best >= 0 || st->narms == 1;
-	for (i = 0; i < st->narms; i++) {
-		if (o[i] && knocked(&st->arms[i]) && *best >= 0)
-			o[i] = 0;
-		done &= !o[i];
-	}
-	if (o != open && o != small)
-		free(o);
-	return done;
+	return ko_stop(st, &lucb_ko, delta, best, open, pb_box_stop);
+}
+
+static int
+lucb_merge(struct pb_state *st, const struct pb_state *other, const int *map)
+{
+	if (!lucb_paired(st))
+		return 0;
+	if (ko_merge(st, &lucb_ko, other, map) < 0)
+		return -1;
+	for (size_t i = 0; i < st->narms; i++)
+		if (st->arms[i].pstate)
+			st->arms[i].pstate[0] = -1; /* the cached bound is stale */
+	return 0;
 }
 
 static int
@@ -308,37 +392,6 @@ lucb_verdict(const struct pb_state *st, double delta, int *best,
 {
 	(void)why;
 	return lucb_stop(st, delta, best, open);
-}
-
-/* pb-update --merge of two shards of fresh tasks: each arm's bets'
- * log-wealths add (the product over both shards' shared tasks, as if
- * st's tasks came first, then other's: other's opponents were fixed by
- * its own past, which is predictable in that order, and its tasks are
- * independent of st's), and the arm is out if it was out in st or the
- * merged mixture reaches log(2/delta); other's knock-outs alone do not
- * count, as they would be a second look at delta/2. */
-static int
-lucb_merge(struct pb_state *st, const struct pb_state *other, const int *map)
-{
-	size_t i;
-	int m;
-
-	if (!lucb_paired(st))
-		return 0;
-	for (i = 0; i < other->narms; i++) {
-		struct pb_arm *a = &st->arms[map[i]];
-		const double *o = other->arms[i].pstate;
-		if (!o || map[i] < 0)
-			continue;
-		if (pb__pstate_make(a, LUCB_NSTATE, -1) < 0)
-			return -1;
-		for (m = 0; m < PB_PAIR_GRID; m++)
-			a->pstate[LUCB_LW + m] += o[LUCB_LW + m];
-		if (pb_bets_logm(a->pstate + LUCB_LW) >= log(2 / st->pol.delta))
-			a->pstate[LUCB_OUT] = 1;
-		a->pstate[0] = -1; /* the cached bound is stale */
-	}
-	return 0;
 }
 
 const struct pb_policy_ops pb_policy_lucb = {
@@ -413,10 +466,97 @@ toptwo_choose(const struct pb_state *st, struct pb_rng *r, double *theta)
 	return ch;
 }
 
+/* Top-two's numbers per arm, only when paired (k >= 2): [0] 1 once the
+ * arm is knocked out, [1 .. 8] the log-wealths of its knock-out
+ * e-process (ko_bet). */
+enum { TT_OUT = 0, TT_LW = 1, TT_NSTATE = 1 + PB_PAIR_GRID };
+static const struct ko tt_ko = { TT_NSTATE, 0, TT_OUT, TT_LW };
+
+static int
+toptwo_paired(const struct pb_state *st)
+{
+	return st->pol.k >= 2;
+}
+
+static double
+toptwo_key(const struct pb_state *st, size_t i, void *arg)
+{
+	double v = ((const double *)arg)[i];
+
+	(void)st;
+	return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+/* -k m >= 2: one task for the empirical leader and the m - 1 arms not
+ * yet knocked out with the largest posterior draws (a Thompson sample of
+ * the challengers, fresh for every task), untried arms first.  The
+ * leader is the group's first member, every challenger's opponent.
+ * Fixed at hand-out, before the task's rewards. */
+static size_t
+toptwo_pick(const struct pb_state *st, struct pb_rng *r, size_t k, int *out)
+{
+	double *theta = malloc((st->narms ? st->narms : 1) * sizeof *theta);
+	size_t got;
+
+	if (!theta)
+		return (size_t)-1;
+	pb__posterior_draw(st, r, theta);
+	got = ko_group(st, &tt_ko, k, pb_glr_leader(st), toptwo_key, theta, out);
+	free(theta);
+	return got;
+}
+
+static size_t
+toptwo_group(struct pb_state *st, size_t k, int *out)
+{
+	return toptwo_pick(st, &st->rng, k, out);
+}
+
+/* Paired: each arm's share of the next task's pulls, by Monte Carlo over
+ * the challengers' draws with a fixed seed. */
 static void
 toptwo_probs(const struct pb_state *st, double *p, double *work)
 {
-	pb__probs_mc(st, p, work, toptwo_choose);
+	size_t m = (size_t)st->pol.k, got, i, d, draws = 200;
+	struct pb_rng r;
+	int *out;
+
+	if (m > st->narms)
+		m = st->narms;
+	if (!toptwo_paired(st) || m < 2 || !(out = malloc(m * sizeof *out))) {
+		pb__probs_mc(st, p, work, toptwo_choose);
+		return;
+	}
+	pb_rng_seed(&r, 0x7005eedULL);
+	for (d = 0; d < draws; d++) {
+		if ((got = toptwo_pick(st, &r, m, out)) == (size_t)-1 || got == 0)
+			break;
+		for (i = 0; i < got; i++)
+			p[out[i]] += 1.0 / ((double)draws * (double)got);
+	}
+	free(out);
+	if (d < draws) { /* out of memory: top-two's own chances */
+		for (i = 0; i < st->narms; i++)
+			p[i] = 0;
+		pb__probs_mc(st, p, work, toptwo_choose);
+	}
+}
+
+static int
+toptwo_pair(struct pb_state *st, const struct pb_pairing *t)
+{
+	return toptwo_paired(st) ? ko_pair(st, &tt_ko, t) : 0;
+}
+
+/* Unpaired (k = 1): the GLR rule at delta; paired (k >= 2): knock-outs
+ * at delta/2 or the GLR rule at delta/2, arm by arm (ko_stop). */
+static int
+toptwo_stop(const struct pb_state *st, double delta, int *best,
+            unsigned char *open)
+{
+	if (!toptwo_paired(st))
+		return pb_glr_stop(st, delta, best, open);
+	return ko_stop(st, &tt_ko, delta, best, open, pb_glr_stop);
 }
 
 static int
@@ -425,7 +565,7 @@ toptwo_done(const struct pb_state *st, char why[PB_ERRLEN], int *best)
 	int done;
 
 	*best = pb_glr_leader(st);
-	if ((done = pb_glr_stop(st, st->pol.delta, best, NULL)))
+	if ((done = toptwo_stop(st, st->pol.delta, best, NULL)))
 		say_best(st, *best, why);
 	return done;
 }
@@ -433,7 +573,21 @@ toptwo_done(const struct pb_state *st, char why[PB_ERRLEN], int *best)
 static int
 toptwo_contention(const struct pb_state *st, double delta, unsigned char *in)
 {
-	return contention(st, delta, in, pb_glr_stop);
+	return contention(st, delta, in, toptwo_stop);
+}
+
+static int
+toptwo_verdict(const struct pb_state *st, double delta, int *best,
+               unsigned char *open, char why[PB_ERRLEN])
+{
+	(void)why;
+	return toptwo_stop(st, delta, best, open);
+}
+
+static int
+toptwo_merge(struct pb_state *st, const struct pb_state *other, const int *map)
+{
+	return toptwo_paired(st) ? ko_merge(st, &tt_ko, other, map) : 0;
 }
 
 static int
@@ -444,11 +598,16 @@ toptwo_check(const struct pb_policy *p, char err[PB_ERRLEN])
 
 const struct pb_policy_ops pb_policy_toptwo = {
 	.name = "top-two",
+	.nstate = TT_NSTATE, /* used only when paired */
 	.flags = PB_POLICY_DELTA,
 	.check = toptwo_check,
 	.choose = toptwo_choose,
 	.probs = toptwo_probs,
 	.index = pb__posterior_mean,
+	.pair = toptwo_pair,
 	.done = toptwo_done,
 	.contention = toptwo_contention,
+	.group = toptwo_group,
+	.verdict = toptwo_verdict,
+	.merge = toptwo_merge,
 };

@@ -66,6 +66,7 @@ const struct pb_policy_param pb_policy_params[] = {
 	P(PB_POL_TOPTWO, "a", a0, 1, 0, INFINITY, 0, 0),
 	P(PB_POL_TOPTWO, "b", b0, 1, 0, INFINITY, 0, 0),
 	P(PB_POL_LUCB, "k", k, 1, 1, 1e9, 1, 1),
+	P(PB_POL_TOPTWO, "k", k, 1, 1, 1e9, 1, 1),
 	P(PB_POL_RACE, "k", k, 0, 0, 1e9, 1, 1),
 };
 #undef P
@@ -267,7 +268,7 @@ pb_policy_note_k(struct pb_state *st, long m)
 
 	if (!find_param(st->pol.kind, "k") || m < 0)
 		return;
-	if (st->pol.kind == PB_POL_LUCB) {
+	if (st->pol.kind == PB_POL_LUCB || st->pol.kind == PB_POL_TOPTWO) {
 		for (i = 0; i < st->narms; i++)
 			used += st->arms[i].st.n + st->arms[i].errors;
 		if (used || m < 1)

@@ -32,7 +32,7 @@
  * build/libpb.a).  Usage: mc [--seeds N] [--quick] [--threads N]
  * [--world 1|2|3|4] [--no-null] [--no-finite] [--finite-only]
  * [--race-only] [--method N] [--bounds-only] [--finite-seeds N].
- * --method N: only method N (0 uniform + GLR ... 7 lucb -k 4).  --quick:
+ * --method N: only method N (0 uniform + GLR ... 8 top-two -k 2).  --quick:
  * 40 seeds, 100 a finite cell (N <= 1000), 200 a null cell, no runs in
  * world 3 (a few minutes on two cores). */
 #include <limits.h>
@@ -67,31 +67,34 @@ static struct world worlds[] = {
 #define NWORLD (int)(sizeof worlds / sizeof *worlds)
 
 enum strat { S_UNIFORM, S_UNIBOX, S_UCB1, S_LUCB, S_RACE, S_TOPTWO, S_LUCB2,
-	S_LUCB4, NSTRAT };
+	S_LUCB4, S_TT2, NSTRAT };
 static const char *strat_name[NSTRAT] = {
 	"uniform + GLR stop", "uniform + box stop", "ucb1 + GLR stop",
 	"lucb (box stop)", "race (paired)", "top-two (GLR stop)",
-	"lucb -k 2 (paired)", "lucb -k 4 (paired)",
+	"lucb -k 2 (paired)", "lucb -k 4 (paired)", "top-two -k 2 (paired)",
 };
 static const char *strat_policy[NSTRAT] = {
 	"uniform", "uniform", "ucb1", "lucb", "race", "top-two", "lucb", "lucb",
+	"top-two",
 };
 /* Whether a method learns from tasks its arms share (its bound is the
  * paired one) or from independent pulls (the unpaired one); the arms a
  * task goes to (0: the policy's group, race's survivors; 1: unpaired). */
-static const int strat_paired[NSTRAT] = { 0, 0, 0, 0, 1, 0, 1, 1 };
-static const int strat_k[NSTRAT] = { 1, 1, 1, 1, 0, 1, 2, 4 };
+static const int strat_paired[NSTRAT] = { 0, 0, 0, 0, 1, 0, 1, 1, 1 };
+static const int strat_k[NSTRAT] = { 1, 1, 1, 1, 0, 1, 2, 4, 2 };
 /* The bound on declaring at all in a null world (K equal arms), in units
  * of delta: the GLR rule at log((K-1)/delta) K/(K-1) (a verdict for L
  * needs Z(L, a) high for one fixed best arm a != L, a union over K);
  * the box rule 1 (a verdict needs an interval to fail); race 2 (arm 0 or
  * arm 1 knocked out); paired lucb 1.5 (an interval at delta/2K failing,
- * or arm 0 or arm 1 knocked out at delta/2).  0: K/(K-1). */
-static const double strat_declare[NSTRAT] = { 0, 1, 0, 1, 2, 0, 1.5, 1.5 };
+ * or arm 0 or arm 1 knocked out at delta/2); paired top-two 1 + K/(2(K-1))
+ * (the GLR rule at delta/2, or arm 0 or 1 knocked out at delta/2).
+ * 0: K/(K-1); -1: 1 + K/(2(K-1)). */
+static const double strat_declare[NSTRAT] = { 0, 1, 0, 1, 2, 0, 1.5, 1.5, -1 };
 
 static double delta = 0.05;
 static long caps[NSTRAT] = { 5000000, 5000000, 1000000, 2000000, 2000000, 2000000,
-                             2000000, 2000000 };
+                             2000000, 2000000, 2000000 };
 
 static double
 sigmoid(double x)
@@ -314,7 +317,7 @@ make_state_k(struct pb_state *st, int k, const char *policy, int pk)
 
 	for (i = 0; i < k; i++)
 		off += sprintf(buf + off, "{\"id\":\"arm%d\"}\n", i);
-	if (!strcmp(policy, "lucb") && pk >= 2)
+	if ((!strcmp(policy, "lucb") || !strcmp(policy, "top-two")) && pk >= 2)
 		snprintf(spec, sizeof spec, "%s:delta=%.17g,k=%d", policy, delta, pk);
 	else if (!strcmp(policy, "lucb") || !strcmp(policy, "top-two") || !strcmp(policy, "race"))
 		snprintf(spec, sizeof spec, "%s:delta=%.17g", policy, delta);
@@ -1065,7 +1068,7 @@ null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
 	printf("\nnull worlds: K equal arms (0.6, sd 2.5), %d runs a cell, capped at %ld "
 	       "calls (K = 2)\nand %ld (K = 5).  declared = runs whose rule fired, beside the "
 	       "bound the rule's\nproof gives on it (GLR: delta K/(K-1); box: delta; race: "
-	       "2 delta; paired lucb: 1.5 delta);\nruled "
+	       "2 delta; paired lucb: 1.5 delta;\npaired top-two: delta (1 + K/(2(K-1))));\nruled "
 	       "0 out = runs that declared\nan arm other than arm 0 (race: knocked arm 0 "
 	       "out), which must stay <= delta by\ncontinuity from the world where arm 0 "
 	       "is better by epsilon; +- = binomial standard\nerror; spent = ruled 0 out / "
@@ -1080,8 +1083,9 @@ null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
 				struct nullcell c = null_cell(ks[ki], (enum strat)si, ds[di],
 				                              ks[ki] == 2 ? cap2 : cap5, nseeds, nthreads);
 				double n = c.n, pd = c.declared / n, p0 = c.out0 / n;
+				double kk = (double)ks[ki] / (ks[ki] - 1);
 				double db = ds[di] * (strat_declare[si] > 0 ? strat_declare[si] :
-				            (double)ks[ki] / (ks[ki] - 1));
+				            strat_declare[si] < 0 ? 1 + kk / 2 : kk);
 				printf("  %-22s %5d/%-5d %.3f %7.3f %5d/%-5d %.3f+-%.3f %6.2f\n",
 				       strat_name[si], c.declared, c.n, pd, db > 1 ? 1 : db, c.out0,
 				       c.n, p0, sqrt(p0 * (1 - p0) / n), p0 / ds[di]);

@@ -234,7 +234,8 @@ test_merge(const char *policy, size_t k, int lw0, int nlw)
 	out = 0;
 	for (i = 0; i < 5; i++) {
 		double lm = pb_bets_logm(a.arms[i].pstate + lw0);
-		int in = k == 0 ? a.arms[i].pstate[0] != 0 : a.arms[i].pstate[L_OUT] == 0;
+		int in = k == 0 ? a.arms[i].pstate[0] != 0 :
+		         a.arms[i].pstate[lw0 - 1] == 0; /* the out flag precedes */
 		out += !in;
 		if (lm >= log((k == 0 ? 1 : 2) / a.pol.delta) && in && k != 0)
 			exact = 0;
@@ -302,9 +303,54 @@ test_lucb_null(void)
 	   "arm than a0 in %d of 200 runs (delta 0.05: 10, +2 s.e.)", wrong);
 }
 
+/* Paired top-two: the leader and a challenger drawn from the posterior
+ * among the open arms; a loser is knocked out at log(2/delta). */
+static void
+test_toptwo(void)
+{
+	int arm[4], m, t, at = -1, n = 0, b;
+	double lw[PB_PAIR_GRID] = { 0 };
+	char why[PB_ERRLEN], err[PB_ERRLEN];
+
+	setup("top-two:k=2", 3);
+	give(0, 50, 30);
+	give(1, 50, 29);
+	give(2, 50, 10);
+	m = pb_state_choose(&st, -1, 2, NULL, arm);
+	ok(m == 2 && arm[0] == 0 && arm[1] == 1, "top-two -k 2: the leader a0 "
+	   "first, then the only plausible challenger a1 (a%d)", arm[1]);
+	while (pb_bets_logm(lw) < log(2 / 0.05)) {
+		pb_bets_add(lw, 1);
+		n++;
+	}
+	setup("top-two:delta=0.05,k=2", 2);
+	give(0, 2000, 1200);
+	give(1, 2000, 1160);
+	for (t = 1; t <= n + 2 && !pb_state_done(&st, -1, why, NULL); t++) {
+		m = pb_state_choose(&st, -1, 2, NULL, arm);
+		pb_state_begin_batch(&st, 0);
+		st.batch[st.nbatch - 1].k = m;
+		pb_state_hand_out(&st, arm[0]);
+		pb_state_hand_out(&st, arm[1]);
+		pb_state_apply(&st, st.next_pull - 2, arm[0], arm[0] == 0, err);
+		pb_state_apply(&st, st.next_pull - 1, arm[1], arm[1] == 0, err);
+		if (at < 0 && st.arms[1].pstate[0])
+			at = t;
+	}
+	ok(at == n && pb_state_done(&st, -1, why, &b) && b == 0, "top-two -k 2: "
+	   "the loser is out after %d tasks (n = %d), and a0 declared", at, n);
+	setup("top-two:delta=0.05", 2);
+	give(0, 2000 + n, 1200 + n);
+	give(1, 2000 + n, 1160);
+	ok(!pb_state_done(&st, -1, why, &b), "k = 1: the GLR rule alone, no "
+	   "verdict on the same rewards");
+}
+
 int
 main(void)
 {
+	test_toptwo();
+	test_merge("top-two:delta=0.05,k=2", 2, 1, PB_PAIR_GRID);
 	test_lucb_group();
 	test_note_k();
 	test_race_probs();
