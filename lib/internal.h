@@ -272,6 +272,10 @@ size_t pb_policy_group(struct pb_state *st, size_t k, int *out);
  * totals and in each context (ops->merge), after the rewards, pool and
  * contexts were merged.  -1 out of memory. */
 int pb_policy_merge(struct pb_state *st, const struct pb_state *other);
+/* policy.c, for verdict.c: the name of the policy's stopping rule as the
+ * verdict gives it ("glr", "box", "paired", "budget", and for lucb and
+ * top-two with k >= 2 "paired or box", "paired or glr"). */
+const char *pb__policy_rule(const struct pb_policy *p);
 
 /* --- merge.c */
 

@@ -399,6 +399,16 @@ pb_policy_group(struct pb_state *st, size_t k, int *out)
 	return OPS(st)->group ? OPS(st)->group(st, k, out) : (size_t)-1;
 }
 
+const char *
+pb__policy_rule(const struct pb_policy *p)
+{
+	if (p->kind == PB_POL_LUCB && p->k >= 2)
+		return "paired or box";
+	if (p->kind == PB_POL_TOPTWO && p->k >= 2)
+		return "paired or glr";
+	return ops[p->kind]->rule ? ops[p->kind]->rule : "glr";
+}
+
 /* ---------------------------------------------------------------- merge */
 
 int

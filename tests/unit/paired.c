@@ -130,6 +130,14 @@ test_lucb_group(void)
 	   "where log M first reaches log(2/delta) (n = %d), and the run stops", at, n);
 	ok(pb_state_done(&st, -1, why, &m) && m == 0, "and a0 is declared: %s", why);
 	{
+		struct pb_verdict v;
+		int rv = pb_bandit_verdict(&st, 0.95, NAN, &v);
+		ok(rv == 0 && v.done && v.best == 0 &&
+		   !strcmp(v.rule, "paired or box") && !v.open[1], "the verdict "
+		   "(pb-report's): a0, by the \"%s\" rule", rv == 0 ? v.rule : "?");
+		pb_verdict_free(&v);
+	}
+	{
 		/* the same rewards under k = 1 (box rule only, at delta): no
 		 * knock-out, no verdict */
 		int b;
