@@ -109,15 +109,26 @@ ko_pair(struct pb_state *st, const struct ko *k, const struct pb_pairing *t)
 static int
 ko_stop(const struct pb_state *st, const struct ko *k, double delta, int *best,
         unsigned char *open,
-        int (*rule)(const struct pb_state *, double, int *, unsigned char *))
+        int (*rule)(const struct pb_state *, double, int *, unsigned char *),
+        int (*sep)(const struct pb_state *, double, int, int))
 {
-	unsigned char small[64], *o;
+	unsigned char *o;
 	size_t i;
 	int done;
 
-	o = open ? open : st->narms <= 64 ? small : malloc(st->narms);
-	if (!o)
-		return 0; /* out of memory: not done */
+	if (!open) {
+		/* only whether to stop: the first arm neither knocked out nor
+		 * separated ends the look, at O(1) bounds rather than O(K) */
+		*best = st->narms == 1 ? 0 : pb_glr_leader(st);
+		if (st->narms == 1 || *best < 0)
+			return st->narms == 1;
+		for (i = 0; i < st->narms; i++)
+			if ((int)i != *best && !ko_out(&st->arms[i], k) &&
+			    !sep(st, delta / 2, *best, (int)i))
+				return 0;
+		return 1;
+	}
+	o = open;
 	rule(st, delta / 2, best, o);
 	done = *best >= 0 || st->narms == 1;
 	for (i = 0; i < st->narms; i++) {
@@ -125,9 +136,26 @@ ko_stop(const struct pb_state *st, const struct ko *k, double delta, int *best,
 			o[i] = 0;
 		done &= !o[i];
 	}
-	if (o != open && o != small)
-		free(o);
 	return done;
+}
+
+/* Whether the leader l is separated from arm j by the box rule at delta
+ * (pb_box_stop's test for one arm), and by the GLR rule (pb_glr_stop's). */
+static int
+sep_box(const struct pb_state *st, double delta, int l, int j)
+{
+	double d = delta / (double)st->narms, llo, lhi, lo, hi;
+
+	pb_mix_bounds(st->arms[l].st.sum, (double)st->arms[l].st.n, d, &llo, &lhi);
+	pb_mix_bounds(st->arms[j].st.sum, (double)st->arms[j].st.n, d, &lo, &hi);
+	return hi < llo;
+}
+
+static int
+sep_glr(const struct pb_state *st, double delta, int l, int j)
+{
+	return st->arms[j].st.n > 0 && pb_glr_z(&st->arms[l].st, &st->arms[j].st) >=
+	       pb_glr_threshold(st->narms, delta);
 }
 
 /* pb-update --merge of two shards of fresh tasks: each arm's bets'
@@ -300,6 +328,7 @@ lucb_pick(const struct pb_state *st, size_t k, int *out)
 static size_t
 lucb_group(struct pb_state *st, size_t k, int *out)
 {
+	lucb_before(st); /* the cached bounds, refreshed where stale */
 	return lucb_pick(st, k, out);
 }
 
@@ -353,7 +382,7 @@ lucb_stop(const struct pb_state *st, double delta, int *best,
 {
 	if (!lucb_paired(st))
 		return pb_box_stop(st, delta, best, open);
-	return ko_stop(st, &lucb_ko, delta, best, open, pb_box_stop);
+	return ko_stop(st, &lucb_ko, delta, best, open, pb_box_stop, sep_box);
 }
 
 static int
@@ -556,7 +585,7 @@ toptwo_stop(const struct pb_state *st, double delta, int *best,
 {
 	if (!toptwo_paired(st))
 		return pb_glr_stop(st, delta, best, open);
-	return ko_stop(st, &tt_ko, delta, best, open, pb_glr_stop);
+	return ko_stop(st, &tt_ko, delta, best, open, pb_glr_stop, sep_glr);
 }
 
 static int
