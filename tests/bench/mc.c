@@ -86,11 +86,11 @@ static const int strat_k[NSTRAT] = { 1, 1, 1, 1, 0, 1, 2, 4, 2 };
  * of delta: the GLR rule at log((K-1)/delta) K/(K-1) (a verdict for L
  * needs Z(L, a) high for one fixed best arm a != L, a union over K);
  * the box rule 1 (a verdict needs an interval to fail); race 2 (arm 0 or
- * arm 1 knocked out); paired lucb 1.5 (an interval at delta/2K failing,
- * or arm 0 or arm 1 knocked out at delta/2); paired top-two 1 + K/(2(K-1))
- * (the GLR rule at delta/2, or arm 0 or 1 knocked out at delta/2).
- * 0: K/(K-1); -1: 1 + K/(2(K-1)). */
-static const double strat_declare[NSTRAT] = { 0, 1, 0, 1, 2, 0, 1.5, 1.5, -1 };
+ * arm 1 knocked out); paired lucb 1.95 (an interval at 0.05 delta / K
+ * failing, or arm 0 or arm 1 knocked out at 0.95 delta); paired top-two
+ * 1.9 + 0.05 K/(K-1) (the GLR rule at 0.05 delta, or arm 0 or 1 knocked
+ * out at 0.95 delta).  0: K/(K-1); -1: paired top-two's. */
+static const double strat_declare[NSTRAT] = { 0, 1, 0, 1, 2, 0, 1.95, 1.95, -1 };
 
 static double delta = 0.05;
 static long caps[NSTRAT] = { 5000000, 5000000, 1000000, 2000000, 2000000, 2000000,
@@ -1068,7 +1068,7 @@ null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
 	printf("\nnull worlds: K equal arms (0.6, sd 2.5), %d runs a cell, capped at %ld "
 	       "calls (K = 2)\nand %ld (K = 5).  declared = runs whose rule fired, beside the "
 	       "bound the rule's\nproof gives on it (GLR: delta K/(K-1); box: delta; race: "
-	       "2 delta; paired lucb: 1.5 delta;\npaired top-two: delta (1 + K/(2(K-1))));\nruled "
+	       "2 delta; paired lucb: 1.95 delta;\npaired top-two: delta (1.9 + 0.05 K/(K-1)));\nruled "
 	       "0 out = runs that declared\nan arm other than arm 0 (race: knocked arm 0 "
 	       "out), which must stay <= delta by\ncontinuity from the world where arm 0 "
 	       "is better by epsilon; +- = binomial standard\nerror; spent = ruled 0 out / "
@@ -1085,7 +1085,7 @@ null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
 				double n = c.n, pd = c.declared / n, p0 = c.out0 / n;
 				double kk = (double)ks[ki] / (ks[ki] - 1);
 				double db = ds[di] * (strat_declare[si] > 0 ? strat_declare[si] :
-				            strat_declare[si] < 0 ? 1 + kk / 2 : kk);
+				            strat_declare[si] < 0 ? 1.9 + 0.05 * kk : kk);
 				printf("  %-22s %5d/%-5d %.3f %7.3f %5d/%-5d %.3f+-%.3f %6.2f\n",
 				       strat_name[si], c.declared, c.n, pd, db > 1 ? 1 : db, c.out0,
 				       c.n, p0, sqrt(p0 * (1 - p0) / n), p0 / ds[di]);

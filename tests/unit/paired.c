@@ -1,6 +1,6 @@
 /* paired.c - unit tests of the paired parts of issue 15: lucb -k m (its
  * group of the leader and challengers, its knock-out e-process and its
- * stopping rule at delta/2 + delta/2, chosen by k before the first
+ * stopping rule at 0.95 delta + 0.05 delta, chosen by k before the first
  * reward), race's shares under -k m (pb_policy_probs), and the merge of
  * two shards' e-processes (race and lucb), bet by bet. */
 #include <stdlib.h>
@@ -100,11 +100,11 @@ test_lucb_group(void)
 	ok(pb_state_choose(&st, -1, 1, NULL, arm) == 1, "-k 1: one arm, LUCB's "
 	   "own choice");
 
-	/* the knock-out threshold log(2/delta): after 2000 pulls each at
-	 * 0.60 and 0.58 (the box at delta/2 far from firing), a1 loses
+	/* the knock-out threshold log(1/(0.95 delta)): after 2000 pulls each
+	 * at 0.60 and 0.58 (the box at delta/20 far from firing), a1 loses
 	 * every shared task: it is out at the first n where log M >= log 40
 	 * (its own e-process, no union over pairs), and a0 is declared */
-	while (pb_bets_logm(lw) < log(2 / 0.05)) {
+	while (pb_bets_logm(lw) < -log(0.95 * 0.05)) {
 		pb_bets_add(lw, 1);
 		n++;
 	}
@@ -127,7 +127,7 @@ test_lucb_group(void)
 	}
 	ok(at == n && !st.arms[0].pstate[L_OUT] && t == n + 1, "two arms, one "
 	   "right on every shared task: the other is knocked out after %d tasks, "
-	   "where log M first reaches log(2/delta) (n = %d), and the run stops", at, n);
+	   "where log M first reaches log(1/(0.95 delta)) (n = %d), and the run stops", at, n);
 	ok(pb_state_done(&st, -1, why, &m) && m == 0, "and a0 is declared: %s", why);
 	{
 		struct pb_verdict v;
@@ -245,7 +245,7 @@ test_merge(const char *policy, size_t k, int lw0, int nlw)
 		int in = k == 0 ? a.arms[i].pstate[0] != 0 :
 		         a.arms[i].pstate[lw0 - 1] == 0; /* the out flag precedes */
 		out += !in;
-		if (lm >= log((k == 0 ? 1 : 2) / a.pol.delta) && in && k != 0)
+		if (lm >= -log((k == 0 ? 1 : 0.95) * a.pol.delta) && in && k != 0)
 			exact = 0;
 	}
 	ok(exact && (k != 0 || out > 0), "%s: an arm whose merged mixture passed the "
@@ -312,7 +312,7 @@ test_lucb_null(void)
 }
 
 /* Paired top-two: the leader and a challenger drawn from the posterior
- * among the open arms; a loser is knocked out at log(2/delta). */
+ * among the open arms; a loser is knocked out at log(1/(0.95 delta)). */
 static void
 test_toptwo(void)
 {
@@ -327,7 +327,7 @@ test_toptwo(void)
 	m = pb_state_choose(&st, -1, 2, NULL, arm);
 	ok(m == 2 && arm[0] == 0 && arm[1] == 1, "top-two -k 2: the leader a0 "
 	   "first, then the only plausible challenger a1 (a%d)", arm[1]);
-	while (pb_bets_logm(lw) < log(2 / 0.05)) {
+	while (pb_bets_logm(lw) < -log(0.95 * 0.05)) {
 		pb_bets_add(lw, 1);
 		n++;
 	}
