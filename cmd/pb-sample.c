@@ -855,6 +855,7 @@ main(int argc, char **argv)
 	sm.in = &in;
 	sm.allow = o.arms ? arms_mask(&st, o.arms) : NULL;
 	sm.perk = o.perk >= 0 ? o.perk : pb_policy_arms_per_task(&st.pol);
+	pb_policy_note_k(&st, sm.perk); /* the group size, in the state */
 	sm.chosen = emalloc(na * sizeof *sm.chosen);
 	sm.mask = emalloc(na);
 	sm.in_contention = emalloc(na);

@@ -121,19 +121,23 @@ pb_glr_z(const struct pb_stats *a, const struct pb_stats *b)
 }
 
 /* The threshold of the stopping rule for k arms at error probability
- * delta: log(k / delta).  If the empirical best arm a has Z(a,b) >= this
- * for every other arm b, then a is a best arm, with probability >= 1 -
- * delta over the whole run: a wrong a needs Z(a,*) >= log(k/delta) for
- * a true best arm *, hence M_a(mu_a) M_*(mu_*) >= k/delta (the true
- * means satisfy the constraint, and the product of two independent
- * arms' mixtures is itself a supermartingale), which has probability <=
- * delta/k for each of the k - 1 candidates a.  With k rather than k - 1
- * the rule also fires with probability <= delta when all arms are equal
- * (then a leader a != 1 needs Z(a,1) high, and a = 1 needs Z(1,2)). */
+ * delta: log((k - 1) / delta) (log(1/delta) for one arm).  If the
+ * empirical best arm a has Z(a,b) >= this for every other arm b, then a
+ * is a best arm, with probability >= 1 - delta over the whole run.  Fix
+ * a best arm *.  A wrong a needs Z(a,*) >= log((k-1)/delta), hence
+ * M_a(mu_a) M_*(mu_*) >= (k-1)/delta: the true means satisfy the
+ * constraint la <= l*, so the infimum in Z is at most the value there,
+ * and the product of the two arms' Jeffreys mixtures, each a nonnegative
+ * martingale in its own arm's pulls, is a nonnegative martingale however
+ * the pulls are chosen.  By Ville's inequality each of the k - 1
+ * candidates a != * crosses with probability <= delta/(k-1), and the
+ * union over them gives delta.  (Until issue 15 the threshold was
+ * log(k/delta), a union over k candidates that one of them, * itself,
+ * never needs.) */
 double
 pb_glr_threshold(size_t k, double delta)
 {
-	return log((double)(k ? k : 1) / delta);
+	return log((double)(k > 1 ? k - 1 : 1) / delta);
 }
 
 int

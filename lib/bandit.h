@@ -57,6 +57,7 @@ struct pb_policy {
 	double budget;  /* successive-halving, -rejects: pulls in all */
 	double delta;   /* lucb, top-two, race: error probability */
 	double beta;    /* top-two: probability of pulling the leader */
+	double k;       /* lucb, top-two, race: arms per task (race: 0 = all) */
 };
 
 struct pb_arm {
@@ -540,6 +541,13 @@ double pb_policy_budget(const struct pb_policy *p);
  * the recommended arm; otherwise *best is the current leader or -1. */
 int pb_policy_done(const struct pb_state *st, char why[PB_ERRLEN], int *best);
 
+/* pb-sample -k m (0: all) recorded in the policy's k, the group size its
+ * hand-outs use: race always (its chances of the next pull, pb_policy_probs,
+ * follow it); lucb and top-two only while no reward has been applied,
+ * since k >= 2 switches them to their paired stopping rule, which must be
+ * chosen before any reward.  Other policies: nothing. */
+void pb_policy_note_k(struct pb_state *st, long m);
+
 /* ===================================================================== */
 /* bai.c: anytime confidence bounds, stopping rules, paired statistics   */
 /* ===================================================================== */
@@ -565,7 +573,8 @@ void pb_mix_bounds(double s, double n, double d, double *lo, double *hi);
 double pb_glr_z(const struct pb_stats *a, const struct pb_stats *b);
 
 /* The threshold of the stopping rule for k arms at error probability
- * delta: log(k / delta) (why it holds: bai.c). */
+ * delta: log((k - 1) / delta), a union over the k - 1 wrong leaders
+ * (why it holds: bai.c). */
 double pb_glr_threshold(size_t k, double delta);
 
 /* The empirical best arm of st: the largest mean among arms with

@@ -173,6 +173,11 @@ struct pb_policy_ops {
 	 * NULL: pb_glr_stop */
 	int (*verdict)(const struct pb_state *st, double delta, int *best,
 	               unsigned char *open, char why[PB_ERRLEN]);
+	/* other's per-arm numbers folded into st's (pb-update --merge, after
+	 * the arms' rewards were added), map[i] st's index of other's arm i;
+	 * NULL: st's numbers stay.  -1 out of memory */
+	int (*merge)(struct pb_state *st, const struct pb_state *other,
+	             const int *map);
 };
 extern const struct pb_policy_ops pb_policy_uniform, pb_policy_epsilon,
 	pb_policy_softmax, pb_policy_ucb1, pb_policy_ucbv, pb_policy_klucb,
@@ -262,6 +267,15 @@ int pb__prior_check(const struct pb_policy *p, const char *name,
 int pb_policy_contention(const struct pb_state *st, double delta,
                          unsigned char *in);
 size_t pb_policy_group(struct pb_state *st, size_t k, int *out);
+
+/* policy.c, for merge.c: other's policy numbers folded into st's, in the
+ * totals and in each context (ops->merge), after the rewards, pool and
+ * contexts were merged.  -1 out of memory. */
+int pb_policy_merge(struct pb_state *st, const struct pb_state *other);
+/* policy.c, for verdict.c: the name of the policy's stopping rule as the
+ * verdict gives it ("glr", "box", "paired", "budget", and for lucb and
+ * top-two with k >= 2 "paired or box", "paired or glr"). */
+const char *pb__policy_rule(const struct pb_policy *p);
 
 /* --- merge.c */
 

@@ -202,6 +202,10 @@ pb_state_merge(struct pb_state *st, const struct pb_state *other,
 	}
 	if (pb_pool_merge(st, other, err) < 0)
 		return -1;
+	if (pb_policy_merge(st, other) < 0) { /* the e-processes: policy.c */
+		snprintf(err, PB_ERRLEN, "out of memory");
+		return -1;
+	}
 	(void)pb_history_merge(st, other); /* a record for people: never fatal */
 	st->updates += other->updates;
 	cJSON_AddItemToArray(st->merged, cJSON_CreateString(other->run));

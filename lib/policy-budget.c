@@ -296,15 +296,75 @@ const struct pb_policy_ops pb_policy_rejects = {
  *            record against its opponents, for -k m (race_group). */
 enum { RACE_LW = 1, RACE_WON = 1 + PB_PAIR_GRID, RACE_DISC, RACE_NSTATE };
 
-/* Every survivor answers each task: equal shares. */
+/* Best mean first, then file order (a stable sort). */
+struct ranked {
+	double key;
+	int arm;
+};
+
+static int
+by_key(const void *x, const void *y)
+{
+	const struct ranked *a = x, *b = y;
+
+	if (a->key != b->key)
+		return a->key > b->key ? -1 : 1;
+	return (a->arm > b->arm) - (a->arm < b->arm);
+}
+
+static void race_challengers(const struct pb_state *st, struct pb_rng *r,
+                             int *out, size_t n, size_t m, struct ranked *top);
+
+/* Draws of race_challengers behind race_probs: enough for shares to
+ * about +-0.03 (the history's and the report's purpose), fewer for a
+ * large pool (O(draws x survivors) work in all). */
+#define RACE_PROB_DRAWS 400
+#define RACE_PROB_WORK 4000000.0
+
+/* Each arm's share of the next task's pulls.  -k all (k = 0, or k at
+ * least the survivors): every survivor answers, equal shares.  -k m
+ * (the last hand-out's, pb_policy_note_k): the leader answers every
+ * task, so 1/m; a challenger its chance of being among the m - 1 drawn
+ * (race_challengers' paired Thompson draw, by Monte Carlo with a fixed
+ * seed), over m.  The shares sum to 1. */
 static void
 race_probs(const struct pb_state *st, double *p, double *work)
 {
-	size_t i, n = nalive(st);
+	size_t i, n = nalive(st), lead = 0, m = (size_t)st->pol.k, d, draws;
+	struct ranked *top = NULL;
+	struct pb_rng r;
+	int *arm = NULL, t;
 
 	(void)work;
-	for (i = 0; i < st->narms; i++)
-		p[i] = in_race(st, i) && !st->arms[i].retired ? 1.0 / (double)n : 0;
+	if (m == 0 || m >= n || !(arm = malloc(n * sizeof *arm)) ||
+	    !(top = malloc(m * sizeof *top))) {
+		/* (out of memory too: equal shares) */
+		for (i = 0; i < st->narms; i++)
+			p[i] = in_race(st, i) && !st->arms[i].retired ? 1.0 / (double)n : 0;
+		free(arm);
+		return;
+	}
+	for (i = 0, n = 0; i < st->narms; i++)
+		if (in_race(st, i) && !st->arms[i].retired)
+			arm[n++] = (int)i;
+	for (i = 1; i < n; i++) /* race_group's leader: best mean, first on ties */
+		if (pb_stats_mean(&st->arms[arm[i]].st) >
+		    pb_stats_mean(&st->arms[arm[lead]].st))
+			lead = i;
+	t = arm[lead];
+	memmove(arm + 1, arm, lead * sizeof *arm);
+	arm[0] = t;
+	p[t] = 1.0 / (double)m;
+	draws = (size_t)(RACE_PROB_WORK / (double)n);
+	draws = draws > RACE_PROB_DRAWS ? RACE_PROB_DRAWS : draws < 20 ? 20 : draws;
+	pb_rng_seed(&r, 0x7ace5eedULL);
+	for (d = 0; m > 1 && d < draws; d++) {
+		race_challengers(st, &r, arm, n, m, top);
+		for (i = 0; i < m - 1; i++)
+			p[top[i].arm] += 1.0 / ((double)draws * (double)m);
+	}
+	free(arm);
+	free(top);
 }
 
 /* Arm x's opponent o on a task answered d = r_o - r_x: one factor of
@@ -385,22 +445,6 @@ race_verdict(const struct pb_state *st, double delta, int *best,
 	return done;
 }
 
-/* Best mean first, then file order (a stable sort). */
-struct ranked {
-	double key;
-	int arm;
-};
-
-static int
-by_key(const void *x, const void *y)
-{
-	const struct ranked *a = x, *b = y;
-
-	if (a->key != b->key)
-		return a->key > b->key ? -1 : 1;
-	return (a->arm > b->arm) - (a->arm < b->arm);
-}
-
 static void
 sort_by_mean(const struct pb_state *st, int *arm, size_t n, struct ranked *tmp)
 {
@@ -420,10 +464,10 @@ sort_by_mean(const struct pb_state *st, int *arm, size_t n, struct ranked *tmp)
  *     theta_j ~ N(w, (1 - w^2) / (a + 2)),  w = s / (a + 2),
  * s the arm's sum of r_j - r_o and a its sum of |r_j - r_o| against its
  * opponents (for 0/1 rewards: wins minus losses, and discordant tasks),
- * into out[1 .. m - 1].  Each a draw of the m - 1 best, O(n m) at worst. */
+ * into top[0 .. m - 2], best draw first.  O(n m) at worst. */
 static void
-race_challengers(struct pb_state *st, int *out, size_t n, size_t m,
-                 struct ranked *top)
+race_challengers(const struct pb_state *st, struct pb_rng *r, int *out,
+                 size_t n, size_t m, struct ranked *top)
 {
 	size_t i, got = 0, at;
 	struct ranked c;
@@ -431,7 +475,7 @@ race_challengers(struct pb_state *st, int *out, size_t n, size_t m,
 	for (i = 1; i < n; i++) {
 		const double *ps = st->arms[out[i]].pstate;
 		double a = ps ? ps[RACE_DISC] : 0, w = (ps ? ps[RACE_WON] : 0) / (a + 2);
-		c.key = w + sqrt((1 - w * w) / (a + 2)) * pb_rng_normal(&st->rng);
+		c.key = w + sqrt((1 - w * w) / (a + 2)) * pb_rng_normal(r);
 		c.arm = out[i];
 		if (got == m - 1 && c.key <= top[got - 1].key)
 			continue;
@@ -440,8 +484,6 @@ race_challengers(struct pb_state *st, int *out, size_t n, size_t m,
 			top[at] = top[at - 1];
 		top[at] = c;
 	}
-	for (i = 0; i < got; i++)
-		out[1 + i] = top[i].arm;
 }
 
 /* A task's arms: the survivors, best mean first (stable: ties in file
@@ -470,7 +512,9 @@ race_group(struct pb_state *st, size_t k, int *out)
 		memmove(out + 1, out, lead * sizeof *out);
 		out[0] = (int)b;
 		if (k > 1 && tmp) {
-			race_challengers(st, out, got, k, tmp);
+			race_challengers(st, &st->rng, out, got, k, tmp);
+			for (i = 0; i < k - 1; i++)
+				out[1 + i] = tmp[i].arm;
 			sort_by_mean(st, out + 1, k - 1, tmp);
 		}
 		got = k;
@@ -491,6 +535,60 @@ race_group(struct pb_state *st, size_t k, int *out)
 	return got;
 }
 
+/* pb-update --merge of two races run on disjoint shards of fresh tasks:
+ * each arm's merged e-process is exact, the product of its factors over
+ * both shards' tasks, so bet by bet the log-wealths add (and the paired
+ * records, RACE_WON and RACE_DISC, add).  Order the tasks st's first,
+ * then other's: other's opponents were fixed by other's own past, which
+ * is part of the past in that order, and its tasks are fresh and
+ * independent of st's, so each factor still has E[1 + lam (r_o - r_x) |
+ * past] <= 1 when x is a best arm, and the merged M_x is that ordered
+ * process at its end (an arm's product stopped at its knock-out in a
+ * shard is the process stopped at a stopping time: still a
+ * supermartingale).  Hence an arm is out after the merge if it was out
+ * in st (the process crossed on st's prefix) or the merged M_x reaches
+ * 1/delta; a knock-out in other alone is not carried over, since it
+ * would be a look at another ordering and could double the error.  The
+ * last arm standing stays: if the merge would leave none, the one with
+ * the least evidence against it is kept. */
+static int
+race_merge(struct pb_state *st, const struct pb_state *other, const int *map)
+{
+	double thr = -log(st->pol.delta), least = INFINITY;
+	size_t i;
+	int m, keep = -1;
+
+	for (i = 0; i < other->narms; i++) {
+		struct pb_arm *a;
+		const double *o = other->arms[i].pstate;
+		if (map[i] < 0 || !o)
+			continue;
+		a = &st->arms[map[i]];
+		if (pb__pstate_make(a, RACE_NSTATE, 1) < 0)
+			return -1;
+		for (m = 0; m < PB_PAIR_GRID; m++)
+			a->pstate[RACE_LW + m] += o[RACE_LW + m];
+		a->pstate[RACE_WON] += o[RACE_WON];
+		a->pstate[RACE_DISC] += o[RACE_DISC];
+	}
+	for (i = 0; i < st->narms; i++) {
+		struct pb_arm *a = &st->arms[i];
+		double lm;
+		if (!a->pstate || a->retired)
+			continue;
+		lm = pb_bets_logm(a->pstate + RACE_LW);
+		if (in_race(st, i) && lm < least)
+			least = lm, keep = (int)i;
+	}
+	for (i = 0; i < st->narms; i++) {
+		struct pb_arm *a = &st->arms[i];
+		if (a->pstate && (int)i != keep &&
+		    pb_bets_logm(a->pstate + RACE_LW) >= thr)
+			a->pstate[0] = 0;
+	}
+	return 0;
+}
+
 const struct pb_policy_ops pb_policy_race = {
 	.name = "race",
 	.nstate = RACE_NSTATE, .start = 1,
@@ -504,4 +602,5 @@ const struct pb_policy_ops pb_policy_race = {
 	.contention = race_contention,
 	.group = race_group,
 	.verdict = race_verdict,
+	.merge = race_merge,
 };

@@ -65,6 +65,9 @@ const struct pb_policy_param pb_policy_params[] = {
 	P(PB_POL_TOPTWO, "beta", beta, 0.5, 0, 1, 0, 0),
 	P(PB_POL_TOPTWO, "a", a0, 1, 0, INFINITY, 0, 0),
 	P(PB_POL_TOPTWO, "b", b0, 1, 0, INFINITY, 0, 0),
+	P(PB_POL_LUCB, "k", k, 1, 1, 1e9, 1, 1),
+	P(PB_POL_TOPTWO, "k", k, 1, 1, 1e9, 1, 1),
+	P(PB_POL_RACE, "k", k, 0, 0, 1e9, 1, 1),
 };
 #undef P
 #define NPARAM (sizeof pb_policy_params / sizeof *pb_policy_params)
@@ -203,11 +206,12 @@ pb_policy_nstate(enum pb_policy_kind k)
 }
 
 /* The numbers per arm an older release kept for a policy whose layout
- * has changed since: race kept 1 (in or out) before its leader rule. */
+ * has changed since: race kept 1 (in or out) before its leader rule,
+ * lucb 3 (its cached bound) before its paired rule. */
 static int
 old_layout(enum pb_policy_kind k, int n)
 {
-	return k == PB_POL_RACE && n == 1;
+	return (k == PB_POL_RACE && n == 1) || (k == PB_POL_LUCB && n == 3);
 }
 
 static const cJSON *
@@ -234,6 +238,13 @@ pb_policy_layout_check(const struct pb_policy *p, const cJSON *state,
 		old |= !!old_arm(p->kind, cJSON_GetObjectItemCaseSensitive(v, "arms"));
 	if (!old)
 		return 0;
+	if (p->kind == PB_POL_LUCB) {
+		snprintf(err, PB_ERRLEN, "%s: a lucb state from before its paired "
+		         "rule (3 numbers of policy_state per arm, not %d); finish "
+		         "it with the promptbandit that began it, or start a new "
+		         "state with pb-update --init", path, ops[p->kind]->nstate);
+		return -1;
+	}
 	snprintf(err, PB_ERRLEN, "%s: a race from before the leader rule (one "
 	         "number of policy_state per arm, not %d): its evidence does not "
 	         "carry over; finish it with the promptbandit that began it, or "
@@ -244,7 +255,26 @@ pb_policy_layout_check(const struct pb_policy *p, const cJSON *state,
 long
 pb_policy_arms_per_task(const struct pb_policy *p)
 {
+	if (find_param(p->kind, "k"))
+		return (long)p->k;
 	return ops[p->kind]->flags & PB_POLICY_ALL_ARMS ? 0 : 1;
+}
+
+void
+pb_policy_note_k(struct pb_state *st, long m)
+{
+	size_t i;
+	long used = 0;
+
+	if (!find_param(st->pol.kind, "k") || m < 0)
+		return;
+	if (st->pol.kind == PB_POL_LUCB || st->pol.kind == PB_POL_TOPTWO) {
+		for (i = 0; i < st->narms; i++)
+			used += st->arms[i].st.n + st->arms[i].errors;
+		if (used || m < 1)
+			return; /* the stopping rule was chosen with the first reward */
+	}
+	st->pol.k = (double)m;
 }
 
 double
@@ -367,4 +397,44 @@ size_t
 pb_policy_group(struct pb_state *st, size_t k, int *out)
 {
 	return OPS(st)->group ? OPS(st)->group(st, k, out) : (size_t)-1;
+}
+
+const char *
+pb__policy_rule(const struct pb_policy *p)
+{
+	if (p->kind == PB_POL_LUCB && p->k >= 2)
+		return "paired or box";
+	if (p->kind == PB_POL_TOPTWO && p->k >= 2)
+		return "paired or glr";
+	return ops[p->kind]->rule ? ops[p->kind]->rule : "glr";
+}
+
+/* ---------------------------------------------------------------- merge */
+
+int
+pb_policy_merge(struct pb_state *st, const struct pb_state *other)
+{
+	struct pb_state sv, ov;
+	int *map;
+	size_t i, c;
+	int rv = 0, ci;
+
+	if (!OPS(st)->merge || other->pol.kind != st->pol.kind)
+		return 0;
+	if (!(map = malloc((other->narms ? other->narms : 1) * sizeof *map)))
+		return -1;
+	for (i = 0; i < other->narms; i++)
+		map[i] = pb_state_find_arm(st, other->arms[i].id);
+	if (pb_policy_prepare(st) < 0 || OPS(st)->merge(st, other, map) < 0)
+		rv = -1;
+	for (c = 0; rv == 0 && c < other->nctx; c++) {
+		if ((ci = pb_state_find_ctx(st, other->ctx[c].name)) < 0)
+			continue;
+		pb_state_view(st, (size_t)ci, &sv);
+		pb_state_view(other, c, &ov);
+		if (pb_policy_prepare(&sv) < 0 || OPS(st)->merge(&sv, &ov, map) < 0)
+			rv = -1;
+	}
+	free(map);
+	return rv;
 }

@@ -190,7 +190,7 @@ pb_bandit_verdict(const struct pb_state *st, double level, double eps,
 	n = pb_state_active(st, &view, arms, map);
 	v->delta = o->flags & PB_POLICY_DELTA ? st->pol.delta : 1 - level;
 	v->conf = o->flags & PB_POLICY_BUDGET ? NAN : 1 - v->delta;
-	v->rule = o->rule ? o->rule : "glr";
+	v->rule = pb__policy_rule(&st->pol);
 	v->done = o->verdict ? o->verdict(&view, v->delta, &best, open, v->why) :
 	          pb_glr_stop(&view, v->delta, &best, open);
 	if (good)

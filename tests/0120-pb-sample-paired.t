@@ -4,7 +4,7 @@
 # state's pairs against a recount with jq, errors that change nothing,
 # and a race against pb-sim that ends by itself naming the world's best.
 . "$(dirname "$0")/lib.sh"
-plan 74
+plan 83
 
 # Rewards from the pull id (deterministic), as in 0110.
 score() {
@@ -252,6 +252,51 @@ while pb-sample -s rk.json -k 2 -n 20 tasks300.jsonl >rk-pulls.jsonl 2>rk.err &&
 done
 like "$(cat rk.err)" "^pb-sample: done: arm careful is best with confidence 1-delta = 0.95" \
      "race -k 2 ends naming the best arm"
+is "$(jq .policy.k rk.json)" 2 "pb-sample -k 2 records the group size in the race's policy"
+run pb-report -s rk.json --json
+is "$(printf '%s' "$OUT" | jq -c '[.arms[] | select(.prob > 0)] | length')" 1 \
+   "race -k 2 with one survivor left: all the shares on it"
+
+# lucb -k 2 from the first reward: paired.  Each task to the leader,
+# first, and one challenger; the run stops naming the best arm.
+pb-update -s lk.json --init "$DATA/arms3.jsonl" --policy lucb:delta=0.05
+pb-sample -s lk.json -k 2 -n 6 tasks300.jsonl >lk-pulls.jsonl
+is "$(jq .policy.k lk.json)" 2 "pb-sample -k 2 before any reward makes lucb paired (k = 2)"
+is "$(jq -sc '[group_by(.group)[] | length] | unique' lk-pulls.jsonl)" '[2]' \
+   "lucb -k 2: two arms a task"
+score <lk-pulls.jsonl | pb-update -s lk.json
+n=0
+while pb-sample -s lk.json -n 20 tasks300.jsonl >lk-pulls.jsonl 2>lk.err && [ $n -lt 200 ]; do
+	score <lk-pulls.jsonl | pb-update -s lk.json
+	n=$((n + 1))
+done
+like "$(cat lk.err)" "^pb-sample: done: arm careful is best with confidence 1-delta = 0.95" \
+     "paired lucb ends naming the best arm"
+is "$(jq '[.arms[] | select(.policy_state[3] == 1)] | length >= 1' lk.json)" true \
+   "an arm was knocked out by its paired e-process on the way"
+pb-update -s l1.json --init "$DATA/arms3.jsonl" --policy lucb:delta=0.05
+pb-sample -s l1.json -n 3 tasks300.jsonl | score | pb-update -s l1.json
+pb-sample -s l1.json -k 2 -n 2 tasks300.jsonl >/dev/null
+is "$(jq .policy.k l1.json)" 1 "after a reward, pb-sample -k 2 leaves lucb's k (its rule) as it was"
+
+# Two race shards on disjoint halves of the tasks, merged: each arm's
+# e-process is the product of the shards', bet by bet.
+head -150 tasks300.jsonl >half1.jsonl
+tail -150 tasks300.jsonl >half2.jsonl
+for s in 1 2; do
+	pb-update -s sh$s.json --init "$DATA/arms3.jsonl" --policy race:delta=0.05
+	pb-sample -s sh$s.json -n 12 half$s.jsonl | score | pb-update -s sh$s.json
+done
+pb-update -s tot.json --init "$DATA/arms3.jsonl" --policy race:delta=0.05
+pb-update -s tot.json --merge sh1.json sh2.json
+is "$(jq -n --slurpfile t tot.json --slurpfile a sh1.json --slurpfile b sh2.json '
+      [range(3) as $i | range(1; 11) as $m |
+       ($t[0].arms[$i].policy_state[$m] - $a[0].arms[$i].policy_state[$m] -
+        $b[0].arms[$i].policy_state[$m]) | fabs < 1e-9] | all')" true \
+   "merged race: log-wealths, wins and discordant tasks are the shards' sums"
+is "$(jq -n --slurpfile a sh1.json --slurpfile b sh2.json '
+      [range(3) as $i | $a[0].arms[$i].policy_state[1] + $b[0].arms[$i].policy_state[1]] | map(. != 0) | any')" true \
+   "(and the shards had evidence to merge)"
 
 # Contexts: no verdict on the totals (Simpson), a population-weighted
 # mean per arm instead; each context judged at delta / C; --require

@@ -19,18 +19,22 @@
  *
  * Each world prints two lower bounds and every method is compared with
  * the one that fits it (lower_bounds): unpaired methods with T*(mu)
- * log(1/delta), race, which learns only from tasks its arms share, with
- * the paired kl(delta, 1-delta) (sum_j 1/I_j + max_j 1/I_j).  The null
- * table (null_table) gives each rule's rate of ruling arm 0 out in
- * worlds of equal arms beside delta, and the closing summary puts world
- * 1, the finite pools and the null rates on one row per method.
+ * log(1/delta), the paired ones (race, lucb -k m), which learn only from
+ * tasks their arms share, with the paired kl(delta, 1-delta) (sum_j
+ * 1/I_j + max_j 1/I_j).  World 4 breaks the model (an arm x task
+ * interaction): every method's wrong declarations there.  The null table
+ * (null_table) gives each rule's rate of declaring at all beside its
+ * bound, and of ruling arm 0 out (race: knocking it out) beside delta,
+ * in worlds of equal arms, and the closing summary puts world 1, the
+ * finite pools and the null rates on one row per method.
  *
  * Built and run by tests/bench/mc.sh (cc -pthread -Ilib against
  * build/libpb.a).  Usage: mc [--seeds N] [--quick] [--threads N]
- * [--world 1|2|3] [--no-null] [--no-finite] [--finite-only]
- * [--race-only] [--bounds-only] [--finite-seeds N].  --quick: 40 seeds,
- * 100 a finite cell (N <= 1000), 200 a null cell, no runs in world 3
- * (about a minute on two cores). */
+ * [--world 1|2|3|4] [--no-null] [--no-finite] [--finite-only]
+ * [--race-only] [--method N] [--bounds-only] [--finite-seeds N].
+ * --method N: only method N (0 uniform + GLR ... 8 top-two -k 2).  --quick:
+ * 40 seeds, 100 a finite cell (N <= 1000), 200 a null cell, no runs in
+ * world 3 (a few minutes on two cores). */
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -47,29 +51,50 @@ struct world {
 	int k;
 	double sd, best, second, low;
 	double mu[MAXK], skill[MAXK];
+	double inter; /* sd of an arm x task interaction (0: the Rasch model) */
 };
 
+/* World 4 breaks the model pb-sim simulates: P(correct) = sigmoid(skill
+ * - d + e), e ~ N(0, 1) afresh for each arm and task, the skills
+ * recalibrated so the marginal accuracies are world 1's (SPIKE.md's
+ * world 4).  A method that assumed the Rasch model could err there. */
 static struct world worlds[] = {
-	{ 25, 2.5, 0.68, 0.65, 0.55, { 0 }, { 0 } },
-	{ 10, 1.5, 0.80, 0.70, 0.55, { 0 }, { 0 } },
-	{ 100, 2.5, 0.70, 0.67, 0.55, { 0 }, { 0 } },
+	{ 25, 2.5, 0.68, 0.65, 0.55, { 0 }, { 0 }, 0 },
+	{ 10, 1.5, 0.80, 0.70, 0.55, { 0 }, { 0 }, 0 },
+	{ 100, 2.5, 0.70, 0.67, 0.55, { 0 }, { 0 }, 0 },
+	{ 25, 2.5, 0.68, 0.65, 0.55, { 0 }, { 0 }, 1 },
 };
 #define NWORLD (int)(sizeof worlds / sizeof *worlds)
 
-enum strat { S_UNIFORM, S_UNIBOX, S_UCB1, S_LUCB, S_RACE, S_TOPTWO, NSTRAT };
+enum strat { S_UNIFORM, S_UNIBOX, S_UCB1, S_LUCB, S_RACE, S_TOPTWO, S_LUCB2,
+	S_LUCB4, S_TT2, NSTRAT };
 static const char *strat_name[NSTRAT] = {
 	"uniform + GLR stop", "uniform + box stop", "ucb1 + GLR stop",
 	"lucb (box stop)", "race (paired)", "top-two (GLR stop)",
+	"lucb -k 2 (paired)", "lucb -k 4 (paired)", "top-two -k 2 (paired)",
 };
 static const char *strat_policy[NSTRAT] = {
-	"uniform", "uniform", "ucb1", "lucb", "race", "top-two",
+	"uniform", "uniform", "ucb1", "lucb", "race", "top-two", "lucb", "lucb",
+	"top-two",
 };
 /* Whether a method learns from tasks its arms share (its bound is the
- * paired one) or from independent pulls (the unpaired one). */
-static const int strat_paired[NSTRAT] = { 0, 0, 0, 0, 1, 0 };
+ * paired one) or from independent pulls (the unpaired one); the arms a
+ * task goes to (0: the policy's group, race's survivors; 1: unpaired). */
+static const int strat_paired[NSTRAT] = { 0, 0, 0, 0, 1, 0, 1, 1, 1 };
+static const int strat_k[NSTRAT] = { 1, 1, 1, 1, 0, 1, 2, 4, 2 };
+/* The bound on declaring at all in a null world (K equal arms), in units
+ * of delta: the GLR rule at log((K-1)/delta) K/(K-1) (a verdict for L
+ * needs Z(L, a) high for one fixed best arm a != L, a union over K);
+ * the box rule 1 (a verdict needs an interval to fail); race 2 (arm 0 or
+ * arm 1 knocked out); paired lucb 1.95 (an interval at 0.05 delta / K
+ * failing, or arm 0 or arm 1 knocked out at 0.95 delta); paired top-two
+ * 1.9 + 0.05 K/(K-1) (the GLR rule at 0.05 delta, or arm 0 or 1 knocked
+ * out at 0.95 delta).  0: K/(K-1); -1: paired top-two's. */
+static const double strat_declare[NSTRAT] = { 0, 1, 0, 1, 2, 0, 1.95, 1.95, -1 };
 
 static double delta = 0.05;
-static long caps[NSTRAT] = { 5000000, 5000000, 1000000, 2000000, 2000000, 2000000 };
+static long caps[NSTRAT] = { 5000000, 5000000, 1000000, 2000000, 2000000, 2000000,
+                             2000000, 2000000, 2000000 };
 
 static double
 sigmoid(double x)
@@ -94,10 +119,12 @@ accuracy(double s, double sd)
 }
 
 /* Skills that hit the target accuracies: best, runner-up, and the rest
- * evenly spaced below the runner-up down to low. */
+ * evenly spaced below the runner-up down to low (with an interaction,
+ * the marginal: skill - d + e is N(skill, sd^2 + inter^2)). */
 static void
 calibrate(struct world *w)
 {
+	double sd = sqrt(w->sd * w->sd + w->inter * w->inter);
 	int i, it;
 
 	for (i = 0; i < w->k; i++) {
@@ -106,13 +133,32 @@ calibrate(struct world *w)
 		           w->second - (w->second - w->low) * (i - 1) / (w->k - 2);
 		for (it = 0; it < 100; it++) {
 			double mid = (lo + hi) / 2;
-			if (accuracy(mid, w->sd) < w->mu[i])
+			if (accuracy(mid, sd) < w->mu[i])
 				lo = mid;
 			else
 				hi = mid;
 		}
 		w->skill[i] = (lo + hi) / 2;
 	}
+}
+
+/* P(an arm of skill s is right on a task of difficulty d): with an
+ * interaction, E over e (a coarser rule: it runs inside joint's). */
+static double
+p_right(const struct world *w, double s, double d)
+{
+	const int n = 60;
+	double h = 12.0 / n, sum = 0, z;
+	int i;
+
+	if (w->inter == 0)
+		return sigmoid(s - d);
+	for (i = 0; i <= n; i++) {
+		z = -6 + i * h;
+		sum += (i == 0 || i == n ? 1 : i % 2 ? 4 : 2) *
+		       sigmoid(s - d + w->inter * z) * exp(-z * z / 2);
+	}
+	return sum * h / 3 / sqrt(2 * M_PI);
 }
 
 /* ------------------------------------------------------ lower bounds */
@@ -129,7 +175,8 @@ joint(const struct world *w, int a, int b, double *p10, double *p01, double *p11
 
 	for (i = 0; i <= n; i++) {
 		double z = -9 + i * h, g = (i == 0 || i == n ? 1 : i % 2 ? 4 : 2) * exp(-z * z / 2);
-		double pa = sigmoid(w->skill[a] - w->sd * z), pb = sigmoid(w->skill[b] - w->sd * z);
+		double pa = p_right(w, w->skill[a], w->sd * z),
+		       pb = p_right(w, w->skill[b], w->sd * z);
 		s10 += g * pa * (1 - pb);
 		s01 += g * (1 - pa) * pb;
 		s11 += g * pa * pb;
@@ -261,7 +308,7 @@ struct job {
  * the policies with a stopping rule of their own (lucb, top-two, race)
  * get delta=DELTA, the bench's delta. */
 static void
-make_state(struct pb_state *st, int k, const char *policy)
+make_state_k(struct pb_state *st, int k, const char *policy, int pk)
 {
 	char err[PB_ERRLEN], *buf = malloc((size_t)k * 24 + 1), spec[64];
 	struct pb_policy pol;
@@ -270,7 +317,9 @@ make_state(struct pb_state *st, int k, const char *policy)
 
 	for (i = 0; i < k; i++)
 		off += sprintf(buf + off, "{\"id\":\"arm%d\"}\n", i);
-	if (!strcmp(policy, "lucb") || !strcmp(policy, "top-two") || !strcmp(policy, "race"))
+	if ((!strcmp(policy, "lucb") || !strcmp(policy, "top-two")) && pk >= 2)
+		snprintf(spec, sizeof spec, "%s:delta=%.17g,k=%d", policy, delta, pk);
+	else if (!strcmp(policy, "lucb") || !strcmp(policy, "top-two") || !strcmp(policy, "race"))
 		snprintf(spec, sizeof spec, "%s:delta=%.17g", policy, delta);
 	else
 		snprintf(spec, sizeof spec, "%s", policy);
@@ -282,6 +331,12 @@ make_state(struct pb_state *st, int k, const char *policy)
 	}
 	fclose(fp);
 	free(buf);
+}
+
+static void
+make_state(struct pb_state *st, int k, const char *policy)
+{
+	make_state_k(st, k, policy, 1);
 }
 
 /* One unpaired run: select, reward, and check the stopping rule every
@@ -330,6 +385,21 @@ run_unpaired(const struct world *w, enum strat s, uint64_t seed)
 	return res;
 }
 
+/* A pull of arm back in (context c's too, c >= 0): pb_state_hand_out
+ * counted it pending, and pb-update's next load recounts the pulls
+ * still out, so a run of the pipeline sees it pending only until its
+ * reward is applied.  Without this, pending pulls pile up in a run of
+ * the bench and the policies that count them at the arm's mean (lucb)
+ * see inflated counts. */
+static void
+back(struct pb_state *st, int c, int arm)
+{
+	if (st->arms[arm].pending > 0)
+		st->arms[arm].pending--;
+	if (c >= 0 && st->ctx[c].arms[arm].pending > 0)
+		st->ctx[c].arms[arm].pending--;
+}
+
 /* Whether arm 0 is among the m arms a task goes to (race: the
  * survivors); how the bench sees a knock-out through the public API. */
 static int
@@ -343,13 +413,15 @@ has_arm0(const int *arm, int m)
 	return 0;
 }
 
-/* One racing run, through the same library calls as the pipeline:
- * pb_state_choose gives the task to the survivors (pb-sample), each
- * reward goes through pb_state_apply (pb-update), which pairs it with
- * the group's other rewards and lets the race knock out a loser.  A
- * fresh task's difficulty is shared by the survivors. */
+/* One run of a paired method, through the same library calls as the
+ * pipeline: pb_state_choose gives the task to the policy's group (race:
+ * the survivors; lucb -k m: the leader and m - 1 challengers), as
+ * pb-sample -k does, each reward goes through pb_state_apply (pb-update),
+ * which pairs it with the group's other rewards and lets the policy
+ * knock out a loser.  A fresh task's difficulty is shared by the group
+ * (and in world 4 each arm adds its own interaction). */
 static struct result
-run_race(const struct world *w, uint64_t seed)
+run_race(const struct world *w, enum strat s, uint64_t seed)
 {
 	struct pb_state st;
 	struct pb_rng r;
@@ -358,34 +430,40 @@ run_race(const struct world *w, uint64_t seed)
 	int arm[MAXK], best = -1, m, i;
 	double d;
 
-	make_state(&st, w->k, "race");
+	make_state_k(&st, w->k, strat_policy[s], strat_k[s]);
+	if (pb_history_take(&st) == 0) /* no history points (see run_finite) */
+		st.hist->next = LONG_MAX;
+	pb_rng_seed(&st.rng, seed ^ 0x77ULL);
 	pb_rng_seed(&r, seed);
 	while (!pb_state_done(&st, -1, err, &best)) {
-		if (res.calls >= caps[S_RACE]) {
+		if (res.calls >= caps[s]) {
 			res.capped = 1;
 			break;
 		}
-		if ((m = pb_state_choose(&st, -1, 0, NULL, arm)) <= 0 ||
+		if ((m = pb_state_choose(&st, -1, (size_t)strat_k[s], NULL, arm)) <= 0 ||
 		    pb_state_begin_batch(&st, 0) < 0)
 			exit(2);
 		st.batch[st.nbatch - 1].k = m;
-		res.out0 |= !has_arm0(arm, m);
+		if (s == S_RACE)
+			res.out0 |= !has_arm0(arm, m);
 		d = w->sd * pb_rng_normal(&r);
 		for (i = 0; i < m; i++)
 			pb_state_hand_out(&st, arm[i]);
 		for (i = 0; i < m; i++) {
 			long id = st.next_pull - m + i;
-			double rw = pb_rng_uniform(&r) < sigmoid(w->skill[arm[i]] - d);
+			double e = w->inter ? w->inter * pb_rng_normal(&r) : 0;
+			double rw = pb_rng_uniform(&r) < sigmoid(w->skill[arm[i]] - d + e);
 			if (pb_state_apply(&st, id, arm[i], rw, err) != 0) {
 				fprintf(stderr, "mc: %s\n", err);
 				exit(2);
 			}
+			back(&st, -1, arm[i]);
 		}
 		res.calls += m;
 	}
 	/* the last task's rewards may have knocked arm 0 out: the survivors,
 	 * as the next task would get them, say */
-	if (res.capped && (m = pb_state_choose(&st, -1, 0, NULL, arm)) > 0)
+	if (s == S_RACE && res.capped && (m = pb_state_choose(&st, -1, 0, NULL, arm)) > 0)
 		res.out0 |= !has_arm0(arm, m);
 	res.declared = !res.capped;
 	res.best = res.declared ? best : -1;
@@ -409,7 +487,7 @@ worker(void *arg)
 			return NULL;
 		uint64_t seed = 1000003ULL * (uint64_t)(i + 1) + 7919ULL * (uint64_t)j->s +
 		                (uint64_t)j->widx * 104729ULL + (uint64_t)j->null;
-		j->res[i] = j->s == S_RACE ? run_race(j->w, seed) :
+		j->res[i] = strat_paired[j->s] ? run_race(j->w, j->s, seed) :
 		            run_unpaired(j->w, j->s, seed);
 		if (j->null) /* every arm is a best arm: any stop is a claim too many */
 			j->res[i].wrong = !j->res[i].capped;
@@ -569,7 +647,7 @@ run_finite(const struct fworld *w, enum strat s, long N, uint64_t seed)
 	long *pos = malloc((size_t)N * sizeof *pos), t = 0, check = 1, i;
 	int best = -1, arms[8], m, a, any_out = 0, done = 0;
 
-	make_state(&st, w->k, strat_policy[s]);
+	make_state_k(&st, w->k, strat_policy[s], strat_k[s]);
 	/* no history points: they are for people, and cost Monte Carlo
 	 * draws (pb_policy_probs) that would dominate the bench's time */
 	if (pb_history_take(&st) == 0)
@@ -606,7 +684,7 @@ run_finite(const struct fworld *w, enum strat s, long N, uint64_t seed)
 			res.exhausted = !done;
 			break;
 		}
-		if ((m = pb_state_choose(&st, -1, s == S_RACE ? 0 : 1,
+		if ((m = pb_state_choose(&st, -1, (size_t)strat_k[s],
 		                         any_out ? mask : NULL, arms)) <= 0) {
 			res.exhausted = 1;
 			break;
@@ -623,7 +701,8 @@ run_finite(const struct fworld *w, enum strat s, long N, uint64_t seed)
 			                   o[task * w->k + arms[a]], err) != 0) {
 				fprintf(stderr, "mc: %s\n", err);
 				exit(2);
-			}
+			} else
+				back(&st, -1, arms[a]);
 		t += m;
 	}
 	(void)out;
@@ -700,7 +779,7 @@ finite_pools(int nseeds, int nthreads, int quick)
 	for (wi = 0; wi < (int)(sizeof fw / sizeof *fw); wi++) {
 		struct fworld *w = &fw[wi];
 		if (!w->graded) {
-			struct world cw = { w->k, w->sd, w->mu[0], w->mu[1], w->mu[w->k - 1], { 0 }, { 0 } };
+			struct world cw = { w->k, w->sd, w->mu[0], w->mu[1], w->mu[w->k - 1], { 0 }, { 0 }, 0 };
 			for (a = 0; a < w->k; a++) {
 				double lo = -30, hi = 30;
 				int it;
@@ -796,7 +875,7 @@ run_contexts(enum strat s, long N, uint64_t seed)
 	double skill[2][4];
 	unsigned char mask[4];
 
-	make_state(&st, 4, strat_policy[s]);
+	make_state_k(&st, 4, strat_policy[s], strat_k[s]);
 	st.ctx_field = strdup("domain");
 	if (pb_history_take(&st) == 0)
 		st.hist->next = LONG_MAX;
@@ -849,7 +928,7 @@ run_contexts(enum strat s, long N, uint64_t seed)
 			stopped[c] = 2;
 			continue;
 		}
-		if ((m = pb_state_choose(&st, c, s == S_RACE ? 0 : 1, any_out ? mask : NULL, arms)) <= 0) {
+		if ((m = pb_state_choose(&st, c, (size_t)strat_k[s], any_out ? mask : NULL, arms)) <= 0) {
 			stopped[c] = 2;
 			continue;
 		}
@@ -865,7 +944,8 @@ run_contexts(enum strat s, long N, uint64_t seed)
 			                       o[(c * N + task) * 4 + arms[a]], cname[c], err) != 0) {
 				fprintf(stderr, "mc: %s\n", err);
 				exit(2);
-			}
+			} else
+				back(&st, c, arms[a]);
 		res.calls += m;
 	}
 	/* the totals' verdict, had it been given: against the weighted best */
@@ -887,7 +967,7 @@ run_contexts(enum strat s, long N, uint64_t seed)
 static int
 two_contexts(int nseeds)
 {
-	static const enum strat cs[] = { S_LUCB, S_TOPTWO, S_RACE };
+	static const enum strat cs[] = { S_LUCB, S_TOPTWO, S_RACE, S_LUCB2 };
 	long Ns[] = { 200, 1000 };
 	int ni, ci, si, i, ok = 1;
 
@@ -896,7 +976,7 @@ two_contexts(int nseeds)
 	       "named an arm not its best; totals = runs in which a GLR verdict on the totals\n"
 	       "would have named an arm not the weighted best\n");
 	printf("  %-20s %6s %9s %9s %9s %8s\n", "policy", "N", "wrong", "declared", "totals", "median");
-	for (ci = 0; ci < 3; ci++)
+	for (ci = 0; ci < (int)(sizeof cs / sizeof *cs); ci++)
 		for (ni = 0; ni < 2; ni++) {
 			si = cs[ci];
 			int wrong = 0, decl = 0, tot = 0;
@@ -986,7 +1066,9 @@ null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
 	int ki, di, si, ok = 1;
 
 	printf("\nnull worlds: K equal arms (0.6, sd 2.5), %d runs a cell, capped at %ld "
-	       "calls (K = 2)\nand %ld (K = 5).  declared = runs whose rule fired; ruled "
+	       "calls (K = 2)\nand %ld (K = 5).  declared = runs whose rule fired, beside the "
+	       "bound the rule's\nproof gives on it (GLR: delta K/(K-1); box: delta; race: "
+	       "2 delta; paired lucb: 1.95 delta;\npaired top-two: delta (1.9 + 0.05 K/(K-1)));\nruled "
 	       "0 out = runs that declared\nan arm other than arm 0 (race: knocked arm 0 "
 	       "out), which must stay <= delta by\ncontinuity from the world where arm 0 "
 	       "is better by epsilon; +- = binomial standard\nerror; spent = ruled 0 out / "
@@ -994,18 +1076,23 @@ null_table(int nseeds, int nthreads, int quick, double out[2][NSTRAT])
 	for (ki = 0; ki < 2; ki++)
 		for (di = 0; di < 2; di++) {
 			printf("\n  K = %d, delta = %g (a rule spending all of it: %.3f+-%.3f)\n"
-			       "  %-22s %17s %24s %6s\n", ks[ki], ds[di], ds[di],
+			       "  %-22s %17s %7s %24s %6s\n", ks[ki], ds[di], ds[di],
 			       sqrt(ds[di] * (1 - ds[di]) / nseeds), "rule", "declared",
-			       "ruled 0 out", "spent");
+			       "(bound)", "ruled 0 out (<= delta)", "spent");
 			for (si = 0; si < NSTRAT; si++) {
 				struct nullcell c = null_cell(ks[ki], (enum strat)si, ds[di],
 				                              ks[ki] == 2 ? cap2 : cap5, nseeds, nthreads);
 				double n = c.n, pd = c.declared / n, p0 = c.out0 / n;
-				printf("  %-22s %5d/%-5d %.3f %5d/%-5d %.3f+-%.3f %6.2f\n", strat_name[si],
-				       c.declared, c.n, pd, c.out0, c.n, p0,
-				       sqrt(p0 * (1 - p0) / n), p0 / ds[di]);
+				double kk = (double)ks[ki] / (ks[ki] - 1);
+				double db = ds[di] * (strat_declare[si] > 0 ? strat_declare[si] :
+				            strat_declare[si] < 0 ? 1.9 + 0.05 * kk : kk);
+				printf("  %-22s %5d/%-5d %.3f %7.3f %5d/%-5d %.3f+-%.3f %6.2f\n",
+				       strat_name[si], c.declared, c.n, pd, db > 1 ? 1 : db, c.out0,
+				       c.n, p0, sqrt(p0 * (1 - p0) / n), p0 / ds[di]);
 				fflush(stdout);
 				if (c.out0 > ds[di] * n + 2 * sqrt(ds[di] * (1 - ds[di]) * n))
+					ok = 0;
+				if (db < 1 && c.declared > db * n + 2 * sqrt(db * (1 - db) * n))
 					ok = 0;
 				if (ki == 1)
 					out[di][si] = p0;
@@ -1035,8 +1122,10 @@ world_table(int wi, int nseeds, int nthreads, int quick, int bounds_only, int on
 
 	calibrate(w);
 	bd = lower_bounds(w);
-	printf("\nworld %d: %d arms, difficulty sd %g, accuracies %.3f, %.3f, "
+	printf("\nworld %d: %d arms, difficulty sd %g%s, accuracies %.3f, %.3f, "
 	       "..., %.3f (skills %.2f, %.2f, ..., %.2f)\n", wi + 1, w->k, w->sd,
+	       w->inter ? " plus an arm x task interaction N(0, 1) (the Rasch model "
+	       "broken)" : "",
 	       w->mu[0], w->mu[1], w->mu[w->k - 1], w->skill[0], w->skill[1],
 	       w->skill[w->k - 1]);
 	printf("  unpaired bound T*(mu) log(1/delta) = %.0f calls (T* = %.0f; "
@@ -1178,6 +1267,8 @@ main(int argc, char **argv)
 			finite = 0;
 		else if (!strcmp(argv[i], "--race-only"))
 			only_strat = S_RACE;
+		else if (!strcmp(argv[i], "--method") && i + 1 < argc)
+			only_strat = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--bounds-only"))
 			bounds_only = 1;
 		else if (!strcmp(argv[i], "--finite-only"))
@@ -1186,7 +1277,7 @@ main(int argc, char **argv)
 			fseeds = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: mc [--seeds N] [--quick] [--threads N] "
-			        "[--world 1|2|3] [--no-null] [--no-finite] [--finite-only] [--race-only] "
+			        "[--world 1|2|3|4] [--no-null] [--no-finite] [--finite-only] [--race-only] "
 			        "[--bounds-only] [--finite-seeds N]\n");
 			return 2;
 		}
@@ -1207,7 +1298,7 @@ main(int argc, char **argv)
 	       "best; capped = runs stopped\nat the cap (uniform %ld, ucb1 %ld, "
 	       "others %ld calls) without a verdict.\n", delta, nseeds, nthreads,
 	       caps[S_UNIFORM], caps[S_UCB1], caps[S_LUCB]);
-	printf("GLR stop: leader's Z >= log(K/delta), Z from Jeffreys-mixture "
+	printf("GLR stop: leader's Z >= log((K-1)/delta), Z from Jeffreys-mixture "
 	       "likelihoods; box stop:\nthe leader's anytime lower bound above every "
 	       "other's upper one; race: the library's\npaired knock-out rule "
 	       "(pb-update(1)), seen only through pb_state_done/pb_state_choose.\n");

@@ -110,7 +110,9 @@ main(void)
 	       "Z(a,b) is both mixtures at the pooled mean");
 	z = pb_glr_z(&st.arms[1].st, &st.arms[0].st);
 	ok(z <= 0, "Z of the worse arm over the better is <= 0 (%g)", z);
-	is_num(pb_glr_threshold(25, 0.05), log(500), 1e-12, "threshold log(K/delta)");
+	is_num(pb_glr_threshold(25, 0.05), log(480), 1e-12, "threshold log((K-1)/delta)");
+	is_num(pb_glr_threshold(2, 0.05), log(20), 1e-12, "two arms: log(1/delta)");
+	is_num(pb_glr_threshold(1, 0.05), log(20), 1e-12, "one arm: log(1/delta)");
 	ok(pb_glr_stop(&st, 0.05, &best, open) && best == 0 && !open[1],
 	   "280/400 against 200/400 is separated at 95%%");
 	ok(!pb_glr_stop(&st, 1e-6, &best, open) && best == 0 && open[1],
