@@ -54,8 +54,9 @@ posterior(const struct pb_stats *s, double *mu, double *var)
 }
 
 /* Joint P(best) is O(draws K^2): beyond this many arms in the pool the
- * arms are drawn independently. */
-enum { JOINT_MAX = 100 };
+ * arms are drawn independently; beyond GRID_MIN, where draws x arms
+ * would pass 10^7, it is integrated instead (pb_prob_best_grid). */
+enum { JOINT_MAX = 100, GRID_MIN = 1000 };
 
 /* Fills pbest[] (per arm of st; NAN for a retired arm, which can no
  * longer be chosen) with each arm's chance of being best among the arms
@@ -64,7 +65,7 @@ enum { JOINT_MAX = 100 };
  * Where arms were paired on shared tasks, the draw is joint: the
  * covariance of two arms' means is their per-task covariance, estimated
  * from the pair's differences as (v_i + v_j - v_d) / 2, times
- * n_ij / (n_i n_j).  Returns 1 if it was joint. */
+ * n_ij / (n_i n_j).  Returns how it was computed, a PBEST_*. */
 static int
 prob_best(const struct pb_state *st, const struct opts *o, double *pbest)
 {
@@ -111,6 +112,9 @@ prob_best(const struct pb_state *st, const struct opts *o, double *pbest)
 			die("out of memory");
 		free(mu);
 		free(cov);
+	} else if (k > GRID_MIN) {
+		if (pb_prob_best_grid(s, k, p) < 0)
+			die("out of memory");
 	} else if (pb_prob_best(s, k, o->draws, o->seed, p) < 0) {
 		die("out of memory");
 	}
@@ -119,7 +123,7 @@ prob_best(const struct pb_state *st, const struct opts *o, double *pbest)
 	free(byid);
 	free(s);
 	free(p);
-	return joint;
+	return joint ? PBEST_JOINT : k > GRID_MIN ? PBEST_GRID : PBEST_DRAWN;
 }
 
 /* The interval of arm a's mean over the pool's n tasks themselves (not
@@ -237,7 +241,7 @@ rank_arms(struct ranking *rk, const struct opts *o)
 				rk->tokens = 1;
 	for (i = 0; i < st->narms; i++)
 		total += (double)st->arms[i].st.n;
-	rk->joint = prob_best(st, o, pbest);
+	rk->pbest = prob_best(st, o, pbest);
 	if (!rk->replayed && pb_policy_probs(st, prob) < 0)
 		die("out of memory");
 	for (i = 0; i < st->narms; i++) {
@@ -284,7 +288,7 @@ ranking_json(const struct ranking *rk, const struct opts *o)
 	cJSON_AddNumberToObject(j, "updates", (double)st->updates);
 	cJSON_AddNumberToObject(j, "pending", (double)rk->pending);
 	cJSON_AddNumberToObject(j, "level", o->level);
-	cJSON_AddNumberToObject(j, "pbest_draws", (double)o->draws);
+	cJSON_AddNumberToObject(j, "pbest_draws", rk->pbest == PBEST_GRID ? 0 : (double)o->draws);
 	arr = cJSON_AddArrayToObject(j, "arms");
 	for (i = 0; i < st->narms; i++) {
 		const struct pb_arm *arm = &st->arms[r[i].arm];
@@ -436,7 +440,10 @@ print_ranking(const struct ranking *rk, const struct opts *o)
 	}
 	if (md)
 		putchar('\n');
-	if (rk->joint)
+	if (rk->pbest == PBEST_GRID)
+		printf("P(best): integrated over %d cells from independent %s posteriors "
+		       "(more than %d arms: no draws)\n", PB_PBEST_GRID, posteriors(st), GRID_MIN);
+	else if (rk->pbest == PBEST_JOINT)
 		printf("P(best): Monte Carlo over %ld draws from a joint normal posterior, "
 		       "correlated through the tasks arms shared (seed %llu)\n",
 		       o->draws, (unsigned long long)o->seed);

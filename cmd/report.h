@@ -58,6 +58,10 @@ struct row {
 	const char *method;
 };
 
+/* How P(best) was computed: independent draws, joint draws through the
+ * pairs, or integrated on a grid (a large pool). */
+enum { PBEST_DRAWN, PBEST_JOINT, PBEST_GRID };
+
 /* A ranking: of a state, or of records replayed into one. */
 struct ranking {
 	struct pb_state st;
@@ -68,7 +72,7 @@ struct ranking {
 	                       * had response.usage */
 	long pending;
 	int replayed;         /* index and prob mean nothing */
-	int joint;            /* P(best) drawn jointly, through the pairs */
+	int pbest;            /* how P(best) was computed: a PBEST_* */
 	int pool_best;        /* the arm best on the pool's own tasks at the
 	                       * report's level, or -1 (pool_interval) */
 	const char *ctx;      /* a context's ranking: its value (or ctx_all

@@ -699,6 +699,13 @@ const struct pb_history *pb_history_ctx(const struct pb_history *h,
 int pb_prob_best(const struct pb_stats *s, size_t k, long draws,
                  uint64_t seed, double *p);
 
+/* P(best) from the posteriors pb_prob_best draws, independent, without
+ * draws: the integral of f_i(x) prod_{j != i} F_j(x) dx by the midpoint
+ * rule on PB_PBEST_GRID cells, arms with the same posterior taken as one
+ * group: O(groups x grid).  Returns 0, or -1 out of memory. */
+#define PB_PBEST_GRID 2048
+int pb_prob_best_grid(const struct pb_stats *s, size_t k, double *p);
+
 /* P(best) as pb_prob_best, from a joint normal posterior: means mu[0..k)
  * with covariance cov (k x k, row-major), for arms judged on the same
  * tasks.  Returns as pb_prob_best. */

@@ -68,6 +68,153 @@ pb_prob_best(const struct pb_stats *s, size_t k, long draws, uint64_t seed,
 	return 0;
 }
 
+/* P(best) without draws, for a large pool: with independent posteriors
+ * (the ones pb_prob_best draws), P_i = integral of f_i(x) prod_{j != i}
+ * F_j(x) dx, taken by the midpoint rule on PB_PBEST_GRID cells over the
+ * span where some posterior has mass.  Arms with the same posterior (at
+ * 10,000 arms most hold a few rewards) are one group: the work is
+ * O(groups x grid), not O(draws x arms).  Each F_g is the running sum of
+ * its density over the cells (a Beta) or erfc (a normal), so the product
+ * prod_g F_g^count is exact up to the cell width; the p's are scaled to
+ * sum to 1.  Returns 0, or -1 out of memory. */
+struct post {
+	double a, b;         /* Beta(a, b) when sd is 0 */
+	double mu, sd;       /* sd > 0: N(mu, sd^2) */
+	size_t first, count; /* an arm of the group; how many share it */
+	double win;          /* the chance of one arm of the group */
+};
+
+static int
+postcmp(const void *x, const void *y)
+{
+	const struct post *p = x, *q = y;
+	if (p->sd != q->sd)
+		return p->sd < q->sd ? -1 : 1;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	if (p->b != q->b)
+		return p->b < q->b ? -1 : 1;
+	if (p->mu != q->mu)
+		return p->mu < q->mu ? -1 : 1;
+	return 0;
+}
+
+static int
+postsame(const struct post *p, const struct post *q)
+{
+	return p->sd == q->sd && p->a == q->a && p->b == q->b && p->mu == q->mu;
+}
+
+/* Group g's density (times the cell width h) and CDF at the midpoints
+ * x[0..G), into f and F. */
+static void
+post_grid(const struct post *g, const double *x, size_t G, double h,
+          double *f, double *F)
+{
+	size_t t;
+	double run = 0, tot = 0;
+
+	if (g->sd > 0) {
+		for (t = 0; t < G; t++) {
+			double z = (x[t] - g->mu) / g->sd;
+			f[t] = h * exp(-0.5 * z * z) / (g->sd * sqrt(2 * M_PI));
+			F[t] = 0.5 * erfc(-z / sqrt(2));
+		}
+		return;
+	}
+	for (t = 0; t < G; t++) {
+		double lf = (g->a - 1) * log(x[t]) + (g->b - 1) * log1p(-x[t]);
+		f[t] = x[t] <= 0 || x[t] >= 1 ? 0 :
+		       exp(lf + lgamma(g->a + g->b) - lgamma(g->a) - lgamma(g->b));
+		tot += f[t];
+	}
+	for (t = 0; t < G; t++) {
+		f[t] = tot > 0 ? f[t] / tot : 0; /* the mass of cell t */
+		F[t] = run + f[t] / 2;
+		run += f[t];
+	}
+}
+
+int
+pb_prob_best_grid(const struct pb_stats *s, size_t k, double *p)
+{
+	const size_t G = PB_PBEST_GRID;
+	struct post *ps = NULL;
+	size_t *order = NULL, i, t, ng = 0, g;
+	double *x = NULL, *L = NULL, *f = NULL, *F = NULL, lo = INFINITY,
+	       hi = -INFINITY, h, tot = 0;
+	int rc = -1;
+
+	if (!k)
+		return 0;
+	if (!(ps = calloc(k, sizeof *ps)) || !(x = malloc(G * sizeof *x)) ||
+	    !(L = calloc(G, sizeof *L)) || !(f = malloc(G * sizeof *f)) ||
+	    !(F = malloc(G * sizeof *F)) || !(order = malloc(k * sizeof *order)))
+		goto out;
+	/* the posteriors, and the span that holds their mass: [0, 1] for a
+	 * Beta, 9 standard deviations either side for a normal */
+	for (i = 0; i < k; i++) {
+		double n = (double)s[i].n, v = pb_stats_var(&s[i]);
+		struct post *q = &ps[i];
+		q->first = i;
+		if (s[i].nonbinary == 0) {
+			q->a = 1 + s[i].sum;
+			q->b = 1 + n - s[i].sum;
+			lo = lo < 0 ? lo : 0;
+			hi = hi > 1 ? hi : 1;
+			continue;
+		}
+		q->mu = pb_stats_mean(&s[i]);
+		q->sd = sqrt((v > 1 / (4 * n) ? v : 1 / (4 * n)) / n);
+		if (q->mu - 9 * q->sd < lo)
+			lo = q->mu - 9 * q->sd;
+		if (q->mu + 9 * q->sd > hi)
+			hi = q->mu + 9 * q->sd;
+	}
+	h = (hi - lo) / (double)G;
+	for (t = 0; t < G; t++)
+		x[t] = lo + ((double)t + 0.5) * h;
+	/* the groups: sorted copies, each arm remembering its group */
+	qsort(ps, k, sizeof *ps, postcmp);
+	for (i = 0; i < k; i++) {
+		if (ng && postsame(&ps[ng - 1], &ps[i])) {
+			order[ps[i].first] = ng - 1;
+			ps[ng - 1].count++;
+			continue;
+		}
+		order[ps[i].first] = ng;
+		ps[ng] = ps[i];
+		ps[ng++].count = 1;
+	}
+	/* L(x) = sum over groups of count log F_g(x) */
+	for (g = 0; g < ng; g++) {
+		post_grid(&ps[g], x, G, h, f, F);
+		for (t = 0; t < G; t++)
+			L[t] += (double)ps[g].count * (F[t] > 0 ? log(F[t]) : -INFINITY);
+	}
+	/* each group's chance for one of its arms */
+	for (g = 0; g < ng; g++) {
+		double sum = 0;
+		post_grid(&ps[g], x, G, h, f, F);
+		for (t = 0; t < G; t++)
+			if (f[t] > 0 && F[t] > 0 && L[t] > -INFINITY)
+				sum += f[t] * exp(L[t] - log(F[t]));
+		ps[g].win = sum;
+		tot += sum * (double)ps[g].count;
+	}
+	for (i = 0; i < k; i++)
+		p[i] = tot > 0 ? ps[order[i]].win / tot : 1.0 / (double)k;
+	rc = 0;
+out:
+	free(ps);
+	free(order);
+	free(x);
+	free(L);
+	free(f);
+	free(F);
+	return rc;
+}
+
 /* P(best) as pb_prob_best, but from a joint normal posterior: means
  * mu[0..k) with covariance cov (k x k, row-major), so that arms judged
  * on the same tasks, whose estimates rise and fall together with the

@@ -1,7 +1,7 @@
 #!/bin/sh
 # pb-report: the ranking in four formats, from a state with known counts.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 45
 
 trained_state st.json
 
@@ -118,6 +118,25 @@ pb-update -s graded.json --init "$DATA/arms3.jsonl" --policy uniform
 pb-sample -s graded.json -n 9 t30.jsonl | jq -c '. + {reward: 0.5}' | pb-update -s graded.json
 run pb-report -s graded.json --json
 is "$(printf '%s' "$OUT" | jq -c '[.arms[].pool_low] | unique')" "[null]" "graded rewards, pool not used up: no pool interval"
+
+# a large pool: beyond 1,000 arms P(best) is integrated, not drawn
+awk 'BEGIN { for (i = 1; i <= 1001; i++) printf "{\"id\":\"a%04d\",\"prefix\":\"P%d.\"}\n", i, i }' >arms1001.jsonl
+printf '{"id":"q1","input":"one?"}\n{"id":"q2","input":"two?"}\n' >q2.jsonl
+pb-update -s big.json --init arms1001.jsonl --policy uniform
+pb-sample -s big.json -k all q2.jsonl |
+	jq -c '. + {reward: (if .arm == "a0007" then 1 elif .arm == "a0001" and .task.id == "q1" then 1 else 0 end)}' |
+	pb-update -s big.json
+run pb-report -s big.json
+like "$OUT" "P\(best\): integrated over 2048 cells from independent Beta\(1 \+ wins, 1 \+ losses\) posteriors \(more than 1000 arms: no draws\)" \
+   "1,001 arms: P(best) integrated, and the line under the table says so"
+run pb-report -s big.json --json
+is "$(printf '%s' "$OUT" | jq -c '[.pbest_draws, (.arms[0].id), ([.arms[].pbest] | add * 1e6 | round)]')" \
+   '[0,"a0007",1000000]' "in JSON: no draws, the 2/2 arm first, the P(best)s add up to 1"
+is "$(printf '%s' "$OUT" | jq -c '[.arms[] | select(.id != "a0007" and .id != "a0001") | .pbest] | unique | length')" \
+   1 "arms with the same rewards have the same P(best)"
+a=$(pb-report -s big.json --json --seed 5 | jq -c '[.arms[].pbest]')
+b=$(pb-report -s big.json --json --seed 9 | jq -c '[.arms[].pbest]')
+is "$a" "$b" "and no seed changes it"
 
 run pb-report -s st.json --level 2
 is "$ERR" "pb-report: --level: '2' is not a number in [0.5, 0.9999]" "a bad --level"

@@ -72,6 +72,52 @@ main(void)
 	       "P(best) of normal posteriors is Phi(d / se) = %.5f", exact);
 	ok(pb_prob_best(s, 2, 0, 3, p) < 0, "no draws is an error");
 
+	/* the grid (a large pool's P(best), no draws) against the same
+	 * closed forms, to 1e-4 */
+	s[0] = binary(10, 7);
+	s[1] = binary(10, 4);
+	ok(pb_prob_best_grid(s, 2, p) == 0, "pb_prob_best_grid runs");
+	is_num(p[0], beta_beats(5, 7, 8, 4), 1e-4, "grid: 7/10 vs 4/10 is the exact %.5f",
+	       beta_beats(5, 7, 8, 4));
+	is_num(p[0] + p[1], 1, 1e-12, "grid: the probabilities add up to 1");
+	s[0] = binary(40, 30);
+	s[1] = binary(8, 7);
+	s[2] = binary(200, 2);
+	ok(pb_prob_best_grid(s, 3, p) == 0, "grid: three arms");
+	is_num(p[1], beta_beats(31, 11, 8, 2), 1e-4, "grid: 7/8 against 30/40 is the exact %.5f",
+	       beta_beats(31, 11, 8, 2));
+	is_num(p[2], 0, 1e-9, "grid: an arm at 2/200 is never best");
+	s[0] = (struct pb_stats){ 100, 60, 100 * (0.09 * 99 / 100 + 0.36), 100 };
+	s[1] = (struct pb_stats){ 100, 55, 100 * (0.09 * 99 / 100 + 0.3025), 100 };
+	exact = 0.5 * erfc(-(0.05 / sqrt(0.09 / 100 + 0.09 / 100)) / sqrt(2));
+	ok(pb_prob_best_grid(s, 2, p) == 0, "grid: normal posteriors");
+	is_num(p[0], exact, 1e-4, "grid: normal posteriors give Phi(d / se) = %.5f", exact);
+	{
+		/* a narrow normal (a million rewards at 0.6, sd 0.0005, about
+		 * one grid cell) beside a Beta(3, 1) arm and 3,000 arms of
+		 * Beta(1, 11) sharing one posterior: the narrow arm is best
+		 * when all the others are below 0.6, P = 0.6^3 (1 - 0.4^11)^3000
+		 * (its own spread moves that by less than 1e-5) */
+		size_t n = 3002, i;
+		struct pb_stats *big = calloc(n, sizeof *big);
+		double *q = calloc(n, sizeof *q), lo3 = 1, hi3 = 0;
+		big[0] = (struct pb_stats){ 1000000, 600000, 1000000 * (0.24 + 0.36), 1000000 };
+		big[1] = binary(2, 2);
+		for (i = 2; i < n; i++)
+			big[i] = binary(10, 0);
+		ok(pb_prob_best_grid(big, n, q) == 0, "grid: 3,002 arms");
+		for (i = 2; i < n; i++) {
+			lo3 = q[i] < lo3 ? q[i] : lo3;
+			hi3 = q[i] > hi3 ? q[i] : hi3;
+		}
+		ok(hi3 == lo3, "grid: arms with the same posterior get the same P(best)");
+		exact = pow(0.6, 3) * pow(1 - pow(0.4, 11), 3000);
+		is_num(q[0], exact, 1e-3, "grid: a narrow normal among 3,002 arms: %.4f", exact);
+		is_num(q[0] + q[1] + hi3 * (double)(n - 2), 1, 1e-9, "grid: 3,002 arms add up to 1");
+		free(big);
+		free(q);
+	}
+
 	/* same seed, same numbers */
 	s[0] = binary(5, 3);
 	s[1] = binary(5, 2);
