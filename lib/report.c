@@ -105,31 +105,35 @@ postsame(const struct post *p, const struct post *q)
 	return p->sd == q->sd && p->a == q->a && p->b == q->b && p->mu == q->mu;
 }
 
-/* Group g's density (times the cell width h) and CDF at the midpoints
- * x[0..G), into f and F. */
+/* Group g's mass in each cell (its density times the cell width h) and
+ * its CDF at the midpoints x[from..G), into f and F; a normal's f only
+ * when f is not NULL.  A Beta's cells are its density's running sum,
+ * scaled to 1, so it needs them all. */
 static void
-post_grid(const struct post *g, const double *x, size_t G, double h,
-          double *f, double *F)
+post_grid(const struct post *g, const double *x, size_t from, size_t G,
+          double h, double *f, double *F)
 {
 	size_t t;
-	double run = 0, tot = 0;
+	double run = 0, tot = 0, c;
 
 	if (g->sd > 0) {
-		for (t = 0; t < G; t++) {
+		c = h / (g->sd * sqrt(2 * M_PI));
+		for (t = from; t < G; t++) {
 			double z = (x[t] - g->mu) / g->sd;
-			f[t] = h * exp(-0.5 * z * z) / (g->sd * sqrt(2 * M_PI));
+			if (f)
+				f[t] = c * exp(-0.5 * z * z);
 			F[t] = 0.5 * erfc(-z / sqrt(2));
 		}
 		return;
 	}
+	c = lgamma(g->a + g->b) - lgamma(g->a) - lgamma(g->b);
 	for (t = 0; t < G; t++) {
 		double lf = (g->a - 1) * log(x[t]) + (g->b - 1) * log1p(-x[t]);
-		f[t] = x[t] <= 0 || x[t] >= 1 ? 0 :
-		       exp(lf + lgamma(g->a + g->b) - lgamma(g->a) - lgamma(g->b));
+		f[t] = x[t] <= 0 || x[t] >= 1 ? 0 : exp(lf + c);
 		tot += f[t];
 	}
 	for (t = 0; t < G; t++) {
-		f[t] = tot > 0 ? f[t] / tot : 0; /* the mass of cell t */
+		f[t] = tot > 0 ? f[t] / tot : 0;
 		F[t] = run + f[t] / 2;
 		run += f[t];
 	}
@@ -140,7 +144,7 @@ pb_prob_best_grid(const struct pb_stats *s, size_t k, double *p)
 {
 	const size_t G = PB_PBEST_GRID;
 	struct post *ps = NULL;
-	size_t *order = NULL, i, t, ng = 0, g;
+	size_t *order = NULL, i, t, ng = 0, g, from;
 	double *x = NULL, *L = NULL, *f = NULL, *F = NULL, lo = INFINITY,
 	       hi = -INFINITY, h, tot = 0;
 	int rc = -1;
@@ -188,15 +192,18 @@ pb_prob_best_grid(const struct pb_stats *s, size_t k, double *p)
 	}
 	/* L(x) = sum over groups of count log F_g(x) */
 	for (g = 0; g < ng; g++) {
-		post_grid(&ps[g], x, G, h, f, F);
+		post_grid(&ps[g], x, 0, G, h, ps[g].sd > 0 ? NULL : f, F);
 		for (t = 0; t < G; t++)
 			L[t] += (double)ps[g].count * (F[t] > 0 ? log(F[t]) : -INFINITY);
 	}
+	/* L rises with x: below from, exp(L) underflows, no arm is best there */
+	for (from = 0; from < G && !(L[from] > -740); from++)
+		;
 	/* each group's chance for one of its arms */
 	for (g = 0; g < ng; g++) {
 		double sum = 0;
-		post_grid(&ps[g], x, G, h, f, F);
-		for (t = 0; t < G; t++)
+		post_grid(&ps[g], x, from, G, h, f, F);
+		for (t = from; t < G; t++)
 			if (f[t] > 0 && F[t] > 0 && L[t] > -INFINITY)
 				sum += f[t] * exp(L[t] - log(F[t]));
 		ps[g].win = sum;
