@@ -30,7 +30,7 @@ usage(FILE *fp, int status)
 	    "                 [--draws N] [--seed N] [--price IN,OUT] [--history] [--chart]\n"
 	    "                 [--plot FILE.svg|FILE.png] [--require verdict|uplift[:ALPHA]]\n"
 	    "                 [--context VALUE]\n"
-	    "       pb-report --replay [-s STATE] [options] [FILE...]\n"
+	    "       pb-report --replay [-s STATE] [--adjusted] [options] [FILE...]\n"
 	    "       pb-report --validate FILE [-s STATE] [--baseline ARM] [--arm ARM]\n"
 	    "                 [--resamples B] [options]\n"
 	    "Rank the arms of a state, best mean reward first, and give the verdict;\n"
@@ -56,6 +56,8 @@ usage(FILE *fp, int status)
 	    "                    held-out uplift is significant (uplift[:ALPHA])\n"
 	    "      --replay      rebuild the ranking from scored records (FILE... or\n"
 	    "                    stdin) and check that they agree with the state\n"
+	    "      --adjusted    with --replay: each arm's mean adjusted for the tasks\n"
+	    "                    it got (reward = arm + task, fitted on all arms)\n"
 	    "      --validate FILE  held-out scored records: accuracy and uplift\n"
 	    "      --force       --validate even on tasks used in training (a warning)\n"
 	    "      --baseline ARM   the arm uplift is measured against\n"
@@ -166,6 +168,7 @@ static const struct optdef optdefs[] = {
 	{ "plot", required_argument, SET_STR, AT(plot) },
 	{ "require", required_argument, SET_CALL, .fn = parse_gate },
 	{ "replay", no_argument, SET_FLAG, AT(replay) },
+	{ "adjusted", no_argument, SET_FLAG, AT(adjusted) },
 	{ "validate", required_argument, SET_STR, AT(validate) },
 	{ "force", no_argument, SET_FLAG, AT(force) },
 	{ "baseline", required_argument, SET_STR, AT(baseline) },
@@ -206,6 +209,10 @@ choose_mode(const struct opts *o)
 		die("--validate does not go with --replay, --history or --plot");
 	if (o->replay && (o->history || o->plot))
 		die("--replay rebuilds the ranking only: no --history or --plot");
+	if (o->adjusted && !o->replay)
+		die("--adjusted needs --replay");
+	if (o->adjusted && o->format == F_CSV)
+		die("--adjusted does not go with --csv");
 	if (o->context && (o->replay || o->validate))
 		die("--context does not go with --replay or --validate");
 	if (o->gate == G_UPLIFT && !o->validate)
@@ -260,7 +267,7 @@ ranking_of(struct ranking *rk, const struct opts *o, struct pb_state *ref,
 	int c, status = PB_EXIT_OK;
 
 	if (o->mode == MODE_REPLAY) {
-		if (replay(rk, ref, nfiles, files, records))
+		if (replay(rk, ref, o->adjusted, nfiles, files, records))
 			status = PB_EXIT_RECORDS;
 		rk->replayed = 1;
 		if (ref) {
@@ -298,6 +305,8 @@ show_ranking(const struct ranking *rk, const struct opts *o, const char *ctx_fie
 			cJSON_AddNumberToObject(x, "records", (double)records);
 			cJSON_AddBoolToObject(x, "agrees", agrees);
 		}
+		if (rk->adj)
+			adjusted_json(rk, j);
 		if (rk->ctx && !rk->view)
 			contexts(&rk->st, o, j);
 		else if (rk->view)
@@ -307,6 +316,8 @@ show_ranking(const struct ranking *rk, const struct opts *o, const char *ctx_fie
 		if (rk->view && o->format != F_CSV)
 			context_heading(ctx_field, rk->ctx, o);
 		print_ranking(rk, o);
+		if (rk->adj)
+			print_adjusted(rk, o);
 		if (rk->ctx && !rk->view)
 			contexts(&rk->st, o, NULL);
 		if (o->mode == MODE_REPLAY && o->spath && o->format == F_TABLE)
@@ -380,6 +391,7 @@ main(int argc, char **argv)
 		plot(&rk.st, &o);
 	if (o.gate == G_VERDICT && !verdict_reached(&rk, &o))
 		status = PB_EXIT_GATE;
+	adjusted_free(&rk);
 	ranking_free(&rk);
 	if (rk.view)
 		pb_state_free(&ref);

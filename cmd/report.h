@@ -1,7 +1,7 @@
 /* report.h - pb-report is one tool in several files: pb-report.c reads
  * the options and dispatches on the mode; report-rank.c ranks the arms
  * (and each context), report-verdict.c says which is best, report-replay.c
- * rebuilds a ranking from scored records, report-history.c and
+ * rebuilds a ranking from scored records (and --adjusted, the pooled fit), report-history.c and
  * report-plot.c show how the run unfolded, report-validate.c checks the
  * winner on held-out records, report-format.c holds the output helpers. */
 #ifndef PB_REPORT_H
@@ -46,6 +46,7 @@ struct opts {
 	const char *arm;       /* --arm ARM, or NULL: the state's leader */
 	int force;             /* --force: validate on training tasks */
 	int history, replay;   /* --history, --replay, as given */
+	int adjusted;          /* --adjusted (with --replay) */
 };
 
 /* ================================================================ ranking */
@@ -80,6 +81,16 @@ struct ranking {
 	int view;             /* st is a view of another state: not freed */
 	int more;             /* one more context after the totals (CSV: no
 	                       * header) */
+	struct adjusted *adj; /* --adjusted: the pooled fit, or NULL */
+};
+
+/* --adjusted: the additive (arm + task) fit of a replay (pb_pooled_fit),
+ * per arm of the ranking's state. */
+struct adjusted {
+	double *a;            /* the adjusted means; NAN: no rewarded cell */
+	int *comp;            /* each arm's component, 1...; 0: no cell */
+	int ncomp, sweeps;
+	size_t ncells, ntasks;
 };
 
 /* report-verdict.c: the verdict (pb_bandit_verdict) in words and JSON */
@@ -107,8 +118,14 @@ void ranking_free(struct ranking *rk);
 /* Rebuilds rk->st from the scored records of files (stdin when none),
  * checked against ref when not NULL.  Returns the bad records plus the
  * arms that disagree (each reported); *records the records read. */
-long replay(struct ranking *rk, const struct pb_state *ref, int nfiles,
-            char *const *files, long *records);
+long replay(struct ranking *rk, const struct pb_state *ref, int adjusted,
+            int nfiles, char *const *files, long *records);
+/* --adjusted: rk->adj as a table under the ranking, or into the JSON j
+ * (an "adjusted" member per arm, "comp" too with two or more
+ * components, and a "pooled" object); adjusted_free frees it. */
+void print_adjusted(const struct ranking *rk, const struct opts *o);
+void adjusted_json(const struct ranking *rk, cJSON *j);
+void adjusted_free(struct ranking *rk);
 
 /* report-history.c: --history, the text chart, and what the plot shares */
 /* The history shown: st's, or with --context that context's. */

@@ -737,4 +737,34 @@ double pb_mcnemar_exact(long b, long c);
  * prices in dollars per million tokens of each kind. */
 double pb_cost(double in_tok, double out_tok, double usd_in_m, double usd_out_m);
 
+/* ===================================================================== */
+/* pooled.c: the additive (arm + task) model behind pb-report --adjusted */
+/* ===================================================================== */
+
+/* One observed (arm, task) cell: the sum of arm's n rewards on task. */
+struct pb_cell {
+	size_t arm, task;
+	double sum;
+	long n;               /* > 0 */
+};
+
+enum { PB_POOLED_SWEEPS = 1000 }; /* the most backfitting sweeps */
+
+/* Fits reward(arm, task) = a[arm] + b[task] by least squares on the
+ * cells, each cell its mean reward with weight 1, by backfitting
+ * (alternating means) until no estimate moves by more than 1e-10 in a
+ * sweep, or PB_POOLED_SWEEPS sweeps.  Arms and tasks joined by cells
+ * form components, numbered 1, 2, ... in the order of their lowest arm;
+ * comp[i] receives arm i's (0: arm i has no cell).  Within each component
+ * the a's are centred to mean 0, then shifted so their mean is the
+ * grand mean of the component's cells: on a balanced design a[i] is arm
+ * i's mean cell.  a[i] is NAN for an arm with no cell.  a and comp hold
+ * narms values.  *sweeps (when not NULL) receives the sweeps run, or
+ * PB_POOLED_SWEEPS + 1 if the fit stopped at the cap unconverged.
+ * Returns the number of components, or -1 with err set (out of memory,
+ * or a cell out of range or with n < 1). */
+int pb_pooled_fit(const struct pb_cell *cells, size_t ncells, size_t narms,
+                  size_t ntasks, double *a, int *comp, int *sweeps,
+                  char err[PB_ERRLEN]);
+
 #endif
