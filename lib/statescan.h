@@ -79,11 +79,13 @@ num(struct pb__scan *r, double *v)
 		q++;
 	if (*q == '0')
 		q++, digits = 1;
-	else if (*q >= '1' && *q <= '9')
+	else if (*q >= '1' && *q <= '9') {
 		for (; *q >= '0' && *q <= '9'; q++, digits++)
-			iv = 10 * iv + (*q - '0');
-	else
+			if (digits < 16) /* past 15 digits strtod reads it */
+				iv = 10 * iv + (*q - '0');
+	} else {
 		return -1;
+	}
 	if (*q == '.') {
 		plain = 0;
 		if (!(*++q >= '0' && *q <= '9'))
