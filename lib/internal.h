@@ -55,6 +55,11 @@ int pb__pair_add(struct pb_pairs **pp, size_t narms, int i, int j, double ri,
  * stored (NULL out of memory); without, NULL when not stored. */
 struct pb_pair *pb__pair_get(struct pb_pairs **pp, size_t narms, int i, int j,
                              int create);
+/* The checks and the fill both readers of a state's pairs share
+ * (statejson.c). */
+int pb__pair_counts_bad(double n, double w, double l, const double fr[4]);
+void pb__pair_set(struct pb_pair *p, double n, double sum, double sumsq,
+                  double w, double l, const double fr[4]);
 void pb__pairs_free(struct pb_pairs *pp);
 /* Adds arms armix.n .. narms - 1 to st's id index; -1 out of memory
  * (the index is dropped: lookups fall back to a linear scan). */

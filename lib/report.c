@@ -99,12 +99,6 @@ postcmp(const void *x, const void *y)
 	return 0;
 }
 
-static int
-postsame(const struct post *p, const struct post *q)
-{
-	return p->sd == q->sd && p->a == q->a && p->b == q->b && p->mu == q->mu;
-}
-
 /* Group g's mass in each cell (its density times the cell width h) and
  * its CDF at the midpoints x[from..G), into f and F; a normal's f only
  * when f is not NULL.  A Beta's cells are its density's running sum,
@@ -181,7 +175,7 @@ pb_prob_best_grid(const struct pb_stats *s, size_t k, double *p)
 	/* the groups: sorted copies, each arm remembering its group */
 	qsort(ps, k, sizeof *ps, postcmp);
 	for (i = 0; i < k; i++) {
-		if (ng && postsame(&ps[ng - 1], &ps[i])) {
+		if (ng && !postcmp(&ps[ng - 1], &ps[i])) {
 			order[ps[i].first] = ng - 1;
 			ps[ng - 1].count++;
 			continue;

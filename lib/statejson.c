@@ -219,6 +219,37 @@ pb__pairs_order(const struct pb_pairs *pair)
 	return ord;
 }
 
+
+/* Whether a pair's counts cannot be: tasks n, wins w and losses l whole
+ * numbers with w + l <= n <= PB_MAX_COUNT, and its fractional part fr
+ * (positive and negative counts, their sum and sum of squares) within
+ * the wins and losses.  Both readers of the pairs ask it. */
+int
+pb__pair_counts_bad(double n, double w, double l, const double fr[4])
+{
+	return w + l > n || n > PB_MAX_COUNT || n != floor(n) || w != floor(w) ||
+	       l != floor(l) || fr[0] < 0 || fr[1] < 0 || fr[0] != floor(fr[0]) ||
+	       fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
+	       fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1];
+}
+
+/* Fills pair p with numbers pb__pair_counts_bad accepted (its cached
+ * martingale is the caller's: pb_pair_refresh). */
+void
+pb__pair_set(struct pb_pair *p, double n, double sum, double sumsq, double w,
+             double l, const double fr[4])
+{
+	p->n = (long)n;
+	p->sum = sum;
+	p->sumsq = sumsq;
+	p->b = (long)w;
+	p->c = (long)l;
+	p->fpos = (long)fr[0];
+	p->fneg = (long)fr[1];
+	p->fsum = fr[2];
+	p->fsumsq = fr[3];
+}
+
 /* The pairs with tasks, in pb__pairs_order. */
 cJSON *
 pb_pairs_json(const struct pb_state *st, const struct pb_pairs *pair)
@@ -282,9 +313,7 @@ pb_pairs_load(struct pb_state *st, struct pb_pairs **pair, const cJSON *arr,
 
 		if (i < 0 || j < 0 || i >= j || num(o, "tasks", &n) ||
 		    num(o, "sumsq", &sumsq) || num(o, "wins", &w) ||
-		    num(o, "losses", &l) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "sum")) ||
-		    w + l > n || n > PB_MAX_COUNT || n != floor(n) || w != floor(w) ||
-		    l != floor(l))
+		    num(o, "losses", &l) || !cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(o, "sum")))
 			goto bad;
 		sum = cJSON_GetObjectItemCaseSensitive(o, "sum")->valuedouble;
 		if (f && (!cJSON_IsArray(f) || cJSON_GetArraySize(f) != 4))
@@ -295,23 +324,13 @@ pb_pairs_load(struct pb_state *st, struct pb_pairs **pair, const cJSON *arr,
 				goto bad;
 			fr[m] = x->valuedouble;
 		}
-		if (fr[0] < 0 || fr[1] < 0 || fr[0] != floor(fr[0]) ||
-		    fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
-		    fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1])
+		if (pb__pair_counts_bad(n, w, l, fr))
 			goto bad;
 		if (!(p = pb__pair_get(pair, st->narms, i, j, 1))) {
 			snprintf(err, PB_ERRLEN, "out of memory");
 			return -1;
 		}
-		p->n = (long)n;
-		p->sum = sum;
-		p->sumsq = sumsq;
-		p->b = (long)w;
-		p->c = (long)l;
-		p->fpos = (long)fr[0];
-		p->fneg = (long)fr[1];
-		p->fsum = fr[2];
-		p->fsumsq = fr[3];
+		pb__pair_set(p, n, sum, sumsq, w, l, fr);
 		pb_pair_refresh(p);
 		k++;
 	}

@@ -273,24 +273,10 @@ read_pairs(struct pb__scan *r, struct pb_state *st, struct pb_pairs **pp)
 		i = previ;
 		j = pb_state_find_arm(st, b);
 		n = v[2], w = v[5], l = v[6];
-		if (i < 0 || j < 0 || i >= j || w + l > n || n > PB_MAX_COUNT ||
-		    n != floor(n) || w != floor(w) || l != floor(l))
+		if (i < 0 || j < 0 || i >= j || pb__pair_counts_bad(n, w, l, fr) ||
+		    !(p = pb__pair_get(pp, st->narms, i, j, 1)))
 			goto out;
-		if (fr[0] < 0 || fr[1] < 0 || fr[0] != floor(fr[0]) ||
-		    fr[1] != floor(fr[1]) || fr[0] > w || fr[1] > l || fr[3] < 0 ||
-		    fr[3] > fr[0] + fr[1] || fabs(fr[2]) > fr[0] + fr[1])
-			goto out;
-		if (!(p = pb__pair_get(pp, st->narms, i, j, 1)))
-			goto out;
-		p->n = (long)n;
-		p->sum = v[3];
-		p->sumsq = v[4];
-		p->b = (long)w;
-		p->c = (long)l;
-		p->fpos = (long)fr[0];
-		p->fneg = (long)fr[1];
-		p->fsum = fr[2];
-		p->fsumsq = fr[3];
+		pb__pair_set(p, n, v[3], v[4], w, l, fr);
 		refresh(p, mm);
 	} while (eat(r, ','));
 	rv = eat(r, ']') ? 0 : -1;
