@@ -4,7 +4,7 @@
 # state's pairs against a recount with jq, errors that change nothing,
 # and a race against pb-sim that ends by itself naming the world's best.
 . "$(dirname "$0")/lib.sh"
-plan 83
+plan 89
 
 # Rewards from the pull id (deterministic), as in 0110.
 score() {
@@ -330,4 +330,21 @@ pb-sample -s cx2.json -n 8 ctx300.jsonl | score | pb-update -s cx2.json
 run pb-report -s cx2.json --require verdict
 is "$RC|$(printf '%s\n' "$ERR" | tail -1)" "4|pb-report: gate: the verdict is not reached in 2 of the 2 contexts" \
    "--require verdict: not met while a context has none"
+# bad k, and a lucb state from before the paired rule: one line, exit 2,
+# nothing written
+run pb-update -s badk.json --init "$DATA/arms3.jsonl" --policy lucb:k=0
+is "$RC|$ERR" "2|pb-update: --policy: lucb: k=0 is not an integer in [1,1e+09]" "lucb:k=0 is refused"
+run pb-update -s badk.json --init "$DATA/arms3.jsonl" --policy top-two:k=1.5
+is "$RC|$ERR" "2|pb-update: --policy: top-two: k=1.5 is not an integer in [1,1e+09]" "top-two:k=1.5 is refused"
+run pb-update -s badk.json --init "$DATA/arms3.jsonl" --policy ucb1:k=2
+is "$RC|$ERR" "2|pb-update: --policy: policy ucb1 has no parameter 'k'" "ucb1 has no k"
+[ ! -e badk.json ]; ok $? "and no state was written"
+pb-update -s oldl.json --init "$DATA/arms3.jsonl" --policy lucb
+pb-sample -s oldl.json -n 3 ctx300.jsonl | score | pb-update -s oldl.json
+jq '.arms |= map(if .policy_state then .policy_state = .policy_state[0:3] else . end)' oldl.json >old3.json
+cp old3.json old3.before
+run pb-sample -s old3.json -n 1 ctx300.jsonl
+is "$RC|$ERR" "2|pb-sample: old3.json: a lucb state from before its paired rule (3 numbers of policy_state per arm, not 12); finish it with the promptbandit that began it, or start a new state with pb-update --init" \
+   "an old lucb state: refused with what to do"
+cmp -s old3.json old3.before; ok $? "and left as it was"
 done_testing
